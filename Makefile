@@ -1,0 +1,57 @@
+# tokenfuse: every target installs what it needs. On a fresh clone: `make demo`, `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.13 (the Lambda runtime). Under pyenv both interpreters resolve; elsewhere python3.13 on PATH is used.
+export PYENV_VERSION ?= 3.11.7:3.13.0
+PYTHON313 ?= python3.13
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+SAM_BIN := $(SAM_VENV)/bin
+REGION ?= us-east-1
+CFN_TEMPLATES := template.yaml $(wildcard org/*.yaml)
+
+.PHONY: help venv test lint pytest demo bench build clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml layers/core/requirements.txt
+	$(PYTHON313) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+# aws-sam-cli pins its own boto3/pydantic, so it lives in a venv of its own.
+$(SAM_BIN)/.installed:
+	$(PYTHON313) -m venv $(SAM_VENV)
+	$(SAM_BIN)/pip install --quiet --upgrade pip
+	$(SAM_BIN)/pip install --quiet aws-sam-cli==1.170.0 cfn-lint==1.58.0
+	@touch $@
+
+venv: $(BIN)/.installed $(SAM_BIN)/.installed  ## create both virtual environments
+
+lint: venv  ## ruff, mypy on the domain package, sam validate --lint, cfn-lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(SAM_BIN)/sam validate --lint --template template.yaml --region $(REGION)
+	$(SAM_BIN)/cfn-lint $(CFN_TEMPLATES)
+
+pytest: venv  ## the test suite (unit, integration, e2e in the sandbox)
+	$(BIN)/pytest
+
+test: lint pytest  ## everything CI runs
+
+demo: $(BIN)/.installed  ## the runaway-loop story in the sandbox (no AWS account)
+	$(BIN)/tokenfuse demo
+
+bench: $(BIN)/.installed  ## benchmarks; results in bench/RESULTS.md
+	$(BIN)/python -m bench
+
+build: $(SAM_BIN)/.installed  ## sam build for arm64 (python3.13 must be on PATH)
+	$(SAM_BIN)/sam build --template template.yaml
+
+clean:  ## remove virtual environments and build output
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam

@@ -1,0 +1,1 @@
+"""The `tokenfuse` command (development and operations; not deployed)."""

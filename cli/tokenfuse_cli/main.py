@@ -1,0 +1,35 @@
+"""`tokenfuse`: the command. Each sub-command lives in its own module and registers here."""
+
+import typer
+
+import tokenfuse
+
+app = typer.Typer(
+    name="tokenfuse",
+    help="A circuit breaker for generative-AI token spend on AWS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tokenfuse {tokenfuse.__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """A circuit breaker for generative-AI token spend on AWS."""
+
+
+def _register() -> None:
+    from tokenfuse_cli import signals
+
+    app.add_typer(signals.app, name="signals")
+
+
+_register()

@@ -1,0 +1,57 @@
+"""boto3 sessions and clients: built on demand (never at import, so moto can be active first),
+with botocore's standard retry mode, and STS role sessions into member accounts."""
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tokenfuse.errors import AccessDenied, NotFound, TokenfuseError, TransientAwsError
+
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
+
+_NOT_FOUND = {"ResourceNotFoundException", "NotFoundException", "NoSuchEntity", "ResourceNotFound"}
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+_TRANSIENT = {"ThrottlingException", "Throttling", "TooManyRequestsException", "ServiceUnavailable",
+              "InternalServerError", "InternalFailure", "RequestLimitExceeded"}
+
+
+@cache
+def default_session() -> boto3.Session:
+    return boto3.Session()
+
+
+def client(service: str, region: str | None = None, session: boto3.Session | None = None) -> Any:
+    """A client with tokenfuse's retry config, from the given session or the default one."""
+    return (session or default_session()).client(service, region_name=region, config=RETRY_CONFIG)
+
+
+def translate(error: ClientError) -> TokenfuseError:
+    """The domain exception for a botocore ClientError (keeps the AWS message, on one line)."""
+    code = error.response.get("Error", {}).get("Code", "")
+    message = " ".join(str(error).split())
+    if code in _NOT_FOUND:
+        return NotFound(message)
+    if code in _DENIED:
+        return AccessDenied(message)
+    if code in _TRANSIENT:
+        return TransientAwsError(message)
+    return TokenfuseError(message)
+
+
+def assume_role_session(
+    role_arn: str, session_name: str = "tokenfuse", base: boto3.Session | None = None
+) -> boto3.Session:
+    """A session in a member account through its tokenfuse role."""
+    sts = client("sts", session=base)
+    try:
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+    except ClientError as error:
+        raise translate(error) from error
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )

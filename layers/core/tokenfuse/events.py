@@ -1,0 +1,225 @@
+"""The events on tokenfuse's bus, as pydantic models (see shared/contracts.md, "Event models").
+
+Keys are snake_case; an optional field that is unknown is ``null``, never left out; timestamps are
+UTC ISO-8601 ending in ``Z``; money is USD, with ``unit`` where a figure is not dollars.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+SignalSource = Literal["cost-anomaly", "budget", "token-rate-alarm"]
+SpikeKind = Literal["request-storm", "output-runaway", "context-bloat", "rate-shift", "unknown"]
+Action = Literal["throttle", "detach", "none"]
+Decision = Literal["approve", "decline", "snooze", "timeout", "auto", "notify", "dry-run", "protected"]
+Severity = Literal["low", "medium", "high", "critical"]
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp must carry a timezone")
+    return value.astimezone(UTC)
+
+
+UtcDateTime = Annotated[
+    datetime,
+    AfterValidator(_as_utc),
+    PlainSerializer(lambda v: v.strftime("%Y-%m-%dT%H:%M:%SZ"), return_type=str, when_used="json"),
+]
+"""A timezone-aware instant, normalised to UTC and written as ``2026-11-27T03:00:00Z``."""
+
+
+class BusModel(BaseModel):
+    """Base of every event model: immutable, strict about unknown keys, JSON with every key present."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_bus(self) -> dict[str, Any]:
+        """The event's ``detail`` as it goes on the bus (every key present, nulls included)."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_bus(cls, detail: dict[str, Any]) -> Self:
+        return cls.model_validate(detail)
+
+
+# --------------------------------------------------------------------------------------------
+# Signals in
+# --------------------------------------------------------------------------------------------
+
+
+class RootCause(BusModel):
+    """One root cause of a Cost Anomaly Detection anomaly, as it came."""
+
+    account_id: str | None = None
+    account_name: str | None = None
+    region: str | None = None
+    service: str | None = None
+    usage_type: str | None = None
+    contribution_usd: float | None = None
+
+
+class SpendSignal(BusModel):
+    """Any spend signal (CAD anomaly, Budgets alert, token-rate alarm), normalised.
+
+    ``dedup_key`` is equal for re-deliveries of one notification and differs for a re-alert with
+    new facts (a CAD anomaly whose impact grew).
+    """
+
+    source: SignalSource
+    dedup_key: str
+    received_at: UtcDateTime
+    account_id: str | None = None
+    region: str | None = None
+    window_start: UtcDateTime
+    window_end: UtcDateTime
+
+    # Amounts (USD unless ``unit`` says otherwise: usage budgets)
+    actual_usd: float | None = None
+    expected_usd: float | None = None
+    impact_usd: float | None = None
+    impact_percent: float | None = None
+    threshold_usd: float | None = None
+    threshold_percent: float | None = None
+    actual_amount: float | None = None
+    threshold_amount: float | None = None
+    unit: str | None = None
+
+    # Cost Anomaly Detection
+    anomaly_id: str | None = None
+    monitor_arn: str | None = None
+    monitor_name: str | None = None
+    anomaly_score: float | None = None
+    details_url: str | None = None
+    root_causes: list[RootCause] = Field(default_factory=list)
+
+    # Budgets
+    budget_name: str | None = None
+    budget_type: Literal["cost", "usage"] | None = None
+    notification_type: Literal["ACTUAL", "FORECASTED"] | None = None
+    time_unit: Literal["DAILY", "MONTHLY", "QUARTERLY", "ANNUALLY"] | None = None
+    cost_filters: dict[str, list[str]] | None = None
+
+    # Token-rate alarm
+    alarm_name: str | None = None
+    alarm_arn: str | None = None
+    metric_name: str | None = None
+    metric_value: float | None = None
+    alarm_threshold: float | None = None
+    profile_id: str | None = None
+    profile_arn: str | None = None
+
+    # Where it came from (for the audit trail, never parsed again)
+    raw_source: Literal["sns", "sqs-sns", "eventbridge"]
+    summary: str
+
+
+# --------------------------------------------------------------------------------------------
+# Attribution
+# --------------------------------------------------------------------------------------------
+
+
+class TokensPerRequest(BusModel):
+    input: float | None = None
+    output: float | None = None
+
+
+class Culprit(BusModel):
+    """One application inference profile's part in a spike."""
+
+    profile_arn: str
+    profile_id: str
+    profile_name: str | None = None
+    account_id: str
+    region: str
+    model_ids: list[str] = Field(default_factory=list)
+    unpriced_models: list[str] = Field(default_factory=list)
+
+    team: str | None = None
+    feature: str | None = None
+    environment: str | None = None
+    cost_center: str | None = None
+    tagged: bool
+    protected: bool = False
+
+    window_cost_usd: float
+    baseline_cost_usd: float
+    delta_usd: float
+    share: float = Field(ge=0, le=1, description="this profile's part of the attributed spike")
+    cost_per_hour_usd: float
+    baseline_cost_per_hour_usd: float
+    month_end_usd: float = Field(description="month-to-date plus the rest of the month at the current rate")
+
+    invocations: int
+    baseline_invocations: float
+    tokens_per_request: TokensPerRequest
+    baseline_tokens_per_request: TokensPerRequest
+    kind: SpikeKind
+
+
+class SpikeAttributed(BusModel):
+    """A spend signal attributed, in dollars, to the inference profiles behind it."""
+
+    signal: SpendSignal
+    attributed_at: UtcDateTime
+    window_start: UtcDateTime
+    window_end: UtcDateTime
+    baseline_days: int
+    window_cost_usd: float
+    baseline_cost_usd: float
+    spike_usd: float
+    unattributed_usd: float | None = Field(
+        default=None, description="the part of the signal's dollars no profile explains (direct model calls)"
+    )
+    severity: Severity
+    culprits: list[Culprit]
+
+
+# --------------------------------------------------------------------------------------------
+# Incidents and remediation
+# --------------------------------------------------------------------------------------------
+
+
+class IncidentOpened(BusModel):
+    incident_id: str
+    profile_arn: str
+    team: str | None
+    opened_at: UtcDateTime
+    kind: SpikeKind
+    severity: Severity
+
+
+RemediationStep = Literal[
+    "policy", "approval-requested", "approval-decided", "tripped", "verified", "escalated", "restored"
+]
+
+
+class RemediationEvent(BusModel):
+    """One audited step of a remediation (also written to the audit table)."""
+
+    incident_id: str
+    profile_arn: str
+    step: RemediationStep
+    action: Action
+    decision: Decision | None = None
+    actor: str | None = Field(default=None, description="who decided: a Slack user id, an email, or tokenfuse")
+    at: UtcDateTime
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+DETAIL_TYPES: dict[type[BusModel], str] = {
+    SpendSignal: "Spend Signal",
+    SpikeAttributed: "Spike Attributed",
+    IncidentOpened: "Incident Opened",
+    RemediationEvent: "Remediation Step",
+}
+"""The bus's ``detail-type`` of each model; the template's rules match on these strings."""
+
+BUS_SOURCES: dict[type[BusModel], str] = {
+    SpendSignal: "tokenfuse.intake",
+    SpikeAttributed: "tokenfuse.attribution",
+    IncidentOpened: "tokenfuse.incidents",
+    RemediationEvent: "tokenfuse.remediation",
+}
+"""The bus's ``source`` of each model."""
