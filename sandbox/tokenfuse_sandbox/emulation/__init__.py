@@ -1,0 +1,11 @@
+"""Emulations: what moto lacks for tokenfuse, each as small as it can be and named as emulation.
+
+- :mod:`.bedrock_profiles`: the Bedrock application inference-profile API inside moto.
+- :mod:`.clock`: a simulated clock that drives ``tokenfuse.clock`` and moto's Step Functions waits.
+- :mod:`.slack_server`: a Slack-compatible Web API server on loopback, plus signed interactivity posts.
+- :mod:`.alarms`: CloudWatch alarm evaluation over moto's stored metric data, with the events and
+  SNS notifications AWS sends on a state change.
+
+Each one is usable on its own inside ``with mock_aws(...)``. What they prove is that tokenfuse
+works against these emulations; each module's docstring says what it does not prove.
+"""

@@ -1,0 +1,279 @@
+"""Emulation: a simulated clock, so a 24-hour story runs in seconds.
+
+:class:`SimulatedClock` holds "now" (timezone-aware UTC). It moves only when told to
+(:meth:`~SimulatedClock.advance`, :meth:`~SimulatedClock.advance_to`), calls its listeners on every
+move (the alarm evaluator is one), and lets threads block until it reaches an instant
+(:meth:`~SimulatedClock.wait_until`). It is thread-safe.
+
+It becomes the source of ``tokenfuse.clock.now()`` (:meth:`~SimulatedClock.use_for_tokenfuse`), and
+:meth:`~SimulatedClock.patch_stepfunctions` takes over moto's Step Functions interpreter:
+
+- ``WaitFunction._wait_interval`` (the one place a Wait state sleeps) no longer sleeps: in
+  ``"advance"`` mode a Wait of N seconds moves the clock to (start of the wait + N) itself; in
+  ``"block"`` mode it blocks until something else (the story driver) moves the clock that far.
+- A ``Timestamp`` / ``TimestampPath`` wait is measured against the simulated now, not the wall clock.
+- With ``timestamps=True`` (default) the execution's ``startDate`` / ``stopDate`` and its history
+  event timestamps come from the simulated clock too (moto reads ``datetime.datetime.now`` for
+  them; the patch swaps that for the clock in those two modules and in the event manager).
+
+What it does NOT prove: task time-outs (``TimeoutSeconds``, ``HeartbeatSeconds``) and
+``.waitForTaskToken`` callbacks still wait on ``threading.Event`` in real seconds inside moto,
+so they are not simulated; boto3/moto's own timestamps elsewhere (metric ingestion, SNS, SQS,
+alarm ``StateUpdatedTimestamp`` unless the alarm emulation sets it) stay on the wall clock;
+real Step Functions' wait accuracy (it can be late by a second or more) is not reproduced.
+In ``"advance"`` mode, concurrent waits overlap: two parallel Waits of 60 s and 3600 s leave the
+clock 3600 s later, but the order in which they finish follows the threads, not the clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+import time
+import types
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+__all__ = ["Listener", "SimulatedClock", "boundaries"]
+
+Listener = Callable[[datetime, datetime], None]
+"""Called as ``listener(old_now, new_now)`` after each move of the clock, in the advancing thread."""
+
+_sfn_lock = threading.Lock()
+_sfn_owner: SimulatedClock | None = None
+
+
+def _utc(t: datetime) -> datetime:
+    if t.tzinfo is None:
+        raise ValueError("SimulatedClock needs timezone-aware datetimes")
+    return t.astimezone(UTC)
+
+
+def boundaries(start: datetime, end: datetime, period: timedelta) -> list[datetime]:
+    """The instants that are whole multiples of ``period`` since the epoch in ``(start, end]``.
+
+    E.g. the minute boundaries a jump of the clock crosses, where CloudWatch would have evaluated.
+    """
+    step = int(period.total_seconds())
+    if step <= 0:
+        raise ValueError("period must be at least one second")
+    s, e = int(start.timestamp()), int(end.timestamp())
+    first = (s // step + 1) * step
+    return [datetime.fromtimestamp(t, UTC) for t in range(first, e + 1, step)]
+
+
+class SimulatedClock:
+    """A clock that moves only when told to. Thread-safe.
+
+    ``start`` must be timezone-aware; default: the current wall-clock minute.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        if start is None:
+            start = datetime.now(UTC).replace(second=0, microsecond=0)
+        self._now = _utc(start)
+        self._cond = threading.Condition(threading.RLock())
+        # Serialises moves, listeners included; re-entrant so a listener may read or move the clock.
+        self._advance_lock = threading.RLock()
+        self._listeners: list[Listener] = []
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The simulated now, timezone-aware UTC."""
+        with self._cond:
+            return self._now
+
+    def time(self) -> float:
+        """The simulated now as epoch seconds (a drop-in for ``time.time``)."""
+        return self.now().timestamp()
+
+    # --- moving ----------------------------------------------------------------------------------
+
+    def advance(self, delta: timedelta | float) -> datetime:
+        """Move forward by ``delta`` (a timedelta or seconds); returns the new now."""
+        if not isinstance(delta, timedelta):
+            delta = timedelta(seconds=delta)
+        if delta < timedelta(0):
+            raise ValueError("the simulated clock does not go back")
+        with self._advance_lock:
+            return self._move(self.now() + delta)
+
+    def advance_to(self, t: datetime) -> datetime:
+        """Move forward to ``t``; a ``t`` at or before now leaves the clock where it is."""
+        t = _utc(t)
+        with self._advance_lock:
+            if t <= self.now():
+                return self.now()
+            return self._move(t)
+
+    def sleep(self, seconds: float) -> None:
+        """``time.sleep`` for code that runs on simulated time: moves the clock instead of waiting."""
+        self.advance(seconds)
+
+    def _move(self, new: datetime) -> datetime:
+        with self._cond:
+            old = self._now
+            self._now = new
+            self._cond.notify_all()
+        for listener in list(self._listeners):
+            listener(old, new)
+        return new
+
+    # --- listening and waiting -------------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(old, new)`` after each move; returns a function that removes it."""
+        with self._advance_lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._advance_lock, contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return remove
+
+    def wait_until(
+        self, t: datetime, timeout: float | None = None, interrupted: Callable[[], bool] | None = None
+    ) -> bool:
+        """Block until the clock reaches ``t`` (True), ``timeout`` wall seconds pass or
+        ``interrupted()`` turns true (False)."""
+        t = _utc(t)
+        end = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._now < t:
+                if interrupted is not None and interrupted():
+                    return False
+                remaining = None if end is None else end - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                if interrupted is not None:
+                    remaining = 0.05 if remaining is None else min(remaining, 0.05)
+                self._cond.wait(remaining)
+            return True
+
+    # --- taking over -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def activate(
+        self,
+        *,
+        stepfunctions: bool = True,
+        mode: Literal["advance", "block"] = "advance",
+        timestamps: bool = True,
+    ) -> Iterator[SimulatedClock]:
+        """:meth:`use_for_tokenfuse` and (with ``stepfunctions``) :meth:`patch_stepfunctions` together."""
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(self.use_for_tokenfuse())
+            if stepfunctions:
+                stack.enter_context(self.patch_stepfunctions(mode, timestamps))
+            yield self
+
+    @contextlib.contextmanager
+    def use_for_tokenfuse(self) -> Iterator[SimulatedClock]:
+        """Make this clock the source of ``tokenfuse.clock.now()`` while the block runs."""
+        from tokenfuse import clock as tf_clock
+
+        tf_clock.set_source(self.now)
+        try:
+            yield self
+        finally:
+            tf_clock.reset()
+
+    @contextlib.contextmanager
+    def patch_stepfunctions(
+        self, mode: Literal["advance", "block"] = "advance", timestamps: bool = True
+    ) -> Iterator[SimulatedClock]:
+        """Take over moto's Step Functions waits (and, with ``timestamps``, its clock readings).
+
+        Process-wide while the block runs (moto's interpreter is); one clock at a time.
+        """
+        if mode not in ("advance", "block"):
+            raise ValueError("mode must be 'advance' or 'block'")
+        global _sfn_owner  # noqa: PLW0603
+        with _sfn_lock:
+            if _sfn_owner is not None:
+                raise RuntimeError("another SimulatedClock already drives moto's Step Functions")
+            _sfn_owner = self
+        undo: list[Callable[[], None]] = []
+        try:
+            undo.extend(_patch_waits(self, mode))
+            if timestamps:
+                undo.extend(_patch_timestamps(self))
+            yield self
+        finally:
+            for fn in reversed(undo):
+                fn()
+            with _sfn_lock:
+                _sfn_owner = None
+
+
+# --- moto patches ----------------------------------------------------------------------------------
+
+
+def _patch_waits(clock: SimulatedClock, mode: str) -> list[Callable[[], None]]:
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp as ts_mod
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+        WaitFunction,
+    )
+
+    original_wait = WaitFunction.__dict__["_wait_interval"]
+    original_ts = ts_mod.Timestamp.__dict__["_get_wait_seconds"]
+
+    def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        if wait_seconds <= 0:
+            return
+        target = clock.now() + timedelta(seconds=wait_seconds)
+        if mode == "advance":
+            clock.advance_to(target)
+        else:
+            clock.wait_until(target, interrupted=lambda: not env.is_running())
+
+    def _get_wait_seconds(self: Any, env: Any) -> int:
+        # moto measures "Timestamp - datetime.now()" (naive, wall clock); shift it to simulated now.
+        wall = datetime.now(UTC)
+        return int(original_ts(self, env) + (wall - clock.now()).total_seconds())
+
+    WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
+    ts_mod.Timestamp._get_wait_seconds = _get_wait_seconds  # type: ignore[method-assign]
+
+    def undo() -> None:
+        WaitFunction._wait_interval = original_wait  # type: ignore[method-assign]
+        ts_mod.Timestamp._get_wait_seconds = original_ts  # type: ignore[method-assign]
+
+    return [undo]
+
+
+def _datetime_module_proxy(clock: SimulatedClock) -> types.ModuleType:
+    import datetime as real
+
+    class _SimulatedDatetime(real.datetime):
+        @classmethod
+        def now(cls, tz: real.tzinfo | None = None) -> real.datetime:  # type: ignore[override]
+            t = clock.now()
+            return t.astimezone(tz) if tz is not None else t.astimezone().replace(tzinfo=None)
+
+    proxy = types.ModuleType("datetime")
+    proxy.__dict__.update(real.__dict__)
+    proxy.datetime = _SimulatedDatetime  # type: ignore[attr-defined]
+    return proxy
+
+
+def _patch_timestamps(clock: SimulatedClock) -> list[Callable[[], None]]:
+    from moto.stepfunctions.parser import models as sfn_models
+    from moto.stepfunctions.parser.asl.eval.event import event_manager
+    from moto.stepfunctions.parser.backend import execution as sfn_execution
+
+    undo: list[Callable[[], None]] = []
+    proxy = _datetime_module_proxy(clock)
+    for module in (sfn_models, sfn_execution):
+        undo.append(functools.partial(setattr, module, "datetime", module.datetime))
+        module.datetime = proxy  # type: ignore[attr-defined]
+
+    manager = event_manager.EventManager
+    original_ts = manager.__dict__["_get_current_timestamp"]
+    manager._get_current_timestamp = staticmethod(clock.now)  # type: ignore[method-assign]
+    undo.append(functools.partial(setattr, manager, "_get_current_timestamp", original_ts))
+    return undo
