@@ -82,8 +82,12 @@ class SpendSignal(BusModel):
     impact_percent: float | None = None
     threshold_usd: float | None = None
     threshold_percent: float | None = None
+    forecasted_usd: float | None = None
+    budgeted_usd: float | None = None
     actual_amount: float | None = None
     threshold_amount: float | None = None
+    forecasted_amount: float | None = None
+    budgeted_amount: float | None = None
     unit: str | None = None
 
     # Cost Anomaly Detection
@@ -143,19 +147,26 @@ class Culprit(BusModel):
     tagged: bool
     protected: bool = False
 
-    window_cost_usd: float
-    baseline_cost_usd: float
-    delta_usd: float
-    share: float = Field(ge=0, le=1, description="this profile's part of the attributed spike")
-    cost_per_hour_usd: float
-    baseline_cost_per_hour_usd: float
-    month_end_usd: float = Field(description="month-to-date plus the rest of the month at the current rate")
+    # Dollar figures are null when the profile's model has no price (see ``unpriced_models``):
+    # an unpriced model is flagged, never priced at 0.
+    window_cost_usd: float | None
+    baseline_cost_usd: float | None
+    delta_usd: float | None
+    share: float | None = Field(ge=0, le=1, description="this profile's part of the attributed spike")
+    cost_per_hour_usd: float | None
+    baseline_cost_per_hour_usd: float | None
+    month_end_usd: float | None = Field(
+        description="month-to-date plus the rest of the month at the current rate"
+    )
 
     invocations: int
     baseline_invocations: float
     tokens_per_request: TokensPerRequest
     baseline_tokens_per_request: TokensPerRequest
     kind: SpikeKind
+    hourly_cost_usd: list[float] = Field(
+        default_factory=list, description="cost per hour, oldest first, up to the window end (sparklines)"
+    )
 
 
 class SpikeAttributed(BusModel):
@@ -181,6 +192,56 @@ class SpikeAttributed(BusModel):
 # --------------------------------------------------------------------------------------------
 
 
+IncidentStatus = Literal["open", "closed", "planned"]
+
+
+class Incident(BusModel):
+    """One culprit profile over one open interval: what the notify function records and the
+    remediation state machine receives as ``{"incident": ...}`` (see contracts "Incidents").
+
+    ``slack_ts`` is the thread the incident's messages go to; ``slack_message_ts`` is the
+    incident's own message (the same, unless the incident was posted into a team's digest thread).
+    ``team`` is null when FinOps owns the incident (untagged or unknown team).
+    """
+
+    incident_id: str
+    status: IncidentStatus = "open"
+    profile_arn: str
+    profile_id: str
+    profile_name: str | None = None
+    account_id: str
+    region: str
+    team: str | None
+    team_tag: str | None = Field(default=None, description="the profile's team tag value as it came")
+    feature: str | None = None
+    environment: str | None = None
+    kind: SpikeKind
+    severity: Severity
+    protected: bool = False
+    cost_per_hour_usd: float | None
+    baseline_cost_per_hour_usd: float | None
+    month_end_usd: float | None = None
+    window_start: UtcDateTime
+    window_end: UtcDateTime
+    opened_at: UtcDateTime
+    updated_at: UtcDateTime
+    last_signal_at: UtcDateTime
+    closed_at: UtcDateTime | None = None
+    signal_count: int = 1
+    sources: list[SignalSource] = Field(default_factory=list)
+    dedup_keys: list[str] = Field(default_factory=list)
+    anomaly_ids: list[str] = Field(default_factory=list)
+    details_url: str | None = None
+    planned_note: str | None = None
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+    slack_message_ts: str | None = None
+    emails: list[str] = Field(default_factory=list)
+    announced: bool = Field(default=False, description="the first alert went out (Slack or email)")
+    remediation_started: bool = False
+    culprit: Culprit
+
+
 class IncidentOpened(BusModel):
     incident_id: str
     profile_arn: str
@@ -188,6 +249,7 @@ class IncidentOpened(BusModel):
     opened_at: UtcDateTime
     kind: SpikeKind
     severity: Severity
+    status: IncidentStatus = "open"
 
 
 RemediationStep = Literal[
@@ -203,7 +265,9 @@ class RemediationEvent(BusModel):
     step: RemediationStep
     action: Action
     decision: Decision | None = None
-    actor: str | None = Field(default=None, description="who decided: a Slack user id, an email, or tokenfuse")
+    actor: str | None = Field(
+        default=None, description="who decided: a Slack user id, an email, or tokenfuse"
+    )
     at: UtcDateTime
     details: dict[str, Any] = Field(default_factory=dict)
 

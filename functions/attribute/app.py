@@ -1,0 +1,109 @@
+"""Attribute: a "Spend Signal" from the bus in, a "Spike Attributed" on the bus out.
+
+Thin wiring: parse the EventBridge event (its ``detail`` is a SpendSignal), attribute it, publish
+the SpikeAttributed when there is something to act on (a culprit whose cost grew, or a profile the
+signal names), and return its ``to_bus()`` dict; otherwise log "no culprit" and return a dict that
+says so. Settings come from the environment, validated on first use (not at import).
+"""
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from tokenfuse.adapters.bus import EventBus
+from tokenfuse.attribution import AttributionSettings, Attributor, AwsClientFactory, should_publish
+from tokenfuse.events import SpendSignal
+from tokenfuse.observability import logger, metrics, tracer
+
+
+class SpendSignalEvent(EventBridgeModel):
+    detail: SpendSignal
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    event_bus_name: str = Field(min_length=1)
+    attribution: AttributionSettings
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        mapping = {
+            "MEMBER_ROLE_NAME": "member_role_name",
+            "BASELINE_DAYS": "baseline_days",
+            "MAX_WINDOW_HOURS": "max_window_hours",
+            "MAX_CULPRITS": "max_culprits",
+            "TEAM_TAG_KEY": "team_tag_key",
+            "FEATURE_TAG_KEY": "feature_tag_key",
+            "ENVIRONMENT_TAG_KEY": "environment_tag_key",
+            "COST_CENTER_TAG_KEY": "cost_center_tag_key",
+            "PROTECTED_TAG_KEY": "protected_tag_key",
+        }
+        attribution = {field: env[name] for name, field in mapping.items() if env.get(name)}
+        return cls.model_validate(
+            {"event_bus_name": env.get("EVENT_BUS_NAME", ""), "attribution": attribution}
+        )
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def build_attributor(config: Settings) -> Attributor:
+    """The Attributor with real AWS clients (tests replace this function to inject fakes)."""
+    return Attributor(AwsClientFactory(config.attribution.member_role_name), config.attribution)
+
+
+@cache
+def _attributor() -> Attributor:
+    return build_attributor(settings())
+
+
+@cache
+def _bus() -> EventBus:
+    return EventBus(settings().event_bus_name)
+
+
+@logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    signal = parse(event=event, model=SpendSignalEvent).detail
+    logger.append_keys(signal_source=signal.source, dedup_key=signal.dedup_key)
+    result = _attributor().attribute(signal)
+    metrics.add_metric(name="Culprits", unit=MetricUnit.Count, value=len(result.culprits))
+    metrics.add_metric(name="SpikeUsd", unit=MetricUnit.Count, value=result.spike_usd)
+    if not should_publish(result):
+        logger.info(
+            "no culprit", extra={"spike_usd": result.spike_usd, "window_start": str(result.window_start)}
+        )
+        metrics.add_metric(name="NoCulprit", unit=MetricUnit.Count, value=1)
+        return {
+            "published": False,
+            "reason": "no culprit",
+            "dedup_key": signal.dedup_key,
+            "spike_usd": result.spike_usd,
+            "unattributed_usd": result.unattributed_usd,
+        }
+    _bus().put(result)
+    top = result.culprits[0] if result.culprits else None
+    logger.info(
+        "spike attributed",
+        extra={
+            "severity": result.severity,
+            "spike_usd": result.spike_usd,
+            "culprit": top.profile_id if top else None,
+            "team": top.team if top else None,
+            "kind": top.kind if top else None,
+        },
+    )
+    metrics.add_metric(name="SpikesAttributed", unit=MetricUnit.Count, value=1)
+    return result.to_bus()
