@@ -1,0 +1,163 @@
+"""Intake: every spend signal in, one SpendSignal on the bus per notification.
+
+The intake SQS queue holds SNS notifications (raw message delivery off) and EventBridge events as
+message bodies. For each record: parse, enrich a Budgets signal with its budget's cost filters,
+and put the signal on the bus once: re-deliveries of one notification (same ``dedup_key``) are
+absorbed by Powertools idempotency (DynamoDB). A record that is not a signal, or does not parse,
+fails with a one-line log and is reported as a batch item failure, so SQS's redrive moves it to
+the dead-letter queue after ``maxReceiveCount``.
+"""
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tokenfuse import clock
+from tokenfuse.adapters.budgets import BudgetsReader
+from tokenfuse.adapters.bus import EventBus
+from tokenfuse.errors import AccessDenied, NotFound, SignalError, TokenfuseError
+from tokenfuse.events import SpendSignal
+from tokenfuse.observability import logger, metrics, tracer
+from tokenfuse.signals import parse_signal
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+"""How long a delivered signal's dedup key is remembered: well beyond SNS/SQS re-delivery."""
+
+
+class IntakeSettings(BaseModel):
+    """The intake function's environment, validated on first use (never at import)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    event_bus_name: str = Field(min_length=1, alias="EVENT_BUS_NAME")
+    idempotency_table_name: str = Field(min_length=1, alias="IDEMPOTENCY_TABLE_NAME")
+    budgets_role_arn: str | None = Field(default=None, alias="BUDGETS_ROLE_ARN")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "IntakeSettings":
+        env = os.environ if environ is None else environ
+        names = ("EVENT_BUS_NAME", "IDEMPOTENCY_TABLE_NAME", "BUDGETS_ROLE_ARN")
+        values = {name: env[name] for name in names if env.get(name)}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            missing = sorted({str(e["loc"][0]) for e in error.errors()})
+            raise TokenfuseError(f"intake settings: missing or invalid {', '.join(missing)}") from None
+
+
+def enrich(signal: SpendSignal, budgets: BudgetsReader) -> SpendSignal:
+    """A Budgets signal with the budget's cost filters (from the account the alert names).
+    A budget tokenfuse may not read, or that is gone, leaves ``cost_filters`` null (logged)."""
+    if signal.source != "budget" or not signal.account_id or not signal.budget_name:
+        return signal
+    try:
+        filters = budgets.cost_filters(signal.account_id, signal.budget_name)
+    except (NotFound, AccessDenied) as error:
+        logger.warning(f"budget {signal.budget_name} not enriched: {error}")
+        return signal
+    return signal.model_copy(update={"cost_filters": filters})
+
+
+@dataclass
+class Intake:
+    """The intake's collaborators; build one with :meth:`from_settings`."""
+
+    bus: EventBus
+    budgets: BudgetsReader
+    persistence: BasePersistenceLayer
+    idempotency: IdempotencyConfig = field(
+        default_factory=lambda: IdempotencyConfig(
+            event_key_jmespath="dedup_key",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+        )
+    )
+    now: Callable[[], datetime] = clock.now
+    _deliver_once: Callable[..., dict[str, Any]] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: IntakeSettings) -> "Intake":
+        return cls(
+            bus=EventBus(settings.event_bus_name),
+            budgets=BudgetsReader(settings.budgets_role_arn),
+            persistence=DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name),
+        )
+
+    def register_context(self, context: LambdaContext) -> None:
+        """Let idempotency see the invocation's remaining time (for in-progress expiry)."""
+        self.idempotency.register_lambda_context(context)
+
+    @tracer.capture_method
+    def handle_record(self, record: SQSRecord) -> list[str]:
+        """Parse one SQS record and put its signal(s) on the bus once; the dedup keys handled.
+        Raises SignalError (logged on one line) for a record that is not a spend signal."""
+        logger.set_correlation_id(record.message_id)
+        metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)
+        try:
+            signals = parse_signal(record.body, received_at=self.now())
+        except SignalError as error:
+            logger.error(f"rejected: {type(error).__name__}: {error}", message_id=record.message_id)
+            metrics.add_metric(name="SignalsRejected", unit=MetricUnit.Count, value=1)
+            raise
+        for signal in signals:
+            self.deliver(signal)
+        return [signal.dedup_key for signal in signals]
+
+    def deliver(self, signal: SpendSignal) -> dict[str, Any]:
+        """Enrich and put one signal, at most once per ``dedup_key`` (while remembered)."""
+        return self._once()(signal=signal.to_bus())
+
+    def _once(self) -> Callable[..., dict[str, Any]]:
+        if self._deliver_once is None:
+
+            def put_signal(signal: dict[str, Any]) -> dict[str, Any]:
+                spend = enrich(SpendSignal.from_bus(signal), self.budgets)
+                self.bus.put(spend)
+                metrics.add_metric(name="SignalsPut", unit=MetricUnit.Count, value=1)
+                logger.info(
+                    f"put {spend.source} signal: {spend.summary}",
+                    dedup_key=spend.dedup_key,
+                    source=spend.source,
+                )
+                return {"dedup_key": spend.dedup_key, "source": spend.source}
+
+            self._deliver_once = idempotent_function(
+                put_signal,
+                data_keyword_argument="signal",
+                persistence_store=self.persistence,
+                config=self.idempotency,
+            )
+        return self._deliver_once
+
+
+_intake: Intake | None = None
+
+
+def get_intake() -> Intake:
+    """The process's Intake, built from the environment on first use."""
+    global _intake  # noqa: PLW0603
+    if _intake is None:
+        _intake = Intake.from_settings(IntakeSettings.from_env())
+    return _intake
+
+
+def reset() -> None:
+    """Forget the cached Intake (tests, the sandbox)."""
+    global _intake  # noqa: PLW0603
+    _intake = None
+
+
+__all__ = ["Intake", "IntakeSettings", "enrich", "get_intake", "reset"]

@@ -1,0 +1,210 @@
+"""AWS Budgets alerts: plain text over SNS, recognised by its own first words,
+"AWS Budget Notification". The text (as AWS sends it)::
+
+    AWS Budget Notification November 27, 2026
+    AWS Account 111122223333
+
+    Dear AWS Customer,
+
+    You requested that we alert you when the ACTUAL Cost associated with your bedrock-monthly
+    budget is greater than $800.00 for the current month. The ACTUAL Cost associated with this
+    budget is $812.34. You can find additional details below and by accessing the AWS Budgets
+    dashboard [1].
+
+    Budget Name: bedrock-monthly
+    Budget Type: Cost
+    Budgeted Amount: $1,000.00
+    Alert Type: ACTUAL
+    Alert Threshold: > $800.00
+    ACTUAL Amount: $812.34
+
+Variants read here: ACTUAL / FORECASTED; an absolute (``> $800.00``) or percentage (``> 80%``,
+``> 80.00% ($800.00)``) threshold; "for the current month|quarter|year" or "per day" ("Yesterday,
+...") wording; Cost or Usage budgets (a usage figure carries its unit, e.g. ``1,000.00 Hrs``).
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from tokenfuse.errors import MalformedSignal, UnsupportedSignal
+from tokenfuse.events import SpendSignal
+from tokenfuse.signals._common import RawSource, as_float, dedup_hash, midnight, shorten
+from tokenfuse.signals.envelope import BUDGETS_ANCHOR
+
+TimeUnit = Literal["DAILY", "MONTHLY", "QUARTERLY", "ANNUALLY"]
+
+_HEADER_DATE = re.compile(re.escape(BUDGETS_ANCHOR) + r"\s+([A-Z][a-z]+ \d{1,2}, \d{4})")
+_ACCOUNT = re.compile(r"AWS Account\s+(\d{12})\b")
+_FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z ]*?)\s*:\s*(.*?)\s*$", re.MULTILINE)
+_NUMBER = r"\d[\d,]*(?:\.\d+)?"
+_PERCENT = re.compile(rf"({_NUMBER})\s*%")
+_DOLLARS = re.compile(rf"\$\s*({_NUMBER})")
+_QUANTITY = re.compile(rf"^\s*[<>=]*\s*(\$)?\s*({_NUMBER})\s*(.*?)\s*$")
+_PERIODS: tuple[tuple[re.Pattern[str], TimeUnit], ...] = (
+    # AWS's own phrases (never the budget's name, which may well say "monthly").
+    (re.compile(r"\bper day\b|\bYesterday, the\b"), "DAILY"),
+    (re.compile(r"\bfor the current month\b"), "MONTHLY"),
+    (re.compile(r"\bfor the current quarter\b"), "QUARTERLY"),
+    (re.compile(r"\bfor the current year\b"), "ANNUALLY"),
+)
+
+
+@dataclass(frozen=True)
+class _Quantity:
+    value: float
+    dollars: bool
+    unit: str | None
+
+
+def looks_like(message: str) -> bool:
+    return BUDGETS_ANCHOR in message
+
+
+def parse(
+    text: str, *, received_at: datetime, sent_at: datetime | None, raw_source: RawSource
+) -> SpendSignal:
+    """One SpendSignal for one Budgets alert."""
+    if BUDGETS_ANCHOR not in text:
+        raise UnsupportedSignal("text is not an AWS Budgets notification")
+    fields = {key.strip().lower(): value for key, value in _FIELD.findall(text)}
+
+    name = _required(fields, "budget name")
+    budget_kind = _required(fields, "budget type").lower()
+    if budget_kind not in ("cost", "usage"):
+        raise UnsupportedSignal(f"Budgets alert for a {shorten(budget_kind, 40)} budget: only cost and usage")
+    budget_type: Literal["cost", "usage"] = "cost" if budget_kind == "cost" else "usage"
+    alert_type = _required(fields, "alert type").upper()
+    if alert_type not in ("ACTUAL", "FORECASTED"):
+        raise MalformedSignal(f"Budgets alert: unknown Alert Type {shorten(alert_type, 40)}")
+    notification_type: Literal["ACTUAL", "FORECASTED"] = "ACTUAL" if alert_type == "ACTUAL" else "FORECASTED"
+    threshold_text = _required(fields, "alert threshold")
+    amount = _quantity(_required(fields, f"{alert_type.lower()} amount"), "amount")
+    budgeted = (
+        _quantity(fields["budgeted amount"], "Budgeted Amount") if fields.get("budgeted amount") else None
+    )
+
+    account = _ACCOUNT.search(text)
+    header = _HEADER_DATE.search(text)
+    header_day = _header_day(header.group(1)) if header else None
+    time_unit = _time_unit(text)
+    alerted = _alert_time(sent_at, header_day, received_at)
+    day = header_day if header_day is not None and sent_at is None else alerted.date()
+    start = _period_start(day, time_unit)
+    alerted = max(alerted, start)
+
+    percent_match = _PERCENT.search(threshold_text)
+    threshold_percent = as_float(percent_match.group(1)) if percent_match else None
+    dollars_match = _DOLLARS.search(threshold_text)
+    threshold_value: float | None
+    if dollars_match:
+        threshold_value = as_float(dollars_match.group(1))
+    elif percent_match is None:
+        threshold_value = _quantity(threshold_text, "Alert Threshold").value
+    else:
+        threshold_value = None
+    if threshold_value is None and threshold_percent is not None and budgeted is not None:
+        threshold_value = round(budgeted.value * threshold_percent / 100, 2)
+
+    is_cost = budget_type == "cost"
+    unit = None if is_cost else (amount.unit or (budgeted.unit if budgeted else None))
+    actual = amount.value if notification_type == "ACTUAL" else None
+    forecast = amount.value if notification_type == "FORECASTED" else None
+    budget_value = budgeted.value if budgeted else None
+    figure = f"${amount.value:,.2f}" if is_cost else f"{amount.value:,.2f}{f' {unit}' if unit else ''}"
+    summary = (
+        f"Budget {name} ({(time_unit or 'unknown period').lower()} {budget_type}):"
+        f" {notification_type} {figure}"
+        f" over threshold {threshold_text}"
+        + (f" of {fields['budgeted amount']}" if fields.get("budgeted amount") else "")
+        + (f" in account {account.group(1)}" if account else "")
+    )
+    return SpendSignal(
+        source="budget",
+        # One alert per budget, alert type, threshold and period: that is how often AWS sends it.
+        dedup_key=dedup_hash(
+            "budget",
+            account.group(1) if account else "",
+            name,
+            notification_type,
+            " ".join(threshold_text.split()),
+            start.date().isoformat(),
+        ),
+        received_at=received_at,
+        account_id=account.group(1) if account else None,
+        region=None,
+        window_start=start,
+        window_end=alerted,
+        actual_usd=actual if is_cost else None,
+        forecasted_usd=forecast if is_cost else None,
+        budgeted_usd=budget_value if is_cost else None,
+        threshold_usd=threshold_value if is_cost else None,
+        threshold_percent=threshold_percent,
+        actual_amount=None if is_cost else actual,
+        forecasted_amount=None if is_cost else forecast,
+        budgeted_amount=None if is_cost else budget_value,
+        threshold_amount=None if is_cost else threshold_value,
+        unit=unit,
+        budget_name=name,
+        budget_type=budget_type,
+        notification_type=notification_type,
+        time_unit=time_unit,
+        raw_source=raw_source,
+        summary=shorten(summary, 300),
+    )
+
+
+def _required(fields: dict[str, str], key: str) -> str:
+    value = fields.get(key)
+    if not value:
+        raise MalformedSignal(f"Budgets alert: no '{key.title()}' line")
+    return value
+
+
+def _quantity(text: str, what: str) -> _Quantity:
+    match = _QUANTITY.match(text)
+    value = as_float(match.group(2)) if match else None
+    if match is None or value is None:
+        raise MalformedSignal(f"Budgets alert: {what} is not a number: {shorten(text, 60)}")
+    unit = match.group(3).strip() or None
+    if unit is not None and len(unit) > 40:
+        raise MalformedSignal(f"Budgets alert: {what} has an odd unit: {shorten(unit, 60)}")
+    return _Quantity(value=value, dollars=match.group(1) is not None, unit=None if match.group(1) else unit)
+
+
+def _header_day(text: str) -> date | None:
+    try:
+        return datetime.strptime(text, "%B %d, %Y").date()
+    except ValueError:
+        return None
+
+
+def _time_unit(text: str) -> TimeUnit | None:
+    sentence = text.split("Budget Name", 1)[0]
+    for pattern, unit in _PERIODS:
+        if pattern.search(sentence):
+            return unit
+    return None
+
+
+def _alert_time(sent_at: datetime | None, header_day: date | None, received_at: datetime) -> datetime:
+    """When the alert was sent: SNS's timestamp; for a bare message, the end of the day its
+    header names (or when it was received, if that is earlier)."""
+    if sent_at is not None:
+        return sent_at
+    if header_day is not None:
+        return min(received_at, midnight(header_day + timedelta(days=1)))
+    return received_at
+
+
+def _period_start(day: date, unit: TimeUnit | None) -> datetime:
+    """The start of the budget period the alert speaks of: the previous day for a daily budget
+    (AWS reports yesterday's cost), else the calendar month, quarter or year so far."""
+    if unit == "DAILY":
+        return midnight(day - timedelta(days=1))
+    if unit == "QUARTERLY":
+        return midnight(day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1))
+    if unit == "ANNUALLY":
+        return midnight(day.replace(month=1, day=1))
+    return midnight(day.replace(day=1))

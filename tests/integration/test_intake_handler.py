@@ -1,0 +1,403 @@
+"""The intake handler in-process under moto: SQS batch in, SpendSignals on the bus (captured by an
+SQS rule target), partial batch failures for what is not a signal, once per dedup key."""
+
+import importlib.util
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tokenfuse import intake
+from tokenfuse.adapters import aws as aws_adapter
+from tokenfuse.errors import TokenfuseError
+from tokenfuse.observability import metrics
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+FIXTURES = ROOT / "tests" / "fixtures" / "signals"
+BUS = "tokenfuse-test"
+TABLE = "tokenfuse-idempotency-test"
+REGION = "us-east-1"
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "tokenfuse-intake"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:444455556666:function:tokenfuse-intake"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def load_handler():
+    spec = importlib.util.spec_from_file_location(
+        f"intake_app_{uuid.uuid4().hex}", ROOT / "functions/intake/app.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for key, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "POWERTOOLS_SERVICE_NAME": "intake",
+        "POWERTOOLS_METRICS_NAMESPACE": "tokenfuse",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "AWS_LAMBDA_FUNCTION_NAME": "tokenfuse-intake",
+        "EVENT_BUS_NAME": BUS,
+        "IDEMPOTENCY_TABLE_NAME": TABLE,
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("BUDGETS_ROLE_ARN", raising=False)
+    monkeypatch.setattr(metrics, "namespace", "tokenfuse")
+    aws_adapter.default_session.cache_clear()
+    intake.reset()
+    yield
+    intake.reset()
+    aws_adapter.default_session.cache_clear()
+
+
+@pytest.fixture
+def aws(env):
+    with mock_aws():
+        events = boto3.client("events", region_name=REGION)
+        events.create_event_bus(Name=BUS)
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue = sqs.create_queue(QueueName="bus-capture")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        events.put_rule(
+            Name="capture-signals",
+            EventBusName=BUS,
+            EventPattern=json.dumps({"source": ["tokenfuse.intake"], "detail-type": ["Spend Signal"]}),
+        )
+        events.put_targets(
+            Rule="capture-signals", EventBusName=BUS, Targets=[{"Id": "capture", "Arn": queue_arn}]
+        )
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        boto3.client("budgets", region_name=REGION).create_budget(
+            AccountId="111122223333",
+            Budget={
+                "BudgetName": "genai-bedrock-monthly",
+                "BudgetLimit": {"Amount": "10000", "Unit": "USD"},
+                "TimeUnit": "MONTHLY",
+                "BudgetType": "COST",
+                "CostFilters": {"Service": ["Amazon Bedrock"]},
+            },
+        )
+        yield {"sqs": sqs, "queue": queue, "events": events}
+
+
+def captured(aws) -> list[dict]:
+    """Every event the bus delivered to the capture queue (drained)."""
+    out = []
+    while True:
+        batch = aws["sqs"].receive_message(QueueUrl=aws["queue"], MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            return out
+        for message in batch:
+            out.append(json.loads(message["Body"]))
+            aws["sqs"].delete_message(QueueUrl=aws["queue"], ReceiptHandle=message["ReceiptHandle"])
+
+
+def sqs_record(body: str, message_id: str) -> dict:
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"handle-{message_id}",
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1795701931300",
+            "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+            "ApproximateFirstReceiveTimestamp": "1795701931310",
+        },
+        "messageAttributes": {},
+        "md5OfBody": "0" * 32,
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:444455556666:tokenfuse-intake",
+        "awsRegion": REGION,
+    }
+
+
+def sns_body(sample: str) -> str:
+    """One SNS notification as SNS puts it in SQS (raw message delivery off)."""
+    sns = dict(json.loads((EVENTS / sample).read_text())["Records"][0]["Sns"])
+    sns["SigningCertURL"] = sns.pop("SigningCertUrl")
+    sns["UnsubscribeURL"] = sns.pop("UnsubscribeUrl")
+    return json.dumps(sns)
+
+
+def eventbridge_body(sample: str) -> str:
+    return (EVENTS / sample).read_text()
+
+
+GOOD = {
+    "good-budget": sns_body("budgets-sns-actual.json"),
+    "good-cad": eventbridge_body("cad-eventbridge.json"),
+    "good-alarm-sns": sns_body("alarm-sns.json"),
+    "good-alarm-eb": eventbridge_body("alarm-eventbridge.json"),
+}
+BAD = {
+    "bad-alarm-ok": eventbridge_body("alarm-eventbridge-ok.json"),
+    "bad-ec2": (FIXTURES / "unsupported-ec2-state-change.json").read_text(),
+    "bad-text": "hello, not a signal",
+    "bad-budget": sns_body("budgets-sns-actual.json").replace("Budget Name: ", "Budget: "),
+}
+
+
+def batch(items: dict[str, str]) -> dict:
+    return {"Records": [sqs_record(body, message_id) for message_id, body in items.items()]}
+
+
+def test_good_and_bad_records_land_once_across_redeliveries(aws, caplog):
+    handler = load_handler()
+    mixed = batch({**GOOD, **BAD})
+    for _ in range(3):  # SQS (or SNS before it) delivering the same batch again
+        response = handler.lambda_handler(mixed, FakeContext())
+        assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == sorted(BAD)
+
+    events = captured(aws)
+    assert len(events) == len(GOOD)
+    assert {e["source"] for e in events} == {"tokenfuse.intake"}
+    assert {e["detail-type"] for e in events} == {"Spend Signal"}
+    by_source: dict[str, list[dict]] = {}
+    for event in events:
+        by_source.setdefault(event["detail"]["source"], []).append(event["detail"])
+    assert sorted(by_source) == ["budget", "cost-anomaly", "token-rate-alarm"]
+    assert len(by_source["token-rate-alarm"]) == 2  # two different alarms
+    (budget,) = by_source["budget"]
+    assert budget["cost_filters"] == {"Service": ["Amazon Bedrock"]}  # enriched by DescribeBudget
+    assert budget["raw_source"] == "sqs-sns"
+    assert budget["actual_usd"] == 8312.47
+    (cad,) = by_source["cost-anomaly"]
+    assert cad["account_id"] == "111122223333"
+    assert cad["raw_source"] == "eventbridge"
+
+
+def test_the_same_signal_by_two_paths_is_put_once(aws):
+    """CAD's SNS alert and its EventBridge event carry one anomaly: one signal on the bus."""
+    handler = load_handler()
+    first = handler.lambda_handler(batch({"cad-eb": eventbridge_body("cad-eventbridge.json")}), FakeContext())
+    second = handler.lambda_handler(batch({"cad-sns": sns_body("cad-sns-immediate.json")}), FakeContext())
+    assert first["batchItemFailures"] == second["batchItemFailures"] == []
+    assert len(captured(aws)) == 1
+
+
+def test_grown_anomaly_is_put_again(aws):
+    handler = load_handler()
+    grown = json.loads(eventbridge_body("cad-eventbridge.json"))
+    grown["detail"]["impact"]["totalImpact"] = 9120.55
+    handler.lambda_handler(batch({"a": eventbridge_body("cad-eventbridge.json")}), FakeContext())
+    handler.lambda_handler(batch({"b": json.dumps(grown)}), FakeContext())
+    impacts = sorted(e["detail"]["impact_usd"] for e in captured(aws))
+    assert impacts == [4120.55, 9120.55]
+
+
+def test_rejected_record_is_logged_on_one_line(aws, caplog):
+    handler = load_handler()
+    response = handler.lambda_handler(batch({"bad-alarm-ok": BAD["bad-alarm-ok"]}), FakeContext())
+    assert response == {"batchItemFailures": [{"itemIdentifier": "bad-alarm-ok"}]}
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and r.getMessage().startswith("rejected")]
+    assert len(errors) == 1
+    message = errors[0].getMessage()
+    assert message.startswith(
+        "rejected: UnsupportedSignal: alarm tokenfuse-a1b2c3d4e5f6-output-tokens went to OK"
+    )
+    assert "\n" not in message
+    assert errors[0].exc_info is None  # no traceback
+    assert errors[0].message_id == "bad-alarm-ok"
+    assert captured(aws) == []
+
+
+def test_unknown_budget_is_put_without_filters(aws):
+    handler = load_handler()
+    response = handler.lambda_handler(batch({"daily": sns_body("budgets-sns-daily.json")}), FakeContext())
+    assert response["batchItemFailures"] == []
+    (event,) = captured(aws)
+    assert event["detail"]["budget_name"] == "genai-bedrock-daily"
+    assert event["detail"]["cost_filters"] is None  # DescribeBudget: NotFound -> left null
+
+
+def test_bus_failure_fails_the_record_and_a_retry_delivers(aws):
+    handler = load_handler()
+    aws["events"].remove_targets(Rule="capture-signals", EventBusName=BUS, Ids=["capture"])
+    aws["events"].delete_rule(Name="capture-signals", EventBusName=BUS)
+    aws["events"].delete_event_bus(Name=BUS)
+    failed = handler.lambda_handler(batch({"alarm": GOOD["good-alarm-eb"]}), FakeContext())
+    assert failed == {"batchItemFailures": [{"itemIdentifier": "alarm"}]}
+
+    queue_arn = aws["sqs"].get_queue_attributes(QueueUrl=aws["queue"], AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    aws["events"].create_event_bus(Name=BUS)
+    aws["events"].put_rule(
+        Name="capture-signals", EventBusName=BUS, EventPattern=json.dumps({"source": ["tokenfuse.intake"]})
+    )
+    aws["events"].put_targets(
+        Rule="capture-signals", EventBusName=BUS, Targets=[{"Id": "capture", "Arn": queue_arn}]
+    )
+    retried = handler.lambda_handler(batch({"alarm": GOOD["good-alarm-eb"]}), FakeContext())
+    assert retried == {"batchItemFailures": []}
+    assert len(captured(aws)) == 1
+
+
+def test_idempotency_records_expire(aws):
+    handler = load_handler()
+    handler.lambda_handler(batch({"alarm": GOOD["good-alarm-sns"]}), FakeContext())
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=TABLE)["Items"]
+    assert len(items) == 1
+    assert items[0]["status"]["S"] == "COMPLETED"
+    assert int(items[0]["expiration"]["N"]) > 0
+
+
+def test_settings_are_read_on_first_use_not_import(env, monkeypatch):
+    monkeypatch.delenv("EVENT_BUS_NAME")
+    handler = load_handler()  # importing needs no environment
+    with (
+        mock_aws(),
+        pytest.raises(TokenfuseError, match=r"^intake settings: missing or invalid EVENT_BUS_NAME$"),
+    ):
+        handler.lambda_handler(batch({"alarm": GOOD["good-alarm-sns"]}), FakeContext())
+
+
+def test_settings_from_env():
+    settings = intake.IntakeSettings.from_env(
+        {
+            "EVENT_BUS_NAME": "b",
+            "IDEMPOTENCY_TABLE_NAME": "t",
+            "BUDGETS_ROLE_ARN": "arn:aws:iam::111122223333:role/r",
+        }
+    )
+    assert (settings.event_bus_name, settings.idempotency_table_name, settings.budgets_role_arn) == (
+        "b",
+        "t",
+        "arn:aws:iam::111122223333:role/r",
+    )
+    assert (
+        intake.IntakeSettings.from_env(
+            {"EVENT_BUS_NAME": "b", "IDEMPOTENCY_TABLE_NAME": "t"}
+        ).budgets_role_arn
+        is None
+    )
+
+
+def test_budgets_read_through_the_management_account_role(aws, monkeypatch):
+    """In production DescribeBudget goes through a role in the management account: the budget
+    read is the one that account holds (moto keys state by the caller's account)."""
+    role = "arn:aws:iam::111122223333:role/tokenfuse-budgets-read"
+    creds = boto3.client("sts", region_name=REGION).assume_role(RoleArn=role, RoleSessionName="setup")[
+        "Credentials"
+    ]
+    boto3.client(
+        "budgets",
+        region_name=REGION,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    ).create_budget(
+        AccountId="111122223333",
+        Budget={
+            "BudgetName": "genai-bedrock-monthly",
+            "BudgetLimit": {"Amount": "10000", "Unit": "USD"},
+            "TimeUnit": "MONTHLY",
+            "BudgetType": "COST",
+            "CostFilters": {"Service": ["Amazon Bedrock"], "LinkedAccount": ["444455556666"]},
+        },
+    )
+    monkeypatch.setenv("BUDGETS_ROLE_ARN", role)
+    intake.reset()
+    handler = load_handler()
+    assert handler.lambda_handler(batch({"b": GOOD["good-budget"]}), FakeContext())["batchItemFailures"] == []
+    (event,) = captured(aws)
+    # The management account's budget, not the one the function's own account holds.
+    assert event["detail"]["cost_filters"] == {
+        "Service": ["Amazon Bedrock"],
+        "LinkedAccount": ["444455556666"],
+    }
+
+
+class _Reader:
+    def __init__(self, result=None, error=None):
+        self.result, self.error, self.calls = result, error, []
+
+    def cost_filters(self, account_id, budget_name):
+        self.calls.append((account_id, budget_name))
+        if self.error:
+            raise self.error
+        return self.result
+
+
+def _budget_signal():
+    from tokenfuse.signals import parse_signal
+
+    (signal,) = parse_signal((EVENTS / "budgets-sns-actual.json").read_text(), received_at=intake.clock.now())
+    return signal
+
+
+def test_enrich_asks_the_account_in_the_message():
+    reader = _Reader(result={"Service": ["Amazon Bedrock"], "LinkedAccount": ["444455556666"]})
+    enriched = intake.enrich(_budget_signal(), reader)
+    assert reader.calls == [("111122223333", "genai-bedrock-monthly")]
+    assert enriched.cost_filters == {"Service": ["Amazon Bedrock"], "LinkedAccount": ["444455556666"]}
+
+
+@pytest.mark.parametrize("error", [intake.NotFound("gone"), intake.AccessDenied("no")])
+def test_enrich_leaves_filters_null_when_the_budget_cannot_be_read(error):
+    assert intake.enrich(_budget_signal(), _Reader(error=error)).cost_filters is None
+
+
+def test_enrich_lets_transient_errors_through_for_a_retry():
+    from tokenfuse.errors import TransientAwsError
+
+    with pytest.raises(TransientAwsError):
+        intake.enrich(_budget_signal(), _Reader(error=TransientAwsError("throttled")))
+
+
+def test_enrich_ignores_other_signals():
+    from tokenfuse.signals import parse_signal
+
+    (alarm,) = parse_signal((EVENTS / "alarm-sns.json").read_text(), received_at=intake.clock.now())
+    reader = _Reader(result={})
+    assert intake.enrich(alarm, reader) is alarm
+    assert reader.calls == []
+
+
+def test_budgets_reader_reads_a_filter_expression():
+    from tokenfuse.adapters.budgets import BudgetsReader
+
+    class Client:
+        def describe_budget(self, AccountId, BudgetName):
+            return {
+                "Budget": {
+                    "BudgetName": BudgetName,
+                    "FilterExpression": {
+                        "And": [
+                            {"Dimensions": {"Key": "SERVICE", "Values": ["Amazon Bedrock"]}},
+                            {"Tags": {"Key": "team", "Values": ["claims"]}},
+                        ]
+                    },
+                }
+            }
+
+    filters = BudgetsReader(budgets_client=Client()).cost_filters("111122223333", "b")
+    assert filters == {"SERVICE": ["Amazon Bedrock"], "Tags:team": ["claims"]}
