@@ -25,7 +25,10 @@ def default_session() -> boto3.Session:
 
 def client(service: str, region: str | None = None, session: boto3.Session | None = None) -> Any:
     """A client with tokenfuse's retry config, from the given session or the default one."""
-    return (session or default_session()).client(service, region_name=region, config=RETRY_CONFIG)
+    # The service name is dynamic here, so boto3-stubs' per-service overloads cannot apply.
+    return (session or default_session()).client(  # type: ignore[call-overload]
+        service, region_name=region, config=RETRY_CONFIG
+    )
 
 
 def translate(error: ClientError) -> TokenfuseError:

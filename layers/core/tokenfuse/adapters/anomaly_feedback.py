@@ -1,0 +1,41 @@
+"""Cost Anomaly Detection feedback (``ce:ProvideAnomalyFeedback``) from the alert's buttons.
+
+The anomalies live in the management (payer) account: pass a session assumed into its role
+(stack parameter BudgetsRoleArn) when tokenfuse runs in a delegated account.
+"""
+
+from typing import Any, Literal
+
+import boto3
+from botocore.exceptions import ClientError
+
+from tokenfuse.adapters.aws import client, translate
+
+Feedback = Literal["YES", "NO", "PLANNED_ACTIVITY"]
+CHOICES: dict[str, Feedback] = {"accurate": "YES", "false-positive": "NO", "planned": "PLANNED_ACTIVITY"}
+"""The alert buttons' choices and the feedback each sends."""
+
+
+class AnomalyFeedback:
+    def __init__(self, ce_client: Any | None = None, session: boto3.Session | None = None) -> None:
+        self._client = ce_client
+        self._session = session
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = client("ce", region="us-east-1", session=self._session)  # CE's one endpoint
+        return self._client
+
+    def provide(self, anomaly_id: str, feedback: Feedback) -> None:
+        try:
+            self.client.provide_anomaly_feedback(AnomalyId=anomaly_id, Feedback=feedback)
+        except ClientError as error:
+            raise translate(error) from error
+
+    def provide_choice(self, anomaly_ids: list[str], choice: str) -> list[str]:
+        """Send the button's choice for every anomaly of an incident; the ids it was sent for."""
+        feedback = CHOICES[choice]
+        for anomaly_id in anomaly_ids:
+            self.provide(anomaly_id, feedback)
+        return list(anomaly_ids)

@@ -1,0 +1,1 @@
+"""Alerts: render (pure: Slack Block Kit, email) and deliver (service + adapters) an incident's messages."""

@@ -1,0 +1,321 @@
+"""The team directory: who owns which team tag, where their alerts go, who approves, and the
+policy per environment. Validated here (``tokenfuse config validate``) and deployed as YAML in an
+SSM parameter.
+
+An environment's policy inherits every field it does not set from the team's ``default`` policy,
+which inherits from FinOps's policy, which inherits from :class:`Policy`'s defaults.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from tokenfuse.errors import TokenfuseError
+from tokenfuse.events import Severity, UtcDateTime
+
+SLACK_CHANNEL_PATTERN = r"^[CG][A-Z0-9]{8,}$"
+SLACK_USER_PATTERN = r"^[UW][A-Z0-9]{8,}$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+TEAM_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+DEFAULT_POLICY_KEY = "default"
+FINOPS = "finops"
+
+Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN)]
+Mode = Literal["notify", "approve", "auto"]
+TripAction = Literal["throttle", "detach"]
+OnTimeout = Literal["none", "trip"]
+_SEVERITY_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+class DirectoryModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Approver(DirectoryModel):
+    slack_user_id: str | None = Field(default=None, pattern=SLACK_USER_PATTERN)
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> "Approver":
+        if not self.slack_user_id and not self.email:
+            raise ValueError("an approver needs slack_user_id or email")
+        return self
+
+
+class Policy(DirectoryModel):
+    """What tokenfuse does about a spike on a profile of one team in one environment."""
+
+    mode: Mode = "notify"
+    action: TripAction = "throttle"
+    cooldown_minutes: int = Field(default=60, gt=0, le=7 * 24 * 60)
+    approval_timeout_minutes: int = Field(default=15, gt=0, le=24 * 60)
+    snooze_minutes: int = Field(default=60, gt=0, le=24 * 60)
+    verify_delay_minutes: int = Field(default=5, gt=0, le=120)
+    on_timeout: OnTimeout = "none"
+    min_spike_usd_per_hour: float = Field(
+        default=0.0, ge=0, description="act only above this $/h over baseline"
+    )
+    min_severity: Severity = "low"
+    # Token-rate alarm thresholds the inventory arms per profile (None: its built-in default).
+    alarm_output_tokens_per_minute: float | None = Field(default=None, gt=0)
+    alarm_input_tokens_per_minute: float | None = Field(default=None, gt=0)
+
+    def meets_thresholds(
+        self, cost_per_hour_usd: float | None, baseline_per_hour_usd: float | None, severity: str
+    ) -> bool:
+        """Whether a spike is big enough for this policy to act on (below it: notify only)."""
+        if _SEVERITY_ORDER.get(severity, 0) < _SEVERITY_ORDER[self.min_severity]:
+            return False
+        if cost_per_hour_usd is None:  # unpriced model: never act on dollars we do not know
+            return self.min_spike_usd_per_hour == 0
+        return cost_per_hour_usd - (baseline_per_hour_usd or 0.0) >= self.min_spike_usd_per_hour
+
+
+class PlannedWindow(DirectoryModel):
+    start: UtcDateTime
+    end: UtcDateTime
+    note: str = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "PlannedWindow":
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.start <= end and start <= self.end
+
+
+class Team(DirectoryModel):
+    name: str = Field(pattern=TEAM_NAME_PATTERN)
+    display_name: str | None = None
+    tag_values: list[str] = Field(
+        default_factory=list, description="team tag values that map here (besides name)"
+    )
+    slack_channel: str | None = Field(default=None, pattern=SLACK_CHANNEL_PATTERN)
+    emails: list[Email] = Field(default_factory=list)
+    approvers: list[Approver] = Field(default_factory=list)
+    policies: dict[str, Policy] = Field(default_factory=dict)
+    planned_windows: list[PlannedWindow] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> "Team":
+        if not self.slack_channel and not self.emails:
+            raise ValueError("a team needs slack_channel or emails")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.name
+
+    def all_tag_values(self) -> list[str]:
+        return [self.name, *(v for v in self.tag_values if v.lower() != self.name.lower())]
+
+    def planned_window(self, start: datetime, end: datetime) -> PlannedWindow | None:
+        return next((w for w in self.planned_windows if w.overlaps(start, end)), None)
+
+
+class FinOps(DirectoryModel):
+    """The fallback owner: untagged profiles, unknown teams, escalations."""
+
+    slack_channel: str | None = Field(default=None, pattern=SLACK_CHANNEL_PATTERN)
+    emails: list[Email] = Field(default_factory=list)
+    approvers: list[Approver] = Field(default_factory=list)
+    policy: Policy = Field(default_factory=Policy)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one culprit's alert goes, and why."""
+
+    team: Team | None
+    """None: FinOps owns it."""
+    slack_channel: str | None
+    emails: tuple[str, ...]
+    approvers: tuple[Approver, ...]
+    reason: str
+
+    @property
+    def owner(self) -> str:
+        """The owning team's name, or ``finops``."""
+        return self.team.name if self.team else FINOPS
+
+    @property
+    def is_finops(self) -> bool:
+        return self.team is None
+
+
+class TeamDirectory(DirectoryModel):
+    teams: list[Team] = Field(default_factory=list)
+    finops: FinOps = Field(default_factory=FinOps)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_empty(cls, data: Any) -> Any:
+        return {} if data is None else data
+
+    def team(self, name: str) -> Team | None:
+        return next((t for t in self.teams if t.name == name), None)
+
+    def route(
+        self,
+        team_tag_value: str | None,
+        fallback_channel: str | None = None,
+        fallback_emails: Iterable[str] = (),
+    ) -> Route:
+        """The team a profile's ``team`` tag value maps to, else FinOps (with the reason).
+
+        ``fallback_*`` fill in FinOps's channel/emails when the directory leaves them empty
+        (the stack's FinOpsSlackChannel / FinOpsEmail parameters).
+        """
+        value = (team_tag_value or "").strip()
+        if value:
+            for team in self.teams:
+                if value.lower() in (v.lower() for v in team.all_tag_values()):
+                    return Route(
+                        team,
+                        team.slack_channel,
+                        tuple(team.emails),
+                        tuple(team.approvers),
+                        f"tag team={value}",
+                    )
+        reason = f"unknown team '{value}'" if value else "untagged profile"
+        return Route(
+            None,
+            self.finops.slack_channel or fallback_channel or None,
+            tuple(self.finops.emails or [e for e in fallback_emails if e]),
+            tuple(self.finops.approvers),
+            reason,
+        )
+
+    def policy_for(self, team: Team | str | None, environment: str | None) -> Policy:
+        """The team's policy for an environment (inheriting unset fields from its default and FinOps's)."""
+        if isinstance(team, str):
+            team = self.team(team)
+        policy = self.finops.policy
+        if team is None:
+            return policy
+        for key in (DEFAULT_POLICY_KEY, (environment or "").lower()):
+            override = team.policies.get(key)
+            if key and override is not None:
+                policy = policy.model_copy(update=override.model_dump(exclude_unset=True))
+        return policy
+
+    def summary(self) -> str:
+        channels = sum(1 for t in self.teams if t.slack_channel)
+        email_only = sum(1 for t in self.teams if not t.slack_channel)
+        approvers = sum(len(t.approvers) for t in self.teams) + len(self.finops.approvers)
+        windows = sum(len(t.planned_windows) for t in self.teams)
+        finops = self.finops.slack_channel or ", ".join(self.finops.emails) or "(stack parameters)"
+        return (
+            f"{len(self.teams)} teams ({channels} on Slack, {email_only} email only), {approvers} approvers, "
+            f"{windows} planned windows, FinOps fallback: {finops}"
+        )
+
+
+class TeamDirectoryError(TokenfuseError):
+    """The directory does not validate; ``issues`` holds one ``path: message`` line per error."""
+
+    def __init__(self, issues: list[str]) -> None:
+        super().__init__(f"team directory is invalid ({len(issues)} error(s)): " + "; ".join(issues))
+        self.issues = issues
+
+
+def load_directory(text: str) -> TeamDirectory:
+    """Parse and validate the YAML (or JSON) team directory; raise :class:`TeamDirectoryError`."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        raise TeamDirectoryError([f"{where}: not valid YAML ({getattr(error, 'problem', error)})"]) from error
+    if data is not None and not isinstance(data, dict):
+        raise TeamDirectoryError(["(top): must be a mapping with `teams` and `finops`"])
+    try:
+        directory = TeamDirectory.model_validate(data)
+    except ValidationError as error:
+        raise TeamDirectoryError([_describe(e) for e in error.errors()]) from error
+    issues = list(_cross_checks(directory))
+    if issues:
+        raise TeamDirectoryError(issues)
+    return directory
+
+
+def _cross_checks(directory: TeamDirectory) -> Iterable[str]:
+    seen_names: dict[str, int] = {}
+    seen_tags: dict[str, str] = {}
+    for i, team in enumerate(directory.teams):
+        if team.name in seen_names:
+            yield f"teams[{i}].name: '{team.name}' is already teams[{seen_names[team.name]}]"
+        seen_names.setdefault(team.name, i)
+        for j, value in enumerate(team.all_tag_values()):
+            owner = seen_tags.get(value.lower())
+            if owner is not None and owner != team.name:
+                where = f"teams[{i}].tag_values[{j - 1}]" if j else f"teams[{i}].name"
+                yield f"{where}: '{value}' already maps to team '{owner}'"
+            seen_tags.setdefault(value.lower(), team.name)
+        for env, _ in team.policies.items():
+            if directory.policy_for(team, env).mode == "approve" and not (
+                team.approvers or directory.finops.approvers
+            ):
+                yield f"teams[{i}].approvers: required when policies.{env}.mode is approve"
+
+
+def _describe(error: Any) -> str:
+    """One pydantic error as ``teams[2].policies.prod.cooldown_minutes: must be > 0``."""
+    path = ""
+    for part in error["loc"]:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    messages: dict[str, Callable[[], str]] = {
+        "greater_than": lambda: f"must be > {ctx.get('gt')}",
+        "greater_than_equal": lambda: f"must be >= {ctx.get('ge')}",
+        "less_than_equal": lambda: f"must be <= {ctx.get('le')}",
+        "less_than": lambda: f"must be < {ctx.get('lt')}",
+        "missing": lambda: "required",
+        "extra_forbidden": lambda: "unknown key",
+        "literal_error": lambda: f"must be one of {ctx.get('expected')}",
+        "string_pattern_mismatch": lambda: _pattern_message(path),
+        "value_error": lambda: str(ctx.get("error", error["msg"])),
+    }
+    message = messages.get(kind, lambda: str(error["msg"]))()
+    return f"{path or '(top)'}: {message}"
+
+
+def _pattern_message(path: str) -> str:
+    if path.endswith("slack_channel"):
+        return "not a Slack channel id (like C0123ABCD)"
+    if path.endswith("slack_user_id"):
+        return "not a Slack user id (like U0123ABCD)"
+    if "email" in path.rsplit(".", 1)[-1]:
+        return "not an email address"
+    if path.endswith("name"):
+        return "lowercase letters, digits, '.', '_' or '-' (at most 63)"
+    return "has an invalid format"
+
+
+def deployed_directory(parameter_name: str, max_age: int = 300) -> TeamDirectory:
+    """The directory in the SSM parameter (Powertools parameters: cached ``max_age`` seconds)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    text = parameters.get_parameter(parameter_name, max_age=max_age)
+    return _parsed(str(text))
+
+
+_last_parsed: tuple[str, TeamDirectory] | None = None
+
+
+def _parsed(text: str) -> TeamDirectory:
+    """Parse once per distinct parameter value (the parameter is read on every invoke, from cache)."""
+    global _last_parsed  # noqa: PLW0603
+    if _last_parsed is None or _last_parsed[0] != text:
+        _last_parsed = (text, load_directory(text))
+    return _last_parsed[1]

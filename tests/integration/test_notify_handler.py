@@ -1,0 +1,559 @@
+"""The notify handler in-process: moto for DynamoDB (tables from template.yaml's key schemas), SES,
+SSM, Secrets Manager, Step Functions and EventBridge; the sandbox's Slack-compatible server for
+Slack. Routing by tags, dedup (re-deliveries, CAD re-alerts, alarm then CAD), Slack failures."""
+
+import importlib.util
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from tokenfuse import clock
+from tokenfuse.adapters import aws as aws_adapter
+from tokenfuse.adapters.incidents_table import IncidentsTable
+from tokenfuse.adapters.remediation import execution_name
+from tokenfuse.alerts.service import AlertNotDelivered
+from tokenfuse.alerts.settings import NotifySettings
+from tokenfuse.alerts.wiring import build_service
+from tokenfuse.events import Incident, SpikeAttributed
+from tokenfuse.observability import metrics
+from tokenfuse_sandbox.emulation.slack_server import SlackServer
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden" / "alerts"
+REGION = "us-east-1"
+TOKEN = "xoxb-notify-test"
+BUS = "tokenfuse-test"
+INCIDENTS, IDEMPOTENCY = "tokenfuse-incidents-test", "tokenfuse-idempotency-test"
+PARAMETER = "/tokenfuse/test/teams"
+SENDER, FINOPS_EMAIL = "tokenfuse@example.com", "finops@example.com"
+CHANNELS = {"C0SUPPORT1": "support-alerts", "C0SEARCH01": "search-alerts", "C0FINOPS01": "finops"}
+START = datetime(2026, 11, 26, 3, 1, tzinfo=UTC)
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "tokenfuse-notify"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:444455556666:function:tokenfuse-notify"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def table_definition(logical_id: str, name: str) -> dict[str, Any]:
+    """CreateTable arguments from template.yaml's own key schema (so a template change fails here)."""
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)
+    props = template["Resources"][logical_id]["Properties"]
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+    }
+
+
+def load_handler():
+    spec = importlib.util.spec_from_file_location(
+        f"notify_app_{uuid.uuid4().hex}", ROOT / "functions/notify/app.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def spike(name: str = "spike-alarm.json", **changes: Any) -> SpikeAttributed:
+    s = SpikeAttributed.from_bus(json.loads((GOLDEN / name).read_text()))
+    return s.model_copy(update=changes) if changes else s
+
+
+def with_signal(s: SpikeAttributed, **changes: Any) -> SpikeAttributed:
+    return s.model_copy(update={"signal": s.signal.model_copy(update=changes)})
+
+
+def profile(s: SpikeAttributed, index: int, profile_id: str, **changes: Any):
+    arn = f"arn:aws:bedrock:us-east-1:444455556666:application-inference-profile/{profile_id}"
+    return s.culprits[index].model_copy(
+        update={"profile_id": profile_id, "profile_arn": arn, "profile_name": f"p-{profile_id}", **changes}
+    )
+
+
+def eventbridge(s: SpikeAttributed) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Spike Attributed",
+        "source": "tokenfuse.attribution",
+        "account": "444455556666",
+        "time": "2026-11-26T03:00:41Z",
+        "region": REGION,
+        "resources": [],
+        "detail": s.to_bus(),
+    }
+
+
+class World:
+    """The handler and everything it talks to."""
+
+    def __init__(self, slack: SlackServer, state_machine_arn: str, queue_url: str) -> None:
+        self.slack = slack
+        self.state_machine_arn = state_machine_arn
+        self.queue_url = queue_url
+        self.handler = load_handler()
+        self.now = START
+
+    def invoke(self, s: SpikeAttributed, advance: timedelta = timedelta(seconds=5)) -> dict[str, Any]:
+        self.now += advance
+        return self.handler.lambda_handler(eventbridge(s), FakeContext())
+
+    def posts(self, channel: str | None = None, top_level: bool | None = None):
+        calls = self.slack.calls_to("chat.postMessage")
+        return [
+            c
+            for c in calls
+            if (channel is None or c.channel == channel)
+            and (top_level is None or (c.thread_ts is None) == top_level)
+        ]
+
+    def updates(self):
+        return self.slack.calls_to("chat.update")
+
+    def emails(self) -> list[Any]:
+        return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+
+    def executions(self) -> list[dict[str, Any]]:
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        return sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]
+
+    def execution_input(self, execution_arn: str) -> dict[str, Any]:
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        return json.loads(sfn.describe_execution(executionArn=execution_arn)["input"])
+
+    def bus_events(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs", region_name=REGION)
+        found = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return found
+            found += [json.loads(m["Body"]) for m in batch]
+            for m in batch:
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+    def incidents(self) -> list[Incident]:
+        return IncidentsTable(INCIDENTS).incidents()
+
+
+ENV = {
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "POWERTOOLS_SERVICE_NAME": "notify",
+    "POWERTOOLS_METRICS_NAMESPACE": "tokenfuse",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "AWS_LAMBDA_FUNCTION_NAME": "tokenfuse-notify",
+    "EVENT_BUS_NAME": BUS,
+    "INCIDENTS_TABLE_NAME": INCIDENTS,
+    "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY,
+    "TEAM_DIRECTORY_PARAMETER": PARAMETER,
+    "FINOPS_SLACK_CHANNEL": "",
+    "FINOPS_EMAIL": FINOPS_EMAIL,
+    "SENDER_EMAIL": SENDER,
+    "INCIDENT_QUIET_HOURS": "6",
+}
+
+
+@dataclass
+class Account:
+    """What moto holds for the whole module (created once; each test starts from it clean)."""
+
+    secret_arn: str
+    queue_url: str
+
+
+@pytest.fixture(scope="module")
+def account():
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in ENV.items():
+            patch.setenv(key, value)
+        aws_adapter.default_session.cache_clear()
+        with mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name=REGION)
+            dynamodb.create_table(**table_definition("IncidentsTable", INCIDENTS))
+            dynamodb.create_table(**table_definition("IdempotencyTable", IDEMPOTENCY))
+            boto3.client("ssm", region_name=REGION).put_parameter(
+                Name=PARAMETER, Type="String", Value=(ROOT / "config" / "teams.example.yaml").read_text()
+            )
+            secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+                Name="tokenfuse/test/slack-bot-token", SecretString=TOKEN
+            )
+            boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
+            events = boto3.client("events", region_name=REGION)
+            events.create_event_bus(Name=BUS)
+            sqs = boto3.client("sqs", region_name=REGION)
+            queue = sqs.create_queue(QueueName="bus-capture")["QueueUrl"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            events.put_rule(
+                Name="capture", EventBusName=BUS, EventPattern=json.dumps({"source": ["tokenfuse.incidents"]})
+            )
+            events.put_targets(Rule="capture", EventBusName=BUS, Targets=[{"Id": "q", "Arn": queue_arn}])
+            yield Account(secret["ARN"], queue)
+        aws_adapter.default_session.cache_clear()
+
+
+def _empty(table: str) -> None:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    key_names = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+    for item in dynamodb.scan(TableName=table).get("Items", []):
+        dynamodb.delete_item(TableName=table, Key={k: item[k] for k in key_names})
+
+
+@pytest.fixture
+def env(account, monkeypatch):
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SLACK_BOT_TOKEN_SECRET_ARN", account.secret_arn)
+    monkeypatch.setattr(metrics, "namespace", "tokenfuse")
+    parameters.clear_caches()
+    yield monkeypatch
+    parameters.clear_caches()
+    clock.reset()
+
+
+@pytest.fixture
+def world(account, env):
+    # Given a clean account: empty tables and inbox, a fresh state machine, the right bot token
+    _empty(INCIDENTS)
+    _empty(IDEMPOTENCY)
+    ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages.clear()
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        SecretId=account.secret_arn, SecretString=TOKEN
+    )
+    machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name=f"tokenfuse-remediation-{uuid.uuid4().hex[:12]}",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    env.setenv("REMEDIATION_STATE_MACHINE_ARN", machine)
+    with SlackServer(TOKEN, CHANNELS) as slack:
+        env.setenv("SLACK_API_BASE_URL", slack.base_url)
+        w = World(slack, machine, account.queue_url)
+        w.bus_events()  # drain what earlier tests left
+        clock.set_source(lambda: w.now)
+        yield w
+
+
+# -- routing ---------------------------------------------------------------------------------------
+
+
+def test_tagged_and_untagged_profiles_of_one_spike(world):
+    # Given an alarm spike on support's profile and an untagged one
+    summary = world.invoke(spike())
+    # Then one post in support's channel, one in FinOps's, none elsewhere
+    assert [p.channel for p in world.posts()] == ["C0SUPPORT1", "C0FINOPS01"]
+    assert len(summary["incidents_opened"]) == 2 and summary["messages_sent"] == 2
+    support_post = world.posts("C0SUPPORT1")[0]
+    assert support_post.text.startswith("Bedrock spend spike: support-chat-prod at $142.30/h")
+    assert "untagged profile" in world.posts("C0FINOPS01")[0].text
+    incidents = {i.profile_id: i for i in world.incidents()}
+    assert incidents["x7k2p9q4m1ab"].team == "support" and incidents["q9w8e7r6t5yu"].team is None
+    assert incidents["x7k2p9q4m1ab"].slack_ts == support_post.ts
+
+
+def test_unknown_team_goes_to_finops_and_two_teams_get_their_own_channel(world):
+    s = spike()
+    search = profile(s, 0, "srch00000001", team="retrieval")
+    growth = profile(s, 0, "grow00000001", team="growth")
+    world.invoke(s.model_copy(update={"culprits": [s.culprits[0], search, growth]}))
+    assert [p.channel for p in world.posts()] == ["C0SUPPORT1", "C0SEARCH01", "C0FINOPS01"]
+    assert "unknown team 'growth'" in world.posts("C0FINOPS01")[0].text
+
+
+def test_email_only_team_gets_an_email(world):
+    s = spike()
+    legal = profile(s, 0, "legal0000001", team="legal", environment="prod")
+    world.invoke(s.model_copy(update={"culprits": [legal]}))
+    assert world.posts() == []
+    (email,) = world.emails()
+    assert email.destinations["ToAddresses"] == ["legal-ai@example.com"]
+    assert "$142.30/h" in email.subject and "p-legal0000001" in email.subject
+
+
+# -- incidents, remediation, dedup -----------------------------------------------------------------
+
+
+def test_new_incident_starts_remediation_and_announces_it_on_the_bus(world):
+    world.invoke(spike(culprits=[spike().culprits[0]]))
+    (incident,) = world.incidents()
+    (execution,) = world.executions()
+    assert execution["name"] == execution_name(incident.incident_id)
+    payload = world.execution_input(execution["executionArn"])["incident"]
+    for key in (
+        "incident_id",
+        "profile_arn",
+        "profile_id",
+        "profile_name",
+        "account_id",
+        "region",
+        "team",
+        "environment",
+        "kind",
+        "severity",
+        "slack_channel",
+        "slack_ts",
+        "cost_per_hour_usd",
+        "baseline_cost_per_hour_usd",
+        "opened_at",
+        "protected",
+    ):
+        assert key in payload
+    assert payload["slack_ts"] == world.posts("C0SUPPORT1")[0].ts and payload["team"] == "support"
+    (event,) = world.bus_events()
+    assert (
+        event["detail-type"] == "Incident Opened" and event["detail"]["incident_id"] == incident.incident_id
+    )
+
+
+def test_same_sns_message_three_times_posts_once(world):
+    s = spike(culprits=[spike().culprits[0]])
+    first = world.invoke(s)
+    again = [world.invoke(s) for _ in range(2)]
+    assert len(world.posts()) == 1 and len(world.executions()) == 1 and len(world.bus_events()) == 1
+    assert all(r == first for r in again)  # idempotency returns the first result
+    (incident,) = world.incidents()
+    assert incident.signal_count == 1
+
+
+def test_same_signal_after_idempotency_expiry_is_still_one_post(world):
+    s = spike(culprits=[spike().culprits[0]])
+    world.invoke(s)
+    boto3.client("dynamodb", region_name=REGION).delete_table(TableName=IDEMPOTENCY)
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        **table_definition("IdempotencyTable", IDEMPOTENCY)
+    )
+    summary = world.invoke(s)
+    assert summary["duplicates"] and len(world.posts()) == 1
+
+
+def test_alarm_then_cad_hours_later_updates_the_same_thread(world):
+    world.invoke(spike(culprits=[spike().culprits[0]]))
+    (root,) = world.posts()
+    summary = world.invoke(spike("spike-cad.json"), advance=timedelta(hours=14))
+    assert summary["incidents_updated"] and not summary["incidents_opened"]
+    assert len(world.posts(top_level=True)) == 1
+    (reply,) = world.posts(top_level=False)
+    assert reply.thread_ts == root.ts and reply.channel == "C0SUPPORT1"
+    assert reply.text.startswith("Cost Anomaly Detection confirms this spike")
+    (update,) = world.updates()
+    assert update.ts == root.ts and "2 signals (token-rate alarm, Cost Anomaly Detection)" in update.text
+    assert any(b.get("block_id") == "tokenfuse_anomaly_feedback" for b in update.blocks)
+    assert len(world.executions()) == 1
+
+
+def test_cad_re_alert_updates_the_root_and_replies(world):
+    cad = spike("spike-cad.json")
+    world.invoke(cad)
+    (root,) = world.posts()
+    grown = with_signal(cad, dedup_key="cad:2f8c6e1a-7b3d-4c9e-a1f0-5d6e7f8a9b0c:6020.10", impact_usd=6020.1)
+    world.invoke(grown, advance=timedelta(hours=8))
+    assert [c.ts for c in world.updates()] == [root.ts]
+    (reply,) = world.posts(top_level=False)
+    assert reply.thread_ts == root.ts and "reports again" in reply.text and "$6,020" in reply.text
+
+
+def test_loop_back_after_quiet_period_opens_a_new_incident(world):
+    s = spike(culprits=[spike().culprits[0]])
+    world.invoke(s)
+    later = s.model_copy(
+        update={
+            "window_start": s.window_start + timedelta(hours=10),
+            "window_end": s.window_end + timedelta(hours=10),
+            "signal": s.signal.model_copy(update={"dedup_key": "alarm:again"}),
+        }
+    )
+    world.invoke(later, advance=timedelta(hours=10))
+    assert len(world.posts(top_level=True)) == 2 and len(world.executions()) == 2
+    assert sorted(i.status for i in world.incidents()) == ["closed", "open"]
+
+
+# -- Slack failures --------------------------------------------------------------------------------
+
+
+def test_429_honours_retry_after_and_posts_once(world):
+    world.slack.inject_fault("chat.postMessage", "rate_limited", times=1, retry_after=1)
+    world.invoke(spike(culprits=[spike().culprits[0]]))
+    calls = world.slack.calls_to("chat.postMessage", ok=None)
+    assert [c.status for c in calls] == [429, 200]
+    assert (calls[1].at - calls[0].at) >= timedelta(0) and world.emails() == []
+
+
+def test_500_falls_back_to_email_and_the_finops_channel(world):
+    world.slack.inject_fault("chat.postMessage", "server_error", times=2)  # the call and its one retry
+    summary = world.invoke(spike(culprits=[spike().culprits[0]]))
+    assert summary["fallbacks"] == ["internal_error"]  # HTTP 500, after one retry
+    (email,) = world.emails()
+    assert sorted(email.destinations["ToAddresses"]) == ["finops@example.com", "support-oncall@example.com"]
+    assert "could not reach Customer Support in Slack (internal_error)" in email.body
+    (finops,) = world.posts("C0FINOPS01")
+    assert "could not reach Customer Support" in finops.text and "support-chat-prod" in finops.text
+    assert len(world.executions()) == 1  # remediation still starts
+
+
+def test_invalid_auth_falls_back_to_email_only(world, env):
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        SecretId="tokenfuse/test/slack-bot-token", SecretString="xoxb-revoked"
+    )
+    summary = world.invoke(spike())
+    assert summary["fallbacks"] == ["invalid_auth", "invalid_auth"]
+    assert world.posts() == []
+    assert len(world.slack.calls_to("chat.postMessage", ok=False)) == 2  # no pointless FinOps retry
+    assert len(world.emails()) == 2
+
+
+def test_channel_not_found_goes_to_finops_channel_and_later_signals_follow(world):
+    world.slack._channels.pop("C0SUPPORT1")  # the team's channel was deleted
+    world.invoke(spike(culprits=[spike().culprits[0]]))
+    (finops,) = world.posts("C0FINOPS01")
+    assert len(world.emails()) == 1
+    (incident,) = world.incidents()
+    assert (incident.slack_channel, incident.slack_ts) == ("C0FINOPS01", finops.ts)
+    world.invoke(spike("spike-cad.json"), advance=timedelta(hours=3))
+    (reply,) = world.posts(top_level=False)
+    assert reply.channel == "C0FINOPS01" and reply.thread_ts == finops.ts
+
+
+def test_nothing_delivered_raises_then_the_retry_delivers_once(world, env):
+    env.delenv("SENDER_EMAIL")
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        SecretId="tokenfuse/test/slack-bot-token", SecretString="xoxb-revoked"
+    )
+    s = spike(culprits=[spike().culprits[0]])
+    with pytest.raises(AlertNotDelivered):
+        world.invoke(s)
+    assert world.executions() == []
+    # Slack comes back (token fixed); the async retry delivers it, once
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        SecretId="tokenfuse/test/slack-bot-token", SecretString=TOKEN
+    )
+    parameters.clear_caches()
+    world.invoke(s)
+    assert len(world.posts()) == 1 and len(world.executions()) == 1
+    world.invoke(s)
+    assert len(world.posts()) == 1
+
+
+# -- quiet: planned activity and the per-team rate limit -------------------------------------------
+
+
+def test_planned_window_keeps_the_incident_quiet(world):
+    s = spike(culprits=[spike().culprits[0]])
+    planned = s.model_copy(
+        update={
+            "window_start": datetime(2026, 12, 1, 3, tzinfo=UTC),
+            "window_end": datetime(2026, 12, 1, 3, 5, tzinfo=UTC),
+        }
+    )
+    world.invoke(planned)
+    assert world.posts() == [] and world.emails() == [] and world.executions() == []
+    (incident,) = world.incidents()
+    assert incident.status == "planned" and incident.planned_note.startswith("load test")
+
+
+def test_planned_feedback_marks_the_incident_and_later_signals_stay_quiet(world):
+    cad = spike("spike-cad.json")
+    world.invoke(cad)
+    (incident,) = world.incidents()
+    service = build_service(NotifySettings.from_env())
+    service.mark_planned(incident.incident_id, "planned activity (CAD feedback)")
+    (update,) = world.updates()
+    assert "Planned activity: kept quiet" in update.text
+    assert not any(b.get("block_id") == "tokenfuse_anomaly_feedback" for b in update.blocks)
+    world.invoke(with_signal(cad, dedup_key="cad:grown"), advance=timedelta(hours=2))
+    assert len(world.posts()) == 1 and len(world.updates()) == 1
+
+
+def test_rate_limit_groups_extra_spikes_in_one_digest_reply(world, env):
+    env.setenv("SLACK_POSTS_PER_TEAM_PER_10_MINUTES", "2")
+    s = spike()
+    for n in range(4):
+        culprit = profile(s, 0, f"supp0000000{n}")
+        world.invoke(s.model_copy(update={"culprits": [culprit]}))
+    top = world.posts("C0SUPPORT1", top_level=True)
+    replies = world.posts("C0SUPPORT1", top_level=False)
+    assert len(top) == 2 and len(replies) == 1 and replies[0].thread_ts == top[1].ts
+    (digest_update,) = world.updates()
+    assert digest_update.ts == replies[0].ts and digest_update.text.count("\n- ") == 2
+    assert len(world.executions()) == 4  # every incident still gets its remediation
+
+
+# -- no culprit, CAD feedback ----------------------------------------------------------------------
+
+
+def test_spike_no_profile_explains_still_reaches_finops(world):
+    s = spike(culprits=[], unattributed_usd=11.56)
+    summary = world.invoke(s)
+    (post,) = world.posts()
+    assert post.channel == "C0FINOPS01" and "no inference profile behind it: $11.56 unexplained" in post.text
+    assert summary["messages_sent"] == 1 and world.incidents() == [] and world.executions() == []
+    world.invoke(s)
+    assert len(world.posts()) == 1
+
+
+class RecordingCostExplorer:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, str]] = []
+
+    def provide_anomaly_feedback(self, **kwargs: str) -> dict[str, str]:
+        self.calls.append(kwargs)
+        return {"AnomalyId": kwargs["AnomalyId"]}
+
+
+@pytest.mark.parametrize(
+    ("choice", "feedback"), [("accurate", "YES"), ("false-positive", "NO"), ("planned", "PLANNED_ACTIVITY")]
+)
+def test_feedback_button_sends_cad_feedback(world, choice, feedback):
+    from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
+    from tokenfuse.alerts.feedback import apply_feedback, is_feedback_action
+
+    world.invoke(spike("spike-cad.json"))
+    (root,) = world.posts()
+    button = next(
+        e
+        for b in root.blocks
+        if b.get("block_id") == "tokenfuse_anomaly_feedback"
+        for e in b["elements"]
+        if e["action_id"].endswith(choice)
+    )
+    assert is_feedback_action(button["action_id"])
+    ce = RecordingCostExplorer()
+    result = apply_feedback(
+        button["value"], "U0SUPPORT1", build_service(NotifySettings.from_env()), AnomalyFeedback(ce)
+    )
+    assert ce.calls == [{"AnomalyId": "2f8c6e1a-7b3d-4c9e-a1f0-5d6e7f8a9b0c", "Feedback": feedback}]
+    (incident,) = world.incidents()
+    assert (incident.status == "planned") is (choice == "planned") and result.planned is (choice == "planned")
+    assert result.summary.startswith("Thanks: told Cost Anomaly Detection")

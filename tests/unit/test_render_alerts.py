@@ -1,0 +1,204 @@
+"""Rendering is pure: golden files over real-shaped SpikeAttributed payloads.
+
+Regenerate after an intended change: TOKENFUSE_REGEN_GOLDEN=1 pytest tests/unit/test_render_alerts.py
+(and commit the files under tests/golden/alerts/).
+"""
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tokenfuse import incidents
+from tokenfuse.alerts.email_render import render_email, render_update_email
+from tokenfuse.alerts.hints import LEVER_HINTS, next_step
+from tokenfuse.alerts.slack_render import (
+    FEEDBACK_BLOCK_ID,
+    parse_feedback_value,
+    render_alert,
+    render_digest,
+    render_signal_reply,
+)
+from tokenfuse.alerts.sparkline import sparkline
+from tokenfuse.alerts.view import AlertView, default_links
+from tokenfuse.events import SpikeAttributed
+from tokenfuse.teams import Policy, load_directory
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden" / "alerts"
+REGENERATE = os.environ.get("TOKENFUSE_REGEN_GOLDEN") == "1"
+NOW = datetime(2026, 11, 26, 3, 1, tzinfo=UTC)
+
+
+def load_spike(name: str) -> SpikeAttributed:
+    return SpikeAttributed.from_bus(json.loads((GOLDEN / name).read_text()))
+
+
+def directory():
+    return load_directory((ROOT / "config" / "teams.example.yaml").read_text())
+
+
+def view_for(spike: SpikeAttributed, index: int = 0, test: bool = False) -> AlertView:
+    d = directory()
+    culprit = spike.culprits[index]
+    route = d.route(culprit.team if culprit.tagged else None)
+    incident = incidents.new_incident(spike, culprit, route, None, NOW)
+    return AlertView(
+        incident=incident,
+        signal=spike.signal,
+        policy=d.policy_for(route.team, incident.environment),
+        owner_label=route.team.label if route.team else "FinOps",
+        route_reason=route.reason,
+        test=test,
+        links=default_links(incident),
+    )
+
+
+def check_golden(name: str, rendered: str) -> None:
+    path = GOLDEN / name
+    if REGENERATE or not path.exists():
+        path.write_text(rendered)
+    assert rendered == path.read_text(), f"{name} changed: TOKENFUSE_REGEN_GOLDEN=1 to accept"
+
+
+CASES = [
+    ("spike-alarm.json", 0, "alarm-support"),
+    ("spike-alarm.json", 1, "alarm-untagged-finops"),
+    ("spike-cad.json", 0, "cad-support"),
+]
+
+
+@pytest.mark.parametrize(("spike_file", "index", "golden"), CASES)
+def test_slack_message_matches_golden(spike_file, index, golden):
+    # Given a real-shaped attributed spike, When rendered for Slack
+    message = render_alert(view_for(load_spike(spike_file), index))
+    # Then text and blocks are exactly the reviewed ones
+    check_golden(
+        f"{golden}.slack.json",
+        json.dumps({"text": message.text, "blocks": message.blocks}, indent=2, ensure_ascii=False) + "\n",
+    )
+    check_golden(f"{golden}.txt", message.text + "\n")
+
+
+@pytest.mark.parametrize(("spike_file", "index", "golden"), CASES)
+def test_email_matches_golden(spike_file, index, golden):
+    email = render_email(view_for(load_spike(spike_file), index))
+    check_golden(f"{golden}.email.txt", f"Subject: {email.subject}\n\n{email.text}\n")
+    check_golden(f"{golden}.email.html", email.html)
+
+
+def test_plain_text_reads_alone():
+    text = render_alert(view_for(load_spike("spike-alarm.json"))).text
+    assert text.splitlines()[0] == (
+        "Bedrock spend spike: support-chat-prod at $142.30/h, 11.8x its $12.05/h baseline"
+    )
+    for expected in (
+        "Customer Support",
+        "chat-assistant",
+        "prod",
+        "444455556666",
+        "us-east-1",
+        "Month-end at this rate: $48,120",
+        "output runaway",
+        "3,905 (baseline 410)",
+        "cap max output tokens",
+        "approve a throttle",
+        "▁",
+        "█",
+    ):
+        assert expected in text
+    assert "*" not in text and ":bulb:" not in text  # no Slack markup in the fallback
+
+
+def test_cad_alert_has_feedback_buttons_with_only_incident_and_choice():
+    view = view_for(load_spike("spike-cad.json"))
+    blocks = render_alert(view).blocks
+    actions = next(b for b in blocks if b.get("block_id") == FEEDBACK_BLOCK_ID)
+    values = [json.loads(e["value"]) for e in actions["elements"]]
+    assert [v["choice"] for v in values] == ["accurate", "false-positive", "planned"]
+    assert all(
+        set(v) == {"incident_id", "choice"} and v["incident_id"] == view.incident.incident_id for v in values
+    )
+    assert parse_feedback_value(actions["elements"][2]["value"]) == (view.incident.incident_id, "planned")
+    assert "Cost Anomaly Detection details" in render_alert(view).text
+
+
+def test_alarm_alert_has_no_feedback_buttons():
+    blocks = render_alert(view_for(load_spike("spike-alarm.json"))).blocks
+    assert not any(b.get("block_id") == FEEDBACK_BLOCK_ID for b in blocks)
+
+
+def test_test_alert_is_labelled():
+    view = view_for(load_spike("spike-alarm.json"), test=True)
+    assert render_alert(view).text.startswith("[TEST] ")
+    assert render_email(view).subject.startswith("[TEST] ")
+
+
+def test_email_subject_has_dollars_and_profile():
+    subject = render_email(view_for(load_spike("spike-alarm.json"))).subject
+    assert "$142.30/h" in subject and "support-chat-prod" in subject
+
+
+def test_html_is_escaped():
+    spike = load_spike("spike-alarm.json")
+    culprit = spike.culprits[0].model_copy(update={"profile_name": "<script>x</script>"})
+    spike = spike.model_copy(update={"culprits": [culprit]})
+    html = render_email(view_for(spike)).html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_signal_reply_and_update_email_for_a_cad_confirmation():
+    alarm, cad = load_spike("spike-alarm.json"), load_spike("spike-cad.json")
+    d = directory()
+    route = d.route("support")
+    opened = incidents.new_incident(alarm, alarm.culprits[0], route, None, NOW)
+    later = incidents.joined(opened, cad, cad.culprits[0], NOW)
+    view = AlertView(later, cad.signal, d.policy_for("support", "prod"), "Customer Support", route.reason)
+    reply = render_signal_reply(view, opened).text
+    assert reply.startswith("Cost Anomaly Detection confirms this spike")
+    assert "impact $4,121" in reply and "2 signals so far" in reply
+    assert render_update_email(view, opened).subject.startswith("Update: ")
+
+
+def test_digest_lists_every_overflow_spike():
+    message = render_digest("Customer Support", ["a: $1/h", "b: $2/h"], 5)
+    assert message.text.count("\n- ") == 2 and "over 5 new posts" in message.text
+
+
+@pytest.mark.parametrize("kind", list(LEVER_HINTS))
+def test_every_kind_has_a_lever_hint(kind):
+    assert LEVER_HINTS[kind].endswith(".")
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        (Policy(mode="notify"), "Notify only"),
+        (Policy(mode="auto", action="detach"), "detach (deny calls until a person restores it) now"),
+        (
+            Policy(mode="approve", on_timeout="trip", approval_timeout_minutes=10),
+            "no answer in 10 min: tokenfuse trips",
+        ),
+        (Policy(mode="approve", min_spike_usd_per_hour=500), "Below Customer Support's prod threshold"),
+    ],
+)
+def test_next_step_follows_the_policy(policy, expected):
+    incident = view_for(load_spike("spike-alarm.json")).incident
+    assert expected in next_step(policy, incident, "Customer Support")
+
+
+def test_next_step_for_protected_and_planned():
+    incident = view_for(load_spike("spike-alarm.json")).incident
+    assert "protected" in next_step(Policy(mode="auto"), incident.model_copy(update={"protected": True}), "x")
+    planned = incident.model_copy(update={"status": "planned", "planned_note": "load test"})
+    assert "Planned activity (load test)" in next_step(Policy(mode="auto"), planned, "x")
+
+
+def test_sparkline():
+    assert sparkline([0, 1, 2, 3, 4, 5, 6, 7]) == "▁▂▃▄▅▆▇█"
+    assert sparkline([]) == ""
+    assert sparkline([5, 5]) == "▄▄"
+    assert sparkline([1, None, 8]) == "▁ █"
+    assert len(sparkline(list(range(100)))) == 24
