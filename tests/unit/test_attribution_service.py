@@ -125,6 +125,9 @@ def test_request_storm_attributed_with_money_by_hand():
     # And month-end = read hours of November ($3 x 7 + $30) + unread Nov 1..13 10:00 (298 h x $1.5/h)
     # + the rest of the month (252 h) at $15/h
     assert chat.month_end_usd == pytest.approx(21 + 30 + 298 * 1.5 + 252 * 15.0)
+    # And the sparkline's series is the last 24 hours: this world seeds only the baseline copies
+    # (the same 2 hours on each earlier day, so none in the 22 hours before the window), then $15, $15
+    assert chat.hourly_cost_usd == pytest.approx([0.0] * 22 + [15.0, 15.0])
     # And the totals, the unattributed part of CAD's $40 impact and the severity
     assert result.spike_usd == pytest.approx(27.125)
     assert result.unattributed_usd == pytest.approx(40 - 27.125)

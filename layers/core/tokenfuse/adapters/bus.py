@@ -40,4 +40,5 @@ class EventBus:
                 raise translate(error) from error
             if response.get("FailedEntryCount"):
                 failed = [e for e in response["Entries"] if e.get("ErrorCode")]
-                raise TokenfuseError(f"{len(failed)} event(s) refused by the bus: {failed[0].get('ErrorMessage')}")
+                reason = failed[0].get("ErrorMessage")
+                raise TokenfuseError(f"{len(failed)} event(s) refused by the bus: {reason}")

@@ -82,6 +82,12 @@ class ProfileFigures:
     window: Usage
     baseline: Usage
     month_to_date: Usage = field(default_factory=Usage)
+    recent_hours: tuple[Usage, ...] = ()
+
+    def hourly_costs(self) -> list[float]:
+        """Cost of each recent hour, oldest first (empty when the model has no price)."""
+        rates = self.rates
+        return [round(hour.cost(rates), 4) for hour in self.recent_hours] if rates else []
 
     @property
     def priced(self) -> bool:
@@ -228,6 +234,7 @@ def culprit(f: ProfileFigures, owner: Owner, grid: HourGrid, spike: float, optio
         tokens_per_request=_tpr(f.window),
         baseline_tokens_per_request=_tpr(f.baseline),
         kind=classify(f.window, f.baseline, now_cost, before_cost, options.kinds),
+        hourly_cost_usd=f.hourly_costs(),
     )
 
 

@@ -275,6 +275,7 @@ class Attributor:
                     window=hourly.window(),
                     baseline=baseline,
                     month_to_date=hourly.month_to_date(),
+                    recent_hours=tuple(hourly.recent_hours()),
                 )
             )
         return out

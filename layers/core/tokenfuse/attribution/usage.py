@@ -252,3 +252,8 @@ class HourlySeries:
 
     def month_to_date(self) -> Usage:
         return self.usage(self.grid.month_slice)
+
+    def recent_hours(self, count: int = 24) -> list[Usage]:
+        """One Usage per hour for the ``count`` hours up to the window's end (for the alert's sparkline)."""
+        stop = self.grid.window_slice.stop
+        return [self.usage(slice(i, i + 1)) for i in range(max(0, stop - count), stop)]
