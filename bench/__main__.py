@@ -16,6 +16,7 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 
 SECTIONS: dict[str, str] = {
     "Attribution": "bench.attribution:run",
+    "Inventory": "bench.inventory:run",
 }
 """Section heading -> "module:function" returning the section's markdown."""
 

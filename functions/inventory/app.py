@@ -1,0 +1,40 @@
+"""Inventory: keeps every application inference profile of the organization, its owner, its tag
+compliance and its token-rate alarms; publishes the attributable share of Bedrock spend.
+
+Wiring only: the work is in tokenfuse.inventory. Three triggers, told apart by the event's shape:
+SQS records (one account each, partial batch failure), CloudTrail profile changes, the daily schedule.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tokenfuse.inventory import runtime
+from tokenfuse.inventory.service import Inventory
+from tokenfuse.observability import logger, metrics, tracer
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    inventory = runtime.build_inventory()
+    trigger = runtime.trigger_of(event)
+    logger.append_keys(trigger=trigger)
+    if trigger == "cloudtrail":
+        return runtime.handle_cloudtrail(event, inventory)
+    if trigger == "schedule":
+        return runtime.handle_schedule(inventory)
+
+    def record_handler(record: SQSRecord, inv: Inventory = inventory) -> dict[str, Any]:
+        return runtime.sweep_record(record, inv)
+
+    return dict(
+        process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    )

@@ -1,0 +1,73 @@
+"""The inventory function's environment, validated on first use (never at import)."""
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tokenfuse.inventory.owners import INPUT_TOKENS, OUTPUT_TOKENS
+from tokenfuse.inventory.thresholds import AlarmPolicy
+
+# Commercial regions where Amazon Bedrock runs (the default sweep list; INVENTORY_REGIONS overrides).
+BEDROCK_REGIONS = (
+    "us-east-1", "us-east-2", "us-west-2", "ca-central-1", "sa-east-1",
+    "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1", "eu-south-1",
+    "eu-south-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
+    "ap-southeast-1", "ap-southeast-2",
+)  # fmt: skip
+
+
+def _csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class InventorySettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    table_name: str = Field(alias="INVENTORY_TABLE_NAME", min_length=1)
+    account_index: str | None = Field(default=None, alias="INVENTORY_ACCOUNT_INDEX")
+    sweep_queue_url: str | None = Field(default=None, alias="INVENTORY_SWEEP_QUEUE_URL")
+    team_directory_parameter: str | None = Field(default=None, alias="TEAM_DIRECTORY_PARAMETER")
+    budgets_role_arn: str | None = Field(default=None, alias="BUDGETS_ROLE_ARN")
+    event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
+    member_role_name: str = Field(default="tokenfuse-member", alias="MEMBER_ROLE_NAME")
+    team_tag_key: str = Field(default="team", alias="TEAM_TAG_KEY")
+    environment_tag_key: str = Field(default="environment", alias="ENVIRONMENT_TAG_KEY")
+    mandatory_tag_keys: list[str] = Field(default_factory=lambda: ["team"], alias="MANDATORY_TAG_KEYS")
+    regions: list[str] = Field(default_factory=lambda: list(BEDROCK_REGIONS), alias="INVENTORY_REGIONS")
+    baseline_days: int = Field(default=7, ge=1, le=14, alias="ALARM_BASELINE_DAYS")
+    alarm_multiplier: float = Field(default=5.0, gt=0, alias="ALARM_BASELINE_MULTIPLIER")
+    alarm_floor_output: float = Field(default=20_000.0, ge=0, alias="ALARM_FLOOR_OUTPUT_TOKENS_PER_MINUTE")
+    alarm_floor_input: float = Field(default=100_000.0, ge=0, alias="ALARM_FLOOR_INPUT_TOKENS_PER_MINUTE")
+    alarm_evaluation_periods: int = Field(default=3, ge=1, le=60, alias="ALARM_EVALUATION_PERIODS")
+
+    _split = field_validator("mandatory_tag_keys", "regions", mode="before")(_csv)
+
+    @field_validator("account_index", "sweep_queue_url", "team_directory_parameter", "budgets_role_arn",
+                     mode="before")  # fmt: skip
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return value or None
+
+    @field_validator("regions", "mandatory_tag_keys", mode="after")
+    @classmethod
+    def _never_empty(cls, value: list[str], info: object) -> list[str]:
+        # An empty setting (a template parameter left blank) means the default, never "nothing".
+        if value:
+            return value
+        name = getattr(info, "field_name", "")
+        return list(BEDROCK_REGIONS) if name == "regions" else ["team"]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "InventorySettings":
+        return cls.model_validate(dict(os.environ if environ is None else environ))
+
+    def alarm_policy(self) -> AlarmPolicy:
+        return AlarmPolicy(
+            multiplier=self.alarm_multiplier,
+            floors=((OUTPUT_TOKENS, self.alarm_floor_output), (INPUT_TOKENS, self.alarm_floor_input)),
+            evaluation_periods=self.alarm_evaluation_periods,
+            datapoints_to_alarm=self.alarm_evaluation_periods,
+        )

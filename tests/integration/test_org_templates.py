@@ -1,0 +1,148 @@
+"""org/: the member and management templates pass cfn-lint; the member role trusts only tokenfuse's
+function roles and grants exactly what the inventory and remediation call; the guard SCP is valid."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tokenfuse_sandbox.template import load_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ORG = ROOT / "org"
+CFN_LINT = ROOT / ".venv-sam" / "bin" / "cfn-lint"
+
+
+@pytest.mark.parametrize("name", ["member.yaml", "management.yaml"])
+def test_cfn_lint_has_no_findings(name):
+    if not CFN_LINT.exists() and not shutil.which("cfn-lint"):
+        pytest.skip("cfn-lint is not installed (.venv-sam)")
+    linter = str(CFN_LINT) if CFN_LINT.exists() else "cfn-lint"
+    result = subprocess.run(
+        [linter, str(ORG / name)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _statements(role):
+    out = []
+    for policy in role["Properties"]["Policies"]:
+        out.extend(policy["PolicyDocument"]["Statement"])
+    return out
+
+
+def _actions(statement):
+    actions = statement["Action"]
+    return {actions} if isinstance(actions, str) else set(actions)
+
+
+def test_member_role_trusts_only_tokenfuse_function_roles():
+    role = load_yaml(ORG / "member.yaml")["Resources"]["MemberRole"]
+    [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Effect"] == "Allow" and trust["Action"] == "sts:AssumeRole"
+    assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ToolingAccountId}:root"}}
+    assert trust["Condition"] == {
+        "ArnLike": {
+            "aws:PrincipalArn": {
+                "Fn::Sub": "arn:${AWS::Partition}:iam::${ToolingAccountId}:role/${TrustedRoleNamePattern}"
+            }
+        }
+    }
+    params = load_yaml(ORG / "member.yaml")["Parameters"]
+    assert params["TrustedRoleNamePattern"]["Default"] == "tokenfuse-*"
+    assert params["MemberRoleName"]["Default"] == "tokenfuse-member"
+
+
+def test_member_role_actions_are_exactly_what_tokenfuse_calls():
+    role = load_yaml(ORG / "member.yaml")["Resources"]["MemberRole"]
+    allowed = {}
+    denied = set()
+    for statement in _statements(role):
+        for action in _actions(statement):
+            if statement["Effect"] == "Allow":
+                allowed[action] = statement["Resource"]
+            else:
+                denied.add(action)
+    assert set(allowed) == {
+        "bedrock:ListInferenceProfiles", "bedrock:GetInferenceProfile", "bedrock:ListTagsForResource",
+        "bedrock:TagResource", "bedrock:UntagResource",
+        "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms",
+        "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms",
+        "account:ListRegions",
+        "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:GetRole",
+        "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency", "lambda:GetFunctionConcurrency",
+        "lambda:GetFunctionConfiguration",
+    }  # fmt: skip
+    assert not any("*" in action for action in allowed)
+    profile_arn = "arn:${AWS::Partition}:bedrock:*:${AWS::AccountId}:application-inference-profile/*"
+    for action in ("bedrock:GetInferenceProfile", "bedrock:TagResource", "bedrock:UntagResource"):
+        assert allowed[action] == {"Fn::Sub": profile_arn}
+    for action in ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"):
+        assert allowed[action] == {
+            "Fn::Sub": "arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:tokenfuse-*"
+        }
+    # "*" only where the action has no resource-level permissions
+    star = {a for a, r in allowed.items() if r == "*"}
+    assert star == {"bedrock:ListInferenceProfiles", "cloudwatch:GetMetricData", "account:ListRegions"}
+    assert denied == {"iam:PutRolePolicy", "iam:DeleteRolePolicy"}  # never on itself
+
+
+def test_member_forwarding_rules_target_the_tokenfuse_bus():
+    resources = load_yaml(ORG / "member.yaml")["Resources"]
+    alarms = resources["ForwardTokenRateAlarmsRule"]["Properties"]
+    assert alarms["EventBusName"] == "default"
+    assert alarms["EventPattern"]["source"] == ["aws.cloudwatch"]
+    assert alarms["EventPattern"]["detail"]["state"] == {"value": ["ALARM"]}
+    assert {"alarmName": [{"prefix": "tokenfuse-"}]} in alarms["EventPattern"]["detail"]["$or"]
+    profiles = resources["ForwardProfileChangesRule"]["Properties"]["EventPattern"]
+    assert profiles["detail"]["eventName"] == [
+        "CreateInferenceProfile", "DeleteInferenceProfile", "TagResource", "UntagResource",
+    ]  # fmt: skip
+    for rule in ("ForwardTokenRateAlarmsRule", "ForwardProfileChangesRule"):
+        [target] = resources[rule]["Properties"]["Targets"]
+        assert target["Arn"] == {"Ref": "TokenfuseBusArn"}
+    # IAM is global: roles only in the primary region's stack
+    assert resources["MemberRole"]["Condition"] == "IsPrimaryRegion"
+    assert resources["ForwarderRole"]["Condition"] == "IsPrimaryRegion"
+
+
+def test_member_rule_patterns_match_what_the_main_template_consumes():
+    """The main stack's inventory rule must see what the member forwards (same eventNames)."""
+    main = load_yaml(ROOT / "template.yaml")["Resources"]["InventoryFunction"]["Properties"]["Events"]
+    main_names = main["ProfileChanged"]["Properties"]["Pattern"]["detail"]["eventName"]
+    member = load_yaml(ORG / "member.yaml")["Resources"]["ForwardProfileChangesRule"]["Properties"]
+    assert sorted(member["EventPattern"]["detail"]["eventName"]) == sorted(main_names)
+
+
+def test_management_template():
+    resources = load_yaml(ORG / "management.yaml")["Resources"]
+    monitor = resources["ServiceAnomalyMonitor"]["Properties"]
+    assert (monitor["MonitorType"], monitor["MonitorDimension"]) == ("DIMENSIONAL", "SERVICE")
+    subscription = resources["ImmediateAnomalySubscription"]["Properties"]
+    assert subscription["Frequency"] == "IMMEDIATE"
+    assert subscription["Subscribers"] == [{"Type": "SNS", "Address": {"Ref": "CostAnomalyTopicArn"}}]
+    rule = resources["ForwardAnomaliesRule"]["Properties"]
+    assert rule["EventPattern"] == {"source": ["aws.ce"], "detail-type": ["Anomaly Detected"]}
+    role = resources["BudgetsRole"]
+    [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert "aws:PrincipalArn" in trust["Condition"]["ArnLike"]
+    actions = set().union(*(_actions(s) for s in _statements(role)))
+    assert actions == {"budgets:ViewBudget", "ce:GetCostAndUsage", "ce:ProvideAnomalyFeedback"}
+
+
+def test_guard_scp_denies_invocation_of_a_placeholder_profile():
+    from tokenfuse.adapters.guard_scp import PLACEHOLDER_ARN, empty_document, listed_arns
+
+    policy = json.loads((ORG / "guard-scp.json").read_text())
+    assert policy["Version"] == "2012-10-17"
+    [statement] = policy["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert set(statement["Action"]) == {"bedrock:InvokeModel*", "bedrock:Converse*"}
+    assert statement["Resource"] == [PLACEHOLDER_ARN], "an SCP statement cannot have an empty resource list"
+    assert ":application-inference-profile/" in PLACEHOLDER_ARN
+    # exactly what remediation writes when nothing is tripped, so it reads as "no trips"
+    assert policy == empty_document()
+    assert listed_arns(policy) == []
+    assert len(json.dumps(policy, separators=(",", ":"))) <= 5120  # the SCP size quota
