@@ -1,8 +1,11 @@
-"""Notify: an attributed spike (EventBridge, detail = SpikeAttributed) -> the owning team's alert.
+"""Notify: what the bus says needs a person -> the right channel or inbox.
 
-Opens or joins the incident of each culprit profile, posts or updates its Slack thread (email as
-fallback), starts remediation for new incidents. A failure that outlasts retries raises, so the
-asynchronous invoke retries and then lands in the notify dead-letter queue.
+- "Spike Attributed": opens or joins the incident of each culprit profile, posts or updates its
+  Slack thread (email as fallback), starts remediation for new incidents.
+- "Profile Non-Compliant" (from the inventory): tells FinOps about a profile no team can own.
+
+A failure that outlasts retries raises, so the asynchronous invoke retries and then lands in the
+notify dead-letter queue.
 """
 
 from typing import Any
@@ -13,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tokenfuse.alerts.settings import NotifySettings
 from tokenfuse.alerts.wiring import build_service
-from tokenfuse.events import SpikeAttributed
+from tokenfuse.events import DETAIL_TYPES, ProfileNonCompliant, SpikeAttributed
 from tokenfuse.observability import logger, metrics, tracer
 
 
@@ -21,8 +24,12 @@ from tokenfuse.observability import logger, metrics, tracer
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    service = build_service(NotifySettings.from_env(), context)
+    if event.get("detail-type") == DETAIL_TYPES[ProfileNonCompliant]:
+        profile = parse(event=event, model=ProfileNonCompliant, envelope=EventBridgeEnvelope)
+        return service.handle_non_compliant(profile)
     spike: SpikeAttributed = parse(event=event, model=SpikeAttributed, envelope=EventBridgeEnvelope)
-    summary = build_service(NotifySettings.from_env(), context).handle(spike)
+    summary = service.handle(spike)
     metrics.add_metric(name="IncidentsOpened", unit="Count", value=len(summary["incidents_opened"]))
     metrics.add_metric(name="AlertMessagesSent", unit="Count", value=summary["messages_sent"])
     if summary["fallbacks"]:

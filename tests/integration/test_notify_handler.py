@@ -25,7 +25,7 @@ from tokenfuse.adapters.remediation import execution_name
 from tokenfuse.alerts.service import AlertNotDelivered
 from tokenfuse.alerts.settings import NotifySettings
 from tokenfuse.alerts.wiring import build_service
-from tokenfuse.events import Incident, SpikeAttributed
+from tokenfuse.events import Incident, ProfileNonCompliant, SpikeAttributed
 from tokenfuse.observability import metrics
 from tokenfuse_sandbox.emulation.slack_server import SlackServer
 
@@ -557,3 +557,34 @@ def test_feedback_button_sends_cad_feedback(world, choice, feedback):
     (incident,) = world.incidents()
     assert (incident.status == "planned") is (choice == "planned") and result.planned is (choice == "planned")
     assert result.summary.startswith("Thanks: told Cost Anomaly Detection")
+
+
+def test_non_compliant_profile_is_reported_to_finops(world):
+    # Given the inventory found a profile created without a team tag
+    event = ProfileNonCompliant(
+        profile_arn="arn:aws:bedrock:us-east-1:444455556666:application-inference-profile/noown0000001",
+        profile_id="noown0000001",
+        profile_name="batch-experiments",
+        account_id="444455556666",
+        region="us-east-1",
+        tags={"environment": "dev"},
+        team_tag=None,
+        missing_tags=["team"],
+        unknown_team=False,
+        creator="arn:aws:sts::444455556666:assumed-role/Developer/alice",
+        detected_at=world.now,
+        reason="missing tags: team",
+    )
+    envelope = {
+        **eventbridge(spike()),
+        "detail-type": "Profile Non-Compliant",
+        "source": "tokenfuse.inventory",
+    }
+    # When the notify function gets it from the bus
+    summary = world.handler.lambda_handler({**envelope, "detail": event.to_bus()}, FakeContext())
+    # Then FinOps's channel alone hears of it, naming the missing tag and who created the profile
+    (post,) = world.posts()
+    assert post.channel == "C0FINOPS01"
+    assert "batch-experiments cannot be attributed to a team: missing tag(s) `team`" in post.text
+    assert "Created by: arn:aws:sts::444455556666:assumed-role/Developer/alice" in post.text
+    assert summary["messages_sent"] == 1 and world.incidents() == [] and world.executions() == []

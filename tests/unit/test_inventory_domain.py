@@ -11,7 +11,7 @@ from tokenfuse.inventory.attributable import attributable_share, tag_value
 from tokenfuse.inventory.cloudtrail import profile_change
 from tokenfuse.inventory.compliance import assess
 from tokenfuse.inventory.config import BEDROCK_REGIONS, InventorySettings
-from tokenfuse.inventory.events import ProfileNonCompliant
+from tokenfuse.events import ProfileNonCompliant
 from tokenfuse.inventory.owners import INPUT_TOKENS, OUTPUT_TOKENS, DirectoryTeams, StaticTeams
 from tokenfuse.inventory.thresholds import (
     AlarmPolicy,

@@ -272,11 +272,34 @@ class RemediationEvent(BusModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+# --------------------------------------------------------------------------------------------
+# Inventory
+# --------------------------------------------------------------------------------------------
+
+
+class ProfileNonCompliant(BusModel):
+    """A profile first seen non-compliant (or turned non-compliant by a retag): FinOps is told."""
+
+    profile_arn: str
+    profile_id: str
+    profile_name: str | None
+    account_id: str
+    region: str
+    tags: dict[str, str]
+    team_tag: str | None = Field(description="the team tag's value, when there is one (unknown team)")
+    missing_tags: list[str]
+    unknown_team: bool
+    creator: str | None = Field(description="CloudTrail userIdentity.arn of who created it, when known")
+    detected_at: UtcDateTime
+    reason: str
+
+
 DETAIL_TYPES: dict[type[BusModel], str] = {
     SpendSignal: "Spend Signal",
     SpikeAttributed: "Spike Attributed",
     IncidentOpened: "Incident Opened",
     RemediationEvent: "Remediation Step",
+    ProfileNonCompliant: "Profile Non-Compliant",
 }
 """The bus's ``detail-type`` of each model; the template's rules match on these strings."""
 
@@ -285,5 +308,6 @@ BUS_SOURCES: dict[type[BusModel], str] = {
     SpikeAttributed: "tokenfuse.attribution",
     IncidentOpened: "tokenfuse.incidents",
     RemediationEvent: "tokenfuse.remediation",
+    ProfileNonCompliant: "tokenfuse.inventory",
 }
 """The bus's ``source`` of each model."""

@@ -25,12 +25,13 @@ from tokenfuse.alerts.slack_render import (
     digest_line,
     render_alert,
     render_digest,
+    render_non_compliant,
     render_signal_reply,
     render_unattributed,
 )
 from tokenfuse.alerts.view import AlertView, default_links
 from tokenfuse.errors import TokenfuseError
-from tokenfuse.events import BusModel, Culprit, Incident, IncidentOpened, SpikeAttributed
+from tokenfuse.events import BusModel, Culprit, Incident, IncidentOpened, ProfileNonCompliant, SpikeAttributed
 from tokenfuse.observability import logger
 from tokenfuse.teams import PlannedWindow, Route, TeamDirectory
 
@@ -162,27 +163,38 @@ class AlertService:
     def process_unattributed(self, item: CulpritSignal) -> dict[str, Any]:
         """A spike no profile explains: a note to FinOps (Slack, else email); raises if neither takes it."""
         message = render_unattributed(item.spike, "[TEST] " if self.test else "")
+        subject = f"[tokenfuse] Bedrock spend spike with no profile behind it ({item.spike.signal.source})"
         result = CulpritResult("", "unattributed", "finops")
+        self._tell_finops(message, subject, f"unattributed spike {item.dedup_key}", result)
+        return result.as_dict()
+
+    def handle_non_compliant(self, event: ProfileNonCompliant) -> dict[str, Any]:
+        """A profile tokenfuse cannot route to a team: FinOps hears of it once (Slack, else email)."""
+        message = render_non_compliant(event, "[TEST] " if self.test else "")
+        name = event.profile_name or event.profile_id
+        subject = f"[tokenfuse] Inference profile {name} is not attributable"
+        result = CulpritResult("", "non-compliant", "finops")
+        self._tell_finops(message, subject, f"non-compliant profile {event.profile_arn}", result)
+        return summarise([result.as_dict()])
+
+    def _tell_finops(self, message: SlackMessage, subject: str, what: str, result: CulpritResult) -> None:
+        """FinOps's channel, else its inbox; raises AlertNotDelivered when neither takes the message."""
         channel = self._finops_channel()
         if channel and self.slack is not None:
             try:
                 posted = self.slack.post(channel, message)
                 result.messages.append(Message(posted.channel, "finops", message.text))
-                return result.as_dict()
+                return
             except SlackDeliveryError as error:
                 result.fallback = error.code
-        recipients = self._finops_emails()
-        subject = f"[tokenfuse] Bedrock spend spike with no profile behind it ({item.spike.signal.source})"
         try:
             self.email.send(
-                recipients, EmailMessage(subject, message.text, f"<pre>{escape(message.text)}</pre>")
+                self._finops_emails(),
+                EmailMessage(subject, message.text, f"<pre>{escape(message.text)}</pre>"),
             )
         except TokenfuseError as error:
-            raise AlertNotDelivered(
-                f"unattributed spike {item.dedup_key}: FinOps unreachable: {error}"
-            ) from error
+            raise AlertNotDelivered(f"{what}: FinOps unreachable: {error}") from error
         result.messages.append(Message("email", "finops", message.text, None, "email"))
-        return result.as_dict()
 
     def process(self, item: CulpritSignal) -> dict[str, Any]:
         return self.process_culprit(item.spike, item.spike.culprits[item.culprit_index]).as_dict()

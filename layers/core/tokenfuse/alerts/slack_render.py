@@ -10,7 +10,7 @@ from typing import Any
 from tokenfuse.adapters.anomaly_feedback import CHOICES
 from tokenfuse.adapters.slack import SlackMessage
 from tokenfuse.alerts.view import SOURCE_LABELS, AlertView, rate_phrase, usd
-from tokenfuse.events import Incident, SpendSignal, SpikeAttributed
+from tokenfuse.events import Incident, ProfileNonCompliant, SpendSignal, SpikeAttributed
 
 FEEDBACK_BLOCK_ID = "tokenfuse_anomaly_feedback"
 FEEDBACK_ACTION_PREFIX = "anomaly_feedback_"
@@ -146,6 +146,25 @@ def render_unattributed(spike: SpikeAttributed, prefix: str = "") -> SlackMessag
     ]
     if signal.details_url:
         lines.append(f"Details: {signal.details_url}")
+    text = "\n".join(lines)
+    return SlackMessage(text=text, blocks=[{"type": "section", "text": _md(text)}])
+
+
+def render_non_compliant(event: ProfileNonCompliant, prefix: str = "") -> SlackMessage:
+    """FinOps's note for a profile whose spend cannot be routed to a team (missing tags, unknown team)."""
+    name = event.profile_name or event.profile_id
+    problems = []
+    if event.missing_tags:
+        problems.append("missing tag(s) " + ", ".join(f"`{key}`" for key in event.missing_tags))
+    if event.unknown_team:
+        problems.append(f"team '{event.team_tag}' is not in the team directory")
+    why = "; ".join(problems) or event.reason
+    lines = [
+        f"{prefix}Inference profile {name} cannot be attributed to a team: {why}",
+        f"Profile: {event.profile_arn} (account {event.account_id}, {event.region})",
+        f"Created by: {event.creator}" if event.creator else "Created by: unknown (no CloudTrail record)",
+        "Its spend counts against the attributable share, and its alerts come to FinOps until it is tagged.",
+    ]
     text = "\n".join(lines)
     return SlackMessage(text=text, blocks=[{"type": "section", "text": _md(text)}])
 

@@ -25,11 +25,11 @@ from tokenfuse.adapters.cost_explorer import cost_by_tag
 from tokenfuse.adapters.inventory_table import InventoryTable
 from tokenfuse.adapters.organizations import Account, enabled_regions, list_active_accounts
 from tokenfuse.errors import AccessDenied, NotFound, TokenfuseError
+from tokenfuse.events import ProfileNonCompliant
 from tokenfuse.inventory.attributable import AttributableShare, attributable_share
 from tokenfuse.inventory.cloudtrail import ProfileChange
 from tokenfuse.inventory.compliance import assess
 from tokenfuse.inventory.config import InventorySettings
-from tokenfuse.inventory.events import ProfileNonCompliant
 from tokenfuse.inventory.models import ProfileRecord, model_id_of, seen_at
 from tokenfuse.inventory.owners import TeamResolver
 from tokenfuse.inventory.thresholds import (
