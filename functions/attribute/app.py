@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from tokenfuse.adapters.bus import EventBus
+from tokenfuse.adapters.inventory_table import InventoryTable
 from tokenfuse.attribution import AttributionSettings, Attributor, AwsClientFactory, should_publish
 from tokenfuse.events import SpendSignal
 from tokenfuse.observability import logger, metrics, tracer
@@ -30,6 +31,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     event_bus_name: str = Field(min_length=1)
+    inventory_table_name: str | None = None
     attribution: AttributionSettings
 
     @classmethod
@@ -48,7 +50,11 @@ class Settings(BaseModel):
         }
         attribution = {field: env[name] for name, field in mapping.items() if env.get(name)}
         return cls.model_validate(
-            {"event_bus_name": env.get("EVENT_BUS_NAME", ""), "attribution": attribution}
+            {
+                "event_bus_name": env.get("EVENT_BUS_NAME", ""),
+                "inventory_table_name": env.get("INVENTORY_TABLE_NAME") or None,
+                "attribution": attribution,
+            }
         )
 
 
@@ -58,8 +64,21 @@ def settings() -> Settings:
 
 
 def build_attributor(config: Settings) -> Attributor:
-    """The Attributor with real AWS clients (tests replace this function to inject fakes)."""
-    return Attributor(AwsClientFactory(config.attribution.member_role_name), config.attribution)
+    """The Attributor with real AWS clients (tests replace this function to inject fakes).
+
+    Owners come from the inventory table first (kept current by CloudTrail events), Bedrock's tags
+    otherwise."""
+    known_tags = None
+    if config.inventory_table_name:
+        inventory = InventoryTable(config.inventory_table_name)
+
+        def known_tags(arn: str) -> dict[str, str] | None:
+            record = inventory.get(arn)
+            return None if record is None else dict(record.tags)
+
+    return Attributor(
+        AwsClientFactory(config.attribution.member_role_name), config.attribution, known_tags=known_tags
+    )
 
 
 @cache

@@ -3,20 +3,16 @@ read with plain MetricStat queries), a fake Bedrock client injected, a real Even
 rule targets an SQS queue, so the SpikeAttributed event it publishes is seen as AWS would deliver it."""
 
 import json
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support.attribution_fakes import HAIKU3, SONNET, FakeBedrock, baseline_hours, hours, seed
 from tokenfuse.attribution import AttributionSettings, Attributor, AwsClientFactory, ScopeClients
 from tokenfuse.events import SpendSignal, SpikeAttributed
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from test_attribution_fakes import HAIKU3, SONNET, FakeBedrock, baseline_hours, hours, seed
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

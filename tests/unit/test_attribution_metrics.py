@@ -4,20 +4,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.support.attribution_fakes import (
+    SONNET,
+    FakeBedrock,
+    FakeCloudWatch,
+    baseline_hours,
+    hours,
+    seed,
+)
 from tokenfuse.adapters.cloudwatch import MetricReader, MetricRequest
 from tokenfuse.attribution import AttributionSettings, Attributor, ScopeClients
-
-try:
-    from test_attribution_fakes import SONNET, FakeBedrock, FakeCloudWatch, baseline_hours, hours, seed
-except ImportError:  # imported as a package module
-    from tests.unit.test_attribution_fakes import (
-        SONNET,
-        FakeBedrock,
-        FakeCloudWatch,
-        baseline_hours,
-        hours,
-        seed,
-    )
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 START = NOW - timedelta(hours=2)

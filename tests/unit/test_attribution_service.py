@@ -5,34 +5,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.support.attribution_fakes import (
+    ACCOUNT,
+    HAIKU3,
+    NOVA_MICRO,
+    REGION,
+    SONNET,
+    UNPRICED,
+    FakeBedrock,
+    FakeCloudWatch,
+    baseline_hours,
+    hours,
+    seed,
+)
 from tokenfuse.attribution import AttributionSettings, Attributor, ScopeClients, should_publish
 from tokenfuse.attribution.service import scopes_of
 from tokenfuse.events import RootCause, SpendSignal
-
-try:
-    from test_attribution_fakes import (
-        HAIKU3,
-        NOVA_MICRO,
-        SONNET,
-        UNPRICED,
-        FakeBedrock,
-        FakeCloudWatch,
-        baseline_hours,
-        hours,
-        seed,
-    )
-except ImportError:  # imported as a package module
-    from tests.unit.test_attribution_fakes import (
-        HAIKU3,
-        NOVA_MICRO,
-        SONNET,
-        UNPRICED,
-        FakeBedrock,
-        FakeCloudWatch,
-        baseline_hours,
-        hours,
-        seed,
-    )
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 WINDOW = (datetime(2026, 11, 20, 10, 0, tzinfo=UTC), NOW)
@@ -211,6 +199,37 @@ def test_untagged_profile_is_flagged():
     (batch,) = attributor(bedrock, cloudwatch).attribute(signal()).culprits
     assert (batch.profile_id, batch.tagged, batch.team) == ("batch0000001", False, None)
     assert batch.kind == "request-storm"
+
+
+def profile_arn(profile_id: str) -> str:
+    return f"arn:aws:bedrock:{REGION}:{ACCOUNT}:application-inference-profile/{profile_id}"
+
+
+def test_owner_read_from_the_inventory_first_then_from_bedrock():
+    # Given the inventory knows batch's tags (Bedrock has none for it) and does not know chat
+    bedrock, cloudwatch = world(chat_now=SPIKES["request-storm"])
+    seed(cloudwatch.put, "batch0000001", hours(*WINDOW), 990, 1_000, 100)
+    inventory = {profile_arn("batch0000001"): {"team": "batch-jobs", "environment": "prod"}}
+    asked: list[str] = []
+
+    def known_tags(arn):
+        asked.append(arn)
+        return inventory.get(arn)
+
+    result = Attributor(
+        lambda account, region: ScopeClients(bedrock, cloudwatch),
+        AttributionSettings(min_share=0),  # batch's Nova Micro storm is well under 1% of chat's
+        now=lambda: NOW,
+        known_tags=known_tags,
+    ).attribute(signal())
+    owners = {c.profile_id: (c.team, c.tagged) for c in result.culprits}
+    # Then batch's owner comes from the inventory, chat's from its Bedrock tags
+    assert owners == {
+        "chat00000001": ("search", True),
+        "search000001": ("search", True),
+        "batch0000001": ("batch-jobs", True),
+    }
+    assert sorted(asked) == sorted(profile_arn(p) for p in owners)
 
 
 def test_custom_tag_keys():

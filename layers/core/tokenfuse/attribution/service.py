@@ -18,7 +18,7 @@ Cross-account: a scope in another account than the function's own is read throug
 """
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -165,8 +165,13 @@ class Attributor:
         prices: PriceTable | None = None,
         region: str | None = None,
         now: Callable[[], datetime] = clock.now,
+        *,
+        known_tags: Callable[[str], Mapping[str, str] | None] | None = None,
     ) -> None:
+        """``known_tags`` gives a profile's tags as the inventory recorded them (None when it does not
+        know the profile); the owner is read from there first, and from Bedrock's tags otherwise."""
         self.clients = clients
+        self.known_tags = known_tags
         self.settings = settings or AttributionSettings()
         self._prices = prices
         self.region = region
@@ -321,6 +326,13 @@ class Attributor:
         return rates, model_ids, tuple(unpriced)
 
     def _owner(self, bedrock: Any, arn: str) -> Owner:
+        try:
+            recorded = self.known_tags(arn) if self.known_tags else None
+        except TokenfuseError as error:
+            logger.warning("inventory unreadable", extra={"profile": arn, "error": str(error)})
+            recorded = None
+        if recorded is not None:
+            return self.settings.tag_keys.owner(dict(recorded))
         try:
             tags = profile_tags(bedrock, arn)
         except TokenfuseError as error:

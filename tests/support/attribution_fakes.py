@@ -1,17 +1,12 @@
-"""In-memory fakes of the Bedrock inference-profile API and CloudWatch GetMetricData for attribution
-tests (the sandbox's moto emulation of Bedrock is another helper's), plus the tests of the Bedrock
-adapter that run against the fake (pagination, get, tags, errors)."""
+"""In-memory fakes of the Bedrock inference-profile API and CloudWatch GetMetricData, for attribution
+tests and the attribution benchmark (no moto: thousands of profiles in milliseconds)."""
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from botocore.exceptions import ClientError
-
-from tokenfuse.adapters.bedrock import get_profile, list_application_profiles, profile_tags
-from tokenfuse.errors import AccessDenied, NotFound
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -192,40 +187,3 @@ def baseline_hours(window_start: datetime, window_end: datetime, days: int = 7) 
 # ------------------------------------------------------------------------------------------------
 # The Bedrock adapter, against the fake
 # ------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("count", "page", "expected_calls"), [(0, 10, 1), (5, 10, 1), (25, 10, 3), (30, 10, 3)]
-)
-def test_list_application_profiles_follows_next_token(count, page, expected_calls):
-    # Given profiles spread over pages, and a system-defined profile that must not be listed
-    bedrock = FakeBedrock(max_page=page)
-    for i in range(count):
-        bedrock.add(f"p{i:04d}")
-    bedrock.add("system", type_="SYSTEM_DEFINED")
-    # When they are listed
-    profiles = list_application_profiles(bedrock)
-    # Then every application profile comes back once, through every page
-    assert [p.profile_id for p in profiles] == [f"p{i:04d}" for i in range(count)]
-    assert bedrock.calls["list_inference_profiles"] == expected_calls
-
-
-def test_profile_fields_tags_and_errors():
-    # Given one tagged profile
-    bedrock = FakeBedrock()
-    arn = bedrock.add("abc123def456", HAIKU3, tags={"team": "search", "feature": "chat"}, name="chat")
-    # When it is read by id and by ARN
-    by_id, by_arn = get_profile(bedrock, "abc123def456"), get_profile(bedrock, arn)
-    # Then both are the same profile, with its model ARN, account and region
-    assert by_id == by_arn
-    assert by_id.model_arns == (model_arn(HAIKU3),)
-    assert (by_id.account_id, by_id.region, by_id.name) == (ACCOUNT, REGION, "chat")
-    assert profile_tags(bedrock, arn) == {"team": "search", "feature": "chat"}
-    # And AWS errors become tokenfuse errors
-    with pytest.raises(NotFound):
-        get_profile(bedrock, "missing")
-    with pytest.raises(NotFound):
-        profile_tags(bedrock, arn + "x")
-    bedrock.denied.add("list")
-    with pytest.raises(AccessDenied):
-        list_application_profiles(bedrock)
