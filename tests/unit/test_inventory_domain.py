@@ -6,12 +6,11 @@ from pathlib import Path
 import pytest
 
 from tokenfuse.errors import MalformedSignal, UnsupportedSignal
-from tokenfuse.events import BUS_SOURCES, DETAIL_TYPES
+from tokenfuse.events import BUS_SOURCES, DETAIL_TYPES, ProfileNonCompliant
 from tokenfuse.inventory.attributable import attributable_share, tag_value
 from tokenfuse.inventory.cloudtrail import profile_change
 from tokenfuse.inventory.compliance import assess
 from tokenfuse.inventory.config import BEDROCK_REGIONS, InventorySettings
-from tokenfuse.events import ProfileNonCompliant
 from tokenfuse.inventory.owners import INPUT_TOKENS, OUTPUT_TOKENS, DirectoryTeams, StaticTeams
 from tokenfuse.inventory.thresholds import (
     AlarmPolicy,

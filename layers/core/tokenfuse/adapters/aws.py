@@ -14,8 +14,15 @@ RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_t
 
 _NOT_FOUND = {"ResourceNotFoundException", "NotFoundException", "NoSuchEntity", "ResourceNotFound"}
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
-_TRANSIENT = {"ThrottlingException", "Throttling", "TooManyRequestsException", "ServiceUnavailable",
-              "InternalServerError", "InternalFailure", "RequestLimitExceeded"}
+_TRANSIENT = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "ServiceUnavailable",
+    "InternalServerError",
+    "InternalFailure",
+    "RequestLimitExceeded",
+}
 
 
 @cache
