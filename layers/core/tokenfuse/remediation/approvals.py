@@ -1,0 +1,365 @@
+"""Asking the on-call for a decision, and taking it.
+
+The state machine's ``request-approval`` task hands over its task token. It is stored in the
+approvals table under a short approval id (10 url-safe characters) with the incident, the allowed
+approvers and the deadline; the Slack buttons (and email links) carry only ``<approval id>:<choice>``,
+never the token. :class:`ApprovalDesk` takes a click: checks the clicker is an allowed approver,
+marks the approval decided with a conditional write (so a double click, a second link, or a click
+after the deadline changes nothing), then resumes the execution with SendTaskSuccess
+``{"decision", "actor", "approval_id"}`` exactly once.
+"""
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from tokenfuse import clock
+from tokenfuse.adapters.stepfunctions import TaskNoLongerWaiting
+from tokenfuse.errors import TokenfuseError
+from tokenfuse.remediation import directory as teams_view
+from tokenfuse.remediation import links
+from tokenfuse.remediation.audit import SYSTEM_ACTOR, Auditor
+from tokenfuse.remediation.channels import ChatPort, EmailPort
+from tokenfuse.remediation.models import ApprovalOutcome, PolicyDecision, RemediationIncident, utc_iso
+from tokenfuse.teams import TeamDirectory
+
+APPROVAL_ID_LENGTH = 10
+CHOICES = links.CHOICES
+ACTION_ID_PREFIX = "tokenfuse_approval_"
+RECORD_TTL = timedelta(days=7)
+
+
+class ApprovalStore(Protocol):
+    def put_approval(self, approval_id: str, item: dict[str, Any]) -> None: ...
+    def get_approval(self, approval_id: str) -> dict[str, Any] | None: ...
+    def mark_decided(self, approval_id: str, decision: str, actor: str, via: str, now_epoch: int) -> None: ...
+    def reopen(self, approval_id: str, actor: str) -> None: ...
+
+
+class CallbackPort(Protocol):
+    def succeed(self, task_token: str, output: dict[str, Any]) -> None: ...
+
+
+def new_approval_id() -> str:
+    return secrets.token_urlsafe(8)[:APPROVAL_ID_LENGTH]
+
+
+def button_value(approval_id: str, choice: str) -> str:
+    return f"{approval_id}:{choice}"
+
+
+def parse_button_value(value: str) -> tuple[str, str] | None:
+    approval_id, sep, choice = value.partition(":")
+    if not sep or choice not in CHOICES or len(approval_id) != APPROVAL_ID_LENGTH:
+        return None
+    return approval_id, choice
+
+
+def _money(value: float | None) -> str:
+    return "n/a" if value is None else f"${value:,.2f}/h"
+
+
+def approval_blocks(
+    incident: RemediationIncident,
+    policy: PolicyDecision,
+    approval_id: str,
+    approvers: list[str],
+    deadline: datetime,
+) -> list[dict[str, Any]]:
+    """The Block Kit message: what would happen, who may decide, until when; three buttons."""
+    name = incident.profile_name or incident.profile_id
+    who = " ".join(f"<@{a}>" for a in approvers) or "FinOps on-call"
+    default = "trip it" if policy.on_timeout == "trip" else "take no action"
+    text = (
+        f":rotating_light: *Trip `{name}`?* {policy.action} ({incident.kind}, {incident.severity}), "
+        f"now {_money(incident.cost_per_hour_usd)} "
+        f"vs {_money(incident.baseline_cost_per_hour_usd)} baseline.\n"
+        f"Approvers: {who}. Without a decision by "
+        f"<!date^{int(deadline.timestamp())}^{{time}}|{utc_iso(deadline)}> tokenfuse will {default} "
+        "and tell FinOps."
+    )
+    buttons = []
+    for choice, label, style in (
+        ("approve", f"Approve {policy.action}", "danger"),
+        ("decline", "Decline", None),
+        ("snooze", f"Snooze {policy.snooze_seconds // 60} min", None),
+    ):
+        button: dict[str, Any] = {
+            "type": "button",
+            "action_id": f"{ACTION_ID_PREFIX}{choice}",
+            "text": {"type": "plain_text", "text": label},
+            "value": button_value(approval_id, choice),
+        }
+        if style:
+            button["style"] = style
+        buttons.append(button)
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "block_id": f"tokenfuse_approval_{approval_id}", "elements": buttons},
+    ]
+
+
+def approval_email(
+    incident: RemediationIncident, policy: PolicyDecision, urls: dict[str, str], deadline: datetime
+) -> tuple[str, str, str]:
+    """Subject, text and HTML of one approver's email (their own signed links)."""
+    name = incident.profile_name or incident.profile_id
+    subject = f"[tokenfuse] Approve {policy.action} of {name}?"
+    lines = [
+        f"Inference profile {incident.profile_arn} is running away ({incident.kind}, {incident.severity}):",
+        f"now {_money(incident.cost_per_hour_usd)} "
+        f"vs {_money(incident.baseline_cost_per_hour_usd)} baseline.",
+        f"Decide before {utc_iso(deadline)} (the links expire then and work once):",
+        *(f"  {choice}: {url}" for choice, url in urls.items()),
+    ]
+    items = "".join(f'<li><a href="{url}">{choice.capitalize()}</a></li>' for choice, url in urls.items())
+    html = f"<p>{'<br>'.join(lines[:3])}</p><ul>{items}</ul>"
+    return subject, "\n".join(lines), html
+
+
+@dataclass(frozen=True)
+class RequestDeps:
+    store: ApprovalStore
+    directory: TeamDirectory
+    auditor: Auditor
+    chat: ChatPort | None
+    email: EmailPort | None
+    link_key: Callable[[], bytes] | None
+    approve_url: str | None
+    finops_channel: str | None
+    finops_email: str | None
+    now: Callable[[], datetime] = clock.now
+
+
+def _approvers(deps: RequestDeps, policy: PolicyDecision) -> teams_view.Owner:
+    return teams_view.owner(deps.directory, policy.approver_team, deps.finops_channel, deps.finops_email)
+
+
+def _finops(deps: RequestDeps) -> teams_view.Owner:
+    return teams_view.finops(deps.directory, deps.finops_channel, deps.finops_email)
+
+
+def request_approval(
+    incident: RemediationIncident, policy: PolicyDecision, task_token: str, deps: RequestDeps
+) -> dict[str, Any]:
+    """Store the token under a new approval id and ask the approvers (Slack thread, else email)."""
+    team = _approvers(deps, policy)
+    slack_ids = team.approver_slack_ids
+    emails = team.approver_emails
+    now = deps.now()
+    deadline = now + timedelta(seconds=policy.approval_timeout_seconds)
+    approval_id = new_approval_id()
+    deps.store.put_approval(
+        approval_id,
+        {
+            "approval_id": approval_id,
+            "status": "pending",
+            "task_token": task_token,
+            "incident_id": incident.incident_id,
+            "profile_arn": incident.profile_arn,
+            "team": team.name,
+            "action": policy.action,
+            "approver_slack_ids": slack_ids,
+            "approver_emails": emails,
+            "created_at": utc_iso(now),
+            "deadline": int(deadline.timestamp()),
+            "expires_at": int((deadline + RECORD_TTL).timestamp()),
+            "incident": incident.model_dump_json(),
+        },
+    )
+    channel = incident.slack_channel or (team.slack_channel if team.slack_channel else None)
+    via: str
+    if channel and deps.chat is not None and slack_ids:
+        deps.chat.post(
+            channel,
+            f"Approve {policy.action} of {incident.profile_name or incident.profile_id}?",
+            thread_ts=incident.slack_ts if channel == incident.slack_channel else None,
+            blocks=approval_blocks(incident, policy, approval_id, slack_ids, deadline),
+        )
+        via = "slack"
+    elif emails and deps.email is not None and deps.link_key is not None and deps.approve_url:
+        key = deps.link_key()
+        for email in emails:
+            urls = {
+                choice: links.link_url(
+                    deps.approve_url,
+                    links.sign(key, links.LinkClaims(approval_id, choice, email, int(deadline.timestamp()))),
+                )
+                for choice in CHOICES
+            }
+            subject, text, html = approval_email(incident, policy, urls, deadline)
+            deps.email.send([email], subject, text, html)
+        via = "email"
+    else:
+        raise TokenfuseError(
+            f"team {team.name} has no approver reachable by Slack or email: nobody can approve"
+        )
+    deps.auditor.record(
+        incident,
+        "approval-requested",
+        policy.action,
+        details={
+            "approval_id": approval_id,
+            "approver_team": team.name,
+            "approvers": slack_ids if via == "slack" else emails,
+            "via": via,
+            "deadline": utc_iso(deadline),
+        },
+    )
+    return {"approval_id": approval_id, "via": via, "deadline": utc_iso(deadline)}
+
+
+def approval_decided(
+    incident: RemediationIncident, policy: PolicyDecision, outcome: ApprovalOutcome, auditor: Auditor
+) -> None:
+    """Audit the decision a person made (the approve endpoint stays minimal: Slack's 3 s)."""
+    who = _who(outcome.actor)
+    say = {
+        "approve": f"{who} approved: tripping ({policy.action}).",
+        "decline": f"{who} declined: no action.",
+        "snooze": f"{who} snoozed for {policy.snooze_seconds // 60} min: asking again if it goes on.",
+    }.get(outcome.decision)
+    auditor.record(
+        incident,
+        "approval-decided",
+        policy.action,
+        decision="timeout" if outcome.decision in {"trip", "timeout"} else outcome.decision,  # type: ignore[arg-type]
+        actor=outcome.actor,
+        details={"approval_id": outcome.approval_id},
+        say=say,
+    )
+
+
+def approval_timed_out(
+    incident: RemediationIncident, policy: PolicyDecision, deps: RequestDeps
+) -> ApprovalOutcome:
+    """Nobody decided in time: tell FinOps, apply the policy's ``on_timeout``."""
+    decision = "trip" if policy.on_timeout == "trip" else "timeout"
+    minutes = policy.approval_timeout_seconds // 60
+    default = f"tripping it ({policy.action}) as the policy says" if decision == "trip" else "no action taken"
+    text = (
+        f":alarm_clock: No decision on `{incident.profile_name or incident.profile_id}` "
+        f"(team {policy.team}) within {minutes} min: {default}."
+    )
+    escalate_to_finops(incident, text, deps)
+    deps.auditor.record(
+        incident,
+        "approval-decided",
+        policy.action,
+        decision="timeout",
+        actor=SYSTEM_ACTOR,
+        details={"on_timeout": policy.on_timeout, "applied": decision},
+        say=text,
+    )
+    return ApprovalOutcome(decision=decision, actor=SYSTEM_ACTOR)
+
+
+def escalate_to_finops(incident: RemediationIncident, text: str, deps: RequestDeps) -> list[str]:
+    """Tell FinOps (its channel and email). Returns where it went; raises only if nothing worked."""
+    finops = _finops(deps)
+    told: list[str] = []
+    errors: list[str] = []
+    if finops.slack_channel and deps.chat is not None:
+        try:
+            deps.chat.post(finops.slack_channel, text)
+            told.append(f"slack:{finops.slack_channel}")
+        except TokenfuseError as error:
+            errors.append(str(error))
+    if finops.emails and deps.email is not None:
+        try:
+            deps.email.send(
+                list(finops.emails), f"[tokenfuse] {incident.profile_name or incident.profile_id}", text
+            )
+            told.append("email:" + ",".join(finops.emails))
+        except TokenfuseError as error:
+            errors.append(str(error))
+    if not told and errors:
+        raise TokenfuseError("could not reach FinOps: " + "; ".join(errors))
+    return told
+
+
+# -- taking decisions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionReply:
+    """What the clicker is told. ``changed`` is True only for the one click that decided."""
+
+    status: int
+    text: str
+    changed: bool = False
+
+
+class ApprovalDesk:
+    def __init__(
+        self, store: ApprovalStore, callbacks: CallbackPort, now: Callable[[], datetime] = clock.now
+    ) -> None:
+        self.store = store
+        self.callbacks = callbacks
+        self.now = now
+
+    def decide(  # noqa: PLR0911 - each early answer is one polite refusal
+        self, approval_id: str, choice: str, *, slack_user_id: str | None = None, email: str | None = None
+    ) -> DecisionReply:
+        if choice not in CHOICES:
+            return DecisionReply(400, "Unknown choice.")
+        item = self.store.get_approval(approval_id)
+        if item is None:
+            return DecisionReply(200, "This approval request is unknown or has expired. Nothing was changed.")
+        if slack_user_id:
+            actor, via = slack_user_id, "slack"
+            allowed = slack_user_id in (item.get("approver_slack_ids") or [])
+        elif email:
+            actor, via = email.lower(), "email"
+            allowed = actor in (item.get("approver_emails") or [])
+        else:
+            return DecisionReply(400, "Who is deciding?")
+        if not allowed:
+            return DecisionReply(
+                403,
+                f"Sorry, only on-call approvers of team {item.get('team')} can decide this one. "
+                "Nothing was changed.",
+            )
+        if item.get("status") != "pending":
+            return DecisionReply(200, self._already(item))
+        now_epoch = int(self.now().timestamp())
+        if now_epoch > int(item.get("deadline", 0)):
+            return DecisionReply(
+                200, "This request has timed out; FinOps has been told. Nothing was changed."
+            )
+        try:
+            self.store.mark_decided(approval_id, choice, actor, via, now_epoch)
+        except TokenfuseError:
+            fresh = self.store.get_approval(approval_id) or item
+            if fresh.get("status") != "pending":
+                return DecisionReply(200, self._already(fresh))
+            return DecisionReply(
+                200, "This request has timed out; FinOps has been told. Nothing was changed."
+            )
+        try:
+            self.callbacks.succeed(
+                str(item["task_token"]), {"decision": choice, "actor": actor, "approval_id": approval_id}
+            )
+        except TaskNoLongerWaiting:
+            return DecisionReply(
+                200, "Too late: this request timed out before your click. Nothing was changed."
+            )
+        except TokenfuseError:
+            self.store.reopen(approval_id, actor)
+            return DecisionReply(
+                503, "tokenfuse could not record your decision just now; please click again."
+            )
+        done = {"approve": "Approved: tripping now.", "decline": "Declined: no action.", "snooze": "Snoozed."}
+        return DecisionReply(200, f"{done[choice]} (by {_who(actor)})", changed=True)
+
+    @staticmethod
+    def _already(item: dict[str, Any]) -> str:
+        return (
+            f"Already decided: {item.get('decision')} by {_who(str(item.get('actor')))}. Nothing was changed."
+        )
+
+
+def _who(actor: str) -> str:
+    return actor if "@" in actor else f"<@{actor}>"

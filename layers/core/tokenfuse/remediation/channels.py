@@ -1,0 +1,100 @@
+"""Where remediation speaks: the incident's Slack thread, email (SES), Slack's ``response_url``.
+
+Ports first (what the domain calls); the implementations wrap the alerts module's Slack and SES
+adapters (``SLACK_API_BASE_URL`` points Slack at the sandbox's Slack-compatible server).
+"""
+
+import json
+from html import escape
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from tokenfuse.adapters.email import EmailMessage, EmailSender
+from tokenfuse.adapters.slack import SlackMessage, SlackSender
+
+
+class ChatPort(Protocol):
+    def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> str | None:
+        """Post a message (a thread reply when ``thread_ts``); returns its ts."""
+
+
+class EmailPort(Protocol):
+    def send(self, to: list[str], subject: str, text: str, html: str | None = None) -> None: ...
+
+
+class ResponderPort(Protocol):
+    def respond(self, response_url: str, message: dict[str, Any]) -> None:
+        """Answer a Slack interaction through its ``response_url`` (ephemeral or replacing)."""
+
+
+class SlackChat:
+    """The alerts module's :class:`~tokenfuse.adapters.slack.SlackSender` behind :class:`ChatPort`."""
+
+    def __init__(self, sender: SlackSender) -> None:
+        self.sender = sender
+
+    def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> str | None:
+        section = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
+        return self.sender.post(channel, SlackMessage(text=text, blocks=blocks or section), thread_ts).ts
+
+
+class SlackResponder:
+    """Posts to an interaction's ``response_url``, only under Slack's hooks host (or, in the sandbox,
+    under ``SLACK_API_BASE_URL``'s origin): the URL came in a signed payload, but a request built
+    from it should still never go anywhere else."""
+
+    def __init__(self, timeout: int = 1, base_url: str | None = None) -> None:
+        self.timeout = timeout
+        origin = urlsplit(base_url) if base_url else None
+        self.allowed = f"{origin.scheme}://{origin.netloc}/" if origin else "https://hooks.slack.com/"
+
+    def respond(self, response_url: str, message: dict[str, Any]) -> None:
+        if not response_url.startswith(self.allowed):
+            return
+        from slack_sdk.webhook import WebhookClient
+
+        WebhookClient(response_url, timeout=self.timeout).send_dict(message)
+
+
+class SesEmail:
+    """The alerts module's :class:`~tokenfuse.adapters.email.EmailSender` behind :class:`EmailPort`."""
+
+    def __init__(self, sender: EmailSender) -> None:
+        self.sender = sender
+
+    def send(self, to: list[str], subject: str, text: str, html: str | None = None) -> None:
+        body = html or f"<pre>{escape(text)}</pre>"
+        self.sender.send(to, EmailMessage(subject=subject, text=text, html=body))
+
+
+def secret_text(value: str | bytes | dict[str, Any], *keys: str) -> str:
+    """A secret's value: the raw string, or the first of ``keys`` when the secret is JSON."""
+    text = value.decode() if isinstance(value, bytes) else value
+    if isinstance(text, dict):
+        parsed: Any = text
+    else:
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return text.strip()
+    if isinstance(parsed, dict):
+        for key in keys:
+            if parsed.get(key):
+                return str(parsed[key])
+        if len(parsed) == 1:
+            return str(next(iter(parsed.values())))
+    return str(text).strip()

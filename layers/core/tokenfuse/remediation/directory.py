@@ -1,0 +1,64 @@
+"""What remediation needs of the team directory (``tokenfuse.teams``): who owns an incident, who
+may approve, where to reach them, and the FinOps fallback (with the stack's FinOps parameters
+filling in what the directory leaves empty)."""
+
+from dataclasses import dataclass
+
+from tokenfuse.teams import FINOPS, Approver, Policy, TeamDirectory
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The team that decides (the owning team, or FinOps for untagged/unknown owners)."""
+
+    name: str
+    slack_channel: str | None
+    emails: tuple[str, ...]
+    approvers: tuple[Approver, ...]
+    known: bool
+    """False when FinOps stands in for a missing or unknown team."""
+
+    @property
+    def approver_slack_ids(self) -> list[str]:
+        return [a.slack_user_id for a in self.approvers if a.slack_user_id]
+
+    @property
+    def approver_emails(self) -> list[str]:
+        return [a.email.lower() for a in self.approvers if a.email]
+
+
+def finops(
+    directory: TeamDirectory, fallback_channel: str | None = None, fallback_email: str | None = None
+) -> Owner:
+    f = directory.finops
+    return Owner(
+        name=FINOPS,
+        slack_channel=f.slack_channel or fallback_channel or None,
+        emails=tuple(f.emails or ([fallback_email] if fallback_email else [])),
+        approvers=tuple(f.approvers),
+        known=True,
+    )
+
+
+def owner(
+    directory: TeamDirectory,
+    team_name: str | None,
+    fallback_channel: str | None = None,
+    fallback_email: str | None = None,
+) -> Owner:
+    team = directory.team(team_name) if team_name and team_name != FINOPS else None
+    if team is None:
+        stand_in = finops(directory, fallback_channel, fallback_email)
+        return Owner(
+            stand_in.name,
+            stand_in.slack_channel,
+            stand_in.emails,
+            stand_in.approvers,
+            known=team_name == FINOPS,
+        )
+    return Owner(team.name, team.slack_channel, tuple(team.emails), tuple(team.approvers), known=True)
+
+
+def policy_for(directory: TeamDirectory, team_name: str | None, environment: str | None) -> Policy:
+    """The team's policy for the environment (FinOps's policy for untagged/unknown owners)."""
+    return directory.policy_for(team_name if team_name and team_name != FINOPS else None, environment)

@@ -1,0 +1,85 @@
+"""The policy task: the owning team's policy for the profile's environment, then the overrides.
+
+Overrides, strongest first:
+
+1. **DryRun** (stack parameter): whatever the team's mode, nothing is changed. A policy that would
+   trip (``approve`` or ``auto``) becomes ``mode=dry-run``: the trip task plans the change, audits
+   it and changes nothing; nobody is asked. Decision ``dry-run``.
+2. **Protected** (``tokenfuse:protected=true`` on the profile): never tripped. Mode ``notify``,
+   decision ``protected``: the team is told, nothing else.
+3. **Below the policy's thresholds** (``min_severity``, ``min_spike_usd_per_hour``): notify only.
+4. **Trips per hour** (``MAX_TRIPS_PER_HOUR`` across the organization, counted in the approvals
+   table): past the bound an ``auto`` policy needs a person (mode ``approve``).
+
+Untagged or unknown-owner profiles take FinOps's policy, and FinOps's approvers decide.
+"""
+
+from tokenfuse.remediation.directory import owner, policy_for
+from tokenfuse.remediation.models import PolicyDecision, RemediationIncident, seconds
+from tokenfuse.remediation.settings import TripMechanism
+from tokenfuse.teams import TeamDirectory
+
+
+def decide(
+    incident: RemediationIncident,
+    directory: TeamDirectory,
+    *,
+    dry_run: bool,
+    max_trips_per_hour: int,
+    trips_last_hour: int,
+    mechanism: TripMechanism,
+) -> PolicyDecision:
+    """The policy for this incident after every override (pure: no AWS)."""
+    reasons: list[str] = []
+    decider = owner(directory, incident.team)
+    if not decider.known:
+        reasons.append(
+            f"team {incident.team!r} is not in the team directory: FinOps decides"
+            if incident.team
+            else "the profile has no known owner: FinOps decides"
+        )
+    policy = policy_for(directory, incident.team, incident.environment)
+    mode: str = policy.mode
+    decision: str | None
+    if dry_run:
+        reasons.append("DryRun is on: the trip is planned and audited, nothing is changed")
+        if mode in {"approve", "auto"}:
+            mode = "dry-run"
+        decision = "dry-run"
+    elif incident.protected:
+        reasons.append("the profile is tagged protected: never tripped")
+        mode, decision = "notify", "protected"
+    else:
+        if mode != "notify" and not policy.meets_thresholds(
+            incident.cost_per_hour_usd, incident.baseline_cost_per_hour_usd, incident.severity
+        ):
+            reasons.append("the spike is below the policy's thresholds: notify only")
+            mode = "notify"
+        if mode == "auto" and trips_last_hour >= max_trips_per_hour:
+            reasons.append(
+                f"{trips_last_hour} trip(s) in the last hour reach the bound of {max_trips_per_hour}: "
+                "a person decides"
+            )
+            mode = "approve"
+        decision = {"notify": "notify", "auto": "auto"}.get(mode)
+
+    return PolicyDecision.model_validate(
+        {
+            "mode": mode,
+            "team_mode": policy.mode,
+            "action": policy.action,
+            "decision": decision,
+            "reasons": reasons,
+            "team": decider.name,
+            "approver_team": decider.name,
+            "environment": incident.environment,
+            "approval_timeout_seconds": seconds(policy.approval_timeout_minutes, 15),
+            "snooze_seconds": seconds(policy.snooze_minutes, 60),
+            "verify_delay_seconds": seconds(policy.verify_delay_minutes, 5, minimum=0),
+            "cooldown_seconds": seconds(policy.cooldown_minutes, 60),
+            "on_timeout": policy.on_timeout,
+            "dry_run": dry_run,
+            "mechanism": mechanism,
+            "trips_last_hour": trips_last_hour,
+        }
+    )

@@ -1,0 +1,464 @@
+"""The remediation state machine's tasks, dispatched by the payload's ``task``.
+
+Every Task state of ``statemachines/remediation.asl.json`` invokes RemediateFunction with
+``{"task": ..., ...}``; :func:`dispatch` parses the input into models, runs the task, audits the
+step and returns what the ASL reads. Errors propagate with their class name as the Lambda error
+type: ``TransientAwsError`` is retried by the ASL, everything else is caught into ``Escalate``.
+"""
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from pydantic import ValidationError
+
+from tokenfuse import clock
+from tokenfuse.adapters.approvals_table import ApprovalsTable
+from tokenfuse.adapters.aws import client
+from tokenfuse.adapters.bus import EventBus
+from tokenfuse.adapters.cloudwatch import MetricReader
+from tokenfuse.adapters.email import EmailSender
+from tokenfuse.adapters.slack import SlackSender, bot_token_from_secret
+from tokenfuse.errors import TokenfuseError
+from tokenfuse.events import Decision
+from tokenfuse.remediation import approvals, policy, verify
+from tokenfuse.remediation.access import AccountAccess
+from tokenfuse.remediation.audit import SYSTEM_ACTOR, Auditor, BusPort
+from tokenfuse.remediation.channels import ChatPort, EmailPort, SesEmail, SlackChat, secret_text
+from tokenfuse.remediation.directory import owner
+from tokenfuse.remediation.errors import InvalidTaskInput
+from tokenfuse.remediation.models import (
+    ApprovalOutcome,
+    PolicyDecision,
+    RemediationIncident,
+    TripRecord,
+    utc_iso,
+)
+from tokenfuse.remediation.settings import RemediateSettings
+from tokenfuse.remediation.trip import Tripper
+from tokenfuse.remediation.verify import MetricReaderPort
+from tokenfuse.teams import TeamDirectory, deployed_directory
+
+
+def get_secret(arn: str) -> Any:
+    """A secret through Powertools (cached for 5 minutes across invocations)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    return parameters.get_secret(arn, max_age=300)
+
+
+class Deps:
+    """Everything the tasks use, built on first use from the settings; any piece can be injected."""
+
+    def __init__(
+        self, settings: RemediateSettings, now: Callable[[], datetime] = clock.now, **overrides: Any
+    ) -> None:
+        self.settings = settings
+        self.now = now
+        for name, value in overrides.items():
+            setattr(self, name, value)
+
+    @cached_property
+    def table(self) -> ApprovalsTable:
+        return ApprovalsTable(self.settings.approvals_table_name)
+
+    @cached_property
+    def bus(self) -> BusPort:
+        return EventBus(self.settings.event_bus_name)
+
+    @cached_property
+    def directory(self) -> TeamDirectory:
+        """The deployed directory (Powertools caches the parameter for 5 minutes)."""
+        if self.settings.team_directory_parameter:
+            return deployed_directory(self.settings.team_directory_parameter)
+        return TeamDirectory()
+
+    @cached_property
+    def chat(self) -> ChatPort | None:
+        token = bot_token_from_secret(self.settings.slack_bot_token_secret_arn)
+        if not token:
+            return None
+        return SlackChat(SlackSender(token, self.settings.slack_api_base_url))
+
+    @cached_property
+    def email(self) -> EmailPort | None:
+        return SesEmail(EmailSender(self.settings.sender_email)) if self.settings.sender_email else None
+
+    def link_key(self) -> bytes:
+        arn = self.settings.email_link_key_secret_arn
+        if not arn:
+            raise TokenfuseError("EMAIL_LINK_KEY_SECRET_ARN is not set: no signed email links")
+        return secret_text(get_secret(arn), "key").encode()
+
+    @cached_property
+    def auditor(self) -> Auditor:
+        from tokenfuse.observability import logger, metrics
+
+        def chat_failed(error: Exception) -> None:
+            logger.warning("Slack thread update failed", extra={"error": str(error)})
+            metrics.add_metric(name="SlackUpdateFailed", unit="Count", value=1)
+
+        return Auditor(self.table, self.bus, self.chat, self.now, on_chat_error=chat_failed)
+
+    @cached_property
+    def access(self) -> AccountAccess:
+        return AccountAccess(self.settings.member_role_name)
+
+    @cached_property
+    def tripper(self) -> Tripper:
+        s = self.settings
+        return Tripper(
+            self.table,
+            self.access,
+            lambda: self.access.guard(s.guard_policy_id, s.guard_policy_name),
+            mechanism=s.trip_mechanism,
+            dry_run=s.dry_run,
+            callers_tag_key=s.callers_tag_key,
+            protected_tag_key=s.protected_tag_key,
+            throttle_concurrency=s.throttle_concurrency,
+            now=self.now,
+        )
+
+    def metric_reader(self, incident: RemediationIncident) -> MetricReaderPort:
+        session = self.access.session(incident.account_id)
+        return MetricReader(client("cloudwatch", incident.region, session))
+
+    @cached_property
+    def request_deps(self) -> approvals.RequestDeps:
+        s = self.settings
+        return approvals.RequestDeps(
+            store=self.table,
+            directory=self.directory,
+            auditor=self.auditor,
+            chat=self.chat,
+            email=self.email,
+            link_key=self.link_key if s.email_link_key_secret_arn else None,
+            approve_url=s.approve_url,
+            finops_channel=s.finops_slack_channel,
+            finops_email=s.finops_email,
+            now=self.now,
+        )
+
+
+# -- the tasks ---------------------------------------------------------------------------------
+
+
+def _incident(payload: dict[str, Any]) -> RemediationIncident:
+    return RemediationIncident.model_validate(payload["incident"])
+
+
+def _policy(payload: dict[str, Any]) -> PolicyDecision:
+    return PolicyDecision.model_validate(payload["policy"])
+
+
+def task_policy(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    incident = _incident(payload)
+    s = deps.settings
+    since = utc_iso(deps.now() - timedelta(hours=1))
+    decided = policy.decide(
+        incident,
+        deps.directory,
+        dry_run=s.dry_run,
+        max_trips_per_hour=s.max_trips_per_hour,
+        trips_last_hour=deps.table.trips_since(since),
+        mechanism=s.trip_mechanism,
+    )
+    say = {
+        "approve": f"Asking {decided.approver_team} on-call to approve a {decided.action}.",
+        "auto": f"Policy: {decided.action} automatically.",
+        "dry-run": f"DryRun: planning a {decided.action}; nothing will be changed.",
+        "notify": "Policy: notify only; no action."
+        if decided.decision != "protected"
+        else "This profile is protected: tokenfuse never trips it.",
+    }[decided.mode]
+    deps.auditor.record(
+        incident,
+        "policy",
+        decided.action,
+        decision=decided.decision,
+        details={"mode": decided.mode, "team_mode": decided.team_mode, "reasons": decided.reasons},
+        say=say,
+    )
+    return decided.to_json()
+
+
+def task_request_approval(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    token = payload.get("task_token")
+    if not token:
+        raise InvalidTaskInput("request-approval needs the task token")
+    return approvals.request_approval(_incident(payload), _policy(payload), str(token), deps.request_deps)
+
+
+def task_approval_decided(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    outcome = ApprovalOutcome.model_validate(payload["approval"])
+    approvals.approval_decided(_incident(payload), _policy(payload), outcome, deps.auditor)
+    return outcome.to_json()
+
+
+def task_approval_timed_out(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    return approvals.approval_timed_out(_incident(payload), _policy(payload), deps.request_deps).to_json()
+
+
+def _describe(record: TripRecord) -> list[str]:
+    lines: list[str] = []
+    if record.scp is not None:
+        lines.append(
+            f"guard SCP {record.scp.policy_id}: add ARN"
+            if record.scp.added
+            else "guard SCP: ARN already listed"
+        )
+    lines += [f"inline deny on role {rp.role_name}" for rp in record.role_policies]
+    if record.tag is not None:
+        lines.append(f"tag {record.tag.key}={record.tag.set_to} (was {record.tag.previous!r})")
+    lines += [
+        f"{c.function_name}: reserved concurrency {c.previous} -> {c.set_to}" for c in record.concurrency
+    ]
+    return lines
+
+
+def _trip_decision(record: TripRecord, decided: PolicyDecision, approval: dict[str, Any]) -> Decision:
+    if record.dry_run:
+        return "dry-run"
+    by_person = approval.get("decision")
+    if by_person == "approve":
+        return "approve"
+    if by_person in {"trip", "timeout"}:
+        return "timeout"
+    return decided.decision or "auto"
+
+
+def task_trip(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    incident, decided = _incident(payload), _policy(payload)
+    approval = payload.get("approval") or {}
+    actor = str(approval.get("actor") or SYSTEM_ACTOR)
+    record = deps.tripper.trip(incident, decided, actor)
+    changes = _describe(record)
+    if record.dry_run:
+        say = "DryRun: would " + "; ".join(changes or ["change nothing"]) + "."
+        if record.problems:
+            say += " Problems: " + "; ".join(record.problems)
+    else:
+        until = (
+            f"until {utc_iso(record.restore_after)} (automatic restore)"
+            if record.restore_after
+            else f"until a person runs `tokenfuse restore {record.profile_arn}`"
+        )
+        say = f":no_entry: Tripped ({record.action}) {until}: " + "; ".join(changes) + "."
+    deps.auditor.record(
+        incident,
+        "tripped",
+        record.action,
+        decision=_trip_decision(record, decided, approval),
+        actor=actor,
+        details={"trip": record.to_json(), "changes": changes},
+        say=say,
+    )
+    return record.to_json()
+
+
+def task_verify(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    incident = _incident(payload)
+    expect = payload.get("expect", "stopped")
+    now = deps.now()
+    if expect == "stopped":
+        trip = TripRecord.model_validate(payload["trip"])
+        split_at = trip.tripped_at
+    elif expect == "still-running":
+        split_at = now - timedelta(
+            seconds=int(payload.get("since_seconds") or _policy(payload).snooze_seconds)
+        )
+    else:
+        raise InvalidTaskInput(f"unknown expect {expect!r}")
+    result = verify.verify(
+        deps.metric_reader(incident), [incident.profile_id, incident.profile_arn], expect, now, split_at
+    )
+    if expect == "stopped":
+        say = (
+            f"Verified: token rate {result.before_tokens_per_minute:,.0f} -> "
+            f"{result.after_tokens_per_minute:,.0f}/min."
+            if not result.still_running
+            else f":warning: Still running after the trip: {result.after_tokens_per_minute:,.0f} tokens/min."
+        )
+    else:
+        say = (
+            "Snooze over: the spike goes on, asking again."
+            if result.still_running
+            else "Snooze over: the spike has subsided; no action."
+        )
+    deps.auditor.record(incident, "verified", _policy(payload).action, details=result.to_json(), say=say)
+    return result.to_json()
+
+
+def task_restore(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    incident = _incident(payload)
+    trip = TripRecord.model_validate(payload["trip"])
+    result = deps.tripper.restore(trip.profile_arn, trip.trip_id)
+    deps.auditor.record(
+        incident,
+        "restored",
+        trip.action,
+        actor=str(payload.get("actor") or SYSTEM_ACTOR),
+        details=result.to_json(),
+        say=f":white_check_mark: Restored: {'; '.join(result.actions)}."
+        if result.restored
+        else f"Restore: {result.note}.",
+    )
+    return result.to_json()
+
+
+def _error_text(error: Any) -> str:
+    if not isinstance(error, dict):
+        return str(error)
+    name = str(error.get("Error", "Error"))
+    cause = error.get("Cause", "")
+    try:
+        parsed = json.loads(cause)
+        if isinstance(parsed, dict):
+            name = str(parsed.get("errorType", name))
+            cause = str(parsed.get("errorMessage", cause))
+    except (TypeError, ValueError):
+        pass
+    return f"{name}: {cause}".strip(": ")
+
+
+def task_escalate(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    incident = _incident(payload)
+    what = _error_text(payload.get("error"))
+    active = deps.table.get_trip(incident.profile_arn)
+    note = (
+        f" Changes in place are recorded; `tokenfuse restore {incident.profile_arn}` puts them back."
+        if active
+        else ""
+    )
+    text = (
+        f":sos: tokenfuse needs a person for `{incident.profile_name or incident.profile_id}` "
+        f"(team {incident.team or 'unknown'}): {what}.{note}"
+    )
+    told = approvals.escalate_to_finops(incident, text, deps.request_deps)
+    team = owner(deps.directory, incident.team)
+    if not incident.slack_channel and team.known and team.emails and deps.email is not None:
+        try:
+            deps.email.send(list(team.emails), f"[tokenfuse] needs a person: {incident.profile_id}", text)
+            told.append("email:" + ",".join(team.emails))
+        except TokenfuseError as error:
+            told.append(f"team email failed: {error}")
+    deps.auditor.record(
+        incident,
+        "escalated",
+        "none",
+        details={"error": what, "told": told, "active_trip": active is not None},
+        say=text,
+    )
+    return {"escalated_to": told, "error": what}
+
+
+def task_audit(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    state = payload.get("state") or {}
+    incident = RemediationIncident.model_validate(state["incident"])
+    decided = PolicyDecision.model_validate(state["decided"]["policy"])
+    approval = state.get("approval") or {}
+    trip = (state.get("tripped") or {}).get("trip")
+    record = TripRecord.model_validate(trip) if trip else None
+    decision: str | None = decided.decision
+    if approval.get("decision"):
+        decision = "timeout" if approval["decision"] in {"trip", "timeout"} else approval["decision"]
+    if record is None:
+        outcome = "no action"
+    elif record.dry_run:
+        outcome = "dry run: planned, nothing changed"
+    elif record.action == "throttle":
+        outcome = "throttled, then restored after the cooldown"
+    else:
+        outcome = "detached until a person restores it"
+    summary = {
+        "execution": payload.get("execution"),
+        "decision": decision,
+        "actor": approval.get("actor"),
+        "outcome": outcome,
+        "trip_id": record.trip_id if record else None,
+        "recheck": state.get("recheck"),
+    }
+    deps.auditor.record_summary(incident, summary, say=f"Closed: {outcome} (decision: {decision}).")
+    return summary
+
+
+def _incident_of(record: TripRecord, deps: Deps) -> RemediationIncident:
+    """The trip's incident (with its Slack thread, from the incidents table when configured)."""
+    table_name = deps.settings.incidents_table_name
+    if table_name:
+        from tokenfuse.adapters.incidents_table import IncidentsTable
+
+        found = IncidentsTable(table_name).get(record.incident_id)
+        if found is not None:
+            return RemediationIncident.model_validate(found[0].to_bus())
+    return RemediationIncident(
+        incident_id=record.incident_id,
+        profile_arn=record.profile_arn,
+        profile_id=record.profile_id,
+        account_id=record.account_id,
+        region=record.region,
+    )
+
+
+def task_restore_profiles(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """``tokenfuse restore <arn>`` / ``--all``: lift active trips by hand, each audited with its actor."""
+    actor = str(payload.get("actor") or SYSTEM_ACTOR)
+    if payload.get("all"):
+        records = deps.tripper.active_trips()
+    else:
+        arn = str(payload.get("profile_arn") or "")
+        if not arn:
+            raise InvalidTaskInput("restore-profiles needs profile_arn or all=true")
+        stored = deps.table.get_trip(arn)
+        if stored is None:
+            return {
+                "results": [{"profile_arn": arn, "restored": False, "note": "no active trip"}],
+                "failed": [],
+            }
+        records = [TripRecord.model_validate(stored)]
+    results: list[dict[str, Any]] = []
+    failed: list[str] = []
+    for record in records:
+        try:
+            result = deps.tripper.restore(record.profile_arn, record.trip_id)
+        except TokenfuseError as error:
+            failed.append(f"{record.profile_arn}: {error}")
+            continue
+        deps.auditor.record(
+            _incident_of(record, deps),
+            "restored",
+            record.action,
+            actor=actor,
+            details=result.to_json() | {"manual": True},
+            say=f":white_check_mark: Restored by {actor}: {'; '.join(result.actions)}.",
+        )
+        results.append(result.to_json())
+    return {"results": results, "failed": failed}
+
+
+TASKS: dict[str, Callable[[dict[str, Any], Deps], dict[str, Any]]] = {
+    "policy": task_policy,
+    "request-approval": task_request_approval,
+    "approval-decided": task_approval_decided,
+    "approval-timed-out": task_approval_timed_out,
+    "trip": task_trip,
+    "verify": task_verify,
+    "restore": task_restore,
+    "escalate": task_escalate,
+    "audit": task_audit,
+    "restore-profiles": task_restore_profiles,
+}
+
+
+def dispatch(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """Run the task the payload names and return what the state machine reads."""
+    name = payload.get("task")
+    task = TASKS.get(str(name))
+    if task is None:
+        raise InvalidTaskInput(f"unknown task {name!r}")
+    try:
+        return task(payload, deps)
+    except (KeyError, ValidationError) as error:
+        raise InvalidTaskInput(f"{name}: {error}".replace("\n", " ")) from error

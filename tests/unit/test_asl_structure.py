@@ -1,0 +1,143 @@
+"""The remediation ASL's structure: Retry/Catch on every Task, named errors that exist, and every
+``$.decided.policy.*`` path a field the policy task really returns."""
+
+import inspect
+import json
+import pkgutil
+import re
+from importlib import import_module
+from pathlib import Path
+
+import pytest
+
+import tokenfuse
+from tokenfuse.errors import TokenfuseError
+from tokenfuse.remediation.models import PolicyDecision, TripRecord, VerifyResult
+from tokenfuse.remediation.tasks import TASKS
+
+ROOT = Path(__file__).resolve().parents[2]
+ASL_PATH = ROOT / "statemachines" / "remediation.asl.json"
+ASL = json.loads(ASL_PATH.read_text())
+STATES = ASL["States"]
+TASK_STATES = {name: s for name, s in STATES.items() if s["Type"] == "Task"}
+
+
+def _tokenfuse_exceptions() -> set[str]:
+    names: set[str] = set()
+    for module_info in pkgutil.walk_packages(tokenfuse.__path__, "tokenfuse."):
+        try:
+            module = import_module(module_info.name)
+        except ImportError:
+            continue
+        for name, obj in inspect.getmembers(module, inspect.isclass):
+            if issubclass(obj, TokenfuseError):
+                names.add(name)
+    return names
+
+
+def _walk(node, path=""):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item, path)
+    else:
+        yield path, node
+
+
+@pytest.mark.parametrize("name", sorted(TASK_STATES))
+def test_every_task_retries_named_transient_errors_only(name):
+    retries = TASK_STATES[name].get("Retry")
+    assert retries, f"{name} has no Retry"
+    for retry in retries:
+        assert "States.ALL" not in retry["ErrorEquals"], f"{name} retries States.ALL"
+    assert any("TransientAwsError" in r["ErrorEquals"] for r in retries)
+
+
+@pytest.mark.parametrize("name", sorted(TASK_STATES))
+def test_every_task_catches_into_escalate(name):
+    catches = TASK_STATES[name].get("Catch")
+    assert catches, f"{name} has no Catch"
+    last = catches[-1]
+    assert last["ErrorEquals"] == ["States.ALL"]
+    target = "RemediationFailed" if name == "Escalate" else "Escalate"
+    assert last["Next"] == target
+
+
+def test_every_named_error_is_a_tokenfuse_exception():
+    known = _tokenfuse_exceptions()
+    for state in STATES.values():
+        for clause in [*state.get("Retry", []), *state.get("Catch", [])]:
+            for error in clause["ErrorEquals"]:
+                if error.startswith(("States.", "Lambda.")):
+                    continue
+                assert error in known, f"{error} is not an exception tokenfuse defines"
+
+
+def test_every_policy_path_is_a_policy_field():
+    fields = set(PolicyDecision.model_fields)
+    read = {
+        m
+        for _, v in _walk(STATES)
+        if isinstance(v, str)
+        for m in re.findall(r"\$\.decided\.policy\.(\w+)", v)
+    }
+    assert read, "the ASL reads no policy field?"
+    assert read <= fields, f"ASL reads fields the policy task does not return: {read - fields}"
+
+
+def test_choices_read_fields_the_tasks_return():
+    assert "dry_run" in TripRecord.model_fields
+    assert "still_running" in VerifyResult.model_fields
+    modes = {c["StringEquals"] for c in STATES["ByPolicy"]["Choices"]}
+    assert modes == {"approve", "auto", "dry-run"}
+
+
+def test_every_task_payload_names_a_dispatched_task():
+    for name, state in TASK_STATES.items():
+        task = state["Parameters"]["Payload"]["task"]
+        assert task in TASKS, f"{name} invokes unknown task {task}"
+        assert state["Parameters"]["FunctionName"] == "${RemediateFunctionArn}"
+
+
+def test_approval_waits_for_the_token_with_the_policy_timeout():
+    state = STATES["RequestApproval"]
+    assert state["Resource"].endswith(".waitForTaskToken")
+    assert state["TimeoutSecondsPath"] == "$.decided.policy.approval_timeout_seconds"
+    assert state["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+    assert state["Catch"][0] == {
+        "ErrorEquals": ["States.Timeout"],
+        "ResultPath": "$.error",
+        "Next": "ApprovalTimedOut",
+    }
+
+
+def test_every_next_exists_and_every_state_is_reachable():
+    reachable, todo = set(), [ASL["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name in reachable:
+            continue
+        reachable.add(name)
+        state = STATES[name]
+        nexts = [state.get("Next"), state.get("Default")]
+        nexts += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
+        for n in filter(None, nexts):
+            assert n in STATES, f"{name} -> missing {n}"
+            todo.append(n)
+    assert reachable == set(STATES)
+
+
+def test_moto_accepts_the_definition():
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        body = ASL_PATH.read_text().replace(
+            "${RemediateFunctionArn}", "arn:aws:lambda:us-east-1:123456789012:function:remediate"
+        )
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        sfn.create_state_machine(name="remediation", definition=body, roleArn=role)
