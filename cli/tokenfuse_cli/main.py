@@ -21,7 +21,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     """A circuit breaker for generative-AI token spend on AWS."""
 
@@ -30,6 +32,19 @@ def _register() -> None:
     from tokenfuse_cli import signals
 
     app.add_typer(signals.app, name="signals")
+    from tokenfuse_cli import config  # config validate, incidents, test-alert
+
+    config.register(app)
+    from tokenfuse_cli import demo, local
+
+    app.add_typer(local.app, name="local")
+    app.command("demo")(demo.demo)
+    from tokenfuse_cli import audit
+
+    app.command("audit")(audit.audit)
+    from tokenfuse_cli import restore
+
+    app.command("restore")(restore.restore)
 
 
 _register()

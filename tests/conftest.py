@@ -1,0 +1,62 @@
+"""Shared test fixtures. Keep this small: each suite's own fixtures live beside its tests."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HANDLERS = ROOT / "tests" / "fixtures" / "handlers"
+FUNCTIONS = ["approve", "attribute", "intake", "inventory", "notify", "remediate"]
+
+
+def build_project(
+    dst: Path,
+    handlers: str = "real",
+    replace: list[tuple[str, str]] | None = None,
+    asl_replace: list[tuple[str, str]] | None = None,
+) -> Path:
+    """A copy of the project the sandbox can read: template.yaml (with ``replace`` applied, each
+    old string must be present), statemachines/ (``asl_replace``), events/, and functions/: the real
+    handler folders (``handlers="real"``; a folder whose app.py is not written yet gets the stub)
+    or every function as tests/fixtures/handlers/scripted_app.py (``"scripted"``)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    text = (ROOT / "template.yaml").read_text()
+    for old, new in replace or []:
+        assert old in text, f"mutation target not in template.yaml: {old!r}"
+        text = text.replace(old, new)
+    (dst / "template.yaml").write_text(text)
+    shutil.copytree(ROOT / "statemachines", dst / "statemachines", dirs_exist_ok=True)
+    for old, new in asl_replace or []:
+        asl = dst / "statemachines" / "remediation.asl.json"
+        body = asl.read_text()
+        assert old in body, f"mutation target not in the ASL: {old!r}"
+        asl.write_text(body.replace(old, new))
+    if not (dst / "events").exists():
+        (dst / "events").symlink_to(ROOT / "events")
+    for name in FUNCTIONS:
+        folder = dst / "functions" / name
+        if folder.exists() or folder.is_symlink():
+            continue
+        real = ROOT / "functions" / name
+        if handlers == "real" and (real / "app.py").is_file():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            folder.symlink_to(real)
+        else:
+            folder.mkdir(parents=True)
+            source = "scripted_app.py" if handlers == "scripted" else "stub_app.py"
+            shutil.copy(HANDLERS / source, folder / "app.py")
+    return dst / "template.yaml"
+
+
+@pytest.fixture(scope="session")
+def project_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``make(name, handlers=..., replace=[(old, new)], asl_replace=[...]) -> template path``."""
+
+    def make(name: str, **kwargs: object) -> Path:
+        return build_project(tmp_path_factory.mktemp(name), **kwargs)  # type: ignore[arg-type]
+
+    return make
