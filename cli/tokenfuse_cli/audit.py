@@ -285,7 +285,8 @@ def sandbox_report(*, team_tag: str = "team", mandatory_tags: str = "team,enviro
     from tokenfuse.inventory.report import audit_report
     from tokenfuse_sandbox.core import Sandbox
 
-    with Sandbox(function_urls=False) as sb:
+    channels = {"C0SEARCH01": "search", "C0RANKING1": "ranking", "C0FINOPS01": "finops"}  # of SANDBOX_TEAMS
+    with Sandbox(function_urls=False, slack_channels=channels) as sb:
         enable_cross_account(sb)
         day = clock.now().date() - timedelta(days=1)
         accounts = seed_organization(sb, day)
