@@ -13,9 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fake_physical(lid: str) -> Physical:
-    return Physical(
-        lid, "X", f"ref-{lid}", {"Arn": f"arn:{lid}", "Name": f"name-{lid}", "QueueName": f"q-{lid}"}
-    )
+    attrs = {"Arn": f"arn:{lid}", "Name": f"name-{lid}", "QueueName": f"q-{lid}", "FunctionUrl": f"url-{lid}"}
+    return Physical(lid, "X", f"ref-{lid}", attrs)
 
 
 @pytest.fixture
