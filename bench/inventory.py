@@ -112,7 +112,7 @@ def _seed(members: list[str]) -> None:
 
 
 def _sweep_all(inventory: Any, sqs: Any, queue: str, meter: Meter) -> dict[str, Any]:
-    from tokenfuse.inventory.service import AccountSessions
+    from tokenfuse.adapters.aws import MemberSessions
 
     meter.reset()
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -133,7 +133,9 @@ def _sweep_all(inventory: Any, sqs: Any, queue: str, meter: Meter) -> dict[str, 
     calls: Counter[str] = Counter()
     for message in messages:
         body = json.loads(message["Body"])
-        inventory.sessions = AccountSessions("tokenfuse-member")  # a fresh invocation's sessions
+        inventory.sessions = MemberSessions(
+            "tokenfuse-member", "tokenfuse-inventory"
+        )  # a fresh invocation's sessions
         meter.reset()
         wall0, cpu0 = time.perf_counter(), time.process_time()
         inventory.sweep_account(body["account_id"], body["regions"])
@@ -152,11 +154,12 @@ def measure() -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
+    from tokenfuse.adapters.aws import MemberSessions
     from tokenfuse.adapters.bus import EventBus
     from tokenfuse.adapters.inventory_table import InventoryTable
     from tokenfuse.inventory.config import InventorySettings
     from tokenfuse.inventory.owners import DirectoryTeams
-    from tokenfuse.inventory.service import AccountSessions, Inventory
+    from tokenfuse.inventory.service import Inventory
     from tokenfuse_sandbox.emulation import bedrock_profiles
 
     saved = dict(os.environ)
@@ -215,7 +218,7 @@ def measure() -> dict[str, Any]:
                 table=InventoryTable(TABLE, account_index=settings.account_index),
                 teams=DirectoryTeams.from_yaml(TEAMS),
                 bus=EventBus(settings.event_bus_name),
-                sessions=AccountSessions("tokenfuse-member"),
+                sessions=MemberSessions("tokenfuse-member", "tokenfuse-inventory"),
             )
             meter.install()
             try:

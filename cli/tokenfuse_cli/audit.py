@@ -130,10 +130,10 @@ def live_report(
     import boto3
 
     from tokenfuse import clock
-    from tokenfuse.adapters.aws import client
+    from tokenfuse.adapters.aws import MemberSessions, client
     from tokenfuse.inventory.owners import DirectoryTeams
     from tokenfuse.inventory.report import audit_report
-    from tokenfuse.inventory.service import AccountSessions, Inventory
+    from tokenfuse.inventory.service import Inventory
     from tokenfuse.teams import TeamDirectory
 
     session = boto3.Session(profile_name=profile, region_name=region)
@@ -159,7 +159,11 @@ def live_report(
         BUDGETS_ROLE_ARN=budgets_role or "",
     )
     inventory = Inventory(
-        settings, table=None, teams=teams, bus=None, sessions=AccountSessions(member_role, session)
+        settings,
+        table=None,
+        teams=teams,
+        bus=None,
+        sessions=MemberSessions(member_role, "tokenfuse-audit", base=session),
     )  # type: ignore[arg-type]
     accounts = inventory.accounts()
     records = []

@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from tests.support.attribution_fakes import HAIKU3, SONNET, FakeBedrock, baseline_hours, hours, seed
+from tokenfuse.adapters.aws import default_session
 from tokenfuse.attribution import AttributionSettings, Attributor, AwsClientFactory, ScopeClients
 from tokenfuse.events import SpendSignal, SpikeAttributed
 
@@ -212,9 +213,8 @@ def test_cross_account_scopes_go_through_the_member_role(aws):
     # Given the factory of the deployed function
     factory = AwsClientFactory("tokenfuse-member")
     # When asked for the function's own account, then for a member account
-    assert factory.session_for(ACCOUNT) is None
-    assert factory.session_for(None) is None
-    member = factory.session_for("210987654321")
+    assert factory.session(ACCOUNT) is factory.session(None) is default_session()
+    member = factory.session("210987654321")
     # Then the member account is reached through an assumed role session (moto's STS)
     identity = member.client("sts", region_name=REGION).get_caller_identity()
     assert identity["Account"] == "210987654321"

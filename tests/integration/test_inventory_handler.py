@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 from moto.ce.models import ce_backends
 
+from tokenfuse.adapters import aws as aws_adapter
 from tokenfuse.adapters.inventory_table import get_profile_record
 from tokenfuse.errors import AccessDenied
 from tokenfuse.inventory import service
@@ -390,14 +391,14 @@ def test_sweep_removes_profiles_deleted_without_an_event(seeded):
 def test_one_failing_account_is_reported_alone(seeded, monkeypatch, capsys, caplog):
     org, arns = seeded
     _, b = org.members
-    real = service.assume_role_session
+    real = aws_adapter.assume_role_session
 
     def assume(role_arn, session_name="tokenfuse", base=None):
         if f":{b}:" in role_arn:
             raise AccessDenied(f"User is not authorized to perform sts:AssumeRole on {role_arn}")
         return real(role_arn, session_name=session_name, base=base)
 
-    monkeypatch.setattr(service, "assume_role_session", assume)
+    monkeypatch.setattr(aws_adapter, "assume_role_session", assume)
     org.invoke({"action": "daily-sweep"})
     messages = org.sweep_messages()
     failing = next(m["MessageId"] for m in messages if json.loads(m["Body"])["account_id"] == b)

@@ -1,6 +1,7 @@
 """boto3 sessions and clients: built on demand (never at import, so moto can be active first),
 with botocore's standard retry mode, and STS role sessions into member accounts."""
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -65,3 +66,49 @@ def assume_role_session(
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
     )
+
+
+class MemberSessions:
+    """boto3 sessions per account: the function's own session for its own account, the member role's
+    (``arn:<partition>:iam::<account>:role/<member_role_name>``) through STS for any other, cached."""
+
+    def __init__(
+        self,
+        member_role_name: str,
+        session_name: str = "tokenfuse",
+        *,
+        base: boto3.Session | None = None,
+        own_account: str | None = None,
+        partition: str = "aws",
+        assume: Callable[[str, str], boto3.Session] | None = None,
+    ) -> None:
+        self.member_role_name = member_role_name
+        self.session_name = session_name
+        self.base = base
+        self.partition = partition
+        self._own = own_account
+        self._assume = assume or (lambda arn, name: assume_role_session(arn, name, self.base))
+        self._sessions: dict[str, boto3.Session] = {}
+
+    @property
+    def own_account(self) -> str:
+        if self._own is None:
+            try:
+                self._own = str(client("sts", session=self.base).get_caller_identity()["Account"])
+            except ClientError as error:
+                raise translate(error) from error
+        return self._own
+
+    def role_arn(self, account_id: str) -> str:
+        return f"arn:{self.partition}:iam::{account_id}:role/{self.member_role_name}"
+
+    def session(self, account_id: str | None) -> boto3.Session:
+        """The session for an account (None = the function's own)."""
+        if account_id is None or account_id == self.own_account:
+            return self.base or default_session()
+        if account_id not in self._sessions:
+            self._sessions[account_id] = self._assume(self.role_arn(account_id), self.session_name)
+        return self._sessions[account_id]
+
+    def client(self, service: str, account_id: str | None, region: str | None = None) -> Any:
+        return client(service, region, self.session(account_id))

@@ -92,32 +92,16 @@ ClientFactory = Callable[[str | None, str], ScopeClients]
 """(account id or None for the function's own, region) -> the clients to read that scope."""
 
 
-class AwsClientFactory:
+class AwsClientFactory(aws.MemberSessions):
     """Clients in the function's own account, or through the member role in another account."""
 
     def __init__(self, member_role_name: str, base: Any | None = None) -> None:
-        self.member_role_name = member_role_name
-        self.base = base
-        self._own_account: str | None = None
-        self._sessions: dict[str, Any] = {}
-
-    @property
-    def own_account(self) -> str:
-        if self._own_account is None:
-            self._own_account = aws.client("sts", session=self.base).get_caller_identity()["Account"]
-        return self._own_account
-
-    def session_for(self, account_id: str | None) -> Any | None:
-        if account_id is None or account_id == self.own_account:
-            return self.base
-        if account_id not in self._sessions:
-            role = f"arn:aws:iam::{account_id}:role/{self.member_role_name}"
-            self._sessions[account_id] = aws.assume_role_session(role, "tokenfuse-attribute", self.base)
-        return self._sessions[account_id]
+        super().__init__(member_role_name, "tokenfuse-attribute", base=base)
 
     def __call__(self, account_id: str | None, region: str) -> ScopeClients:
-        session = self.session_for(account_id)
-        return ScopeClients(aws.client("bedrock", region, session), aws.client("cloudwatch", region, session))
+        return ScopeClients(
+            self.client("bedrock", account_id, region), self.client("cloudwatch", account_id, region)
+        )
 
 
 @dataclass

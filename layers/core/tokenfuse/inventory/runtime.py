@@ -11,13 +11,14 @@ from typing import Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from tokenfuse.adapters.aws import MemberSessions
 from tokenfuse.adapters.bus import EventBus
 from tokenfuse.adapters.inventory_table import InventoryTable
 from tokenfuse.errors import SignalError
 from tokenfuse.inventory.cloudtrail import is_cloudtrail_event, profile_change
 from tokenfuse.inventory.config import InventorySettings
 from tokenfuse.inventory.owners import load_team_resolver
-from tokenfuse.inventory.service import AccountSessions, Inventory
+from tokenfuse.inventory.service import Inventory
 from tokenfuse.observability import logger, metrics
 
 Trigger = Literal["sweep-records", "cloudtrail", "schedule"]
@@ -40,7 +41,7 @@ def build_inventory(settings: InventorySettings | None = None) -> Inventory:
         table=InventoryTable(settings.table_name, account_index=settings.account_index),
         teams=load_team_resolver(settings.team_directory_parameter),
         bus=EventBus(settings.event_bus_name),
-        sessions=AccountSessions(settings.member_role_name),
+        sessions=MemberSessions(settings.member_role_name, "tokenfuse-inventory"),
     )
 
 

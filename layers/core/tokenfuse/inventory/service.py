@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from tokenfuse import clock
 from tokenfuse.adapters import alarms as alarm_api
 from tokenfuse.adapters import bedrock as bedrock_api
-from tokenfuse.adapters.aws import assume_role_session, client, default_session, translate
+from tokenfuse.adapters.aws import MemberSessions, assume_role_session, client, translate
 from tokenfuse.adapters.cloudwatch import MetricReader, MetricRequest
 from tokenfuse.adapters.cost_explorer import cost_by_tag
 from tokenfuse.adapters.inventory_table import InventoryTable
@@ -50,41 +49,6 @@ _REGION_UNAVAILABLE = ("UnrecognizedClientException", "InvalidClientTokenId", "O
 
 def _region_unavailable(error: TokenfuseError) -> bool:
     return isinstance(error, AccessDenied) or any(code in str(error) for code in _REGION_UNAVAILABLE)
-
-
-class AccountSessions:
-    """boto3 sessions per account: the function's own, or the member role's through STS."""
-
-    def __init__(
-        self, member_role_name: str, base: boto3.Session | None = None, own_account: str | None = None
-    ) -> None:
-        self.member_role_name = member_role_name
-        self.base = base
-        self._own = own_account
-        self._sessions: dict[str, boto3.Session] = {}
-
-    def own_account(self) -> str:
-        if self._own is None:
-            try:
-                self._own = str(client("sts", session=self.base).get_caller_identity()["Account"])
-            except ClientError as error:
-                raise translate(error) from error
-        return self._own
-
-    def role_arn(self, account_id: str) -> str:
-        return f"arn:aws:iam::{account_id}:role/{self.member_role_name}"
-
-    def session(self, account_id: str) -> boto3.Session:
-        if account_id == self.own_account():
-            return self.base or default_session()
-        if account_id not in self._sessions:
-            self._sessions[account_id] = assume_role_session(
-                self.role_arn(account_id), session_name="tokenfuse-inventory", base=self.base
-            )
-        return self._sessions[account_id]
-
-    def client(self, service: str, account_id: str, region: str) -> Any:
-        return client(service, region=region, session=self.session(account_id))
 
 
 @dataclass
@@ -123,7 +87,7 @@ class Inventory:
         table: InventoryTable,
         teams: TeamResolver,
         bus: Any,
-        sessions: AccountSessions,
+        sessions: MemberSessions,
         *,
         sqs_client: Any | None = None,
         cost_explorer_client: Callable[[], Any] | None = None,
@@ -175,7 +139,7 @@ class Inventory:
     # ------------------------------------------------------------------------------------------
     def accounts(self) -> list[Account]:
         """ACTIVE accounts of the organization; the own account alone without Organizations."""
-        own = self.sessions.own_account()
+        own = self.sessions.own_account
         try:
             accounts = list_active_accounts(client("organizations", session=self.sessions.base))
         except AccessDenied as error:
