@@ -29,21 +29,15 @@ def main(
 
 
 def _register() -> None:
-    from tokenfuse_cli import signals
+    # Each module keeps its heavy imports (moto, the sandbox) inside its commands: --help stays fast.
+    from tokenfuse_cli import audit, config, demo, local, prices, restore, signals
 
     app.add_typer(signals.app, name="signals")
-    from tokenfuse_cli import config  # config validate, incidents, test-alert
-
-    config.register(app)
-    from tokenfuse_cli import demo, local
-
     app.add_typer(local.app, name="local")
+    config.register(app)  # config validate, incidents, test-alert
+    prices.register(app)
     app.command("demo")(demo.demo)
-    from tokenfuse_cli import audit
-
     app.command("audit")(audit.audit)
-    from tokenfuse_cli import restore
-
     app.command("restore")(restore.restore)
 
 
