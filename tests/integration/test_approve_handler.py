@@ -72,9 +72,6 @@ def approve(monkeypatch):
         "APPROVALS_TABLE_NAME": TABLE,
     }.items():
         monkeypatch.setenv(key, value)
-    from tokenfuse.observability import metrics
-
-    monkeypatch.setattr(metrics.provider, "namespace", "tokenfuse")
     monkeypatch.setenv("SLACK_API_BASE_URL", "http://127.0.0.1:9/api/")  # response_url posts go nowhere
     calls = []
     monkeypatch.setattr(TaskCallbacks, "succeed", lambda self, token, output: calls.append((token, output)))

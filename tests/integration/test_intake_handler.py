@@ -14,7 +14,6 @@ from moto import mock_aws
 from tokenfuse import intake
 from tokenfuse.adapters import aws as aws_adapter
 from tokenfuse.errors import TokenfuseError
-from tokenfuse.observability import metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -63,7 +62,6 @@ def env(monkeypatch):
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("BUDGETS_ROLE_ARN", raising=False)
-    monkeypatch.setattr(metrics, "namespace", "tokenfuse")
     aws_adapter.default_session.cache_clear()
     intake.reset()
     yield

@@ -8,16 +8,12 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from tokenfuse.observability import metrics
 from tokenfuse_cli.audit import SANDBOX_PROFILES, live_report
 from tokenfuse_cli.main import app
 from tokenfuse_sandbox.emulation import bedrock_profiles
 
 
 def test_audit_sandbox_json(tmp_path, monkeypatch):
-    # The Powertools singletons may have been built (at import) before any environment named them.
-    monkeypatch.setattr(metrics, "namespace", metrics.namespace or "Tokenfuse")
-    monkeypatch.setattr(metrics, "service", metrics.service or "tokenfuse")
     out = tmp_path / "audit.json"
     result = CliRunner().invoke(app, ["audit", "--sandbox", "--json", str(out)])
     assert result.exit_code == 0, result.output

@@ -22,7 +22,6 @@ from tokenfuse.adapters import aws as aws_adapter
 from tokenfuse.adapters.inventory_table import get_profile_record
 from tokenfuse.errors import AccessDenied
 from tokenfuse.inventory import service
-from tokenfuse.observability import metrics
 from tokenfuse_sandbox.emulation import bedrock_profiles
 from tokenfuse_sandbox.template import load_yaml
 
@@ -199,9 +198,6 @@ def org(monkeypatch):
     monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
     monkeypatch.delenv("BUDGETS_ROLE_ARN", raising=False)
     parameters.clear_caches()
-    # The Powertools singletons were built at import, before this environment existed.
-    monkeypatch.setattr(metrics, "namespace", "Tokenfuse")
-    monkeypatch.setattr(metrics, "service", "tokenfuse")
     bedrock_profiles.install()
     with mock_aws():
         # The table exactly as template.yaml declares it

@@ -26,7 +26,6 @@ from tokenfuse.alerts.service import AlertNotDelivered
 from tokenfuse.alerts.settings import NotifySettings
 from tokenfuse.alerts.wiring import build_service
 from tokenfuse.events import Incident, ProfileNonCompliant, SpikeAttributed
-from tokenfuse.observability import metrics
 from tokenfuse_sandbox.emulation.slack_server import SlackServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -237,7 +236,6 @@ def env(account, monkeypatch):
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("SLACK_BOT_TOKEN_SECRET_ARN", account.secret_arn)
-    monkeypatch.setattr(metrics, "namespace", "tokenfuse")
     parameters.clear_caches()
     yield monkeypatch
     parameters.clear_caches()

@@ -82,9 +82,6 @@ def world(monkeypatch):
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    from tokenfuse.observability import metrics
-
-    monkeypatch.setattr(metrics.provider, "namespace", "tokenfuse")
     bedrock_profiles.install()
     slack = SlackServer(channels={"C0SEARCH01": "search-alerts", "C0FINOPS01": "finops"}).start()
     with mock_aws():
