@@ -338,3 +338,56 @@ def test_manual_restore_of_a_detach():
         assert result.ok and result.result["results"][0]["restored"] is True
         assert scp_arns(sb) == [] and tags(sb, arn)[STATE_TAG_KEY] == "watching"
         assert steps(sb, inc)[-1] == "restored"
+
+
+def restore_button(sb, inc):
+    """The Restore button of the detach's thread reply: (its value, the reply's ts)."""
+    for message in sb.slack.messages("C0SEARCH01"):
+        if message.get("thread_ts") != inc["incident"]["slack_ts"]:
+            continue
+        for block in message.get("blocks", []):
+            for element in block.get("elements", []) if block["type"] == "actions" else []:
+                if element["action_id"] == "tokenfuse_restore":
+                    return element["value"], message["ts"]
+    raise AssertionError("no Restore button in the thread")
+
+
+def test_restore_button_of_a_detach_lifts_the_trip_for_an_approver_only():
+    with sandbox() as sb:
+        arn = profile(sb, {STATE_TAG_KEY: "watching"})
+        inc = incident(sb, arn, environment="detach")
+        execution = run(sb, inc)
+        approval_id, ts = wait_for_buttons(sb, inc)
+        click(sb, approval_id, ts, "approve")
+        assert sb.wait_execution(execution, timeout=30)["status"] == "SUCCEEDED"
+        # Given the detached profile's thread reply carries a Restore button whose value is the ARN only
+        value, reply_ts = restore_button(sb, inc)
+        assert value == f"restore:{arn}"
+        url = sb.function_url("ApproveFunction").rstrip("/") + "/slack/interactivity"
+
+        def press(user):
+            payload = block_actions_payload(
+                action_id="tokenfuse_restore",
+                value=value,
+                user_id=user,
+                channel_id="C0SEARCH01",
+                message_ts=reply_ts,
+            )
+            status, _, body = send_interaction(url, payload, SIGNING_SECRET)
+            sb.drain()
+            return status, json.loads(body)
+
+        # When someone who is not an approver of the owning team clicks it, nothing changes
+        status, answer = press("U0MALLORY1")
+        assert status == 200 and answer["tokenfuse_status"] == 403
+        assert scp_arns(sb) == [arn] and tags(sb, arn)[STATE_TAG_KEY] == "tripped"
+        # When the team's on-call clicks it, the trip is lifted: exactly the prior state comes back
+        status, answer = press("U0ALICE001")
+        assert status == 200 and answer["text"].startswith("Restoring")
+        assert scp_arns(sb) == [] and tags(sb, arn)[STATE_TAG_KEY] == "watching"
+        restored = [
+            e for e in table(sb).audit_trail(inc["incident"]["incident_id"]) if e["step"] == "restored"
+        ]
+        assert [e["actor"] for e in restored] == ["slack:U0ALICE001"]
+        # And a second click finds nothing to restore
+        assert press("U0ALICE001")[1]["text"] == "This profile has no active trip: nothing to restore."

@@ -54,6 +54,7 @@ class Auditor:
         actor: str | None = SYSTEM_ACTOR,
         details: dict[str, Any] | None = None,
         say: str | None = None,
+        blocks: list[dict[str, Any]] | None = None,
     ) -> RemediationEvent:
         at = self.now()
         event = RemediationEvent(
@@ -75,7 +76,7 @@ class Auditor:
         )
         self.bus.put(event)
         if say:
-            self.say(incident, say)
+            self.say(incident, say, blocks)
         return event
 
     def record_summary(self, incident: RemediationIncident, summary: dict[str, Any], say: str | None) -> None:
@@ -91,12 +92,14 @@ class Auditor:
         if say:
             self.say(incident, say)
 
-    def say(self, incident: RemediationIncident, text: str) -> None:
+    def say(
+        self, incident: RemediationIncident, text: str, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
         """A reply in the incident's thread (or a post in its channel when it has no thread yet)."""
         if self.chat is None or not incident.slack_channel:
             return
         try:
-            self.chat.post(incident.slack_channel, text, thread_ts=incident.slack_ts)
+            self.chat.post(incident.slack_channel, text, thread_ts=incident.slack_ts, blocks=blocks)
         except Exception as error:
             if self.on_chat_error:
                 self.on_chat_error(error)

@@ -1,7 +1,9 @@
 """Wiring of the approve endpoint's domain objects from its environment (the handler stays thin)."""
 
+import json
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 from tokenfuse import clock, incidents
 from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
@@ -10,11 +12,13 @@ from tokenfuse.adapters.aws import assume_role_session, client
 from tokenfuse.adapters.incidents_table import IncidentsTable
 from tokenfuse.adapters.stepfunctions import TaskCallbacks
 from tokenfuse.errors import TokenfuseError
-from tokenfuse.remediation.approvals import ApprovalDesk
+from tokenfuse.remediation.approvals import ApprovalDesk, DecisionReply
 from tokenfuse.remediation.channels import SlackResponder, secret_text
-from tokenfuse.remediation.interactions import EmailLinks, FeedbackHook, SlackInteractions
+from tokenfuse.remediation.directory import owner
+from tokenfuse.remediation.interactions import EmailLinks, FeedbackHook, RestoreHook, SlackInteractions
 from tokenfuse.remediation.settings import ApproveSettings
 from tokenfuse.remediation.tasks import get_secret
+from tokenfuse.teams import TeamDirectory, deployed_directory
 
 
 def _now_epoch() -> float:
@@ -46,6 +50,36 @@ def feedback_hook(settings: ApproveSettings) -> FeedbackHook | None:
     return hook
 
 
+def restore_hook(settings: ApproveSettings, lambda_client: Any | None = None) -> RestoreHook | None:
+    """A Restore click on a detached profile: the owning team's approvers (FinOps's for untagged or
+    unknown owners) may lift the trip. The restore itself runs in the remediate function (which holds
+    the guard-SCP and member-role permissions), invoked asynchronously so Slack hears back at once."""
+    if not settings.remediate_function_name:
+        return None
+    function_name = settings.remediate_function_name
+
+    def hook(profile_arn: str, user_id: str) -> DecisionReply:
+        trip = ApprovalsTable(settings.approvals_table_name).get_trip(profile_arn)
+        if trip is None:
+            return DecisionReply(200, "This profile has no active trip: nothing to restore.")
+        directory = (
+            deployed_directory(settings.team_directory_parameter)
+            if settings.team_directory_parameter
+            else TeamDirectory()
+        )
+        if user_id not in owner(directory, trip.get("team")).approver_slack_ids:
+            refusal = "Only an on-call approver of the owning team can restore it. Nothing was changed."
+            return DecisionReply(403, refusal)
+        payload = {"task": "restore-profiles", "profile_arn": profile_arn, "actor": f"slack:{user_id}"}
+        (lambda_client or client("lambda")).invoke(
+            FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode()
+        )
+        return DecisionReply(200, f"Restoring {profile_arn.rsplit('/', 1)[-1]} for <@{user_id}>: "
+                                  "the result follows in this thread.", changed=True)  # fmt: skip
+
+    return hook
+
+
 class Endpoint:
     def __init__(self, settings: ApproveSettings, now_epoch: Callable[[], float] = _now_epoch) -> None:
         self.settings = settings
@@ -60,6 +94,7 @@ class Endpoint:
             SlackResponder(base_url=settings.slack_api_base_url),
             feedback_hook(settings),
             now_epoch=now_epoch,
+            restore=restore_hook(settings),
         )
         self.email = EmailLinks(self._link_key, self.desk, now_epoch)
 

@@ -55,6 +55,39 @@ class _EpochClock(Clock):
         return self._now()
 
 
+RESTORE_ACTION_ID = "tokenfuse_restore"
+RESTORE_PREFIX = "restore:"
+
+RestoreHook = Callable[[str, str], DecisionReply]
+"""(profile ARN, Slack user id) -> the answer; lifts the profile's trip when the clicker may."""
+
+
+def restore_blocks(text: str, profile_arn: str) -> list[dict[str, Any]]:
+    """A detached profile's thread reply: what was changed, and a Restore button (value: the ARN only;
+    who may click is checked against the owning team's approvers when the click arrives)."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": RESTORE_ACTION_ID,
+                    "text": {"type": "plain_text", "text": "Restore"},
+                    "style": "primary",
+                    "value": f"{RESTORE_PREFIX}{profile_arn}",
+                    "confirm": {
+                        "title": {"type": "plain_text", "text": "Restore this profile?"},
+                        "text": {"type": "mrkdwn", "text": "tokenfuse puts back what the trip changed."},
+                        "confirm": {"type": "plain_text", "text": "Restore"},
+                        "deny": {"type": "plain_text", "text": "Cancel"},
+                    },
+                }
+            ],
+        },
+    ]
+
+
 class SlackInteractions:
     def __init__(
         self,
@@ -63,12 +96,15 @@ class SlackInteractions:
         responder: ResponderPort | None = None,
         feedback: FeedbackHook | None = None,
         now_epoch: Callable[[], float] | None = None,
+        *,
+        restore: RestoreHook | None = None,
     ) -> None:
         self._signing_secret = signing_secret
         self.desk = desk
         self.responder = responder
         self.feedback = feedback
         self._now_epoch = now_epoch
+        self.restore = restore
 
     def verifier(self) -> SignatureVerifier:
         if self._now_epoch is None:
@@ -112,6 +148,12 @@ class SlackInteractions:
             text = self.feedback(incident_id, feedback, user_id)
             self._respond(response_url, DecisionReply(200, text, changed=True))
             return _json(200, text)
+        if value.startswith(RESTORE_PREFIX):
+            if self.restore is None:
+                return _json(200, "Restore is not configured here. Nothing was changed.")
+            reply = self.restore(value.removeprefix(RESTORE_PREFIX), user_id)
+            self._respond(response_url, reply)
+            return _json(200, reply.text, tokenfuse_status=reply.status)
         return HttpReply(400, json.dumps({"error": "unknown action"}))
 
     def _respond(self, response_url: Any, reply: DecisionReply) -> None:

@@ -116,6 +116,7 @@ class TripRecord(_Model):
 
     trip_id: str
     incident_id: str
+    team: str | None = Field(default=None, description="the owning team, whose approvers may restore")
     profile_arn: str
     profile_id: str
     account_id: str

@@ -63,3 +63,5 @@ class ApproveSettings(_EnvModel):
     incidents_table_name: str | None = Field(default=None, description="CAD feedback buttons need it")
     budgets_role_arn: str | None = Field(default=None, description="management account role for CAD feedback")
     slack_api_base_url: str | None = Field(default=None, description="the sandbox's Slack server")
+    team_directory_parameter: str | None = Field(default=None, description="who may click Restore")
+    remediate_function_name: str | None = Field(default=None, description="runs a Restore click's restore")

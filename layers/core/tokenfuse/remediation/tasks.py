@@ -29,6 +29,7 @@ from tokenfuse.remediation.audit import SYSTEM_ACTOR, Auditor, BusPort
 from tokenfuse.remediation.channels import ChatPort, EmailPort, SesEmail, SlackChat, secret_text
 from tokenfuse.remediation.directory import owner
 from tokenfuse.remediation.errors import InvalidTaskInput
+from tokenfuse.remediation.interactions import restore_blocks
 from tokenfuse.remediation.models import (
     ApprovalOutcome,
     PolicyDecision,
@@ -246,6 +247,9 @@ def task_trip(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
             else f"until a person runs `tokenfuse restore {record.profile_arn}`"
         )
         say = f":no_entry: Tripped ({record.action}) {until}: " + "; ".join(changes) + "."
+    # A detach waits for a person: its reply carries the Restore button.
+    detached = not record.dry_run and record.restore_after is None
+    blocks = restore_blocks(say, record.profile_arn) if detached else None
     deps.auditor.record(
         incident,
         "tripped",
@@ -254,6 +258,7 @@ def task_trip(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
         actor=actor,
         details={"trip": record.to_json(), "changes": changes},
         say=say,
+        blocks=blocks,
     )
     return record.to_json()
 

@@ -129,6 +129,7 @@ class Tripper:
         record = TripRecord(
             trip_id=secrets.token_hex(6),
             incident_id=incident.incident_id,
+            team=incident.team,
             profile_arn=incident.profile_arn,
             profile_id=incident.profile_id,
             account_id=incident.account_id,
