@@ -15,7 +15,9 @@ from tokenfuse.inventory import runtime
 from tokenfuse.inventory.service import Inventory
 from tokenfuse.observability import logger, metrics, tracer
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every account fails still answers with its failures (as intake does): SQS retries
+# exactly those accounts, then dead-letters them.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @logger.inject_lambda_context(clear_state=True)
