@@ -110,6 +110,23 @@ def test_cad_hours_later_for_the_same_window_joins():
     assert joined.previous.signal_count == 1
 
 
+def test_a_diluted_confirmation_keeps_the_peak_as_the_headline():
+    # Given the alarm's spike at its peak, then CAD's whole-day view of it at a far lower $/h
+    alarm, cad = spike(), spike("spike-cad.json")
+    peak = alarm.culprits[0]
+    diluted = cad.culprits[0].model_copy(
+        update={"cost_per_hour_usd": peak.cost_per_hour_usd / 20, "kind": "unknown", "month_end_usd": 1.0}
+    )
+    cad = cad.model_copy(update={"culprits": [diluted, *cad.culprits[1:]]})
+    record(ledger := MemoryLedger(), alarm)
+    # When CAD joins the incident
+    incident = record(ledger, cad, now=NOW + timedelta(hours=14)).incident
+    # Then the headline keeps the peak's rate, kind and month-end (the reply carries CAD's figures)
+    assert incident.cost_per_hour_usd == peak.cost_per_hour_usd
+    assert incident.kind == peak.kind and incident.month_end_usd == peak.month_end_usd
+    assert incident.culprit == peak and incident.signal_count == 2
+
+
 def test_cad_re_alert_with_new_dedup_key_joins():
     ledger = MemoryLedger()
     record(ledger, spike("spike-cad.json"))

@@ -120,10 +120,15 @@ def new_incident(
 
 
 def joined(incident: Incident, spike: SpikeAttributed, culprit: Culprit, now: datetime) -> Incident:
-    """The incident with one more signal: windows merged, newest culprit facts, highest severity."""
+    """The incident with one more signal: windows merged, highest severity, and the culprit facts of
+    the spike's peak. A confirmation hours later (CAD's or Budgets' whole-day window) dilutes the
+    rate; the headline an on-call engineer reads keeps the worst the spike reached, and the new
+    signal's own figures go in its thread reply."""
     signal = spike.signal
     start, end = _culprit_window(spike)
     severity: Severity = max(incident.severity, spike.severity, key=lambda s: _SEVERITY_ORDER[s])
+    newer_is_peak = (culprit.cost_per_hour_usd or 0.0) >= (incident.cost_per_hour_usd or 0.0)
+    peak, other = (culprit, incident.culprit) if newer_is_peak else (incident.culprit, culprit)
     return incident.model_copy(
         update={
             "status": "open" if incident.status == "closed" else incident.status,
@@ -138,14 +143,14 @@ def joined(incident: Incident, spike: SpikeAttributed, culprit: Culprit, now: da
             "anomaly_ids": _union(incident.anomaly_ids, [signal.anomaly_id] if signal.anomaly_id else []),
             "details_url": signal.details_url or incident.details_url,
             "severity": severity,
-            "kind": culprit.kind if culprit.kind != "unknown" else incident.kind,
-            "cost_per_hour_usd": _prefer(culprit.cost_per_hour_usd, incident.cost_per_hour_usd),
+            "kind": peak.kind if peak.kind != "unknown" else other.kind,
+            "cost_per_hour_usd": _prefer(peak.cost_per_hour_usd, other.cost_per_hour_usd),
             "baseline_cost_per_hour_usd": _prefer(
-                culprit.baseline_cost_per_hour_usd, incident.baseline_cost_per_hour_usd
+                peak.baseline_cost_per_hour_usd, other.baseline_cost_per_hour_usd
             ),
-            "month_end_usd": _prefer(culprit.month_end_usd, incident.month_end_usd),
+            "month_end_usd": _prefer(peak.month_end_usd, other.month_end_usd),
             "protected": incident.protected or culprit.protected,
-            "culprit": culprit,
+            "culprit": peak,
         }
     )
 
