@@ -325,6 +325,20 @@ class Sandbox:
 
         EventsBackend.put_events = put_events  # type: ignore[method-assign]
         self._undo.append(lambda: setattr(EventsBackend, "put_events", original_put))
+        self._patch_sns_timestamps()
+
+    def _patch_sns_timestamps(self) -> None:
+        """SNS stamps each notification with wall-clock time; on the simulated clock a Budgets or CAD
+        alert published at 22:00 must say 22:00 (intake reads the alert's time from it)."""
+        import moto.sns.models as sns_models
+
+        original = sns_models.iso_8601_datetime_with_milliseconds
+
+        def stamped(value: datetime | None = None) -> str:
+            return original(value or self.now().astimezone(UTC).replace(tzinfo=None))
+
+        sns_models.iso_8601_datetime_with_milliseconds = stamped  # type: ignore[assignment]
+        self._undo.append(lambda: setattr(sns_models, "iso_8601_datetime_with_milliseconds", original))
 
     def _start_url_server(self, logical_id: str) -> str:
         def handle(event: dict[str, Any]) -> tuple[bool, Any]:

@@ -4,7 +4,7 @@ delivery rules are tested apart from what the real handlers do."""
 
 import json
 import urllib.request
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -352,3 +352,17 @@ def test_function_url_response_mapping():
     assert "body" not in event
     binary = request_event("POST", "/", {"Content-Type": "application/octet-stream"}, b"\x00\x01", "ip", "h")
     assert binary["isBase64Encoded"] is True and binary["body"] == "AAE="
+
+
+def test_sns_notifications_are_stamped_on_the_simulated_clock(sb):
+    # Given the simulated clock two days ahead of the wall clock
+    sb.clock.advance(timedelta(days=2))
+    since = len(sb.invocations)
+    # When a Budgets alert is published and delivered
+    sb.publish("BudgetsTopic", json.dumps({"ok": 1}), subject="AWS Budgets: over")
+    sb.drain()
+    # Then the SNS notification in the intake's SQS body carries the simulated time, as AWS's would
+    intake = next(i for i in _new(sb, since) if i.function == "IntakeFunction")
+    notification = json.loads(intake.event["Records"][0]["body"])
+    stamped = datetime.strptime(notification["Timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert abs(stamped - sb.clock.now()) < timedelta(seconds=1)
