@@ -68,7 +68,7 @@ def build_attributor(config: Settings) -> Attributor:
 
     Owners come from the inventory table first (kept current by CloudTrail events), Bedrock's tags
     otherwise."""
-    known_tags = None
+    known_tags = known_scopes = None
     if config.inventory_table_name:
         inventory = InventoryTable(config.inventory_table_name)
 
@@ -76,8 +76,14 @@ def build_attributor(config: Settings) -> Attributor:
             record = inventory.get(arn)
             return None if record is None else dict(record.tags)
 
+        def known_scopes() -> list[tuple[str, str]]:
+            return sorted({(r.account_id, r.region) for r in inventory.all()})
+
     return Attributor(
-        AwsClientFactory(config.attribution.member_role_name), config.attribution, known_tags=known_tags
+        AwsClientFactory(config.attribution.member_role_name),
+        config.attribution,
+        known_tags=known_tags,
+        known_scopes=known_scopes,
     )
 
 

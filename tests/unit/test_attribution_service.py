@@ -294,6 +294,30 @@ def test_scopes_from_root_causes():
     assert scopes_of(alarm, "us-east-1") == [("444444444444", "eu-west-1")]
 
 
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        # no filters: every account and region the inventory knows profiles in
+        (None, [("222222222222", "us-east-1"), ("222222222222", "us-west-2"), ("333333333333", "us-east-1")]),
+        # a linked-account filter keeps that account's scopes
+        ({"LinkedAccount": ["222222222222"]}, [("222222222222", "us-east-1"), ("222222222222", "us-west-2")]),
+        # and a region filter narrows further
+        ({"LinkedAccount": ["222222222222"], "Region": ["us-west-2"]}, [("222222222222", "us-west-2")]),
+        # an account the inventory does not know is still looked in, in the signal's region
+        ({"LinkedAccount": ["999999999999"]}, [("999999999999", "us-east-1")]),
+    ],
+)
+def test_budget_scope_is_its_cost_filters_within_the_inventory(filters, expected):
+    # Given a Budgets alert from the payer account, which names no region
+    budget = signal(source="budget", account_id="111111111111", region=None, cost_filters=filters)
+    known = [("222222222222", "us-east-1"), ("222222222222", "us-west-2"), ("333333333333", "us-east-1")]
+    # Then its scope comes from its filters and where the inventory knows profiles
+    assert scopes_of(budget, "us-east-1", known) == expected
+    # And without an inventory, an unfiltered budget falls back to its own account
+    if filters is None:
+        assert scopes_of(budget, "us-east-1") == [("111111111111", "us-east-1")]
+
+
 def test_each_scope_gets_its_own_clients():
     # Given two accounts with one storming profile each
     worlds = {}

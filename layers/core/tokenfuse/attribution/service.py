@@ -126,10 +126,28 @@ def _arn_part(arn: str | None, index: int) -> str | None:
     return parts[index] or None if len(parts) > index else None
 
 
-def scopes_of(signal: SpendSignal, fallback_region: str) -> list[tuple[str | None, str]]:
-    """The (account, region) pairs to look in: the signal's own, or its Bedrock root causes'."""
+def scopes_of(
+    signal: SpendSignal, fallback_region: str, known_scopes: Sequence[tuple[str, str]] = ()
+) -> list[tuple[str | None, str]]:
+    """The (account, region) pairs to look in: the signal's own, or its Bedrock root causes'.
+
+    A Budgets alert comes from the payer account and names no region: its scope is its cost filters'
+    linked accounts and regions, within where the inventory knows profiles (``known_scopes``);
+    a budget without such filters covers every account and region the inventory knows."""
     account = signal.account_id or _arn_part(signal.profile_arn, 4)
     region = signal.region or _arn_part(signal.profile_arn, 3) or fallback_region
+    if signal.source == "budget":
+        filters = signal.cost_filters or {}
+        accounts, regions = filters.get("LinkedAccount") or [], filters.get("Region") or []
+        within = [
+            (a, r)
+            for a, r in known_scopes
+            if (not accounts or a in accounts) and (not regions or r in regions)
+        ]
+        if within:
+            return list(dict.fromkeys(within))
+        if accounts:
+            return [(a, r) for a in accounts for r in regions or [region]]
     causes = [c for c in signal.root_causes if c.service is None or "bedrock" in c.service.lower()]
     pairs = [(c.account_id or account, c.region or region) for c in causes] or [(account, region)]
     return list(dict.fromkeys(pairs))
@@ -151,11 +169,15 @@ class Attributor:
         now: Callable[[], datetime] = clock.now,
         *,
         known_tags: Callable[[str], Mapping[str, str] | None] | None = None,
+        known_scopes: Callable[[], Sequence[tuple[str, str]]] | None = None,
     ) -> None:
         """``known_tags`` gives a profile's tags as the inventory recorded them (None when it does not
-        know the profile); the owner is read from there first, and from Bedrock's tags otherwise."""
+        know the profile); the owner is read from there first, and from Bedrock's tags otherwise.
+        ``known_scopes`` lists the (account, region) pairs where the inventory knows profiles: the
+        scope of a Budgets alert, which names neither."""
         self.clients = clients
         self.known_tags = known_tags
+        self.known_scopes = known_scopes
         self.settings = settings or AttributionSettings()
         self._prices = prices
         self.region = region
@@ -176,7 +198,8 @@ class Attributor:
         named = _named(signal)
         figures: list[ProfileFigures] = []
         clients_of: dict[str, ScopeClients] = {}
-        for account, region in scopes_of(signal, self.region or default_region()):
+        known = self.known_scopes() if self.known_scopes and signal.source == "budget" else ()
+        for account, region in scopes_of(signal, self.region or default_region(), known):
             self.stats.scopes.append((account, region))
             clients = self.clients(account, region)
             for figure in self._scope_figures(clients, account, region, grid, named):
