@@ -17,6 +17,9 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTIONS: dict[str, str] = {
     "Attribution": "bench.attribution:run",
     "Inventory": "bench.inventory:run",
+    "Demo: time to contain": "bench.demo:containment",
+    "Demo: signal storm": "bench.demo:storm",
+    "Cold start": "bench.demo:cold_start",
 }
 """Section heading -> "module:function" returning the section's markdown."""
 

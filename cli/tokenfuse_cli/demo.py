@@ -1,6 +1,7 @@
-"""`tokenfuse demo`: every sample in `events/` through the sandbox's real wiring, and where it went.
+"""`tokenfuse demo`: the runaway-loop story in the sandbox (issue 7: ``tokenfuse_sandbox.story``),
+or with ``--samples`` every sample in `events/` through the sandbox's real wiring, and where it went.
 
-First version (issue 2): SNS samples (`Records[].Sns`) are published to the topic they belong to,
+The samples mode (issue 2): SNS samples (`Records[].Sns`) are published to the topic they belong to,
 EventBridge samples are put on the default bus (where AWS raises them; a template rule forwards
 them to tokenfuse's bus). The sandbox drains after each sample and the table shows the path:
 queue -> function -> events it put on the bus -> the functions those reached -> dead letters.
@@ -219,18 +220,7 @@ def render(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def demo(
-    events_dir: Annotated[
-        Path | None,
-        typer.Option("--events", help="Folder of sample events (default: events/ beside the template)."),
-    ] = None,
-    template: Annotated[
-        Path | None, typer.Option("--template", "-t", help="SAM template (default: ./template.yaml).")
-    ] = None,
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Also write the results as JSON to this file.")
-    ] = None,
-) -> None:
+def run_samples_command(events_dir: Path | None, template: Path | None, json_path: Path | None) -> None:
     """Send every sample in events/ through the sandbox and show where each went."""
     from tokenfuse_cli.local import stdout_to_stderr
     from tokenfuse_sandbox import Sandbox, TemplateError
@@ -238,6 +228,7 @@ def demo(
 
     if events_dir is None:
         events_dir = find_template(template).parent / "events"
+
     files = sorted(p for p in events_dir.glob("*.json") if p.is_file())
     if not files:
         typer.echo(f"error: no samples in {events_dir}/", err=True)
@@ -257,3 +248,77 @@ def demo(
         json_path.write_text(json.dumps({"samples": results}, indent=2, default=str) + "\n")
         typer.echo(f"wrote {json_path}", err=True)
     sys.stdout.flush()
+
+
+def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
+    if value not in allowed:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}", param_hint=option)
+    return value
+
+
+def demo(  # noqa: PLR0917 - the command's options
+    scenario: Annotated[
+        str,
+        typer.Option(
+            "--scenario", help="runaway-loop | context-bloat | retry-storm | untagged-spend (FinOps decides)."
+        ),
+    ] = "runaway-loop",
+    decision: Annotated[
+        str,
+        typer.Option(
+            "--decision",
+            help="What the on-call answers: approve | decline | snooze | timeout (waits ~60 real seconds).",
+        ),
+    ] = "approve",
+    policy: Annotated[
+        str, typer.Option("--policy", help="Every team's policy mode: approve | auto | notify.")
+    ] = "approve",
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json", help="Write the report as JSON (incidents, messages, remediations, timeline, summary)."
+        ),
+    ] = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option("--chart", help="The spend-rate chart (HTML); default demo-output/<scenario>.html."),
+    ] = None,
+    samples: Annotated[
+        bool,
+        typer.Option(
+            "--samples", help="Instead of the story: send every sample in events/ through the sandbox."
+        ),
+    ] = False,
+    events_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--events",
+            help="Folder of sample events (implies --samples; default: events/ beside the template).",
+        ),
+    ] = None,
+    template: Annotated[
+        Path | None, typer.Option("--template", "-t", help="SAM template (default: ./template.yaml).")
+    ] = None,
+) -> None:
+    """Tell the runaway-loop story in the local sandbox (no AWS account): a week of traffic, an agent
+    loop, the alarm, the owning team's alert, a signed Slack approval, the trip, CAD and Budgets
+    hours later, the restore; then what it cost against CAD-only and Budgets-only."""
+    if samples or events_dir is not None:
+        run_samples_command(events_dir, template, json_path)
+        return
+    from tokenfuse_sandbox import TemplateError
+    from tokenfuse_sandbox.story.driver import run_demo
+    from tokenfuse_sandbox.story.scenarios import DECISIONS, POLICIES, SCENARIOS
+
+    _choice(scenario, tuple(SCENARIOS), "--scenario")
+    _choice(decision, DECISIONS, "--decision")
+    _choice(policy, POLICIES, "--policy")
+    try:
+        report = run_demo(
+            scenario, decision, policy, json_path=json_path, chart_path=chart, template=template
+        )
+    except TemplateError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    if report.problems:
+        raise typer.Exit(1)

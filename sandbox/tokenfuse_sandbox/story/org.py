@@ -1,0 +1,421 @@
+"""The demo's organization, seeded into the sandbox (moto): accounts, profiles, teams, the guard.
+
+- the tokenfuse account (the sandbox's own, 111122223333) plus two member accounts, made members
+  of an AWS Organization whose management account is the tokenfuse account (emulation: in a real
+  organization tokenfuse runs in a delegated FinOps account; moto has no delegated administrators);
+- two regions; application inference profiles created through boto3's own ``bedrock`` client in
+  each member account (the Bedrock emulation), tagged for four teams, plus one untagged profile
+  and one of a team the directory does not know; every model has a price in ``prices.json``;
+- the team directory (the template's SSM parameter, from ``config/teams.sandbox.yaml``) with Slack
+  channels registered in the Slack server and on-call approvers with Slack user ids;
+- what ``org/member.yaml`` puts in each member account and region: the rules forwarding alarm
+  state changes and profile CloudTrail events to tokenfuse's bus (the member role itself is not
+  created: moto's STS does not check it);
+- the guard SCP tokenfuse owns (Deny statement ``TokenfuseTrippedProfiles``, listing no profile);
+- a monthly AWS Budget in the management account counting the member accounts' Bedrock spend.
+
+Cross-account calls: the sandbox pins moto to its account (``MOTO_ACCOUNT_ID``); the story lifts
+the pin so that STS role sessions act in the account of their role, as in AWS (moto's own mapping
+of assumed-role keys), while the default credentials stay in the tokenfuse account.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+
+TOKENFUSE_ACCOUNT = "111122223333"
+MEMBER_ROLE = "tokenfuse-member"
+REGIONS = ("us-east-1", "us-west-2")
+BUDGET_NAME = "genai-bedrock-monthly"
+GUARD_POLICY_NAME = "tokenfuse-guard"
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    account_id: str
+    name: str
+
+
+ACCOUNTS = (
+    AccountSpec("444455556666", "genai-prod"),
+    AccountSpec("777788889999", "genai-dev"),
+)
+
+
+@dataclass(frozen=True)
+class TeamSpec:
+    name: str
+    display_name: str
+    channel: str
+    channel_name: str
+    approver: str
+    """The on-call approver's Slack user id."""
+    approver_name: str
+
+
+TEAMS = (
+    TeamSpec("search", "Search", "C0SEARCH01", "search-alerts", "U0SEARCH01", "priya"),
+    TeamSpec("support-bot", "Support Bot", "C0SUPPORT1", "support-bot-oncall", "U0SUPPORT1", "alex"),
+    TeamSpec("docs-summarizer", "Docs Summarizer", "C0DOCSUM01", "docs-ai", "U0DOCSUM01", "sam"),
+    TeamSpec("analytics", "Analytics", "C0ANALYT01", "analytics-ml", "U0ANALYT01", "kim"),
+)
+FINOPS = TeamSpec("finops", "FinOps", "C0FINOPS01", "finops-alerts", "U0FINOPS01", "dana")
+
+
+@dataclass(frozen=True)
+class ProfileSpec:
+    """One application inference profile and its ordinary traffic at the diurnal peak."""
+
+    key: str
+    name: str
+    account_id: str
+    region: str
+    model: str
+    tags: dict[str, str]
+    requests_per_minute: float
+    input_per_request: int
+    output_per_request: int
+
+    @property
+    def model_arn(self) -> str:
+        return f"arn:aws:bedrock:{self.region}::foundation-model/{self.model}"
+
+    @property
+    def team_tag(self) -> str | None:
+        return self.tags.get("team")
+
+
+def _tags(team: str, feature: str, env: str, cost_center: str) -> dict[str, str]:
+    return {"team": team, "feature": feature, "environment": env, "cost-center": cost_center}
+
+
+PROD, DEV = ACCOUNTS[0].account_id, ACCOUNTS[1].account_id
+# Peak per-minute token rates stay under the inventory's alarm floors (20,000 output and 100,000
+# input tokens a minute) so that ordinary days never alarm; a runaway crosses them.
+PROFILES = (
+    ProfileSpec(
+        "support-bot", "support-agent", PROD, "us-east-1", "anthropic.claude-sonnet-4-20250514-v1:0",
+        _tags("support-bot", "agent-answers", "prod", "cc-1001"), 12, 500, 1_500,
+    ),
+    ProfileSpec(
+        "search", "search-answers", PROD, "us-east-1", "amazon.nova-pro-v1:0",
+        _tags("search", "answers", "prod", "cc-1002"), 40, 1_200, 250,
+    ),
+    ProfileSpec(
+        "docs-summarizer", "docs-summaries", PROD, "us-west-2", "anthropic.claude-3-5-haiku-20241022-v1:0",
+        _tags("docs-summarizer", "summaries", "prod", "cc-1003"), 10, 8_000, 150,
+    ),
+    ProfileSpec(
+        "analytics", "analytics-insights", DEV, "us-east-1", "meta.llama3-3-70b-instruct-v1:0",
+        _tags("analytics", "insights", "dev", "cc-1004"), 6, 3_000, 600,
+    ),
+    ProfileSpec(
+        "untagged", "batch-experiments", DEV, "us-east-1", "anthropic.claude-3-5-sonnet-20241022-v2:0",
+        {}, 8, 1_500, 1_000,
+    ),
+    ProfileSpec(
+        "unknown-team", "ml-research-eval", DEV, "us-west-2", "anthropic.claude-3-haiku-20240307-v1:0",
+        {"team": "ml-research", "environment": "dev"}, 12, 2_500, 400,
+    ),
+)  # fmt: skip
+
+
+@dataclass
+class SeededProfile:
+    spec: ProfileSpec
+    arn: str
+    profile_id: str
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+
+@dataclass
+class Org:
+    """What the seeding created, as the story needs it."""
+
+    accounts: tuple[AccountSpec, ...]
+    profiles: dict[str, SeededProfile]
+    guard_policy_id: str
+    tokenfuse_bus_arn: str
+    budget_threshold_usd: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def profile_by_arn(self, arn: str) -> SeededProfile | None:
+        return next((p for p in self.profiles.values() if p.arn == arn), None)
+
+    def account_name(self, account_id: str) -> str:
+        if account_id == TOKENFUSE_ACCOUNT:
+            return "tokenfuse"
+        return next((a.name for a in self.accounts if a.account_id == account_id), account_id)
+
+
+def team_for_channel(channel: str | None) -> str | None:
+    if channel == FINOPS.channel:
+        return FINOPS.name
+    return next((t.name for t in TEAMS if t.channel == channel), None)
+
+
+def owner_of(spec: ProfileSpec) -> TeamSpec:
+    """The team the directory routes a profile to (FinOps for untagged / unknown teams)."""
+    return next((t for t in TEAMS if t.name == spec.team_tag), FINOPS)
+
+
+def slack_channels() -> dict[str, str]:
+    return {t.channel: t.channel_name for t in (*TEAMS, FINOPS)}
+
+
+DIRECTORY_FILE = Path(__file__).resolve().parents[3] / "config" / "teams.sandbox.yaml"
+
+
+def directory_yaml(mode: str, *, approval_timeout_minutes: int | None = None) -> str:
+    """The team directory for the template's SSM parameter: ``config/teams.sandbox.yaml`` with
+    every policy's mode set to ``mode`` (validated by tokenfuse.teams, and checked against the
+    channels and approvers the story's Slack side uses)."""
+    from tokenfuse.teams import TeamDirectory
+
+    document = yaml.safe_load(DIRECTORY_FILE.read_text())
+    policies = [document["finops"]["policy"]]
+    policies += [p for team in document["teams"] for p in team.get("policies", {}).values()]
+    for chosen in policies:
+        chosen["mode"] = mode
+        if approval_timeout_minutes is not None:
+            chosen["approval_timeout_minutes"] = approval_timeout_minutes
+    directory = TeamDirectory.model_validate(document)
+    wanted = {(t.name, t.channel, t.approver) for t in TEAMS}
+    found = {(t.name, t.slack_channel, t.approvers[0].slack_user_id) for t in directory.teams}
+    finops = (directory.finops.slack_channel, directory.finops.approvers[0].slack_user_id)
+    if wanted != found or finops != (FINOPS.channel, FINOPS.approver):
+        raise ValueError(f"{DIRECTORY_FILE} and story.org.TEAMS disagree on channels or approvers")
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# Cross-account sessions
+# --------------------------------------------------------------------------------------------------
+def enable_cross_account(sb: Any) -> None:
+    """Emulation: STS role sessions land in their role's account (see the module docstring).
+
+    The sandbox's static key is registered as a key of its own account, then the
+    ``MOTO_ACCOUNT_ID`` pin is lifted (the sandbox puts the environment back when it stops)."""
+    from moto.iam.models import AccessKey, iam_backends
+
+    backend = iam_backends[sb.account_id]["aws"]
+    # moto reads a key id from the Authorization header only when it looks real (20 characters);
+    # any other is reported as "AKIAEXAMPLE".
+    for key_id in {os.environ.get("AWS_ACCESS_KEY_ID", "testing"), "AKIAEXAMPLE"}:
+        if key_id not in backend.access_keys:
+            key = AccessKey(None, prefix="AKIA", account_id=sb.account_id)
+            key.access_key_id = key_id
+            backend.access_keys[key_id] = key
+    os.environ.pop("MOTO_ACCOUNT_ID", None)
+
+
+class Sessions:
+    """boto3 sessions per account: the tokenfuse account's own, members' through the member role."""
+
+    def __init__(self, own_account: str) -> None:
+        self.own_account = own_account
+        self._sessions: dict[str, boto3.Session] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}
+
+    def session(self, account_id: str) -> boto3.Session:
+        if account_id not in self._sessions:
+            if account_id == self.own_account:
+                self._sessions[account_id] = boto3.Session()
+            else:
+                creds = boto3.client("sts").assume_role(
+                    RoleArn=f"arn:aws:iam::{account_id}:role/{MEMBER_ROLE}",
+                    RoleSessionName="tokenfuse-demo-traffic",
+                )["Credentials"]
+                self._sessions[account_id] = boto3.Session(
+                    aws_access_key_id=creds["AccessKeyId"],
+                    aws_secret_access_key=creds["SecretAccessKey"],
+                    aws_session_token=creds["SessionToken"],
+                )
+        return self._sessions[account_id]
+
+    def client(self, service: str, account_id: str, region: str = "us-east-1") -> Any:
+        key = (service, account_id, region)
+        if key not in self._clients:
+            self._clients[key] = self.session(account_id).client(service, region_name=region)  # type: ignore[call-overload]
+        return self._clients[key]
+
+
+# --------------------------------------------------------------------------------------------------
+# Seeding
+# --------------------------------------------------------------------------------------------------
+def _organization(sessions: Sessions) -> None:
+    from moto.organizations.models import organizations_backends
+
+    org = sessions.client("organizations", TOKENFUSE_ACCOUNT)
+    org.create_organization(FeatureSet="ALL")
+    wanted = {a.name: a.account_id for a in ACCOUNTS}
+    for account in ACCOUNTS:
+        org.create_account(Email=f"{account.name}@example.com", AccountName=account.name)
+    # moto draws account ids at random: give the members the story's ids.
+    for backend in organizations_backends[TOKENFUSE_ACCOUNT].values():
+        for fake in getattr(backend, "accounts", []):
+            if fake.name in wanted:
+                fake.id = wanted[fake.name]
+
+
+def _guard_policy(sessions: Sessions) -> str:
+    from tokenfuse.adapters.guard_scp import empty_document
+
+    org = sessions.client("organizations", TOKENFUSE_ACCOUNT)
+    policy = org.create_policy(
+        Name=GUARD_POLICY_NAME,
+        Description="tokenfuse guard: denies Bedrock invocation of tripped inference profiles",
+        Type="SERVICE_CONTROL_POLICY",
+        Content=json.dumps(empty_document()),
+        Tags=[{"Key": "tokenfuse:guard", "Value": "true"}],
+    )["Policy"]["PolicySummary"]
+    root = org.list_roots()["Roots"][0]["Id"]
+    org.attach_policy(PolicyId=policy["Id"], TargetId=root)
+    return str(policy["Id"])
+
+
+def _forwarding_rules(sessions: Sessions, bus_arn: str) -> None:
+    """org/member.yaml's two forwarding rules, in every member account and region."""
+    patterns = {
+        "tokenfuse-forward-alarms": {
+            "source": ["aws.cloudwatch"],
+            "detail-type": ["CloudWatch Alarm State Change"],
+            "detail": {"state": {"value": ["ALARM"]}},
+        },
+        "tokenfuse-forward-profile-changes": {
+            "source": ["aws.bedrock"],
+            "detail-type": ["AWS API Call via CloudTrail"],
+            "detail": {
+                "eventSource": ["bedrock.amazonaws.com"],
+                "eventName": [
+                    "CreateInferenceProfile",
+                    "DeleteInferenceProfile",
+                    "TagResource",
+                    "UntagResource",
+                ],
+            },
+        },
+    }
+    for account in ACCOUNTS:
+        for region in REGIONS:
+            events = sessions.client("events", account.account_id, region)
+            for name, pattern in patterns.items():
+                events.put_rule(Name=name, EventBusName="default", EventPattern=json.dumps(pattern))
+                events.put_targets(
+                    Rule=name,
+                    EventBusName="default",
+                    Targets=[{"Id": "TokenfuseBus", "Arn": bus_arn}],
+                )
+
+
+def _cloudtrail_create_event(spec: ProfileSpec, arn: str, when: datetime) -> dict[str, Any]:
+    """The CloudTrail record EventBridge delivers for CreateInferenceProfile (as in
+    events/cloudtrail-create-inference-profile.json)."""
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "Source": "aws.bedrock",
+        "DetailType": "AWS API Call via CloudTrail",
+        "Detail": json.dumps(
+            {
+                "eventVersion": "1.11",
+                "userIdentity": {
+                    "type": "AssumedRole",
+                    "arn": f"arn:aws:sts::{spec.account_id}:assumed-role/platform-deployer/demo",
+                    "accountId": spec.account_id,
+                },
+                "eventTime": stamp,
+                "eventSource": "bedrock.amazonaws.com",
+                "eventName": "CreateInferenceProfile",
+                "awsRegion": spec.region,
+                "requestParameters": {
+                    "inferenceProfileName": spec.name,
+                    "modelSource": {"copyFrom": spec.model_arn},
+                    "tags": [{"key": k, "value": v} for k, v in spec.tags.items()],
+                },
+                "responseElements": {"inferenceProfileArn": arn, "status": "ACTIVE"},
+                "readOnly": False,
+                "eventType": "AwsApiCall",
+                "managementEvent": True,
+                "recipientAccountId": spec.account_id,
+                "eventCategory": "Management",
+            }
+        ),
+        "EventBusName": "default",
+        "Time": when,
+    }
+
+
+def _profiles(sessions: Sessions, now: datetime, specs: Sequence[ProfileSpec]) -> dict[str, SeededProfile]:
+    out: dict[str, SeededProfile] = {}
+    for spec in specs:
+        bedrock = sessions.client("bedrock", spec.account_id, spec.region)
+        kwargs: dict[str, Any] = {
+            "inferenceProfileName": spec.name,
+            "modelSource": {"copyFrom": spec.model_arn},
+        }
+        if spec.tags:
+            kwargs["tags"] = [{"key": k, "value": v} for k, v in spec.tags.items()]
+        arn = str(bedrock.create_inference_profile(**kwargs)["inferenceProfileArn"])
+        out[spec.key] = SeededProfile(spec, arn, arn.rsplit("/", 1)[-1])
+        # CloudTrail records the call; the member account's rule forwards it to tokenfuse's bus.
+        sessions.client("events", spec.account_id, spec.region).put_events(
+            Entries=[_cloudtrail_create_event(spec, arn, now)]
+        )
+    return out
+
+
+def seed(sb: Any, profiles: Sequence[ProfileSpec] = PROFILES) -> tuple[Org, Sessions]:
+    """Seed the organization into a running sandbox (the directory and Slack channels are passed
+    to the Sandbox itself: see :func:`sandbox_settings`)."""
+    enable_cross_account(sb)
+    sessions = Sessions(sb.account_id)
+    _organization(sessions)
+    guard = _guard_policy(sessions)
+    bus_arn = str(sb.attr("TokenfuseBus", "Arn"))
+    _forwarding_rules(sessions, bus_arn)
+    seeded = _profiles(sessions, sb.now(), profiles)
+    return Org(ACCOUNTS, seeded, guard, bus_arn), sessions
+
+
+def create_budget(sessions: Sessions, threshold_usd: float) -> None:
+    """The organization's monthly Bedrock budget (management account), alerting on ACTUAL spend
+    above ``threshold_usd`` (80% of the budgeted amount)."""
+    budgets = sessions.client("budgets", TOKENFUSE_ACCOUNT, "us-east-1")
+    amount = round(threshold_usd / 0.8, 2)
+    budgets.create_budget(
+        AccountId=TOKENFUSE_ACCOUNT,
+        Budget={
+            "BudgetName": BUDGET_NAME,
+            "BudgetLimit": {"Amount": f"{amount:.2f}", "Unit": "USD"},
+            "TimeUnit": "MONTHLY",
+            "BudgetType": "COST",
+            "CostFilters": {
+                "LinkedAccount": [a.account_id for a in ACCOUNTS],
+                "Region": list(REGIONS),
+                "Service": ["Amazon Bedrock"],
+            },
+        },
+    )
+
+
+def sandbox_settings(mode: str, *, approval_timeout_minutes: int | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``Sandbox(...)``: stack parameters, the directory, Slack channels."""
+    return {
+        "parameters": {"DryRun": "false", "FinOpsSlackChannel": FINOPS.channel},
+        "secrets": {
+            "TeamDirectoryParameter": directory_yaml(mode, approval_timeout_minutes=approval_timeout_minutes)
+        },
+        "slack_channels": slack_channels(),
+    }

@@ -1,0 +1,395 @@
+"""The demo's report: incidents, messages, remediations, the timeline and the summary (contracts,
+"Commands and reports"), every figure read back from the sandbox after the story ran."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from tokenfuse_sandbox.story.observe import Entry, channel_label, iso
+from tokenfuse_sandbox.story.org import FINOPS, team_for_channel
+
+if TYPE_CHECKING:
+    from tokenfuse_sandbox.story.driver import Story
+
+EMULATIONS = [
+    "in-process Lambda, event delivery and the Function URL (the sandbox)",
+    "the Bedrock inference-profile API inside moto",
+    "CloudWatch alarm evaluation with the inventory's own alarm definitions",
+    "the deny's effect on the traffic generator's calls (guard SCP by statement Sid, inline denies)",
+    "a Slack-compatible server on loopback; clicks are signed with the sandbox's signing secret",
+    "a simulated clock driving tokenfuse.clock and moto's Step Functions waits",
+    "cross-account STS sessions (moto's assumed-role keys land in the role's account)",
+    "the CAD and Budgets alerts, built from the shapes in events/ with the sandbox's measured numbers",
+]
+
+
+@dataclass
+class DemoReport:
+    scenario: str
+    decision: str
+    policy: str
+    incidents: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    remediations: list[dict[str, Any]]
+    timeline: list[Entry]
+    summary: dict[str, Any]
+    series: dict[str, Any] = field(default_factory=dict)
+    approvals: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    chart_path: str | None = None
+    json_path: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "decision": self.decision,
+            "policy": self.policy,
+            "incidents": self.incidents,
+            "messages": self.messages,
+            "remediations": self.remediations,
+            "timeline": [e.to_json() for e in self.timeline],
+            "summary": self.summary,
+            "approvals": self.approvals,
+            "problems": self.problems,
+            "emulations": EMULATIONS,
+            "wall_seconds": self.wall_seconds,
+            "chart": self.chart_path,
+        }
+
+    def to_json_text(self) -> str:
+        return json.dumps(self.to_json(), indent=2, default=str) + "\n"
+
+
+def render_entry(entry: Entry) -> str:
+    where = f"  [{entry.where}]" if entry.where else ""
+    usd = f"  ${entry.usd:,.2f}" if entry.usd is not None else ""
+    return f"{entry.at:%a %H:%M}  {entry.kind:<11} {entry.text}{usd}{where}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Building the report
+# --------------------------------------------------------------------------------------------------
+def _incidents(story: Story) -> list[dict[str, Any]]:
+    from tokenfuse.adapters.incidents_table import IncidentsTable
+
+    try:
+        found = IncidentsTable(story.sb.resources["IncidentsTable"]).incidents()
+    except Exception as error:
+        story.state.problems.append(f"incidents table unreadable: {error}")
+        return []
+    out = []
+    for incident in sorted(found, key=lambda i: i.opened_at):
+        profile = story.org.profile_by_arn(incident.profile_arn)
+        out.append(
+            {
+                "incident_id": incident.incident_id,
+                "profile_arn": incident.profile_arn,
+                "profile": profile.key if profile else None,
+                "team": incident.team or FINOPS.name,
+                "signal_count": incident.signal_count,
+                "sources": list(incident.sources),
+                "kind": incident.kind,
+                "severity": incident.severity,
+                "status": incident.status,
+                "opened_at": iso(incident.opened_at),
+                "slack_channel": incident.slack_channel,
+                "slack_ts": incident.slack_ts,
+            }
+        )
+    return out
+
+
+def _messages(story: Story, since: datetime) -> list[dict[str, Any]]:
+    out = []
+    for call in story.sb.slack.calls:
+        if call.method != "chat.postMessage" or not call.ok or call.at < since:
+            continue
+        out.append(
+            {
+                "channel": call.channel,
+                "team": team_for_channel(call.channel),
+                "text": call.text or "",
+                "thread_of": call.thread_ts,
+                "ts": call.ts,
+                "at": iso(call.at),
+            }
+        )
+    for mail in story.observer.emails:
+        if mail["at"] >= since:
+            out.append(
+                {
+                    "channel": "email",
+                    "team": None,
+                    "text": mail["subject"],
+                    "thread_of": None,
+                    "at": iso(mail["at"]),
+                }
+            )
+    return out
+
+
+def _remediations(story: Story, incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from tokenfuse.adapters.approvals_table import ApprovalsTable
+
+    table = ApprovalsTable(story.sb.resources["ApprovalsTable"])
+    out = []
+    for incident in incidents:
+        try:
+            trail = table.audit_trail(incident["incident_id"])
+        except Exception as error:
+            story.state.problems.append(f"audit trail of {incident['incident_id']} unreadable: {error}")
+            continue
+        if not trail:
+            continue
+        steps = [e.get("step") for e in trail]
+        by_step = {e.get("step"): e for e in trail}
+        decision = None
+        for step in ("approval-decided", "policy"):
+            details = (by_step.get(step) or {}).get("details") or {}
+            decision = decision or details.get("decision") or (by_step.get(step) or {}).get("decision")
+        trip = ((by_step.get("tripped") or {}).get("details") or {}).get("trip") or {}
+        policy = ((by_step.get("policy") or {}).get("details") or {}).get("policy") or {}
+        restored = by_step.get("restored") or {}
+        out.append(
+            {
+                "incident_id": incident["incident_id"],
+                "profile_arn": incident["profile_arn"],
+                "action": trip.get("action") or policy.get("action") or "none",
+                "decision": decision,
+                "actor": (by_step.get("tripped") or by_step.get("approval-decided") or {}).get("actor"),
+                "applied_at": trip.get("tripped_at") or (by_step.get("tripped") or {}).get("at"),
+                "restored_at": restored.get("at") if restored else None,
+                "steps": steps,
+            }
+        )
+    return out
+
+
+def _loop_window(story: Story) -> tuple[datetime | None, datetime | None]:
+    """(first looping minute, end of the last minute the loop spent tokens), from what was sent."""
+    looping = [
+        b
+        for b in story.traffic.batches
+        if b.profile_key == story.culprit.key and b.looping and b.seconds == 60
+    ]
+    started = min((b.start for b in looping), default=None)
+    spending = [b for b in looping if b.output_tokens or b.input_tokens]
+    stopped = max((b.start + timedelta(seconds=b.seconds) for b in spending), default=None)
+    return started, stopped
+
+
+def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    meter, culprit = story.meter, story.culprit
+    loop_started, loop_stopped = _loop_window(story)
+    owner_channel = story.owner.channel
+    top_level = [
+        m for m in messages if m["channel"] == owner_channel and m["thread_of"] is None and loop_started
+        and m["at"] >= iso(loop_started)
+    ]  # fmt: skip
+    alerted_at = top_level[0]["at"] if top_level else None
+    contained = story.observer.denied_at.get(culprit.key)
+    restored = story.observer.lifted_at.get(culprit.key)
+    alarm = next(
+        (
+            e
+            for e in story.observer.entries
+            if e.kind == "alarm" and culprit.profile_id in e.text and "-> ALARM" in e.text
+        ),
+        None,
+    )
+    summary: dict[str, Any] = {
+        "profile_arn": culprit.arn,
+        "team": story.owner.name,
+        "loop_started_at": iso(loop_started),
+        "alarm_at": iso(alarm.at) if alarm else None,
+        "alerted_at": alerted_at,
+        "contained_at": iso(contained),
+        "loop_stopped_at": iso(loop_stopped),
+        "restored_at": iso(restored),
+        "minutes_to_contain": None,
+        "spent_before_containment_usd": None,
+        "spent_while_denied_usd": None,
+        "counterfactual_usd": {"cad": None, "budgets": None},
+        "counterfactual_basis": None,
+        "cad_alert_at": iso(story.state.signals_sent.get("cost-anomaly")),
+        "budgets_alert_at": iso(story.state.signals_sent.get("budget")),
+    }
+    if loop_started is None:
+        return summary
+    end = contained or loop_stopped or loop_started
+    if contained:
+        summary["minutes_to_contain"] = round((contained - loop_started).total_seconds() / 60, 1)
+        lifted = restored or story.now
+        summary["spent_while_denied_usd"] = round(meter.total(culprit, contained, lifted), 2)
+    spent = meter.total(culprit, loop_started, end)
+    summary["spent_before_containment_usd"] = round(spent, 2)
+    # The loop's measured rate against the same hour yesterday, carried on until CAD / Budgets.
+    minutes = max(1.0, (end - loop_started).total_seconds() / 60)
+    day = timedelta(days=1)
+    yesterday_hour = meter.total(culprit, loop_started - day, loop_started - day + timedelta(hours=1))
+    ratio = spent / (yesterday_hour / 60 * minutes) if yesterday_hour else None
+    if ratio is not None:
+        cad = ratio * meter.total(culprit, loop_started - day, loop_started - day + timedelta(hours=24))
+        budgets = ratio * meter.total(culprit, loop_started - day, loop_started - day + timedelta(hours=8))
+        summary["counterfactual_usd"] = {"cad": round(cad, 2), "budgets": round(budgets, 2)}
+        summary["counterfactual_basis"] = (
+            f"projection: the loop's measured spend ran at {ratio:.1f}x the same hour yesterday; carried "
+            "on over yesterday's measured hours until CAD (24 h after the start) or Budgets (8 h) would "
+            "have caught it"
+        )
+        if spent > 0:
+            summary["times_less_than_cad"] = round(cad / spent, 1)
+    return summary
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _series(story: Story, summary: dict[str, Any]) -> dict[str, Any]:
+    from tokenfuse_sandbox.story.driver import LOOP_START, MINUTES_BEFORE
+
+    meter, culprit = story.meter, story.culprit
+    start = LOOP_START - MINUTES_BEFORE
+    end = story.state.minute_phase_end or (LOOP_START + timedelta(hours=1))
+    minute = [(iso(t), usd * 60) for t, usd in meter.series(culprit, start, end, 60)]
+    h_start, h_end = LOOP_START - timedelta(hours=12), LOOP_START + timedelta(hours=25)
+    hourly = [(iso(t), usd) for t, usd in meter.series(culprit, h_start, h_end, 3600)]
+    marks = []
+    summary_marks = {
+        "loop starts": story.state.loop_start,
+        "alert": _parse(summary.get("alerted_at")),
+        "approval": next((c["at"] for c in story.state.clicks if c["choice"] == "approve"), None),
+        "trip": story.observer.denied_at.get(culprit.key),
+        "restore": story.observer.lifted_at.get(culprit.key),
+        "Budgets": story.state.signals_sent.get("budget"),
+        "CAD": story.state.signals_sent.get("cost-anomaly"),
+    }
+    for label, at in summary_marks.items():
+        if at is not None:
+            marks.append({"label": label, "at": iso(at)})
+    return {
+        "profile": culprit.key,
+        "minute_usd_per_hour": minute,
+        "hourly_usd": hourly,
+        "marks": marks,
+        "window": [iso(start), iso(end)],
+        "day_window": [iso(h_start), iso(max(h_end, story.now + timedelta(hours=1)))],
+    }
+
+
+def _missing(story: Story, summary: dict[str, Any], incidents: list[dict[str, Any]]) -> list[str]:
+    """What the story expected and did not see (shown, never papered over)."""
+    out = []
+    if summary.get("alarm_at") is None:
+        out.append("the token-rate alarm never fired")
+    if not any(i["profile_arn"] == story.culprit.arn for i in incidents):
+        out.append("no incident was opened for the runaway profile")
+    if summary.get("alerted_at") is None:
+        out.append(f"no alert reached the owning team's channel ({story.owner.channel})")
+    trips_expected = story.policy == "auto" or (
+        story.policy == "approve" and story.decision in ("approve", "snooze", "timeout")
+    )
+    if trips_expected and summary.get("contained_at") is None:
+        out.append("the profile was never tripped (no deny came into force)")
+    if trips_expected and summary.get("contained_at") and summary.get("restored_at") is None:
+        out.append("the trip was never lifted after the cooldown")
+    return out
+
+
+def build_report(story: Story, wall_seconds: float) -> DemoReport:
+    from tokenfuse_sandbox.story.driver import LOOP_START, MINUTES_BEFORE
+
+    since = LOOP_START - MINUTES_BEFORE
+    incidents = _incidents(story)
+    messages = _messages(story, since)
+    remediations = _remediations(story, incidents)
+    summary = _summary(story, messages)
+    problems = list(story.state.problems) + list(dict.fromkeys(story.observer.failures))
+    problems += _missing(story, summary, incidents)
+    return DemoReport(
+        scenario=story.scenario.name,
+        decision=story.decision,
+        policy=story.policy,
+        incidents=incidents,
+        messages=messages,
+        remediations=remediations,
+        timeline=list(story.observer.entries),
+        summary=summary,
+        series=_series(story, summary),
+        approvals=[
+            {
+                "at": iso(c["at"]),
+                "user": c["user"],
+                "choice": c["choice"],
+                "http_status": c["status"],
+                "answer": c["body"],
+            }
+            for c in story.state.clicks
+        ],
+        problems=problems,
+        wall_seconds=round(wall_seconds, 1),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# The summary as text
+# --------------------------------------------------------------------------------------------------
+def _usd(value: float | None) -> str:
+    return "n/a" if value is None else f"${value:,.2f}"
+
+
+def render_summary(report: DemoReport) -> list[str]:
+    s = report.summary
+    cf = s.get("counterfactual_usd") or {}
+    lines = ["Summary", "-------"]
+    lines.append(f"loop started        {s.get('loop_started_at')}  ({report.scenario})")
+    lines.append(f"profile             {s.get('profile_arn')}")
+    lines.append(f"alarm               {s.get('alarm_at')}")
+    lines.append(f"alerted             {s.get('alerted_at')}  (team {s.get('team')})")
+    if s.get("contained_at"):
+        lines.append(
+            f"contained           {s.get('contained_at')}  ({s.get('minutes_to_contain')} simulated "
+            "minutes after the start: the deny is in force)"
+        )
+    else:
+        lines.append(
+            f"contained           never by tokenfuse (decision {report.decision}, policy "
+            f"{report.policy}); the loop stopped at {s.get('loop_stopped_at')}"
+        )
+    lines.append(f"restored            {s.get('restored_at')}")
+    label = "spent before containment" if s.get("contained_at") else "spent by the loop"
+    lines.append(f"{label + ':':<35}{_usd(s.get('spent_before_containment_usd'))}")
+    lines.append(f"{'had only Budgets caught it (8 h):':<35}{_usd(cf.get('budgets'))}   [counterfactual]")
+    lines.append(f"{'had only CAD caught it (24 h):':<35}{_usd(cf.get('cad'))}   [counterfactual]")
+    if s.get("times_less_than_cad"):
+        lines.append(f"{'':<35}{s['times_less_than_cad']}x less than CAD alone")
+    if s.get("counterfactual_basis"):
+        lines.append(f"  ({s['counterfactual_basis']})")
+    lines.append("")
+    for i in report.incidents:
+        lines.append(
+            f"incident {i['incident_id']}: team {i['team']}, {i['signal_count']} signal(s) "
+            f"{'+'.join(i['sources'])}, kind {i['kind']}, {i['status']}"
+        )
+    by_channel: dict[str, list[int]] = {}
+    for m in report.messages:
+        counts = by_channel.setdefault(m["channel"], [0, 0])
+        counts[0 if m["thread_of"] is None else 1] += 1
+    for channel, (posts, replies) in by_channel.items():
+        lines.append(f"messages in {channel_label(channel)}: {posts} post(s), {replies} thread repl(ies)")
+    for r in report.remediations:
+        lines.append(
+            f"remediation: {r['action']} by decision {r['decision']} (actor {r['actor']}), "
+            f"applied {r['applied_at']}, restored {r['restored_at']}"
+        )
+    for problem in report.problems:
+        lines.append(f"PROBLEM: {problem}")
+    lines.append(f"wall time {report.wall_seconds:.1f}s; chart {report.chart_path}")
+    if report.json_path:
+        lines.append(f"JSON report {report.json_path}")
+    return lines

@@ -1,0 +1,221 @@
+"""Emulation: the organization's Bedrock traffic, written as the ``AWS/Bedrock`` metrics AWS emits.
+
+Each profile calls Bedrock at its own rate, shaped by the time of day (quiet at night, peaking in
+the afternoon UTC; every day the same, so a day's cost is its baseline's). Per interval the
+generator writes the sums of ``Invocations``, ``InputTokenCount`` and ``OutputTokenCount`` with
+dimension ``ModelId`` = the profile id into the profile's account and region (moto CloudWatch):
+one datapoint per hour for the week of history, one per minute around the story's spike.
+
+Before each batch of calls the generator asks whether the profile is denied, the way AWS would
+refuse the calls: the tokenfuse guard SCP (found by its statement Sid, attached to the
+organization) lists the profile's ARN, or an inline policy on one of the profile's caller roles
+(``tokenfuse:callers``) denies ``bedrock:InvokeModel*`` on it. A denied batch emits no tokens, only
+``InvocationClientErrors`` (AccessDenied): this is the named emulation of the deny's effect, so
+that "the spend stops" is observed in the metrics, not assumed. What it does not prove: that AWS
+evaluates the SCP for ``InvokeModel`` through an application inference profile (see the README).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tokenfuse_sandbox.story.org import TOKENFUSE_ACCOUNT, Org, SeededProfile, Sessions
+from tokenfuse_sandbox.story.scenarios import Scenario
+
+NAMESPACE = "AWS/Bedrock"
+MINUTE = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
+CALLERS_TAG = "tokenfuse:callers"
+
+
+def diurnal(t: datetime) -> float:
+    """The share of the peak rate at ``t`` (UTC): 0.25 at night, 1.0 at 14:00."""
+    h = t.hour + t.minute / 60
+    day = math.sin(math.pi * (h - 5) / 18) if 5 <= h <= 23 else 0.0
+    return 0.25 + 0.75 * max(0.0, day)
+
+
+@dataclass
+class Usage:
+    invocations: float = 0.0
+    input_tokens: float = 0.0
+    output_tokens: float = 0.0
+
+    def add(self, other: Usage) -> None:
+        self.invocations += other.invocations
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One profile's calls over one interval, as the generator sent them."""
+
+    profile_key: str
+    start: datetime
+    seconds: int
+    invocations: int
+    input_tokens: int
+    output_tokens: int
+    denied_calls: int
+    denied_by: str | None
+    usd: float
+    looping: bool
+
+
+class Traffic:
+    def __init__(self, sessions: Sessions, org: Org, scenario: Scenario, loop_start: datetime) -> None:
+        self.sessions = sessions
+        self.org = org
+        self.scenario = scenario
+        self.loop_start = loop_start
+        self.loop_end = loop_start + scenario.fixed_after
+        self.batches: list[Batch] = []
+        self.denials: dict[str, str] = {}
+        """Profile key -> the deny in force at the last batch (absent: not denied)."""
+
+    # -- what the callers would send ---------------------------------------------------------------
+    def looping(self, profile: SeededProfile, t: datetime) -> bool:
+        return profile.key == self.scenario.profile_key and self.loop_start <= t < self.loop_end
+
+    def intended(self, profile: SeededProfile, start: datetime, seconds: int) -> tuple[Usage, bool]:
+        """Calls the profile's callers make in [start, start + seconds), minute by minute."""
+        spec = profile.spec
+        usage = Usage()
+        looped = False
+        for i in range(max(1, seconds // 60)):
+            t = start + i * MINUTE
+            rpm = spec.requests_per_minute * diurnal(t)
+            inp, out = float(spec.input_per_request), float(spec.output_per_request)
+            if self.looping(profile, t):
+                looped = True
+                rpm *= self.scenario.requests
+                inp *= self.scenario.input_tokens
+                out *= self.scenario.output_tokens
+            usage.add(Usage(rpm, rpm * inp, rpm * out))
+        return usage, looped
+
+    # -- the deny -----------------------------------------------------------------------------
+    def _guard_denies(self) -> dict[str, str]:
+        """Profile ARN -> 'guard SCP p-...' for every ARN a guard statement attached to the
+        organization lists (found by the statement Sid, whatever the policy's name)."""
+        from tokenfuse.adapters.guard_scp import STATEMENT_SID
+
+        org = self.sessions.client("organizations", TOKENFUSE_ACCOUNT)
+        denied: dict[str, str] = {}
+        for page in org.get_paginator("list_policies").paginate(Filter="SERVICE_CONTROL_POLICY"):
+            for summary in page.get("Policies", []):
+                if not org.list_targets_for_policy(PolicyId=summary["Id"]).get("Targets"):
+                    continue  # a detached SCP denies nothing
+                content = json.loads(org.describe_policy(PolicyId=summary["Id"])["Policy"]["Content"])
+                for statement in _statements(content):
+                    if statement.get("Sid") == STATEMENT_SID and statement.get("Effect") == "Deny":
+                        for arn in _list(statement.get("Resource")):
+                            denied[arn] = f"guard SCP {summary['Id']} ({summary.get('Name')})"
+        return denied
+
+    def _inline_denies(self, profile: SeededProfile) -> str | None:
+        callers = [c.strip() for c in profile.spec.tags.get(CALLERS_TAG, "").split(",") if c.strip()]
+        if not callers:
+            return None
+        iam = self.sessions.client("iam", profile.spec.account_id)
+        for role in callers:
+            try:
+                names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+            except iam.exceptions.NoSuchEntityException:
+                continue  # a caller that is not a role (a function) has no inline policy
+            for name in names:
+                document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+                if isinstance(document, str):
+                    document = json.loads(document)
+                for statement in _statements(document):
+                    if statement.get("Effect") != "Deny":
+                        continue
+                    actions = _list(statement.get("Action"))
+                    if any(fnmatch.fnmatch("bedrock:InvokeModel", a) for a in actions) and any(
+                        fnmatch.fnmatch(profile.arn, r) for r in _list(statement.get("Resource"))
+                    ):
+                        return f"inline policy {name} on role {role}"
+        return None
+
+    def refresh_denials(self) -> dict[str, str]:
+        guard = self._guard_denies()
+        denials = {}
+        for profile in self.org.profiles.values():
+            reason = guard.get(profile.arn) or self._inline_denies(profile)
+            if reason:
+                denials[profile.key] = reason
+        self.denials = denials
+        return denials
+
+    # -- sending --------------------------------------------------------------------------------
+    def send(self, start: datetime, seconds: int, check_denials: bool = True) -> list[Batch]:
+        """Every profile's calls over [start, start + seconds), written as one datapoint per metric."""
+        if check_denials:
+            self.refresh_denials()
+        per_scope: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        out = []
+        for profile in self.org.profiles.values():
+            spec = profile.spec
+            usage, looped = self.intended(profile, start, seconds)
+            denied_by = self.denials.get(profile.key) if check_denials else None
+            calls = round(usage.invocations)
+            if denied_by:
+                batch = Batch(profile.key, start, seconds, 0, 0, 0, calls, denied_by, 0.0, looped)
+                data = {"InvocationClientErrors": calls}
+            else:
+                inp, outp = round(usage.input_tokens), round(usage.output_tokens)
+                rates = _rates(spec.model_arn, spec.region)
+                usd = rates.cost(inp, outp) if rates else 0.0
+                batch = Batch(profile.key, start, seconds, calls, inp, outp, 0, None, usd, looped)
+                data = {"Invocations": calls, "InputTokenCount": inp, "OutputTokenCount": outp}
+            out.append(batch)
+            for metric, value in data.items():
+                per_scope[(spec.account_id, spec.region)].append(
+                    {
+                        "MetricName": metric,
+                        "Dimensions": [{"Name": "ModelId", "Value": profile.profile_id}],
+                        "Timestamp": start,
+                        "Value": float(value),
+                        "Unit": "Count",
+                    }
+                )
+        for (account, region), data in per_scope.items():
+            cloudwatch = self.sessions.client("cloudwatch", account, region)
+            for i in range(0, len(data), 500):
+                cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[i : i + 500])
+        self.batches.extend(out)
+        return out
+
+    def history(self, start: datetime, end: datetime) -> None:
+        """Ordinary hourly traffic over [start, end) (before the story: nothing is denied)."""
+        t = start
+        while t < end:
+            self.send(t, 3600, check_denials=False)
+            t += HOUR
+
+
+def _rates(model_arn: str, region: str) -> Any:
+    # Imported here, not at the top: tokenfuse.attribution's package imports tokenfuse.observability,
+    # whose Powertools Metrics reads its namespace from the environment once, at import; the
+    # sandbox's handlers must be the first to import it, inside their function's environment.
+    from tokenfuse.attribution.pricing import price_for
+
+    return price_for(model_arn, region)
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def _list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
