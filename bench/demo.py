@@ -139,9 +139,8 @@ def _alarm_event(profile: Any, changed_at: datetime) -> dict[str, Any]:
 
 
 def storm() -> str:
-    from tokenfuse_sandbox.story.driver import forget_cached_parameters, handler_output_to
+    from tokenfuse_sandbox.story.driver import handler_output_to
 
-    forget_cached_parameters()
     with tempfile.TemporaryDirectory() as tmp, handler_output_to(Path(tmp) / "handlers.log"):
         return _storm()
 

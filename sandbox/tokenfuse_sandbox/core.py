@@ -230,6 +230,11 @@ class Sandbox:
             reset = vars(module).get("reset")
             if name == "tokenfuse.intake" and callable(reset):
                 reset()
+        # Powertools' parameter and secret cache is process-wide: a team directory or a secret of an
+        # earlier sandbox must not leak into this one.
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()
 
     # -- emulations ----------------------------------------------------------------------------
     def _install_emulations(self) -> None:

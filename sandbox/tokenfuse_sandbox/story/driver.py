@@ -461,14 +461,6 @@ def _shown(entry: Entry) -> bool:
     return not (entry.kind == "bus" and entry.text.startswith("remediation step"))
 
 
-def forget_cached_parameters() -> None:
-    """Each demo is a fresh deployment: Powertools' process-wide parameter / secret cache (the team
-    directory, Slack secrets) must not carry an earlier sandbox's values into this one."""
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
-
-
 def run_demo(  # noqa: PLR0917 - the CLI's options, in the order the issue lists them
     scenario: str = "runaway-loop",
     decision: str = "approve",
@@ -494,7 +486,6 @@ def run_demo(  # noqa: PLR0917 - the CLI's options, in the order the issue lists
     if policy not in scenarios.POLICIES:
         raise ValueError(f"policy must be one of {', '.join(scenarios.POLICIES)}")
     started = time.monotonic()
-    forget_cached_parameters()
     chart_file = Path(chart_path) if chart_path else DEFAULT_OUTPUT / f"{scenario}.html"
     log_file = Path(log_path) if log_path else DEFAULT_OUTPUT / f"{scenario}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -536,13 +527,10 @@ def run_demo(  # noqa: PLR0917 - the CLI's options, in the order the issue lists
                 policy,
                 lambda e: say(render_entry(e)) if _shown(e) else None,
             )
-            try:
-                story.prepare()
-                story.minute_phase()
-                story.hour_phase()
-                report = build_report(story, wall_seconds=time.monotonic() - started)
-            finally:
-                forget_cached_parameters()  # nor carry this one's into the next sandbox
+            story.prepare()
+            story.minute_phase()
+            story.hour_phase()
+            report = build_report(story, wall_seconds=time.monotonic() - started)
         report.wall_seconds = round(time.monotonic() - started, 1)
         chart_file.parent.mkdir(parents=True, exist_ok=True)
         chart_file.write_text(chart.render(report))
