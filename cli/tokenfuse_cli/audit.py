@@ -210,31 +210,6 @@ def _member_session(account_id: str, own: str) -> Any:
     )
 
 
-def enable_cross_account(sb: Any) -> None:
-    """Emulation: make STS role sessions land in their own account inside the sandbox.
-
-    The sandbox pins every call to its account with ``MOTO_ACCOUNT_ID``, which moto honours before
-    the caller's credentials, so an assumed member role would act in the sandbox's account. Here the
-    sandbox's static access key is registered as a key of the sandbox's account instead, and the
-    pin is lifted: default credentials still resolve to the sandbox's account, assumed-role keys
-    to the account of their role (moto's own mapping). Restored when the sandbox stops (it saves
-    and puts back the process environment).
-    """
-    import os
-
-    from moto.iam.models import AccessKey, iam_backends
-
-    backend = iam_backends[sb.account_id]["aws"]
-    # moto reads the key id from the Authorization header only when it looks like a real one
-    # (20 characters); any other key (the sandbox's fake ones) is reported as "AKIAEXAMPLE".
-    for key_id in {os.environ.get("AWS_ACCESS_KEY_ID", "testing"), "AKIAEXAMPLE"}:
-        if key_id not in backend.access_keys:
-            key = AccessKey(None, prefix="AKIA", account_id=sb.account_id)
-            key.access_key_id = key_id
-            backend.access_keys[key_id] = key
-    os.environ.pop("MOTO_ACCOUNT_ID", None)
-
-
 def seed_organization(sb: Any, day: date) -> dict[str, str]:
     """A small organization in the sandbox: accounts, profiles, the team directory, a day of cost.
 
@@ -291,7 +266,7 @@ def sandbox_report(*, team_tag: str = "team", mandatory_tags: str = "team,enviro
 
     channels = {"C0SEARCH01": "search", "C0RANKING1": "ranking", "C0FINOPS01": "finops"}  # of SANDBOX_TEAMS
     with Sandbox(function_urls=False, slack_channels=channels) as sb:
-        enable_cross_account(sb)
+        sb.enable_cross_account()
         day = clock.now().date() - timedelta(days=1)
         accounts = seed_organization(sb, day)
         invocations = sb.fire_schedule("InventoryFunction")

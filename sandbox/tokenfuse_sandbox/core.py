@@ -271,6 +271,27 @@ class Sandbox:
             return self.clock.now()  # type: ignore[no-any-return]
         return datetime.now(UTC)
 
+    def enable_cross_account(self) -> None:
+        """Emulation: STS role sessions land in their role's account inside the sandbox.
+
+        The sandbox pins every call to its account with ``MOTO_ACCOUNT_ID``, which moto honours before
+        the caller's credentials, so an assumed member role would act in the sandbox's account. Here
+        the sandbox's static access key is registered as a key of the sandbox's account instead, and
+        the pin is lifted: default credentials still resolve to the sandbox's account, assumed-role
+        keys to the account of their role (moto's own mapping). The environment is put back when the
+        sandbox stops."""
+        from moto.iam.models import AccessKey, iam_backends
+
+        backend = iam_backends[self.account_id]["aws"]
+        # moto reads the key id from the Authorization header only when it looks like a real one
+        # (20 characters); any other key (the sandbox's fake ones) is reported as "AKIAEXAMPLE".
+        for key_id in {os.environ.get("AWS_ACCESS_KEY_ID", "testing"), "AKIAEXAMPLE"}:
+            if key_id not in backend.access_keys:
+                key = AccessKey(None, prefix="AKIA", account_id=self.account_id)
+                key.access_key_id = key_id
+                backend.access_keys[key_id] = key
+        os.environ.pop("MOTO_ACCOUNT_ID", None)
+
     def _patch_moto(self) -> None:
         from moto.awslambda_simple.models import LambdaSimpleBackend
         from moto.events.models import EventsBackend

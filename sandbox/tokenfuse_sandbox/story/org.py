@@ -22,7 +22,6 @@ of assumed-role keys), while the default credentials stay in the tokenfuse accou
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -203,22 +202,6 @@ def directory_yaml(mode: str, *, approval_timeout_minutes: int | None = None) ->
 # --------------------------------------------------------------------------------------------------
 # Cross-account sessions
 # --------------------------------------------------------------------------------------------------
-def enable_cross_account(sb: Any) -> None:
-    """Emulation: STS role sessions land in their role's account (see the module docstring).
-
-    The sandbox's static key is registered as a key of its own account, then the
-    ``MOTO_ACCOUNT_ID`` pin is lifted (the sandbox puts the environment back when it stops)."""
-    from moto.iam.models import AccessKey, iam_backends
-
-    backend = iam_backends[sb.account_id]["aws"]
-    # moto reads a key id from the Authorization header only when it looks real (20 characters);
-    # any other is reported as "AKIAEXAMPLE".
-    for key_id in {os.environ.get("AWS_ACCESS_KEY_ID", "testing"), "AKIAEXAMPLE"}:
-        if key_id not in backend.access_keys:
-            key = AccessKey(None, prefix="AKIA", account_id=sb.account_id)
-            key.access_key_id = key_id
-            backend.access_keys[key_id] = key
-    os.environ.pop("MOTO_ACCOUNT_ID", None)
 
 
 class Sessions:
@@ -379,7 +362,7 @@ def _profiles(sessions: Sessions, now: datetime, specs: Sequence[ProfileSpec]) -
 def seed(sb: Any, profiles: Sequence[ProfileSpec] = PROFILES) -> tuple[Org, Sessions]:
     """Seed the organization into a running sandbox (the directory and Slack channels are passed
     to the Sandbox itself: see :func:`sandbox_settings`)."""
-    enable_cross_account(sb)
+    sb.enable_cross_account()
     sessions = Sessions(sb.account_id)
     _organization(sessions)
     guard = _guard_policy(sessions)
