@@ -28,8 +28,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import yaml
+
+from tokenfuse.adapters.aws import MemberSessions
 
 TOKENFUSE_ACCOUNT = "111122223333"
 MEMBER_ROLE = "tokenfuse-member"
@@ -204,34 +205,18 @@ def directory_yaml(mode: str, *, approval_timeout_minutes: int | None = None) ->
 # --------------------------------------------------------------------------------------------------
 
 
-class Sessions:
-    """boto3 sessions per account: the tokenfuse account's own, members' through the member role."""
+class Sessions(MemberSessions):
+    """The functions' own MemberSessions, with each client kept: the traffic generator and the story
+    call CloudWatch and Organizations every simulated minute."""
 
     def __init__(self, own_account: str) -> None:
-        self.own_account = own_account
-        self._sessions: dict[str, boto3.Session] = {}
-        self._clients: dict[tuple[str, str, str], Any] = {}
+        super().__init__(MEMBER_ROLE, "tokenfuse-demo-traffic", own_account=own_account)
+        self._clients: dict[tuple[str, str | None, str | None], Any] = {}
 
-    def session(self, account_id: str) -> boto3.Session:
-        if account_id not in self._sessions:
-            if account_id == self.own_account:
-                self._sessions[account_id] = boto3.Session()
-            else:
-                creds = boto3.client("sts").assume_role(
-                    RoleArn=f"arn:aws:iam::{account_id}:role/{MEMBER_ROLE}",
-                    RoleSessionName="tokenfuse-demo-traffic",
-                )["Credentials"]
-                self._sessions[account_id] = boto3.Session(
-                    aws_access_key_id=creds["AccessKeyId"],
-                    aws_secret_access_key=creds["SecretAccessKey"],
-                    aws_session_token=creds["SessionToken"],
-                )
-        return self._sessions[account_id]
-
-    def client(self, service: str, account_id: str, region: str = "us-east-1") -> Any:
+    def client(self, service: str, account_id: str | None, region: str | None = "us-east-1") -> Any:
         key = (service, account_id, region)
         if key not in self._clients:
-            self._clients[key] = self.session(account_id).client(service, region_name=region)  # type: ignore[call-overload]
+            self._clients[key] = super().client(service, account_id, region)
         return self._clients[key]
 
 
