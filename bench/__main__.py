@@ -20,6 +20,7 @@ SECTIONS: dict[str, str] = {
     "Demo: time to contain": "bench.demo:containment",
     "Demo: signal storm": "bench.demo:storm",
     "Cold start": "bench.demo:cold_start",
+    "Artifacts": "bench.artifacts:run",
 }
 """Section heading -> "module:function" returning the section's markdown."""
 
