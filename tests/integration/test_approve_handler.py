@@ -5,7 +5,6 @@ import importlib.util
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -13,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support.lambda_context import FakeContext
 from tokenfuse.adapters import aws as aws_adapter
 from tokenfuse.adapters.approvals_table import ApprovalsTable
 from tokenfuse.adapters.stepfunctions import TaskCallbacks
@@ -30,15 +30,8 @@ LINK_KEY = "k" * 64
 APPROVAL_ID = "Abc123_-xy"
 
 
-@dataclass
-class FakeContext:
-    function_name: str = "tokenfuse-approve"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tokenfuse-approve"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+def context() -> FakeContext:
+    return FakeContext("tokenfuse-approve", "123456789012", 512, 10_000)
 
 
 def load_handler():
@@ -109,7 +102,7 @@ def approve(monkeypatch):
             event = request_event(
                 method, path, headers or {}, body.encode(), "203.0.113.9", "abc.lambda-url.us-east-1.on.aws"
             )
-            return handler.lambda_handler(event, FakeContext())
+            return handler.lambda_handler(event, context())
 
         yield call, calls
         endpoint_module.endpoint.cache_clear()

@@ -4,13 +4,13 @@ SQS rule target), partial batch failures for what is not a signal, once per dedu
 import importlib.util
 import json
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support.lambda_context import FakeContext
 from tokenfuse import intake
 from tokenfuse.adapters import aws as aws_adapter
 from tokenfuse.errors import TokenfuseError
@@ -23,15 +23,8 @@ TABLE = "tokenfuse-idempotency-test"
 REGION = "us-east-1"
 
 
-@dataclass
-class FakeContext:
-    function_name: str = "tokenfuse-intake"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:444455556666:function:tokenfuse-intake"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+def context() -> FakeContext:
+    return FakeContext("tokenfuse-intake", "444455556666", 256, 30_000)
 
 
 def load_handler():
@@ -171,7 +164,7 @@ def test_good_and_bad_records_land_once_across_redeliveries(aws, caplog):
     handler = load_handler()
     mixed = batch({**GOOD, **BAD})
     for _ in range(3):  # SQS (or SNS before it) delivering the same batch again
-        response = handler.lambda_handler(mixed, FakeContext())
+        response = handler.lambda_handler(mixed, context())
         assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == sorted(BAD)
 
     events = captured(aws)
@@ -195,8 +188,8 @@ def test_good_and_bad_records_land_once_across_redeliveries(aws, caplog):
 def test_the_same_signal_by_two_paths_is_put_once(aws):
     """CAD's SNS alert and its EventBridge event carry one anomaly: one signal on the bus."""
     handler = load_handler()
-    first = handler.lambda_handler(batch({"cad-eb": eventbridge_body("cad-eventbridge.json")}), FakeContext())
-    second = handler.lambda_handler(batch({"cad-sns": sns_body("cad-sns-immediate.json")}), FakeContext())
+    first = handler.lambda_handler(batch({"cad-eb": eventbridge_body("cad-eventbridge.json")}), context())
+    second = handler.lambda_handler(batch({"cad-sns": sns_body("cad-sns-immediate.json")}), context())
     assert first["batchItemFailures"] == second["batchItemFailures"] == []
     assert len(captured(aws)) == 1
 
@@ -205,15 +198,15 @@ def test_grown_anomaly_is_put_again(aws):
     handler = load_handler()
     grown = json.loads(eventbridge_body("cad-eventbridge.json"))
     grown["detail"]["impact"]["totalImpact"] = 9120.55
-    handler.lambda_handler(batch({"a": eventbridge_body("cad-eventbridge.json")}), FakeContext())
-    handler.lambda_handler(batch({"b": json.dumps(grown)}), FakeContext())
+    handler.lambda_handler(batch({"a": eventbridge_body("cad-eventbridge.json")}), context())
+    handler.lambda_handler(batch({"b": json.dumps(grown)}), context())
     impacts = sorted(e["detail"]["impact_usd"] for e in captured(aws))
     assert impacts == [4120.55, 9120.55]
 
 
 def test_rejected_record_is_logged_on_one_line(aws, caplog):
     handler = load_handler()
-    response = handler.lambda_handler(batch({"bad-alarm-ok": BAD["bad-alarm-ok"]}), FakeContext())
+    response = handler.lambda_handler(batch({"bad-alarm-ok": BAD["bad-alarm-ok"]}), context())
     assert response == {"batchItemFailures": [{"itemIdentifier": "bad-alarm-ok"}]}
     errors = [r for r in caplog.records if r.levelname == "ERROR" and r.getMessage().startswith("rejected")]
     assert len(errors) == 1
@@ -229,7 +222,7 @@ def test_rejected_record_is_logged_on_one_line(aws, caplog):
 
 def test_unknown_budget_is_put_without_filters(aws):
     handler = load_handler()
-    response = handler.lambda_handler(batch({"daily": sns_body("budgets-sns-daily.json")}), FakeContext())
+    response = handler.lambda_handler(batch({"daily": sns_body("budgets-sns-daily.json")}), context())
     assert response["batchItemFailures"] == []
     (event,) = captured(aws)
     assert event["detail"]["budget_name"] == "genai-bedrock-daily"
@@ -241,7 +234,7 @@ def test_bus_failure_fails_the_record_and_a_retry_delivers(aws):
     aws["events"].remove_targets(Rule="capture-signals", EventBusName=BUS, Ids=["capture"])
     aws["events"].delete_rule(Name="capture-signals", EventBusName=BUS)
     aws["events"].delete_event_bus(Name=BUS)
-    failed = handler.lambda_handler(batch({"alarm": GOOD["good-alarm-eb"]}), FakeContext())
+    failed = handler.lambda_handler(batch({"alarm": GOOD["good-alarm-eb"]}), context())
     assert failed == {"batchItemFailures": [{"itemIdentifier": "alarm"}]}
 
     queue_arn = aws["sqs"].get_queue_attributes(QueueUrl=aws["queue"], AttributeNames=["QueueArn"])[
@@ -254,14 +247,14 @@ def test_bus_failure_fails_the_record_and_a_retry_delivers(aws):
     aws["events"].put_targets(
         Rule="capture-signals", EventBusName=BUS, Targets=[{"Id": "capture", "Arn": queue_arn}]
     )
-    retried = handler.lambda_handler(batch({"alarm": GOOD["good-alarm-eb"]}), FakeContext())
+    retried = handler.lambda_handler(batch({"alarm": GOOD["good-alarm-eb"]}), context())
     assert retried == {"batchItemFailures": []}
     assert len(captured(aws)) == 1
 
 
 def test_idempotency_records_expire(aws):
     handler = load_handler()
-    handler.lambda_handler(batch({"alarm": GOOD["good-alarm-sns"]}), FakeContext())
+    handler.lambda_handler(batch({"alarm": GOOD["good-alarm-sns"]}), context())
     items = boto3.client("dynamodb", region_name=REGION).scan(TableName=TABLE)["Items"]
     assert len(items) == 1
     assert items[0]["status"]["S"] == "COMPLETED"
@@ -275,7 +268,7 @@ def test_settings_are_read_on_first_use_not_import(env, monkeypatch):
         mock_aws(),
         pytest.raises(TokenfuseError, match=r"^intake settings: missing or invalid EVENT_BUS_NAME$"),
     ):
-        handler.lambda_handler(batch({"alarm": GOOD["good-alarm-sns"]}), FakeContext())
+        handler.lambda_handler(batch({"alarm": GOOD["good-alarm-sns"]}), context())
 
 
 def test_settings_from_env():
@@ -325,7 +318,7 @@ def test_budgets_read_through_the_management_account_role(aws, monkeypatch):
     monkeypatch.setenv("BUDGETS_ROLE_ARN", role)
     intake.reset()
     handler = load_handler()
-    assert handler.lambda_handler(batch({"b": GOOD["good-budget"]}), FakeContext())["batchItemFailures"] == []
+    assert handler.lambda_handler(batch({"b": GOOD["good-budget"]}), context())["batchItemFailures"] == []
     (event,) = captured(aws)
     # The management account's budget, not the one the function's own account holds.
     assert event["detail"]["cost_filters"] == {

@@ -5,7 +5,7 @@ Slack. Routing by tags, dedup (re-deliveries, CAD re-alerts, alarm then CAD), Sl
 import importlib.util
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from tests.support.lambda_context import FakeContext
 from tokenfuse import clock
 from tokenfuse.adapters import aws as aws_adapter
 from tokenfuse.adapters.incidents_table import IncidentsTable
@@ -40,15 +41,8 @@ CHANNELS = {"C0SUPPORT1": "support-alerts", "C0SEARCH01": "search-alerts", "C0FI
 START = datetime(2026, 11, 26, 3, 1, tzinfo=UTC)
 
 
-@dataclass
-class FakeContext:
-    function_name: str = "tokenfuse-notify"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:444455556666:function:tokenfuse-notify"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+def context() -> FakeContext:
+    return FakeContext("tokenfuse-notify", "444455556666", 512, 60_000)
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -122,7 +116,7 @@ class World:
 
     def invoke(self, s: SpikeAttributed, advance: timedelta = timedelta(seconds=5)) -> dict[str, Any]:
         self.now += advance
-        return self.handler.lambda_handler(eventbridge(s), FakeContext())
+        return self.handler.lambda_handler(eventbridge(s), context())
 
     def posts(self, channel: str | None = None, top_level: bool | None = None):
         calls = self.slack.calls_to("chat.postMessage")
@@ -579,7 +573,7 @@ def test_non_compliant_profile_is_reported_to_finops(world):
         "source": "tokenfuse.inventory",
     }
     # When the notify function gets it from the bus
-    summary = world.handler.lambda_handler({**envelope, "detail": event.to_bus()}, FakeContext())
+    summary = world.handler.lambda_handler({**envelope, "detail": event.to_bus()}, context())
     # Then FinOps's channel alone hears of it, naming the missing tag and who created the profile
     (post,) = world.posts()
     assert post.channel == "C0FINOPS01"

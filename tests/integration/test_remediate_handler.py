@@ -6,7 +6,6 @@ import importlib.util
 import json
 import threading
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from moto import mock_aws
 from slack_sdk import WebClient
 
+from tests.support.lambda_context import FakeContext
 from tokenfuse.adapters import aws as aws_adapter
 from tokenfuse.adapters.approvals_table import ApprovalsTable
 from tokenfuse.adapters.guard_scp import empty_document, listed_arns
@@ -42,15 +42,8 @@ finops:
 """
 
 
-@dataclass
-class FakeContext:
-    function_name: str = "tokenfuse-remediate"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tokenfuse-remediate"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+def context() -> FakeContext:
+    return FakeContext("tokenfuse-remediate", "123456789012", 512, 60_000)
 
 
 def load_handler():
@@ -144,7 +137,7 @@ def world(monkeypatch):
         handler = load_handler()
 
         def invoke(event):
-            return handler.lambda_handler(event, FakeContext())
+            return handler.lambda_handler(event, context())
 
         yield {"invoke": invoke, "incident": incident, "slack": slack, "policy_id": policy_id, "arn": arn}
         aws_adapter.default_session.cache_clear()
