@@ -68,6 +68,8 @@ def test_runaway_on_one_of_several_profiles_is_attributed_to_it_with_owner_and_k
             )
             ids[name] = created["inferenceProfileArn"].rsplit("/", 1)[1]
         sb.clock.advance(timedelta(days=8))  # a baseline only counts days the profile existed
+        # half past the hour, so the alarm's 5-minute window lies inside this hour whatever the wall clock
+        sb.clock.advance_to(floor_hour(sb.clock.now()) + timedelta(hours=1, minutes=30))
         now = sb.clock.now()
         this_hour = floor_hour(now)
         for hours_ago in range(1, 7 * 24 + 1):
