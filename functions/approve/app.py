@@ -47,4 +47,5 @@ def not_found(_: Exception) -> Response[str]:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    ApproveSettings.from_env()  # a broken environment fails here, before the request is read
     return app.resolve(event, context)

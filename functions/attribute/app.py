@@ -3,10 +3,9 @@
 Thin wiring: parse the EventBridge event (its ``detail`` is a SpendSignal), attribute it, publish
 the SpikeAttributed when there is something to act on (a culprit whose cost grew, or a profile the
 signal names), and return its ``to_bus()`` dict; otherwise log "no culprit" and return a dict that
-says so. Settings come from the environment, validated on first use (not at import).
+says so. Settings come from the environment, validated before the first event (not at import).
 """
 
-import os
 from functools import cache
 from typing import Any
 
@@ -14,11 +13,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
 from tokenfuse.adapters.bus import EventBus
 from tokenfuse.adapters.inventory_table import InventoryTable
-from tokenfuse.attribution import AttributionSettings, Attributor, AwsClientFactory, should_publish
+from tokenfuse.attribution import AttributeSettings, Attributor, AwsClientFactory, should_publish
 from tokenfuse.events import SpendSignal
 from tokenfuse.observability import logger, metrics, tracer
 
@@ -27,43 +25,12 @@ class SpendSignalEvent(EventBridgeModel):
     detail: SpendSignal
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    event_bus_name: str = Field(min_length=1)
-    inventory_table_name: str | None = None
-    attribution: AttributionSettings
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
-        env = dict(os.environ if env is None else env)
-        mapping = {
-            "MEMBER_ROLE_NAME": "member_role_name",
-            "BASELINE_DAYS": "baseline_days",
-            "MAX_WINDOW_HOURS": "max_window_hours",
-            "MAX_CULPRITS": "max_culprits",
-            "TEAM_TAG_KEY": "team_tag_key",
-            "FEATURE_TAG_KEY": "feature_tag_key",
-            "ENVIRONMENT_TAG_KEY": "environment_tag_key",
-            "COST_CENTER_TAG_KEY": "cost_center_tag_key",
-            "PROTECTED_TAG_KEY": "protected_tag_key",
-        }
-        attribution = {field: env[name] for name, field in mapping.items() if env.get(name)}
-        return cls.model_validate(
-            {
-                "event_bus_name": env.get("EVENT_BUS_NAME", ""),
-                "inventory_table_name": env.get("INVENTORY_TABLE_NAME") or None,
-                "attribution": attribution,
-            }
-        )
-
-
 @cache
-def settings() -> Settings:
-    return Settings.from_env()
+def settings() -> AttributeSettings:
+    return AttributeSettings.from_env()
 
 
-def build_attributor(config: Settings) -> Attributor:
+def build_attributor(config: AttributeSettings) -> Attributor:
     """The Attributor with real AWS clients (tests replace this function to inject fakes).
 
     Owners come from the inventory table first (kept current by CloudTrail events), Bedrock's tags
@@ -80,8 +47,8 @@ def build_attributor(config: Settings) -> Attributor:
             return sorted({(r.account_id, r.region) for r in inventory.all()})
 
     return Attributor(
-        AwsClientFactory(config.attribution.member_role_name),
-        config.attribution,
+        AwsClientFactory(config.member_role_name),
+        config,
         known_tags=known_tags,
         known_scopes=known_scopes,
     )
@@ -101,6 +68,7 @@ def _bus() -> EventBus:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings()  # a broken environment fails here, before the event is read
     signal = parse(event=event, model=SpendSignalEvent).detail
     logger.append_keys(signal_source=signal.source, dedup_key=signal.dedup_key)
     result = _attributor().attribute(signal)

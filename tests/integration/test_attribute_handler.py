@@ -14,6 +14,7 @@ from tests.support.attribution_fakes import HAIKU3, SONNET, FakeBedrock, baselin
 from tokenfuse.adapters.aws import default_session
 from tokenfuse.attribution import AttributionSettings, Attributor, AwsClientFactory, ScopeClients
 from tokenfuse.events import SpendSignal, SpikeAttributed
+from tokenfuse.settings import SettingsError
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -93,7 +94,7 @@ def handler(aws, monkeypatch):
 
     def build(config):
         clients = ScopeClients(bedrock, aws["cloudwatch"])
-        return Attributor(lambda account, region: clients, config.attribution, now=lambda: NOW)
+        return Attributor(lambda account, region: clients, config, now=lambda: NOW)
 
     monkeypatch.setattr(app, "build_attributor", build)
     for cached in (app.settings, app._attributor, app._bus):
@@ -196,16 +197,16 @@ def test_settings_validated_on_first_use(monkeypatch, handler):
     monkeypatch.setenv("BASELINE_DAYS", "3")
     monkeypatch.setenv("TEAM_TAG_KEY", "Owner")
     config = app.settings()
-    assert (config.event_bus_name, config.attribution.baseline_days) == ("tokenfuse", 3)
-    assert config.attribution.tag_keys.team == "Owner"
+    assert (config.event_bus_name, config.baseline_days) == ("tokenfuse", 3)
+    assert config.tag_keys.team == "Owner"
     app.settings.cache_clear()
     monkeypatch.setenv("BASELINE_DAYS", "not-a-number")
-    with pytest.raises(ValueError):
+    with pytest.raises(SettingsError, match=r"^AttributeSettings: BASELINE_DAYS='not-a-number': "):
         app.settings()
     app.settings.cache_clear()
     monkeypatch.delenv("EVENT_BUS_NAME")
     monkeypatch.setenv("BASELINE_DAYS", "7")
-    with pytest.raises(ValueError):
+    with pytest.raises(SettingsError, match=r"^AttributeSettings: EVENT_BUS_NAME is required$"):
         app.settings()
 
 

@@ -13,7 +13,7 @@ from moto import mock_aws
 from tests.support.lambda_context import FakeContext
 from tokenfuse import intake
 from tokenfuse.adapters import aws as aws_adapter
-from tokenfuse.errors import TokenfuseError
+from tokenfuse.settings import SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -266,7 +266,7 @@ def test_settings_are_read_on_first_use_not_import(env, monkeypatch):
     handler = load_handler()  # importing needs no environment
     with (
         mock_aws(),
-        pytest.raises(TokenfuseError, match=r"^intake settings: missing or invalid EVENT_BUS_NAME$"),
+        pytest.raises(SettingsError, match=r"^IntakeSettings: EVENT_BUS_NAME is required$"),
     ):
         handler.lambda_handler(batch({"alarm": GOOD["good-alarm-sns"]}), context())
 

@@ -21,6 +21,7 @@ from tokenfuse.inventory.thresholds import (
     round_threshold,
     threshold,
 )
+from tokenfuse.settings import SettingsError
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 TEAMS = StaticTeams({"search", "ranking"})
@@ -215,7 +216,7 @@ def test_settings_from_env():
     assert InventorySettings.from_env(
         {"INVENTORY_TABLE_NAME": "t", "INVENTORY_REGIONS": "eu-west-1"}
     ).regions == ["eu-west-1"]
-    with pytest.raises(ValueError, match="INVENTORY_TABLE_NAME"):
+    with pytest.raises(SettingsError, match=r"^InventorySettings: INVENTORY_TABLE_NAME is required$"):
         InventorySettings.from_env({})
 
 
@@ -235,10 +236,19 @@ def test_profile_non_compliant_is_registered_for_the_bus():
 
 def test_blank_settings_mean_the_defaults():
     settings = InventorySettings.from_env(
-        {"INVENTORY_TABLE_NAME": "t", "INVENTORY_REGIONS": "", "MANDATORY_TAG_KEYS": " , "}
+        {"INVENTORY_TABLE_NAME": "t", "INVENTORY_REGIONS": "", "MANDATORY_TAG_KEYS": "  "}
     )
     assert settings.regions == list(BEDROCK_REGIONS)
     assert settings.mandatory_tag_keys == ["team"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("MANDATORY_TAG_KEYS", " , "), ("INVENTORY_REGIONS", ","), ("INVENTORY_REGIONS", "us-east-1,Mars")],
+)
+def test_a_list_setting_that_names_nothing_valid_is_refused(variable, value):
+    with pytest.raises(SettingsError, match=f"^InventorySettings: {variable}="):
+        InventorySettings.from_env({"INVENTORY_TABLE_NAME": "t", variable: value})
 
 
 def test_unavailable_regions_are_recognised():

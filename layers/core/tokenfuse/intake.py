@@ -8,8 +8,7 @@ fails with a one-line log and is reported as a batch item failure, so SQS's redr
 the dead-letter queue after ``maxReceiveCount``.
 """
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,39 +22,26 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tokenfuse import clock
 from tokenfuse.adapters.budgets import BudgetsReader
 from tokenfuse.adapters.bus import EventBus
-from tokenfuse.errors import AccessDenied, NotFound, SignalError, TokenfuseError
+from tokenfuse.errors import AccessDenied, NotFound, SignalError
 from tokenfuse.events import SpendSignal
 from tokenfuse.observability import logger, metrics, tracer
+from tokenfuse.settings import FunctionSettings
 from tokenfuse.signals import parse_signal
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 """How long a delivered signal's dedup key is remembered: well beyond SNS/SQS re-delivery."""
 
 
-class IntakeSettings(BaseModel):
-    """The intake function's environment, validated on first use (never at import)."""
+class IntakeSettings(FunctionSettings):
+    """IntakeFunction's environment (template.yaml; see :mod:`tokenfuse.settings`)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-    event_bus_name: str = Field(min_length=1, alias="EVENT_BUS_NAME")
-    idempotency_table_name: str = Field(min_length=1, alias="IDEMPOTENCY_TABLE_NAME")
-    budgets_role_arn: str | None = Field(default=None, alias="BUDGETS_ROLE_ARN")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "IntakeSettings":
-        env = os.environ if environ is None else environ
-        names = ("EVENT_BUS_NAME", "IDEMPOTENCY_TABLE_NAME", "BUDGETS_ROLE_ARN")
-        values = {name: env[name] for name in names if env.get(name)}
-        try:
-            return cls.model_validate(values)
-        except ValidationError as error:
-            missing = sorted({str(e["loc"][0]) for e in error.errors()})
-            raise TokenfuseError(f"intake settings: missing or invalid {', '.join(missing)}") from None
+    event_bus_name: str
+    idempotency_table_name: str
+    budgets_role_arn: str | None = None
 
 
 def enrich(signal: SpendSignal, budgets: BudgetsReader) -> SpendSignal:

@@ -1,13 +1,12 @@
-"""The notify function's environment, validated on first use (not at import, so tests can set it)."""
+"""The notify function's environment (see :mod:`tokenfuse.settings`)."""
 
-import os
-from collections.abc import Mapping
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field
+from tokenfuse.settings import FunctionSettings
 
 
-class NotifySettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+class NotifySettings(FunctionSettings):
+    """NotifyFunction's environment (template.yaml)."""
 
     incidents_table_name: str
     idempotency_table_name: str | None = None
@@ -25,10 +24,3 @@ class NotifySettings(BaseModel):
     slack_posts_per_team_per_10_minutes: int = Field(default=5, gt=0)
     idempotency_ttl_seconds: int = Field(default=6 * 3600, gt=0)
     parameter_max_age_seconds: int = Field(default=300, ge=0)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "NotifySettings":
-        """From the environment (upper-case names; empty values count as unset)."""
-        env = os.environ if environ is None else environ
-        values = {name: env[name.upper()] for name in cls.model_fields if env.get(name.upper())}
-        return cls.model_validate(values)

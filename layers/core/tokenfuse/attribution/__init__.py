@@ -6,6 +6,7 @@
 
 from tokenfuse.attribution.pricing import PriceTable, Rates, base_model_id, load_prices, price_for
 from tokenfuse.attribution.service import (
+    AttributeSettings,
     AttributionSettings,
     Attributor,
     AwsClientFactory,
@@ -15,6 +16,7 @@ from tokenfuse.attribution.service import (
 )
 
 __all__ = [
+    "AttributeSettings",
     "AttributionSettings",
     "Attributor",
     "AwsClientFactory",

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from tokenfuse import clock
 from tokenfuse.adapters import aws
@@ -45,15 +45,14 @@ from tokenfuse.attribution.usage import INVOCATIONS, METRICS, HourGrid, HourlySe
 from tokenfuse.errors import NotFound, TokenfuseError
 from tokenfuse.events import SpendSignal, SpikeAttributed
 from tokenfuse.observability import logger
+from tokenfuse.settings import FunctionSettings
 
 SMALL_SCOPE_PROFILES = 50
 """Up to this many profiles, one call carries the full read of both forms: no first pass."""
 
 
-class AttributionSettings(BaseModel):
-    """Attribution's knobs (the handler fills them from its environment)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class AttributionSettings(FunctionSettings):
+    """Attribution's knobs, each read from the variable of its name (``BASELINE_DAYS``, ...)."""
 
     baseline_days: int = Field(default=7, ge=0, le=14)
     max_window_hours: int = Field(default=24, ge=1, le=72)
@@ -102,6 +101,14 @@ class AwsClientFactory(aws.MemberSessions):
         return ScopeClients(
             self.client("bedrock", account_id, region), self.client("cloudwatch", account_id, region)
         )
+
+
+@dataclass
+class AttributeSettings(AttributionSettings):
+    """AttributeFunction's environment (template.yaml): the knobs, the bus and the inventory table."""
+
+    event_bus_name: str
+    inventory_table_name: str | None = None
 
 
 @dataclass

@@ -1,12 +1,12 @@
-"""The inventory function's environment, validated on first use (never at import)."""
+"""The inventory function's environment (see :mod:`tokenfuse.settings`)."""
 
-import os
-from collections.abc import Mapping
+import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from tokenfuse.inventory.owners import INPUT_TOKENS, OUTPUT_TOKENS
 from tokenfuse.inventory.thresholds import AlarmPolicy
+from tokenfuse.settings import FunctionSettings
 
 # Commercial regions where Amazon Bedrock runs (the default sweep list; INVENTORY_REGIONS overrides).
 BEDROCK_REGIONS = (
@@ -17,14 +17,18 @@ BEDROCK_REGIONS = (
 )  # fmt: skip
 
 
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+
 def _csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
 
 
-class InventorySettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+class InventorySettings(FunctionSettings):
+    """InventoryFunction's environment (template.yaml). A list setting is comma-separated; one that
+    holds no name at all (``" , "``) is refused, never read as the default."""
 
     table_name: str = Field(alias="INVENTORY_TABLE_NAME", min_length=1)
     account_index: str | None = Field(default=None, alias="INVENTORY_ACCOUNT_INDEX")
@@ -35,8 +39,12 @@ class InventorySettings(BaseModel):
     member_role_name: str = Field(default="tokenfuse-member", alias="MEMBER_ROLE_NAME")
     team_tag_key: str = Field(default="team", alias="TEAM_TAG_KEY")
     environment_tag_key: str = Field(default="environment", alias="ENVIRONMENT_TAG_KEY")
-    mandatory_tag_keys: list[str] = Field(default_factory=lambda: ["team"], alias="MANDATORY_TAG_KEYS")
-    regions: list[str] = Field(default_factory=lambda: list(BEDROCK_REGIONS), alias="INVENTORY_REGIONS")
+    mandatory_tag_keys: list[str] = Field(
+        default_factory=lambda: ["team"], alias="MANDATORY_TAG_KEYS", min_length=1
+    )
+    regions: list[str] = Field(
+        default_factory=lambda: list(BEDROCK_REGIONS), alias="INVENTORY_REGIONS", min_length=1
+    )
     baseline_days: int = Field(default=7, ge=1, le=14, alias="ALARM_BASELINE_DAYS")
     alarm_multiplier: float = Field(default=5.0, gt=0, alias="ALARM_BASELINE_MULTIPLIER")
     alarm_floor_output: float = Field(default=20_000.0, ge=0, alias="ALARM_FLOOR_OUTPUT_TOKENS_PER_MINUTE")
@@ -45,24 +53,13 @@ class InventorySettings(BaseModel):
 
     _split = field_validator("mandatory_tag_keys", "regions", mode="before")(_csv)
 
-    @field_validator("account_index", "sweep_queue_url", "team_directory_parameter", "budgets_role_arn",
-                     mode="before")  # fmt: skip
+    @field_validator("regions", mode="after")
     @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return value or None
-
-    @field_validator("regions", "mandatory_tag_keys", mode="after")
-    @classmethod
-    def _never_empty(cls, value: list[str], info: object) -> list[str]:
-        # An empty setting (a template parameter left blank) means the default, never "nothing".
-        if value:
-            return value
-        name = getattr(info, "field_name", "")
-        return list(BEDROCK_REGIONS) if name == "regions" else ["team"]
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "InventorySettings":
-        return cls.model_validate(dict(os.environ if environ is None else environ))
+    def _region_names(cls, regions: list[str]) -> list[str]:
+        wrong = [region for region in regions if not _REGION.match(region)]
+        if wrong:
+            raise ValueError(f"not AWS region names: {', '.join(wrong)}")
+        return regions
 
     def alarm_policy(self) -> AlarmPolicy:
         return AlarmPolicy(

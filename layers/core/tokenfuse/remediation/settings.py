@@ -1,27 +1,17 @@
-"""The remediate and approve functions' environments, as pydantic models validated on first use."""
+"""The remediate and approve functions' environments (see :mod:`tokenfuse.settings`)."""
 
-import os
-from collections.abc import Mapping
-from typing import Literal, Self
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field
+
+from tokenfuse.settings import FunctionSettings
 
 TripMechanism = Literal["guard-scp", "inline-deny"]
 
 
-class _EnvModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
-        """Read the fields (upper-case names) from the environment; empty values count as unset."""
-        env = os.environ if environ is None else environ
-        values = {name: env[name.upper()] for name in cls.model_fields if env.get(name.upper(), "") != ""}
-        return cls.model_validate(values)
-
-
-class RemediateSettings(_EnvModel):
-    """RemediateFunction's environment (template.yaml)."""
+class RemediateSettings(FunctionSettings):
+    """RemediateFunction's environment (template.yaml). ``DRY_RUN`` unset means dry run; a value
+    that is not a boolean fails the function instead of reading as "real trips"."""
 
     approvals_table_name: str
     event_bus_name: str
@@ -46,15 +36,8 @@ class RemediateSettings(_EnvModel):
         default=1, ge=0, description="reserved concurrency a throttle caps callers to"
     )
 
-    @field_validator("dry_run", mode="before")
-    @classmethod
-    def _bool(cls, value: object) -> object:
-        if isinstance(value, str):
-            return value.strip().lower() in {"true", "1", "yes"}
-        return value
 
-
-class ApproveSettings(_EnvModel):
+class ApproveSettings(FunctionSettings):
     """ApproveFunction's environment (template.yaml)."""
 
     approvals_table_name: str
