@@ -13,7 +13,7 @@ SAM_BIN := $(SAM_VENV)/bin
 REGION ?= us-east-1
 CFN_TEMPLATES := template.yaml $(wildcard org/*.yaml)
 
-.PHONY: help venv test lint pytest demo bench build clean
+.PHONY: help venv test test-fast lint pytest demo bench build clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,10 +40,14 @@ lint: venv  ## ruff, mypy on the domain package, sam validate --lint, cfn-lint
 	$(SAM_BIN)/sam validate --lint --template template.yaml --region $(REGION)
 	$(SAM_BIN)/cfn-lint $(CFN_TEMPLATES)
 
+# -n auto: one worker per core (pytest-xdist); every test is independent of the others.
 pytest: venv  ## the test suite (unit, integration, e2e in the sandbox)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 test: lint pytest  ## everything CI runs
+
+test-fast: $(BIN)/.installed  ## unit and integration tests only (no e2e sandbox stories), no lint
+	$(BIN)/pytest -n auto -m "not e2e"
 
 demo: $(BIN)/.installed  ## the runaway-loop story in the sandbox (no AWS account)
 	$(BIN)/tokenfuse demo

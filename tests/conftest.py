@@ -17,6 +17,14 @@ settings.register_profile("dev", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 ROOT = Path(__file__).resolve().parents[1]
+E2E = ROOT / "tests" / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/e2e is an e2e test (``make test-fast`` leaves them out)."""
+    for item in items:
+        if item.path.is_relative_to(E2E):
+            item.add_marker(pytest.mark.e2e)
 HANDLERS = ROOT / "tests" / "fixtures" / "handlers"
 FUNCTIONS = ["approve", "attribute", "intake", "inventory", "notify", "remediate"]
 
