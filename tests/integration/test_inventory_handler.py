@@ -118,7 +118,7 @@ class Org:
 
     def sweep(self):
         """The daily schedule, then every fanned-out message through the handler as SQS records."""
-        scheduled = self.invoke({"action": "daily-sweep"})
+        scheduled = self.invoke(schedule_event())
         messages = self.sweep_messages()
         response = self.invoke(sqs_event(messages))
         return scheduled, messages, response
@@ -143,7 +143,12 @@ def sqs_event(messages):
                 "messageId": m["MessageId"],
                 "receiptHandle": m["ReceiptHandle"],
                 "body": m["Body"],
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1795763700000",
+                    "SenderId": "AROAEXAMPLEID87654321:tokenfuse-inventory-dev",
+                    "ApproximateFirstReceiveTimestamp": "1795763700120",
+                },
                 "messageAttributes": {},
                 "md5OfBody": m["MD5OfBody"],
                 "eventSource": "aws:sqs",
@@ -153,6 +158,13 @@ def sqs_event(messages):
             for m in messages
         ]
     }
+
+
+def schedule_event():
+    """What the daily schedule delivers (events/inventory-schedule.json, in this account)."""
+    event = json.loads((ROOT / "events" / "inventory-schedule.json").read_text())
+    event["schedule_arn"] = event["schedule_arn"].replace(":111122223333:", f":{TOOLING}:")
+    return event
 
 
 def cloudtrail(file, arn, creator=None):
@@ -395,7 +407,7 @@ def test_one_failing_account_is_reported_alone(seeded, monkeypatch, capsys, capl
         return real(role_arn, session_name=session_name, base=base)
 
     monkeypatch.setattr(aws_adapter, "assume_role_session", assume)
-    org.invoke({"action": "daily-sweep"})
+    org.invoke(schedule_event())
     messages = org.sweep_messages()
     failing = next(m["MessageId"] for m in messages if json.loads(m["Body"])["account_id"] == b)
     capsys.readouterr()
@@ -436,7 +448,7 @@ def test_daily_schedule_publishes_the_attributable_percent(org, capsys):
     )
     capsys.readouterr()
     # When
-    result = org.invoke({"action": "daily-sweep"})
+    result = org.invoke(schedule_event())
     # Then (412.5 + 87.5) / 1000 = 50 %: untagged and unknown-team spend are not attributable
     assert result["attributable_percent"] == 50.0
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
