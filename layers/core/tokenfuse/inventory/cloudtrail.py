@@ -38,15 +38,15 @@ CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 PROFILE_EVENTS = ("CreateInferenceProfile", "DeleteInferenceProfile", "TagResource", "UntagResource")
 APPLICATION_PROFILE = "application-inference-profile"
 
-ACCOUNT_ID_PATTERN = r"^\d{12}$"
-REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
+ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$"
 PROFILE_ID_PATTERN = r"^[a-z0-9]{12}$"
 _PARTITION = r"aws(?:-[a-z]+)*"
 PROFILE_ARN = re.compile(
-    rf"arn:(?P<partition>{_PARTITION}):bedrock:(?P<region>[a-z]{{2}}(?:-[a-z]+)+-\d{{1,2}}):"
-    rf"(?P<account>\d{{12}}):{APPLICATION_PROFILE}/(?P<profile_id>[a-z0-9]{{12}})"
+    rf"arn:(?P<partition>{_PARTITION}):bedrock:(?P<region>[a-z]{{2}}(?:-[a-z]+)+-[0-9]{{1,2}}):"
+    rf"(?P<account>[0-9]{{12}}):{APPLICATION_PROFILE}/(?P<profile_id>[a-z0-9]{{12}})"
 )
-PRINCIPAL_ARN = re.compile(rf"arn:{_PARTITION}:(?:iam|sts)::\d{{12}}:[A-Za-z0-9+=,.@_/-]{{1,1900}}")
+PRINCIPAL_ARN = re.compile(rf"arn:{_PARTITION}:(?:iam|sts)::[0-9]{{12}}:[A-Za-z0-9+=,.@_/-]{{1,1900}}")
 MAX_IDENTIFIER = 2048  # Bedrock's own limit on inferenceProfileIdentifier
 
 AccountId = Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN)]

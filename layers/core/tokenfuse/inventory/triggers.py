@@ -30,7 +30,7 @@ from tokenfuse.text import one_line
 
 DAILY_SWEEP = "daily-sweep"
 SCHEDULE_ARN_PATTERN = (
-    r"^arn:aws(-[a-z]+)*:scheduler:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:schedule/[0-9A-Za-z_.-]{1,64}"
+    r"^arn:aws(-[a-z]+)*:scheduler:[a-z]{2}(-[a-z]+)+-[0-9]{1,2}:[0-9]{12}:schedule/[0-9A-Za-z_.-]{1,64}"
     r"/[0-9A-Za-z_.-]{1,64}$"
 )
 TriggerName = Literal["sweep-records", "cloudtrail", "schedule", "unknown"]
