@@ -23,10 +23,8 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
 from hypothesis import given
 from hypothesis import strategies as st
-from moto import mock_aws
 
 from tests.support.adversarial import (
     CALENDAR_EDGES,
@@ -38,17 +36,15 @@ from tests.support.adversarial import (
     unicode_text,
 )
 from tests.support.handlers import load_handler
+from tests.support.inventory_aws import TABLE, inventory_aws
 from tests.support.lambda_context import FakeContext
 from tokenfuse.inventory.cloudtrail import ProfileChange
 from tokenfuse.inventory.triggers import read_trigger
-from tokenfuse_sandbox.emulation import bedrock_profiles
-from tokenfuse_sandbox.template import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 ACCOUNT, OTHER_ACCOUNT = "123456789012", "210987654321"
 R1, R2 = "us-east-1", "us-west-2"
-TABLE = "tokenfuse-inventory-dev"
 MODEL = f"arn:aws:bedrock:{R1}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
 TEAMS_YAML = "teams:\n  - name: search\n    slack_channel: C0123ABCDE\nfinops:\n  slack_channel: C0FINOPS00\n"
 SAMPLES = sorted(p.name for p in EVENTS.glob("cloudtrail-*.json"))
@@ -63,14 +59,13 @@ SAMPLE_PROFILE_ARN = re.compile(
 class World:
     """moto with one live profile P in ACCOUNT/R1, recorded and armed by the inventory itself."""
 
-    def __init__(self) -> None:
+    def __init__(self, sweep_queue: str, bus_queue: str) -> None:
         self.handler = load_handler("inventory").lambda_handler
         self.bedrock = boto3.client("bedrock", R1)
         self.dynamodb = boto3.client("dynamodb", R1)
         self.sqs = boto3.client("sqs", R1)
         self.cloudwatch = {region: boto3.client("cloudwatch", region) for region in (R1, R2)}
-        self.sweep_queue = self.sqs.create_queue(QueueName="tokenfuse-inventory-sweep-dev")["QueueUrl"]
-        self.bus_queue = self.sqs.create_queue(QueueName="bus-tap")["QueueUrl"]
+        self.sweep_queue, self.bus_queue = sweep_queue, bus_queue
         self.profile_arn = self.bedrock.create_inference_profile(
             inferenceProfileName="search-answers",
             modelSource={"copyFrom": MODEL},
@@ -117,44 +112,8 @@ class World:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": R1,
-        "AWS_REGION": R1, "POWERTOOLS_SERVICE_NAME": "tokenfuse", "POWERTOOLS_METRICS_NAMESPACE": "Tokenfuse",
-        "POWERTOOLS_TRACE_DISABLED": "true", "EVENT_BUS_NAME": "tokenfuse-dev", "INVENTORY_TABLE_NAME": TABLE,
-        "TEAM_DIRECTORY_PARAMETER": "/tokenfuse/dev/teams", "MANDATORY_TAG_KEYS": "team,environment",
-        "INVENTORY_REGIONS": f"{R1},{R2}",
-    }  # fmt: skip
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        patch.delenv("MOTO_ACCOUNT_ID", raising=False)
-        patch.delenv("BUDGETS_ROLE_ARN", raising=False)
-        parameters.clear_caches()
-        bedrock_profiles.install()
-        with mock_aws():
-            table = load_yaml(ROOT / "template.yaml")["Resources"]["InventoryTable"]["Properties"]
-            keys = ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
-            boto3.client("dynamodb", R1).create_table(
-                TableName=TABLE, **{k: table[k] for k in keys if k in table}
-            )
-            boto3.client("ssm", R1).put_parameter(
-                Name=env["TEAM_DIRECTORY_PARAMETER"], Value=TEAMS_YAML, Type="String"
-            )
-            events = boto3.client("events", R1)
-            events.create_event_bus(Name="tokenfuse-dev")
-            built = World()
-            patch.setenv("INVENTORY_SWEEP_QUEUE_URL", built.sweep_queue)
-            tap = built.sqs.get_queue_attributes(QueueUrl=built.bus_queue, AttributeNames=["QueueArn"])
-            events.put_rule(
-                Name="tap", EventBusName="tokenfuse-dev",
-                EventPattern=json.dumps({"source": ["tokenfuse.inventory"]}),
-            )  # fmt: skip
-            events.put_targets(
-                Rule="tap", EventBusName="tokenfuse-dev",
-                Targets=[{"Id": "q", "Arn": tap["Attributes"]["QueueArn"]}],
-            )  # fmt: skip
-            yield built
-        parameters.clear_caches()
+    with pytest.MonkeyPatch.context() as patch, inventory_aws(patch, TEAMS_YAML, f"{R1},{R2}") as aws:
+        yield World(aws.sweep_queue, aws.bus_tap)
 
 
 def sample(name: str, arn: str) -> dict[str, Any]:
