@@ -77,11 +77,11 @@ def test_alert(
 ) -> None:
     """Send a labelled "[TEST]" alert through the real rendering and sending path."""
     from tokenfuse.adapters.slack import SlackDeliveryError
-    from tokenfuse.teams import TeamDirectoryError, decode_directory, load_directory
+    from tokenfuse.teams import TeamDirectoryError, load_directory, uploadable_text
 
     path = config or Path("config/teams.yaml")
     try:
-        directory = load_directory(decode_directory(_read(path)))
+        directory = load_directory(uploadable_text(_read(path)))
     except TeamDirectoryError as error:
         typer.echo(f"{path}: {error}", err=True)
         raise typer.Exit(2) from None

@@ -340,3 +340,17 @@ def test_a_fixed_parameter_is_read_again(ssm, caplog):
 
 def test_the_corpus_is_big_enough():
     assert len(REFUSED) + len(BROKEN_PARAMETERS) * 2 >= 25
+
+
+@pytest.mark.parametrize(
+    "case", ["not UTF-8", "too big for the Advanced parameter", "a billion laughs", "a tab indent"]
+)
+def test_test_alert_reads_the_file_the_same_way(tmp_path, case):
+    content, expected = REFUSED[case]
+    path = tmp_path / "teams.yaml"
+    path.write_bytes(content)
+    result = CliRunner().invoke(app, ["test-alert", "--team", "search", "--config", str(path), "--sandbox"])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"{path}: team directory is invalid (1 error(s)): {expected}"), line

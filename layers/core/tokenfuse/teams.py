@@ -262,22 +262,10 @@ def load_directory(text: str) -> TeamDirectory:
     return directory
 
 
-def decode_directory(raw: bytes) -> str:
-    """A directory file's bytes as text: UTF-8 (a leading byte-order mark allowed), else refused."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        byte = raw[error.start]
-        raise TeamDirectoryError(
-            [f"line {line}: (file): not UTF-8 (byte 0x{byte:02x} at offset {error.start})"]
-        ) from None
-
-
-def uploadable_directory(raw: bytes) -> TeamDirectory:
-    """The directory ``tokenfuse config validate`` accepts for upload: it fits the SSM parameter
-    the README deploys it to (:data:`SSM_PARAMETER_TIER`, :data:`SSM_VALUE_LIMIT_BYTES`), holds no
-    ``{{...}}`` (SSM refuses those in a value), validates, and names at least one team."""
+def uploadable_text(raw: bytes) -> str:
+    """A directory file's bytes as the text the SSM parameter the README deploys it to can hold:
+    at most :data:`SSM_VALUE_LIMIT_BYTES` (:data:`SSM_PARAMETER_TIER` tier), UTF-8 (a leading
+    byte-order mark allowed), no ``{{...}}`` (SSM refuses those in a value)."""
     if len(raw) > SSM_VALUE_LIMIT_BYTES:
         raise TeamDirectoryError(
             [
@@ -285,13 +273,26 @@ def uploadable_directory(raw: bytes) -> TeamDirectory:
                 f"{SSM_PARAMETER_TIER} tier holds (the README deploys it with --tier {SSM_PARAMETER_TIER})"
             ]
         )
-    text = decode_directory(raw)
-    for number, line in enumerate(text.splitlines(), start=1):
-        if _SSM_REFUSED.search(line):
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        byte, offset = raw[error.start], error.start
+        raise TeamDirectoryError(
+            [f"line {line}: (file): not UTF-8 (byte 0x{byte:02x} at offset {offset})"]
+        ) from None
+    for number, text_line in enumerate(text.splitlines(), start=1):
+        if _SSM_REFUSED.search(text_line):
             raise TeamDirectoryError(
                 [f"line {number}: (file): SSM refuses '{{{{...}}}}' in a parameter value"]
             )
-    directory = load_directory(text)
+    return text
+
+
+def uploadable_directory(raw: bytes) -> TeamDirectory:
+    """The directory ``tokenfuse config validate`` accepts for upload: :func:`uploadable_text`,
+    valid, and naming at least one team."""
+    directory = load_directory(uploadable_text(raw))
     if not directory.teams:
         raise TeamDirectoryError(
             [
