@@ -25,21 +25,30 @@ def register(root: typer.Typer) -> None:
 def validate(
     file: Annotated[Path, typer.Argument(help="Team directory YAML (see config/teams.example.yaml).")],
 ) -> None:
-    """Validate a team directory: every error with its path in the file (exit 2), else a summary."""
-    from tokenfuse.teams import TeamDirectoryError, load_directory
+    """Validate a team directory for upload: every error with its line and path in the file
+    (exit 2), else a summary. Refused too: an empty directory, and one the SSM parameter cannot hold."""
+    from tokenfuse.teams import TeamDirectoryError, uploadable_directory
 
     try:
-        text = file.read_text()
-    except OSError as error:
-        typer.echo(f"{file}: cannot read: {error.strerror}", err=True)
-        raise typer.Exit(2) from None
-    try:
-        directory = load_directory(text)
+        directory = uploadable_directory(_read(file))
     except TeamDirectoryError as error:
         for issue in error.issues:
             typer.echo(f"{file}: {issue}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"{file}: ok: {directory.summary()}")
+
+
+def _read(file: Path) -> bytes:
+    """The file's bytes, at most one past what an SSM parameter holds (a larger file is refused by
+    its size, never read whole); a file that cannot be read exits 2 with one line."""
+    from tokenfuse.teams import SSM_VALUE_LIMIT_BYTES
+
+    try:
+        with file.open("rb") as stream:
+            return stream.read(SSM_VALUE_LIMIT_BYTES + 1)
+    except OSError as error:
+        typer.echo(f"{file}: cannot read: {error.strerror or error}", err=True)
+        raise typer.Exit(2) from None
 
 
 def test_alert(
@@ -68,12 +77,12 @@ def test_alert(
 ) -> None:
     """Send a labelled "[TEST]" alert through the real rendering and sending path."""
     from tokenfuse.adapters.slack import SlackDeliveryError
-    from tokenfuse.teams import TeamDirectoryError, load_directory
+    from tokenfuse.teams import TeamDirectoryError, load_directory, uploadable_text
 
     path = config or Path("config/teams.yaml")
     try:
-        directory = load_directory(path.read_text())
-    except (OSError, TeamDirectoryError) as error:
+        directory = load_directory(uploadable_text(_read(path)))
+    except TeamDirectoryError as error:
         typer.echo(f"{path}: {error}", err=True)
         raise typer.Exit(2) from None
     route = directory.route(None if team == "finops" else team)

@@ -1,8 +1,9 @@
 """Inventory: keeps every application inference profile of the organization, its owner, its tag
 compliance and its token-rate alarms; publishes the attributable share of Bedrock spend.
 
-Wiring only: the work is in tokenfuse.inventory. Three triggers, told apart by the event's shape:
-SQS records (one account each, partial batch failure), CloudTrail profile changes, the daily schedule.
+Wiring only: the work is in tokenfuse.inventory. Three triggers, each an explicit model
+(tokenfuse.inventory.triggers): SQS records (one account each, partial batch failure), CloudTrail
+profile changes, the daily schedule. Any other event is refused with one line and changes nothing.
 """
 
 from typing import Any
@@ -12,7 +13,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tokenfuse.inventory import runtime
+from tokenfuse.inventory.cloudtrail import ProfileChange
 from tokenfuse.inventory.service import Inventory
+from tokenfuse.inventory.triggers import DailySweep, Refusal, read_trigger
 from tokenfuse.observability import logger, metrics, tracer
 
 # A batch whose every account fails still answers with its failures (as intake does): SQS retries
@@ -23,14 +26,18 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    trigger = read_trigger(event)
+    if isinstance(trigger, Refusal):
+        return runtime.refuse(trigger, event)
     inventory = runtime.build_inventory()
-    trigger = runtime.trigger_of(event)
-    logger.append_keys(trigger=trigger)
-    if trigger == "cloudtrail":
-        return runtime.handle_cloudtrail(event, inventory)
-    if trigger == "schedule":
-        return runtime.handle_schedule(inventory)
+    if isinstance(trigger, ProfileChange):
+        logger.append_keys(trigger="cloudtrail")
+        return runtime.handle_cloudtrail(trigger, inventory)
+    if isinstance(trigger, DailySweep):
+        logger.append_keys(trigger="schedule")
+        return runtime.handle_schedule(trigger, inventory)
+    logger.append_keys(trigger="sweep-records")
 
     def record_handler(record: SQSRecord, inv: Inventory = inventory) -> dict[str, Any]:
         return runtime.sweep_record(record, inv)

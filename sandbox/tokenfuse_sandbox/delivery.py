@@ -224,7 +224,18 @@ class Delivery:
             raw = schedule.get("input")
             if raw is None:
                 return {}
-            return json.loads(raw) if isinstance(raw, str) else raw
+            if not isinstance(raw, str):
+                return raw
+            # EventBridge Scheduler's context attributes, replaced as Scheduler replaces them
+            context = {
+                "<aws.scheduler.schedule-arn>": schedule["arn"],
+                "<aws.scheduler.scheduled-time>": _iso(self.sb.now().timestamp()),
+                "<aws.scheduler.execution-id>": uuid.uuid4().hex[:16],
+                "<aws.scheduler.attempt-number>": "1",
+            }
+            for keyword, value in context.items():
+                raw = raw.replace(keyword, value)
+            return json.loads(raw)
         if schedule.get("input") is not None:
             raw = schedule["input"]
             return json.loads(raw) if isinstance(raw, str) else raw

@@ -6,7 +6,6 @@ CloudTrail events (the samples in events/, re-pointed at real profiles) keep the
 alarms exact; a failing account is reported alone; the attributable % matches a hand computation.
 """
 
-import importlib.util
 import json
 import uuid
 from dataclasses import dataclass
@@ -14,16 +13,14 @@ from pathlib import Path
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from moto import mock_aws
 from moto.ce.models import ce_backends
 
+from tests.support.handlers import load_handler
+from tests.support.inventory_aws import inventory_aws
 from tokenfuse.adapters import aws as aws_adapter
 from tokenfuse.adapters.inventory_table import get_profile_record
 from tokenfuse.errors import AccessDenied
 from tokenfuse.inventory import service
-from tokenfuse_sandbox.emulation import bedrock_profiles
-from tokenfuse_sandbox.template import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLING = "123456789012"  # moto's default account: the management account of the organization here
@@ -46,13 +43,6 @@ class Context:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = f"arn:aws:lambda:{R1}:{TOOLING}:function:tokenfuse-inventory-dev"
     aws_request_id: str = "req-inventory"
-
-
-def _load_handler():
-    spec = importlib.util.spec_from_file_location("inventory_app", ROOT / "functions/inventory/app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.lambda_handler
 
 
 def _model(region):
@@ -118,7 +108,7 @@ class Org:
 
     def sweep(self):
         """The daily schedule, then every fanned-out message through the handler as SQS records."""
-        scheduled = self.invoke({"action": "daily-sweep"})
+        scheduled = self.invoke(schedule_event())
         messages = self.sweep_messages()
         response = self.invoke(sqs_event(messages))
         return scheduled, messages, response
@@ -143,7 +133,12 @@ def sqs_event(messages):
                 "messageId": m["MessageId"],
                 "receiptHandle": m["ReceiptHandle"],
                 "body": m["Body"],
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1795763700000",
+                    "SenderId": "AROAEXAMPLEID87654321:tokenfuse-inventory-dev",
+                    "ApproximateFirstReceiveTimestamp": "1795763700120",
+                },
                 "messageAttributes": {},
                 "md5OfBody": m["MD5OfBody"],
                 "eventSource": "aws:sqs",
@@ -153,6 +148,13 @@ def sqs_event(messages):
             for m in messages
         ]
     }
+
+
+def schedule_event():
+    """What the daily schedule delivers (events/inventory-schedule.json, in this account)."""
+    event = json.loads((ROOT / "events" / "inventory-schedule.json").read_text())
+    event["schedule_arn"] = event["schedule_arn"].replace(":111122223333:", f":{TOOLING}:")
+    return event
 
 
 def cloudtrail(file, arn, creator=None):
@@ -176,54 +178,9 @@ def cloudtrail(file, arn, creator=None):
 
 @pytest.fixture
 def org(monkeypatch):
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": R1,
-        "AWS_REGION": R1,
-        "POWERTOOLS_SERVICE_NAME": "tokenfuse",
-        "POWERTOOLS_METRICS_NAMESPACE": "Tokenfuse",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "EVENT_BUS_NAME": "tokenfuse-dev",
-        "MEMBER_ROLE_NAME": "tokenfuse-member",
-        "TEAM_TAG_KEY": "team",
-        "ENVIRONMENT_TAG_KEY": "environment",
-        "INVENTORY_TABLE_NAME": "tokenfuse-inventory-dev",
-        "TEAM_DIRECTORY_PARAMETER": "/tokenfuse/dev/teams",
-        "MANDATORY_TAG_KEYS": "team,environment",
-        "INVENTORY_REGIONS": f"{R1},{R2}",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
-    monkeypatch.delenv("BUDGETS_ROLE_ARN", raising=False)
-    parameters.clear_caches()
-    bedrock_profiles.install()
-    with mock_aws():
-        # The table exactly as template.yaml declares it
-        table = load_yaml(ROOT / "template.yaml")["Resources"]["InventoryTable"]["Properties"]
-        kwargs = {k: table[k] for k in ("AttributeDefinitions", "KeySchema", "BillingMode") if k in table}
-        if "GlobalSecondaryIndexes" in table:
-            kwargs["GlobalSecondaryIndexes"] = table["GlobalSecondaryIndexes"]
-        boto3.client("dynamodb", R1).create_table(TableName=env["INVENTORY_TABLE_NAME"], **kwargs)
-        boto3.client("ssm", R1).put_parameter(
-            Name=env["TEAM_DIRECTORY_PARAMETER"], Value=TEAMS_YAML, Type="String"
-        )
-        sqs, events = boto3.client("sqs", R1), boto3.client("events", R1)
-        sweep_queue = sqs.create_queue(QueueName="tokenfuse-inventory-sweep-dev")["QueueUrl"]
-        monkeypatch.setenv("INVENTORY_SWEEP_QUEUE_URL", sweep_queue)
-        finops_queue = sqs.create_queue(QueueName="finops")["QueueUrl"]
-        finops_arn = sqs.get_queue_attributes(QueueUrl=finops_queue, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        events.create_event_bus(Name="tokenfuse-dev")
-        pattern = {"source": ["tokenfuse.inventory"], "detail-type": ["Profile Non-Compliant"]}
-        events.put_rule(Name="finops", EventBusName="tokenfuse-dev", EventPattern=json.dumps(pattern))
-        events.put_targets(
-            Rule="finops", EventBusName="tokenfuse-dev", Targets=[{"Id": "q", "Arn": finops_arn}]
-        )
-        yield Org(_load_handler(), sweep_queue, finops_queue)
-    parameters.clear_caches()
+    pattern = {"source": ["tokenfuse.inventory"], "detail-type": ["Profile Non-Compliant"]}
+    with inventory_aws(monkeypatch, TEAMS_YAML, f"{R1},{R2}", tap=pattern) as aws:
+        yield Org(load_handler("inventory").lambda_handler, aws.sweep_queue, aws.bus_tap)
 
 
 @pytest.fixture
@@ -395,7 +352,7 @@ def test_one_failing_account_is_reported_alone(seeded, monkeypatch, capsys, capl
         return real(role_arn, session_name=session_name, base=base)
 
     monkeypatch.setattr(aws_adapter, "assume_role_session", assume)
-    org.invoke({"action": "daily-sweep"})
+    org.invoke(schedule_event())
     messages = org.sweep_messages()
     failing = next(m["MessageId"] for m in messages if json.loads(m["Body"])["account_id"] == b)
     capsys.readouterr()
@@ -436,7 +393,7 @@ def test_daily_schedule_publishes_the_attributable_percent(org, capsys):
     )
     capsys.readouterr()
     # When
-    result = org.invoke({"action": "daily-sweep"})
+    result = org.invoke(schedule_event())
     # Then (412.5 + 87.5) / 1000 = 50 %: untagged and unknown-team spend are not attributable
     assert result["attributable_percent"] == 50.0
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]

@@ -1,14 +1,16 @@
 """Inventory domain, pure: compliance, attributable %, alarm thresholds, CloudTrail parsing, settings."""
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from tokenfuse.errors import MalformedSignal, UnsupportedSignal
 from tokenfuse.events import BUS_SOURCES, DETAIL_TYPES, ProfileNonCompliant
 from tokenfuse.inventory.attributable import attributable_share, tag_value
-from tokenfuse.inventory.cloudtrail import profile_change
+from tokenfuse.inventory.cloudtrail import ProfileChange, profile_change
 from tokenfuse.inventory.compliance import assess
 from tokenfuse.inventory.config import BEDROCK_REGIONS, InventorySettings
 from tokenfuse.inventory.owners import INPUT_TOKENS, OUTPUT_TOKENS, DirectoryTeams, StaticTeams
@@ -20,6 +22,14 @@ from tokenfuse.inventory.thresholds import (
     percentile,
     round_threshold,
     threshold,
+)
+from tokenfuse.inventory.triggers import (
+    DailySweep,
+    Refusal,
+    SweepMessageRefused,
+    SweepRecords,
+    read_trigger,
+    sweep_message,
 )
 from tokenfuse.settings import SettingsError
 
@@ -201,6 +211,42 @@ def test_cloudtrail_ignores_failed_calls_and_other_resources():
     broken["detail"]["requestParameters"] = {}
     with pytest.raises(MalformedSignal):
         profile_change(broken)
+
+
+def test_read_trigger_tells_the_three_triggers_apart():
+    sweep = read_trigger(_event("inventory-sweep-sqs.json"))
+    assert isinstance(sweep, SweepRecords) and len(sweep.Records) == 1
+    change = read_trigger(_event("cloudtrail-tag-inference-profile.json"))
+    assert isinstance(change, ProfileChange) and change.profile_id == "k2x7q9m4ab1c"
+    schedule = read_trigger(_event("inventory-schedule.json"))
+    assert isinstance(schedule, DailySweep)
+    assert schedule.scheduled_time == datetime(2026, 11, 27, 5, 15, tzinfo=UTC)
+    rule_schedule = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+    assert read_trigger(rule_schedule) == Refusal(
+        "unknown",
+        "unknown event shape (keys: source, detail-type, detail): the inventory handles its sweep "
+        "queue's records, CloudTrail profile changes and its daily schedule",
+    )
+
+
+def test_sweep_message_is_the_fan_out_body():
+    record = _event("inventory-sweep-sqs.json")["Records"][0]
+    message = sweep_message(record)
+    assert (message.account_id, message.regions) == ("444455556666", ["us-east-1", "us-west-2"])
+    record["body"] = json.dumps({"account_id": "4444-5555-6666"})
+    with pytest.raises(SweepMessageRefused, match=r"^sweep message: body.account_id: String should match"):
+        sweep_message(record)
+
+
+def test_a_profile_change_names_its_own_profile_only():
+    arn = "arn:aws:bedrock:us-east-1:444455556666:application-inference-profile/k2x7q9m4ab1c"
+    fields = {"kind": "delete", "event_name": "DeleteInferenceProfile", "profile_arn": arn,
+              "profile_id": "k2x7q9m4ab1c", "account_id": "444455556666", "region": "us-east-1"}  # fmt: skip
+    assert ProfileChange(**fields).profile_arn == arn
+    for wrong in ({"account_id": "111122223333"}, {"region": "us-west-2"}, {"profile_id": "zzzzzzzzzzzz"},
+                  {"profile_arn": arn + "/../../foundation-model/x"}):  # fmt: skip
+        with pytest.raises(ValidationError, match="not this account's and region's application profile"):
+            ProfileChange(**{**fields, **wrong})
 
 
 # --- settings and the bus model ----------------------------------------------------------------

@@ -113,14 +113,14 @@ teams:
 
 def test_every_error_with_its_path():
     assert issues_of(BROKEN) == [
-        "teams[1].emails[0]: not an email address",
-        "teams[1].approvers[0]: an approver needs slack_user_id or email",
-        "teams[2].policies.prod.mode: must be one of 'notify', 'approve' or 'auto'",
-        "teams[2].policies.prod.cooldown_minutes: must be > 0",
-        "teams[2].planned_windows[0]: end must be after start",
-        "teams[2].colour: unknown key",
-        "teams[3].name: lowercase letters, digits, '.', '_' or '-' (at most 63)",
-        "finops.slack_channel: not a Slack channel id (like C0123ABCD)",
+        "line 9: teams[1].emails[0]: not an email address",
+        "line 10: teams[1].approvers[0]: an approver needs slack_user_id or email",
+        "line 15: teams[2].policies.prod.mode: must be one of 'notify', 'approve' or 'auto'",
+        "line 15: teams[2].policies.prod.cooldown_minutes: must be > 0",
+        "line 17: teams[2].planned_windows[0]: end must be after start",
+        "line 13: teams[2].colour: unknown key",
+        "line 18: teams[3].name: lowercase letters, digits, '.', '_' or '-' (at most 63)",
+        "line 3: finops.slack_channel: not a Slack channel id (like C0123ABCD)",
     ]
 
 
@@ -132,9 +132,9 @@ teams:
   - {name: a, emails: [a@example.com]}
 """
     assert issues_of(text) == [
-        "teams[1].tag_values[0]: 'Shared' already maps to team 'a'",
-        "teams[1].approvers: required when policies.prod.mode is approve",
-        "teams[2].name: 'a' is already teams[0]",
+        "line 4: teams[1].tag_values[0]: 'Shared' already maps to team 'a'",
+        "line 4: teams[1].approvers: required when policies.prod.mode is approve",
+        "line 5: teams[2].name: 'a' is already teams[0]",
     ]
 
 
@@ -142,8 +142,8 @@ teams:
     ("text", "issue"),
     [
         ("teams: [\n", "line 2: not valid YAML"),
-        ("- a\n- b\n", "(top): must be a mapping"),
-        ("teams: {}\n", "teams: Input should be a valid list"),
+        ("- a\n- b\n", "line 1: (top): is a list: must be a mapping"),
+        ("teams: {}\n", "line 1: teams: Input should be a valid list"),
     ],
 )
 def test_not_a_directory(text, issue):

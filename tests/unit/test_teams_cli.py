@@ -31,8 +31,8 @@ def test_invalid_directory_lists_errors_with_paths(tmp_path):
     result = CliRunner().invoke(app, ["config", "validate", str(bad)])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        f"{bad}: teams[2].policies.prod.cooldown_minutes: must be > 0",
-        f"{bad}: teams[2].policies.prod.on_timeout: must be one of 'none' or 'trip'",
+        f"{bad}: line 6: teams[2].policies.prod.cooldown_minutes: must be > 0",
+        f"{bad}: line 6: teams[2].policies.prod.on_timeout: must be one of 'none' or 'trip'",
     ]
 
 

@@ -19,7 +19,10 @@ Severity = Literal["low", "medium", "high", "critical"]
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamp must carry a timezone")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it
+        raise ValueError("timestamp is outside the calendar once in UTC") from None
 
 
 UtcDateTime = Annotated[

@@ -6,22 +6,30 @@ An environment's policy inherits every field it does not set from the team's ``d
 which inherits from FinOps's policy, which inherits from :class:`Policy`'s defaults.
 """
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from tokenfuse import safe_yaml
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.events import Severity, UtcDateTime
+from tokenfuse.text import one_line
 
 SLACK_CHANNEL_PATTERN = r"^[CG][A-Z0-9]{8,}$"
 SLACK_USER_PATTERN = r"^[UW][A-Z0-9]{8,}$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 TEAM_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 DEFAULT_POLICY_KEY = "default"
+# The README deploys the directory with `aws ssm put-parameter --tier Advanced` (template.yaml too):
+# an Advanced parameter's value holds 8 KB, a Standard one's 4 KB (Parameter Store, "Managing
+# parameter tiers"; PutParameter's Value), and none may hold values wrapped in {{ }}.
+SSM_PARAMETER_TIER = "Advanced"
+SSM_VALUE_LIMIT_BYTES = 8192
+_SSM_REFUSED = re.compile(r"\{\{.*\}\}")
 FINOPS = "finops"
 
 Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN)]
@@ -218,61 +226,124 @@ class TeamDirectory(DirectoryModel):
 
 
 class TeamDirectoryError(TokenfuseError):
-    """The directory does not validate; ``issues`` holds one ``path: message`` line per error."""
+    """The directory does not validate; ``issues`` holds one ``line N: path: message`` line per error."""
 
     def __init__(self, issues: list[str]) -> None:
-        super().__init__(f"team directory is invalid ({len(issues)} error(s)): " + "; ".join(issues))
-        self.issues = issues
+        self.issues = [one_line(issue) for issue in issues]
+        shown = "; ".join(self.issues[:3]) + (
+            f"; +{len(self.issues) - 3} more" if len(self.issues) > 3 else ""
+        )
+        super().__init__(f"team directory is invalid ({len(self.issues)} error(s)): {shown}")
+
+
+def _at(line: int | None, path: str, message: str) -> str:
+    return f"line {line}: {path}: {message}" if line is not None else f"{path}: {message}"
 
 
 def load_directory(text: str) -> TeamDirectory:
-    """Parse and validate the YAML (or JSON) team directory; raise :class:`TeamDirectoryError`."""
+    """Parse and validate the YAML (or JSON) team directory; raise :class:`TeamDirectoryError`
+    with one line per problem, each naming its line and its path in the file. Duplicate keys,
+    nesting past :data:`tokenfuse.safe_yaml.MAX_DEPTH` and alias bombs are refused
+    (:mod:`tokenfuse.safe_yaml`). An empty document is the empty directory (FinOps owns everything)."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "(file)"
-        raise TeamDirectoryError([f"{where}: not valid YAML ({getattr(error, 'problem', error)})"]) from error
+        data, lines = safe_yaml.load(text)
+    except safe_yaml.YamlProblem as problem:
+        raise TeamDirectoryError([str(problem)]) from None
     if data is not None and not isinstance(data, dict):
-        raise TeamDirectoryError(["(top): must be a mapping with `teams` and `finops`"])
+        kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+        raise TeamDirectoryError([_at(1, "(top)", f"is {kind}: must be a mapping with `teams` and `finops`")])
     try:
         directory = TeamDirectory.model_validate(data)
     except ValidationError as error:
-        raise TeamDirectoryError([_describe(e) for e in error.errors()]) from error
-    issues = list(_cross_checks(directory))
+        raise TeamDirectoryError([_describe(e, lines) for e in error.errors()]) from None
+    issues = list(_cross_checks(directory, lines))
     if issues:
         raise TeamDirectoryError(issues)
     return directory
 
 
-def _cross_checks(directory: TeamDirectory) -> Iterable[str]:
+def uploadable_text(raw: bytes) -> str:
+    """A directory file's bytes as the text the SSM parameter the README deploys it to can hold:
+    at most :data:`SSM_VALUE_LIMIT_BYTES` (:data:`SSM_PARAMETER_TIER` tier), UTF-8 (a leading
+    byte-order mark allowed), no ``{{...}}`` (SSM refuses those in a value)."""
+    if len(raw) > SSM_VALUE_LIMIT_BYTES:
+        raise TeamDirectoryError(
+            [
+                f"(file): larger than the {SSM_VALUE_LIMIT_BYTES:,} bytes (8 KB) an SSM parameter of the "
+                f"{SSM_PARAMETER_TIER} tier holds (the README deploys it with --tier {SSM_PARAMETER_TIER})"
+            ]
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        byte, offset = raw[error.start], error.start
+        raise TeamDirectoryError(
+            [f"line {line}: (file): not UTF-8 (byte 0x{byte:02x} at offset {offset})"]
+        ) from None
+    for number, text_line in enumerate(text.splitlines(), start=1):
+        if _SSM_REFUSED.search(text_line):
+            raise TeamDirectoryError(
+                [f"line {number}: (file): SSM refuses '{{{{...}}}}' in a parameter value"]
+            )
+    return text
+
+
+def uploadable_directory(raw: bytes) -> TeamDirectory:
+    """The directory ``tokenfuse config validate`` accepts for upload: :func:`uploadable_text`,
+    valid, and naming at least one team."""
+    directory = load_directory(uploadable_text(raw))
+    if not directory.teams:
+        raise TeamDirectoryError(
+            [
+                "teams: no team: nothing to upload (without a directory, tokenfuse already routes "
+                "every alert to FinOps)"
+            ]
+        )
+    return directory
+
+
+def _cross_checks(directory: TeamDirectory, lines: dict[safe_yaml.Path, int]) -> Iterable[str]:
     seen_names: dict[str, int] = {}
     seen_tags: dict[str, str] = {}
     for i, team in enumerate(directory.teams):
         if team.name in seen_names:
-            yield f"teams[{i}].name: '{team.name}' is already teams[{seen_names[team.name]}]"
+            line = safe_yaml.line_of(lines, ("teams", i, "name"))
+            yield _at(line, f"teams[{i}].name", f"'{team.name}' is already teams[{seen_names[team.name]}]")
         seen_names.setdefault(team.name, i)
         for j, value in enumerate(team.all_tag_values()):
             owner = seen_tags.get(value.lower())
             if owner is not None and owner != team.name:
-                where = f"teams[{i}].tag_values[{j - 1}]" if j else f"teams[{i}].name"
-                yield f"{where}: '{value}' already maps to team '{owner}'"
+                where: safe_yaml.Path = ("teams", i, "tag_values", j - 1) if j else ("teams", i, "name")
+                yield _at(
+                    safe_yaml.line_of(lines, where),
+                    _dotted(where),
+                    f"'{value}' already maps to team '{owner}'",
+                )
             seen_tags.setdefault(value.lower(), team.name)
         for env, _ in team.policies.items():
             if directory.policy_for(team, env).mode == "approve" and not (
                 team.approvers or directory.finops.approvers
             ):
-                yield f"teams[{i}].approvers: required when policies.{env}.mode is approve"
+                line = safe_yaml.line_of(lines, ("teams", i, "policies", env, "mode"))
+                yield _at(line, f"teams[{i}].approvers", f"required when policies.{env}.mode is approve")
 
 
-def _describe(error: Any) -> str:
-    """One pydantic error as ``teams[2].policies.prod.cooldown_minutes: must be > 0``."""
+def _dotted(loc: Iterable[object]) -> str:
+    """``teams[2].policies.prod`` from a location (pydantic's or a safe_yaml path)."""
     path = ""
-    for part in error["loc"]:
+    for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
             path += f".{part}" if path else str(part)
+    return path or "(top)"
+
+
+def _describe(error: Any, lines: dict[safe_yaml.Path, int]) -> str:
+    """One pydantic error as ``line 9: teams[2].policies.prod.cooldown_minutes: must be > 0``."""
+    loc = tuple(part for part in error["loc"] if isinstance(part, str | int))
+    path = _dotted(loc)
     ctx = error.get("ctx") or {}
     kind = error["type"]
     messages: dict[str, Callable[[], str]] = {
@@ -287,7 +358,7 @@ def _describe(error: Any) -> str:
         "value_error": lambda: str(ctx.get("error", error["msg"])),
     }
     message = messages.get(kind, lambda: str(error["msg"]))()
-    return f"{path or '(top)'}: {message}"
+    return _at(safe_yaml.line_of(lines, loc), path, message)
 
 
 def _pattern_message(path: str) -> str:
@@ -303,19 +374,43 @@ def _pattern_message(path: str) -> str:
 
 
 def deployed_directory(parameter_name: str, max_age: int = 300) -> TeamDirectory:
-    """The directory in the SSM parameter (Powertools parameters: cached ``max_age`` seconds)."""
+    """The directory in the SSM parameter (Powertools parameters: cached ``max_age`` seconds).
+
+    A parameter that does not validate is refused with one logged line and never read in part
+    (a half-read directory could send a team's alert to another team): this function keeps the
+    last version it validated, and without one raises :class:`TeamDirectoryError`, so the event
+    fails as any failed call does (retried, then dead-lettered) and is routed once it is fixed.
+    """
     from aws_lambda_powertools.utilities import parameters
 
     text = parameters.get_parameter(parameter_name, max_age=max_age)
-    return _parsed(str(text))
+    return _directory_from_parameter(parameter_name, str(text or ""))
 
 
-_last_parsed: tuple[str, TeamDirectory] | None = None
+_last_valid: dict[str, tuple[str, TeamDirectory]] = {}
+"""Parameter name -> the last value this container validated, and its directory."""
 
 
-def _parsed(text: str) -> TeamDirectory:
+def _directory_from_parameter(parameter_name: str, text: str) -> TeamDirectory:
     """Parse once per distinct parameter value (the parameter is read on every invoke, from cache)."""
-    global _last_parsed  # noqa: PLW0603
-    if _last_parsed is None or _last_parsed[0] != text:
-        _last_parsed = (text, load_directory(text))
-    return _last_parsed[1]
+    last = _last_valid.get(parameter_name)
+    if last is not None and last[0] == text:
+        return last[1]
+    try:
+        directory = load_directory(text)
+    except TeamDirectoryError as error:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        from tokenfuse.observability import logger, metrics
+
+        metrics.add_metric(name="TeamDirectoryRefused", unit=MetricUnit.Count, value=1)
+        fallback = "keeping the version validated before" if last else "no valid version to fall back on"
+        logger.error(
+            one_line(f"team directory parameter {parameter_name} refused ({fallback}): {error}", 1000),
+            parameter=parameter_name,
+        )
+        if last is None:
+            raise
+        return last[1]
+    _last_valid[parameter_name] = (text, directory)
+    return directory

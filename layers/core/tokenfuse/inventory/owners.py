@@ -6,7 +6,7 @@ The inventory codes against :class:`TeamResolver`; :class:`DirectoryTeams` adapt
 
 from typing import Protocol
 
-from tokenfuse.teams import TeamDirectory, load_directory
+from tokenfuse.teams import TeamDirectory, deployed_directory, load_directory
 
 OUTPUT_TOKENS = "OutputTokenCount"
 INPUT_TOKENS = "InputTokenCount"
@@ -67,10 +67,8 @@ class StaticTeams:
 
 
 def load_team_resolver(parameter_name: str | None, max_age_seconds: int = 300) -> TeamResolver:
-    """The directory from its SSM parameter (Powertools parameters, cached); empty when not configured."""
+    """The directory from its SSM parameter (:func:`tokenfuse.teams.deployed_directory`: cached,
+    a broken parameter refused); empty when not configured."""
     if not parameter_name:
         return DirectoryTeams(TeamDirectory())
-    from aws_lambda_powertools.utilities import parameters
-
-    text = parameters.get_parameter(parameter_name, max_age=max_age_seconds)
-    return DirectoryTeams.from_yaml(str(text or ""))
+    return DirectoryTeams(deployed_directory(parameter_name, max_age_seconds))

@@ -1,12 +1,11 @@
 """The inventory function's entry points, by trigger (the handler only wires these up).
 
-The event's shape says which trigger it is: SQS ``Records`` (one account to sweep per record),
-an EventBridge CloudTrail event (one profile changed), or anything else from the schedule
-(EventBridge Scheduler delivers the schedule's ``Input``; ``{"action": "daily-sweep"}``).
+:func:`tokenfuse.inventory.triggers.read_trigger` says which trigger an event is: SQS records of
+the sweep queue (one account each), a CloudTrail profile change, or the daily schedule; anything
+else is refused here with one line, and changes nothing.
 """
 
-import json
-from typing import Any, Literal
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -14,23 +13,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from tokenfuse.adapters.aws import MemberSessions
 from tokenfuse.adapters.bus import EventBus
 from tokenfuse.adapters.inventory_table import InventoryTable
-from tokenfuse.errors import SignalError
-from tokenfuse.inventory.cloudtrail import is_cloudtrail_event, profile_change
+from tokenfuse.inventory.cloudtrail import ProfileChange
 from tokenfuse.inventory.config import InventorySettings
 from tokenfuse.inventory.owners import load_team_resolver
 from tokenfuse.inventory.service import Inventory
+from tokenfuse.inventory.triggers import DailySweep, Refusal, SweepMessageRefused, sweep_message
 from tokenfuse.observability import logger, metrics
-
-Trigger = Literal["sweep-records", "cloudtrail", "schedule"]
-
-
-def trigger_of(event: dict[str, Any]) -> Trigger:
-    records = event.get("Records")
-    if isinstance(records, list) and records and records[0].get("eventSource") == "aws:sqs":
-        return "sweep-records"
-    if is_cloudtrail_event(event):
-        return "cloudtrail"
-    return "schedule"
+from tokenfuse.text import one_line
 
 
 def build_inventory(settings: InventorySettings | None = None) -> Inventory:
@@ -45,12 +34,16 @@ def build_inventory(settings: InventorySettings | None = None) -> Inventory:
     )
 
 
-def handle_cloudtrail(event: dict[str, Any], inventory: Inventory) -> dict[str, Any]:
-    try:
-        change = profile_change(event)
-    except SignalError as error:
-        logger.info("CloudTrail event ignored", reason=str(error), event_id=event.get("id"))
-        return {"ignored": str(error)}
+def refuse(refusal: Refusal, event: object) -> dict[str, Any]:
+    """Log why the event is ignored (one line) and say so; nothing is read, written or sent."""
+    event_id = one_line(event.get("id"), 80) if isinstance(event, dict) and "id" in event else None
+    label = "CloudTrail event" if refusal.trigger == "cloudtrail" else "inventory event"
+    logger.warning(f"{label} ignored: {refusal.reason}", trigger=refusal.trigger, event_id=event_id)
+    metrics.add_metric(name="InventoryEventsIgnored", unit=MetricUnit.Count, value=1)
+    return {"ignored": refusal.reason} if refusal.trigger == "cloudtrail" else {"refused": refusal.reason}
+
+
+def handle_cloudtrail(change: ProfileChange, inventory: Inventory) -> dict[str, Any]:
     result = inventory.apply_change(change)
     logger.info(
         "profile change applied",
@@ -62,9 +55,10 @@ def handle_cloudtrail(event: dict[str, Any], inventory: Inventory) -> dict[str, 
     return {"profile_arn": result.profile_arn, "action": result.action, "compliant": result.compliant}
 
 
-def handle_schedule(inventory: Inventory) -> dict[str, Any]:
+def handle_schedule(schedule: DailySweep, inventory: Inventory) -> dict[str, Any]:
     """Fan the sweep out, then publish yesterday's attributable % (a failure there is logged:
     the sweep matters more)."""
+    logger.info("daily sweep", schedule_arn=schedule.schedule_arn, scheduled_time=schedule.scheduled_time)
     accounts = inventory.fan_out()
     percent: float | None = None
     try:
@@ -86,22 +80,31 @@ def handle_schedule(inventory: Inventory) -> dict[str, Any]:
 
 
 def sweep_record(record: SQSRecord, inventory: Inventory) -> dict[str, Any]:
-    """Sweep the account one SQS message names; on failure count it, log the account, re-raise
-    (the batch processor reports this record alone as failed)."""
-    body = json.loads(record.body)
-    account_id = str(body["account_id"])
+    """Sweep the account one SQS message names; on failure count it, log it in one line, re-raise
+    (the batch processor reports this record alone as failed: retried, then dead-lettered). A body
+    that is not one account to sweep is refused before anything is read."""
+    receive_count = record.attributes.approximate_receive_count
     try:
-        result = inventory.sweep_account(account_id, body.get("regions"))
+        message = sweep_message(record.raw_event)
+    except SweepMessageRefused as refusal:
+        metrics.add_metric(name="InventorySweepMessagesRefused", unit=MetricUnit.Count, value=1)
+        logger.error(
+            f"sweep message refused: {refusal}", message_id=record.message_id, receive_count=receive_count
+        )
+        raise
+    account_id = message.account_id
+    try:
+        result = inventory.sweep_account(account_id, message.regions)
     except Exception as error:
         metrics.add_metric(name="InventorySweepFailures", unit=MetricUnit.Count, value=1)
         logger.error(
-            f"inventory sweep of account {account_id} failed: {error}",
+            f"inventory sweep of account {account_id} failed: {one_line(error)}",
             account_id=account_id,
-            sweep_id=body.get("sweep_id"),
+            sweep_id=message.sweep_id,
             error_type=type(error).__name__,
-            receive_count=record.attributes.approximate_receive_count,
+            receive_count=receive_count,
         )
         raise
     metrics.add_metric(name="InventoryAccountsSwept", unit=MetricUnit.Count, value=1)
-    logger.info("account swept", sweep_id=body.get("sweep_id"), **vars(result))
+    logger.info("account swept", sweep_id=message.sweep_id, **vars(result))
     return vars(result)

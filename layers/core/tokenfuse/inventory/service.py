@@ -105,9 +105,11 @@ class Inventory:
     # CloudTrail: one profile
     # ------------------------------------------------------------------------------------------
     def apply_change(self, change: ProfileChange) -> ChangeResult:
+        """One checked CloudTrail change (see :mod:`.cloudtrail`: its ARN, id, account and region
+        are the event's own, so it can only touch that profile's record and alarms)."""
         bedrock = self.sessions.client("bedrock", change.account_id, change.region)
         cloudwatch = self.sessions.client("cloudwatch", change.account_id, change.region)
-        profile_id = bedrock_api.profile_id_of(change.profile_arn)
+        profile_id = change.profile_id
         if change.kind == "upsert":
             try:
                 profile = bedrock_api.get_profile(bedrock, change.profile_arn)

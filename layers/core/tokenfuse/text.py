@@ -1,0 +1,22 @@
+"""Untrusted text made safe for one log line or one error message."""
+
+ONE_LINE_LIMIT = 300
+
+
+def _escaped(char: str) -> str:
+    if char.isprintable():
+        return char
+    # control, format (bidi overrides, zero-width), separators other than the space, unassigned
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def one_line(value: object, limit: int = ONE_LINE_LIMIT) -> str:
+    """``value`` as one printable line of at most ``limit`` characters: every character Python
+    does not call printable (newlines, escapes, bidi overrides, no-break spaces) escaped
+    (``\\x0a``, ``\\u202e``), the rest cut with ``...``."""
+    text = str(value)
+    if len(text) > 4 * limit:  # never escape megabytes to keep a few hundred characters
+        text = text[: 4 * limit]
+    safe = "".join(_escaped(char) for char in text)
+    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
