@@ -25,6 +25,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(E2E):
             item.add_marker(pytest.mark.e2e)
+
+
 HANDLERS = ROOT / "tests" / "fixtures" / "handlers"
 FUNCTIONS = ["approve", "attribute", "intake", "inventory", "notify", "remediate"]
 

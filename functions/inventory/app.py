@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tokenfuse.inventory import runtime
 from tokenfuse.inventory.cloudtrail import ProfileChange
+from tokenfuse.inventory.config import InventorySettings
 from tokenfuse.inventory.service import Inventory
 from tokenfuse.inventory.triggers import DailySweep, Refusal, read_trigger
 from tokenfuse.observability import logger, metrics, tracer
@@ -27,10 +28,11 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    settings = InventorySettings.from_env()  # a broken environment fails here, before the event is read
     trigger = read_trigger(event)
     if isinstance(trigger, Refusal):
         return runtime.refuse(trigger, event)
-    inventory = runtime.build_inventory()
+    inventory = runtime.build_inventory(settings)
     if isinstance(trigger, ProfileChange):
         logger.append_keys(trigger="cloudtrail")
         return runtime.handle_cloudtrail(trigger, inventory)
