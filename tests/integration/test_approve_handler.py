@@ -111,7 +111,7 @@ def approve(monkeypatch):
 
 def _click(user="U0ALICE001", value=f"{APPROVAL_ID}:approve", timestamp=None, secret=SIGNING_SECRET):
     payload = block_actions_payload(
-        action_id="tokenfuse_approval_approve",
+        action_id=f"tokenfuse_approval_{value.rsplit(':', 1)[-1]}",
         value=value,
         user_id=user,
         channel_id="C0SEARCH01",

@@ -9,13 +9,20 @@ pk                           sk                       what
 ``incident#<incident id>``   ``<iso time>#<step>``    one audited remediation step (TTL 400 days)
 ``trips``                    ``<profile arn>``        the active trip record of a profile (restore reads it)
 ``trip-log``                 ``<iso time>#<arn>``     one trip, for the trips-per-hour bound (TTL 1 day)
+``refused-click#<utc day>``  ``<iso time>#<nonce>``   one refused signed click: who, what, why (TTL 400 days)
 ===========================  =======================  ===============================================
+
+No other item's ``pk`` starts with ``refused-click#`` (approvals and incidents have their own
+prefixes, trips and the trip log fixed keys), and the nonce keeps two refusals in the same
+microsecond (a simulated clock stands still) apart.
 
 Structured values (the incident, the trip record, the event) are stored as JSON strings, so no
 float ever meets DynamoDB's Decimal.
 """
 
 import json
+import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -28,6 +35,7 @@ AUDIT_TTL_SECONDS = 400 * 86400
 TRIP_LOG_TTL_SECONDS = 86400
 TRIPS_PK = "trips"
 TRIP_LOG_PK = "trip-log"
+REFUSED_CLICK_PK_PREFIX = "refused-click#"
 STEP_ORDER = {
     step: rank
     for rank, step in enumerate(
@@ -146,6 +154,28 @@ class ApprovalsTable:
         items = [i for i in self._query(Key("pk").eq(f"incident#{incident_id}")) if "event" in i]
         items.sort(key=lambda i: (str(i["sk"]).rsplit("#", 1)[0], STEP_ORDER.get(str(i.get("step")), 99)))
         return [json.loads(item["event"]) for item in items]
+
+    # -- refused clicks ----------------------------------------------------------------------
+
+    def put_refused_click(self, at_iso: str, record: Mapping[str, str], now_epoch: int) -> None:
+        """One refused click (``at_iso``: UTC ISO-8601, its day is the partition); never overwrites."""
+        try:
+            self.table.put_item(
+                Item={
+                    **record,
+                    "pk": f"{REFUSED_CLICK_PK_PREFIX}{at_iso[:10]}",
+                    "sk": f"{at_iso}#{secrets.token_hex(4)}",
+                    "at": at_iso,
+                    "expires_at": now_epoch + AUDIT_TTL_SECONDS,
+                },
+                ConditionExpression=Attr("pk").not_exists(),
+            )
+        except ClientError as error:
+            raise translate(error) from error
+
+    def refused_clicks(self, day: str) -> list[dict[str, Any]]:
+        """The refused clicks of one UTC day (``YYYY-MM-DD``), oldest first."""
+        return [dict(item) for item in self._query(Key("pk").eq(f"{REFUSED_CLICK_PK_PREFIX}{day}"))]
 
     # -- trips -------------------------------------------------------------------------------
 
