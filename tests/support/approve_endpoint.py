@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
@@ -25,6 +26,7 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
+from boto3.dynamodb.conditions import Key
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from moto import mock_aws
@@ -146,13 +148,29 @@ class ApproveEndpoint:
         return None if item is None else str(item["status"])
 
     def refused(self) -> list[dict[str, Any]]:
-        """Every refused-click item in the table, oldest first."""
-        items: list[dict[str, Any]] = self.table.table.scan()["Items"]
-        found = [dict(i) for i in items if str(i["pk"]).startswith(REFUSED_CLICK_PK_PREFIX)]
-        return sorted(found, key=lambda i: str(i["sk"]))
+        """Every refused-click item of today and yesterday (UTC), oldest first."""
+        today = datetime.now(UTC)
+        days = [f"{today - timedelta(days=1):%Y-%m-%d}", f"{today:%Y-%m-%d}"]
+        return [item for day in days for item in self.table.refused_clicks(day)]
+
+    def refused_count(self) -> int:
+        """How many refused-click items today's partition holds (cheaper than reading them)."""
+        day = f"{REFUSED_CLICK_PK_PREFIX}{datetime.now(UTC):%Y-%m-%d}"
+        answer = self.table.table.query(KeyConditionExpression=Key("pk").eq(day), Select="COUNT")
+        return int(answer["Count"])
 
     def decided(self) -> list[SentCall]:
         return [c for c in self.sent if c.operation.startswith("SendTask")]
+
+    def reset(self) -> None:
+        """Back to the start: both tables emptied, nothing sent, ``APPROVAL_ID`` pending again."""
+        ddb = boto3.resource("dynamodb", region_name=REGION)
+        for name in (APPROVALS_TABLE, INCIDENTS_TABLE):
+            table = ddb.Table(name)
+            for item in table.scan()["Items"]:
+                table.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+        self.sent.clear()
+        self.pending_approval()
 
 
 def slack_headers(

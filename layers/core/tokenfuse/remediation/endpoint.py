@@ -167,6 +167,8 @@ def _secret(arn: str | None, variable: str, *keys: str) -> str:
         raise EndpointMisconfigured(f"the secret in {variable} cannot be loaded: {error}") from error
     if not text.strip():
         raise EndpointMisconfigured(f"the secret in {variable} is empty")
+    if text.lstrip().startswith("{"):  # JSON without any of the keys: secret_text gave it back whole
+        raise EndpointMisconfigured(f"the secret in {variable} is JSON without a {' or '.join(keys)} key")
     return text
 
 
