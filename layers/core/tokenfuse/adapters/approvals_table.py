@@ -135,18 +135,15 @@ class ApprovalsTable:
     def put_audit(
         self, incident_id: str, at_iso: str, step: str, event: dict[str, Any], now_epoch: int
     ) -> None:
-        try:
-            self.table.put_item(
-                Item={
-                    "pk": f"incident#{incident_id}",
-                    "sk": f"{at_iso}#{step}",
-                    "step": step,
-                    "event": json.dumps(event),
-                    "expires_at": now_epoch + AUDIT_TTL_SECONDS,
-                }
-            )
-        except ClientError as error:
-            raise translate(error) from error
+        self._put(
+            {
+                "pk": f"incident#{incident_id}",
+                "sk": f"{at_iso}#{step}",
+                "step": step,
+                "event": json.dumps(event),
+                "expires_at": now_epoch + AUDIT_TTL_SECONDS,
+            }
+        )
 
     def audit_trail(self, incident_id: str) -> list[dict[str, Any]]:
         """The incident's audited steps, oldest first (each the stored event). Steps written at the
@@ -159,19 +156,16 @@ class ApprovalsTable:
 
     def put_refused_click(self, at_iso: str, record: Mapping[str, str], now_epoch: int) -> None:
         """One refused click (``at_iso``: UTC ISO-8601, its day is the partition); never overwrites."""
-        try:
-            self.table.put_item(
-                Item={
-                    **record,
-                    "pk": f"{REFUSED_CLICK_PK_PREFIX}{at_iso[:10]}",
-                    "sk": f"{at_iso}#{secrets.token_hex(4)}",
-                    "at": at_iso,
-                    "expires_at": now_epoch + AUDIT_TTL_SECONDS,
-                },
-                ConditionExpression=Attr("pk").not_exists(),
-            )
-        except ClientError as error:
-            raise translate(error) from error
+        self._put(
+            {
+                **record,
+                "pk": f"{REFUSED_CLICK_PK_PREFIX}{at_iso[:10]}",
+                "sk": f"{at_iso}#{secrets.token_hex(4)}",
+                "at": at_iso,
+                "expires_at": now_epoch + AUDIT_TTL_SECONDS,
+            },
+            ConditionExpression=Attr("pk").not_exists(),
+        )
 
     def refused_clicks(self, day: str) -> list[dict[str, Any]]:
         """The refused clicks of one UTC day (``YYYY-MM-DD``), oldest first."""
@@ -229,6 +223,12 @@ class ApprovalsTable:
 
     def trips_since(self, since_iso: str) -> int:
         return len(self._query(Key("pk").eq(TRIP_LOG_PK) & Key("sk").gte(since_iso)))
+
+    def _put(self, item: dict[str, Any], **kwargs: Any) -> None:
+        try:
+            self.table.put_item(Item=item, **kwargs)
+        except ClientError as error:
+            raise translate(error) from error
 
     def _query(self, condition: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
