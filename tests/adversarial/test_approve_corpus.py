@@ -760,3 +760,14 @@ def test_an_empty_signing_secret_is_a_500_and_decides_nothing(approve, monkeypat
     monkeypatch.setenv("SLACK_SIGNING_SECRET_ARN", arn)
     assert approve.click(button_click())["statusCode"] == 500
     assert approve.sent == [] and approve.status() == "pending" and approve.refused() == []
+
+
+def test_an_environment_that_does_not_validate_is_a_500_with_one_line(approve, monkeypatch, caplog):
+    monkeypatch.delenv("APPROVALS_TABLE_NAME")
+    caplog.clear()
+    response = approve.click(button_click())
+    assert response["statusCode"] == 500
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("approve endpoint")]
+    assert line.startswith("approve endpoint failed: ValidationError") and "approvals_table_name" in line
+    assert "\n" not in line
+    assert approve.sent == [] and approve.status() == "pending"
