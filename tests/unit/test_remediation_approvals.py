@@ -25,8 +25,8 @@ from tokenfuse.remediation.approvals import (
     button_value,
     parse_button_value,
 )
+from tokenfuse.remediation.email_links import EmailLinks
 from tokenfuse.remediation.interactions import (
-    EmailLinks,
     SlackInteractions,
     parse_restore_value,
     request_text,

@@ -18,8 +18,8 @@ from tokenfuse.observability import logger
 from tokenfuse.remediation.approvals import ApprovalDesk, ApproverOf, DecisionReply
 from tokenfuse.remediation.channels import SlackResponder, secret_text
 from tokenfuse.remediation.directory import owner
+from tokenfuse.remediation.email_links import EmailLinks
 from tokenfuse.remediation.interactions import (
-    EmailLinks,
     EndpointMisconfigured,
     FeedbackHook,
     RestoreHook,

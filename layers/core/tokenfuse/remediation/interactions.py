@@ -1,22 +1,20 @@
-"""The approve endpoint's logic (the handler only routes): Slack interactivity and email links.
+"""The approve endpoint's logic (the handler only routes): Slack interactivity, and what every
+route shares (the HTTP reply, body decoding, the answer to a failure). Email links are in
+:mod:`tokenfuse.remediation.email_links`.
 
-- ``POST /slack/interactivity``: the body must carry Slack's v0 signature (signing secret, 5-minute
-  replay window, slack-sdk's ``SignatureVerifier``; headers that are not ASCII digits / ``v0=<hex>``
-  are refused before it sees them), else 401 and nothing changes. A signed ``block_actions``
-  payload naming a Slack user is a click: its one button's ``action_id`` picks the value parser and
-  the handler from :attr:`SlackInteractions.buttons` (approval buttons -> the
-  :class:`~tokenfuse.remediation.approvals.ApprovalDesk`, CAD feedback -> the anomaly-feedback hook,
-  Restore -> the restore hook). An unknown action id, or a value that does not parse for its action
-  id, changes nothing. Every answer a person should see (including "only approvers may decide",
-  whose domain status is 403) is sent back with HTTP 200 (Slack shows its own error for anything
-  else) as ``{"response_type": "ephemeral", "text": ..., "tokenfuse_status": ...}``, and through the
-  interaction's ``response_url`` when it has one (Slack ignores the HTTP body of a ``block_actions``
-  request). A signed payload that is no click (not JSON, nested over 100 levels, another
-  interaction type, no user) is 400.
-- ``GET /email/approve?token=...``: checks the signed link and shows a one-button confirmation page
-  (mail scanners follow GET links; a GET never decides). ``POST /email/approve`` (form ``token``)
-  decides. Missing token: 400; bad signature or malformed: 401; expired: 401; reused: 200
-  "already decided".
+``POST /slack/interactivity``: the body must carry Slack's v0 signature (signing secret, 5-minute
+replay window, slack-sdk's ``SignatureVerifier``; headers that are not ASCII digits / ``v0=<hex>``
+are refused before it sees them, since it raises on those), else 401 and nothing changes. A signed
+``block_actions`` payload naming a Slack user is a click: its one button's ``action_id`` picks the
+value parser and the handler from :attr:`SlackInteractions.buttons` (approval buttons -> the
+:class:`~tokenfuse.remediation.approvals.ApprovalDesk`, CAD feedback -> the anomaly-feedback hook,
+Restore -> the restore hook). An unknown action id, or a value that does not parse for its action
+id, changes nothing. Every answer a person should see (including "only approvers may decide", whose
+domain status is 403) is sent back with HTTP 200 (Slack shows its own error for anything else) as
+``{"response_type": "ephemeral", "text": ..., "tokenfuse_status": ...}``, and through the
+interaction's ``response_url`` when it has one (Slack ignores the HTTP body of a ``block_actions``
+request). A signed payload that is no click (not JSON, nested over 100 levels, another interaction
+type, no user) is 400.
 
 Refusals are audited, logged and counted by :class:`~tokenfuse.remediation.refusals.Refusals`.
 """
@@ -24,7 +22,6 @@ Refusals are audited, logged and counted by :class:`~tokenfuse.remediation.refus
 import base64
 import binascii
 import contextlib
-import html
 import json
 import re
 import time
@@ -40,7 +37,6 @@ from tokenfuse.adapters.anomaly_feedback import CHOICES as FEEDBACK_CHOICES
 from tokenfuse.alerts.slack_render import feedback_action_id, parse_feedback_value
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.observability import logger
-from tokenfuse.remediation import links
 from tokenfuse.remediation.approvals import (
     CHOICES,
     ApprovalDesk,
@@ -272,7 +268,7 @@ class _EpochClock(Clock):
 
 
 _UNREADABLE = "tokenfuse could not read this click. Nothing was changed."
-_NOT_NOW = "tokenfuse could not take your click just now. Nothing was changed; please click again."
+TRY_AGAIN = "tokenfuse could not take your click just now. Nothing was changed; please click again."
 
 
 class SlackInteractions:
@@ -362,7 +358,7 @@ class SlackInteractions:
             reply = route(click) if route is not None else None
         except TokenfuseError as error:
             logger.error(f"click not taken: {type(error).__name__}: {printable(error, 300)}")
-            return self._answer(click, DecisionReply(503, _NOT_NOW))
+            return self._answer(click, DecisionReply(503, TRY_AGAIN))
         if reply is None:
             if route is None:
                 text = "tokenfuse does not know this button. Nothing was changed."
@@ -417,97 +413,3 @@ class SlackInteractions:
             message = {"response_type": "ephemeral", "replace_original": False, "text": reply.text}
         with contextlib.suppress(Exception):  # the HTTP answer already carries the text
             self.responder.respond(response_url, message)
-
-
-# -- email links -----------------------------------------------------------------------------------
-
-
-class EmailLinks:
-    def __init__(
-        self,
-        link_key: Callable[[], bytes],
-        desk: ApprovalDesk,
-        refusals: Refusals,
-        now_epoch: Callable[[], float] = time.time,
-    ) -> None:
-        self._key = link_key
-        self.desk = desk
-        self.refusals = refusals
-        self._now_epoch = now_epoch
-
-    def _claims(
-        self, token: str | None, via: Literal["email-open", "email-confirm"]
-    ) -> links.LinkClaims | HttpReply:
-        if not token:
-            self.refusals.request("missing-token", "no link token")
-            return _page(400, "Missing link token", "This link is incomplete. Nothing was changed.")
-        try:
-            return links.verify(self._key(), token, int(self._now_epoch()))
-        except links.ExpiredLink as expired:
-            text = "This approval link has expired. Nothing was changed."
-            self._audit(expired.claims, via, DecisionReply(401, text, refused="expired"))
-            return _page(401, "Link expired", text)
-        except links.InvalidLink as invalid:
-            self.refusals.request("invalid-link", f"{invalid} ({len(token)} characters)")
-            return _page(401, "Invalid link", "This link is not valid. Nothing was changed.")
-
-    def confirm_page(self, token: str | None) -> HttpReply:
-        claims = self._claims(token, "email-open")
-        if isinstance(claims, HttpReply):
-            return claims
-        safe_token = html.escape(token or "", quote=True)
-        choice = html.escape(claims.choice)
-        body = (
-            f"<p>You are about to <strong>{choice}</strong> tokenfuse's request "
-            f"<code>{html.escape(claims.approval_id)}</code> as {html.escape(claims.email)}.</p>"
-            f'<form method="post" action="approve"><input type="hidden" name="token" value="{safe_token}">'
-            f'<button type="submit">Confirm: {choice}</button></form>'
-        )
-        return _page(200, f"tokenfuse: {choice}?", body, raw=True)
-
-    def decide(self, form_body: str | None) -> HttpReply:
-        """The confirmation form's POST (``form_body`` None: it could not be decoded)."""
-        if form_body is None:
-            self.refusals.request("undecodable-body", "the body is not valid base64 or UTF-8")
-            return _page(400, "Not a form", "This request is not the confirmation form. Nothing was changed.")
-        claims = self._claims(_form_token(form_body), "email-confirm")
-        if isinstance(claims, HttpReply):
-            return claims
-        try:
-            reply = self.desk.decide(claims.approval_id, claims.choice, email=claims.email)
-        except TokenfuseError as error:
-            logger.error(f"email decision not taken: {type(error).__name__}: {printable(error, 300)}")
-            return _page(503, "Try again", _NOT_NOW)
-        self._audit(claims, "email-confirm", reply)
-        return _page(reply.status, "tokenfuse", reply.text)
-
-    def _audit(
-        self, claims: links.LinkClaims, via: Literal["email-open", "email-confirm"], reply: DecisionReply
-    ) -> None:
-        if reply.refused is None:
-            return
-        about = {"approval_id": claims.approval_id, **reply.about}
-        value = f"{claims.approval_id}:{claims.choice}"
-        self.refusals.click(
-            RefusedClick(reply.refused, claims.email, via, reply.text, value=value, about=about)
-        )
-
-
-def _form_token(form_body: str) -> str | None:
-    """The form's one ``token`` field, else None (not a form, no token, several)."""
-    try:
-        tokens = parse_qs(form_body, errors="strict", max_num_fields=20).get("token", [])
-    except ValueError:
-        return None
-    return tokens[0] if len(tokens) == 1 else None
-
-
-def _page(status: int, title: str, body: str, raw: bool = False) -> HttpReply:
-    content = body if raw else f"<p>{html.escape(body)}</p>"
-    return HttpReply(
-        status,
-        f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title></head>"
-        f"<body>{content}</body></html>",
-        content_type="text/html; charset=utf-8",
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )
