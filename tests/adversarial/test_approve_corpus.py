@@ -538,7 +538,7 @@ def test_corpus(approve, capsys, caplog, label, send, expected):
     for item in refused:  # who, what, why, when; nothing unescaped or unbounded
         assert item["actor"] and item["via"] and item["detail"] and item["at"].endswith("Z")
         assert int(item["expires_at"]) > time.time() + 399 * 86400
-        assert all(len(str(v)) <= 128 + 10 for k, v in item.items() if k not in {"pk", "sk", "expires_at"})
+        assert all(len(str(v)) <= 128 for k, v in item.items() if k not in {"pk", "sk", "expires_at"})
 
 
 def test_the_corpus_is_at_least_thirty_cases_and_labels_are_unique():
@@ -557,7 +557,7 @@ def test_an_audited_refusal_names_who_which_approval_and_why(approve):
     )
     assert other["pk"] == f"refused-click#{other['at'][:10]}" and other["sk"].startswith(other["at"])
     assert "approval_id" not in oversized
-    assert oversized["value"] == "x" * 128 + "…(+905)"  # the value, truncated, where the id is unknown
+    assert oversized["value"] == "x" * 125 + "..."  # the value, truncated, where the id is unknown
 
 
 def test_hostile_strings_in_an_audited_click_are_stored_escaped(approve):
@@ -565,7 +565,7 @@ def test_hostile_strings_in_an_audited_click_are_stored_escaped(approve):
         approve.click(button_click(hostile, action_id="tokenfuse_approval_approve"))
     values = [r.get("value") for r in approve.refused()]
     assert len(values) == len(HOSTILE_STRINGS)
-    assert "line\\nbreak" in values and "\\u202eevil" in values and "\\x00" in values
+    assert "line\\x0abreak" in values and "\\u202eevil" in values and "\\x00" in values
     assert approve.sent == [] and approve.status() == "pending"
 
 
@@ -760,14 +760,3 @@ def test_an_empty_signing_secret_is_a_500_and_decides_nothing(approve, monkeypat
     monkeypatch.setenv("SLACK_SIGNING_SECRET_ARN", arn)
     assert approve.click(button_click())["statusCode"] == 500
     assert approve.sent == [] and approve.status() == "pending" and approve.refused() == []
-
-
-def test_an_environment_that_does_not_validate_is_a_500_with_one_line(approve, monkeypatch, caplog):
-    monkeypatch.delenv("APPROVALS_TABLE_NAME")
-    caplog.clear()
-    response = approve.click(button_click())
-    assert response["statusCode"] == 500
-    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("approve endpoint")]
-    assert line.startswith("approve endpoint failed: ValidationError") and "approvals_table_name" in line
-    assert "\n" not in line
-    assert approve.sent == [] and approve.status() == "pending"

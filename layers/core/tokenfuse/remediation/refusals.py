@@ -62,11 +62,19 @@ VALUE_AUDIT_LENGTH = 128
 
 
 def printable(value: object, limit: int = VALUE_AUDIT_LENGTH) -> str:
-    """``value`` as one safe line: at most ``limit`` characters of it (then ``…(+N)``), with control,
-    format (bidi overrides), separator and lone-surrogate characters written as escapes."""
-    text = str(value)
-    head = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text[:limit])
-    return head if len(text) <= limit else f"{head}…(+{len(text) - limit})"
+    """``value`` as one printable line of at most ``limit`` characters: every character Python does
+    not call printable (newlines, control and bidi characters, lone surrogates) escaped (``\\x0a``,
+    ``\\u202e``), the rest cut with ``...``."""
+    text = str(value)[: 4 * limit]  # never escape megabytes to keep a few hundred characters
+    safe = "".join(_escaped(char) for char in text)
+    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
+
+
+def _escaped(char: str) -> str:
+    if char.isprintable():
+        return char
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 class RefusedClickStore(Protocol):
