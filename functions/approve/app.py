@@ -6,11 +6,16 @@ from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Respo
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tokenfuse.observability import logger, metrics, tracer
-from tokenfuse.remediation.endpoint import endpoint
-from tokenfuse.remediation.interactions import HttpReply
+from tokenfuse.remediation.endpoint import Endpoint, endpoint
+from tokenfuse.remediation.interactions import HttpReply, failure_reply, request_text
+from tokenfuse.remediation.refusals import Refusals
 from tokenfuse.remediation.settings import ApproveSettings
 
 app = LambdaFunctionUrlResolver()
+
+
+def _endpoint() -> Endpoint:
+    return endpoint(ApproveSettings.from_env())
 
 
 def _response(reply: HttpReply) -> Response[str]:
@@ -19,28 +24,37 @@ def _response(reply: HttpReply) -> Response[str]:
     )
 
 
+def _body() -> str | None:
+    return request_text(app.current_event.body, bool(app.current_event.is_base64_encoded))
+
+
 @app.post("/slack/interactivity")
 def slack_interactivity() -> Response[str]:
-    event = app.current_event
-    return _response(
-        endpoint(ApproveSettings.from_env()).slack.handle(event.decoded_body or "", event.headers)
-    )
+    return _response(_endpoint().slack.handle(_body(), app.current_event.headers))
 
 
 @app.get("/email/approve")
 def email_confirm() -> Response[str]:
-    token = app.current_event.get_query_string_value("token")
-    return _response(endpoint(ApproveSettings.from_env()).email.confirm_page(token))
+    return _response(_endpoint().email.confirm_page(app.current_event.get_query_string_value("token")))
 
 
 @app.post("/email/approve")
 def email_decide() -> Response[str]:
-    return _response(endpoint(ApproveSettings.from_env()).email.decide(app.current_event.decoded_body or ""))
+    return _response(_endpoint().email.decide(_body()))
 
 
 @app.not_found
 def not_found(_: Exception) -> Response[str]:
+    Refusals.request("unknown-route", f"{app.current_event.http_method} {app.current_event.path}")
     return Response(status_code=400, content_type="application/json", body='{"error": "unknown route"}')
+
+
+def failed(error: Exception) -> Response[str]:
+    """Nothing escapes the handler: a misconfiguration or a bug is one log line and a 500."""
+    return _response(failure_reply(error))
+
+
+app.exception_handler(Exception)(failed)
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -9,13 +9,20 @@ pk                           sk                       what
 ``incident#<incident id>``   ``<iso time>#<step>``    one audited remediation step (TTL 400 days)
 ``trips``                    ``<profile arn>``        the active trip record of a profile (restore reads it)
 ``trip-log``                 ``<iso time>#<arn>``     one trip, for the trips-per-hour bound (TTL 1 day)
+``refused-click#<utc day>``  ``<iso time>#<nonce>``   one refused signed click: who, what, why (TTL 400 days)
 ===========================  =======================  ===============================================
+
+No other item's ``pk`` starts with ``refused-click#`` (approvals and incidents have their own
+prefixes, trips and the trip log fixed keys), and the nonce keeps two refusals in the same
+microsecond (a simulated clock stands still) apart.
 
 Structured values (the incident, the trip record, the event) are stored as JSON strings, so no
 float ever meets DynamoDB's Decimal.
 """
 
 import json
+import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -28,6 +35,7 @@ AUDIT_TTL_SECONDS = 400 * 86400
 TRIP_LOG_TTL_SECONDS = 86400
 TRIPS_PK = "trips"
 TRIP_LOG_PK = "trip-log"
+REFUSED_CLICK_PK_PREFIX = "refused-click#"
 STEP_ORDER = {
     step: rank
     for rank, step in enumerate(
@@ -127,18 +135,15 @@ class ApprovalsTable:
     def put_audit(
         self, incident_id: str, at_iso: str, step: str, event: dict[str, Any], now_epoch: int
     ) -> None:
-        try:
-            self.table.put_item(
-                Item={
-                    "pk": f"incident#{incident_id}",
-                    "sk": f"{at_iso}#{step}",
-                    "step": step,
-                    "event": json.dumps(event),
-                    "expires_at": now_epoch + AUDIT_TTL_SECONDS,
-                }
-            )
-        except ClientError as error:
-            raise translate(error) from error
+        self._put(
+            {
+                "pk": f"incident#{incident_id}",
+                "sk": f"{at_iso}#{step}",
+                "step": step,
+                "event": json.dumps(event),
+                "expires_at": now_epoch + AUDIT_TTL_SECONDS,
+            }
+        )
 
     def audit_trail(self, incident_id: str) -> list[dict[str, Any]]:
         """The incident's audited steps, oldest first (each the stored event). Steps written at the
@@ -146,6 +151,25 @@ class ApprovalsTable:
         items = [i for i in self._query(Key("pk").eq(f"incident#{incident_id}")) if "event" in i]
         items.sort(key=lambda i: (str(i["sk"]).rsplit("#", 1)[0], STEP_ORDER.get(str(i.get("step")), 99)))
         return [json.loads(item["event"]) for item in items]
+
+    # -- refused clicks ----------------------------------------------------------------------
+
+    def put_refused_click(self, at_iso: str, record: Mapping[str, str], now_epoch: int) -> None:
+        """One refused click (``at_iso``: UTC ISO-8601, its day is the partition); never overwrites."""
+        self._put(
+            {
+                **record,
+                "pk": f"{REFUSED_CLICK_PK_PREFIX}{at_iso[:10]}",
+                "sk": f"{at_iso}#{secrets.token_hex(4)}",
+                "at": at_iso,
+                "expires_at": now_epoch + AUDIT_TTL_SECONDS,
+            },
+            ConditionExpression=Attr("pk").not_exists(),
+        )
+
+    def refused_clicks(self, day: str) -> list[dict[str, Any]]:
+        """The refused clicks of one UTC day (``YYYY-MM-DD``), oldest first."""
+        return [dict(item) for item in self._query(Key("pk").eq(f"{REFUSED_CLICK_PK_PREFIX}{day}"))]
 
     # -- trips -------------------------------------------------------------------------------
 
@@ -199,6 +223,12 @@ class ApprovalsTable:
 
     def trips_since(self, since_iso: str) -> int:
         return len(self._query(Key("pk").eq(TRIP_LOG_PK) & Key("sk").gte(since_iso)))
+
+    def _put(self, item: dict[str, Any], **kwargs: Any) -> None:
+        try:
+            self.table.put_item(Item=item, **kwargs)
+        except ClientError as error:
+            raise translate(error) from error
 
     def _query(self, condition: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -5,6 +5,7 @@ approve endpoint looks the anomaly ids up in the incident and calls ``ce:Provide
 """
 
 import json
+import re
 from typing import Any
 
 from tokenfuse.adapters.anomaly_feedback import CHOICES
@@ -176,7 +177,7 @@ def feedback_actions(incident_id: str) -> dict[str, Any]:
         "elements": [
             {
                 "type": "button",
-                "action_id": f"{FEEDBACK_ACTION_PREFIX}{choice}",
+                "action_id": feedback_action_id(choice),
                 "text": {"type": "plain_text", "text": label},
                 "value": feedback_value(incident_id, choice),
                 **({"style": "danger"} if choice == "false-positive" else {}),
@@ -190,12 +191,30 @@ def feedback_value(incident_id: str, choice: str) -> str:
     return json.dumps({"incident_id": incident_id, "choice": choice}, separators=(",", ":"))
 
 
+FEEDBACK_VALUE_MAX_LENGTH = 1024
+_INCIDENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def feedback_action_id(choice: str) -> str:
+    return f"{FEEDBACK_ACTION_PREFIX}{choice}"
+
+
 def parse_feedback_value(value: str) -> tuple[str, str]:
-    """(incident id, choice) from a feedback button's value; ValueError when it is not one."""
-    data = json.loads(value)
+    """(incident id, choice) from a feedback button's value; ValueError when it is not one (not JSON,
+    nested, over 1 KB, not an object, an incident id of another shape, an unknown choice)."""
+    if len(value) > FEEDBACK_VALUE_MAX_LENGTH:
+        raise ValueError("not a tokenfuse feedback value: too long")
+    try:
+        data = json.loads(value)
+    except RecursionError as error:
+        raise ValueError("not a tokenfuse feedback value: nested too deep") from error
+    if not isinstance(data, dict):
+        raise ValueError("not a tokenfuse feedback value: not a JSON object")
     incident_id, choice = data.get("incident_id"), data.get("choice")
-    if not isinstance(incident_id, str) or choice not in CHOICES:
-        raise ValueError("not a tokenfuse feedback value")
+    if not isinstance(incident_id, str) or not _INCIDENT_ID.fullmatch(incident_id):
+        raise ValueError("not a tokenfuse feedback value: no incident id")
+    if not isinstance(choice, str) or choice not in CHOICES:
+        raise ValueError("not a tokenfuse feedback value: unknown choice")
     return incident_id, choice
 
 

@@ -6,12 +6,13 @@ approvers and the deadline; the Slack buttons (and email links) carry only ``<ap
 never the token. :class:`ApprovalDesk` takes a click: checks the clicker is an allowed approver,
 marks the approval decided with a conditional write (so a double click, a second link, or a click
 after the deadline changes nothing), then resumes the execution with SendTaskSuccess
-``{"decision", "actor", "approval_id"}`` exactly once.
+``{"decision", "actor", "approval_id"}`` exactly once. Every click it turns down says why in its
+:class:`DecisionReply` (``refused``), which the endpoint audits.
 """
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -23,6 +24,7 @@ from tokenfuse.remediation import links
 from tokenfuse.remediation.audit import SYSTEM_ACTOR, Auditor
 from tokenfuse.remediation.channels import ChatPort, EmailPort
 from tokenfuse.remediation.models import ApprovalOutcome, PolicyDecision, RemediationIncident, utc_iso
+from tokenfuse.remediation.refusals import ClickRefusal
 from tokenfuse.teams import TeamDirectory
 
 APPROVAL_ID_LENGTH = 10
@@ -50,9 +52,17 @@ def button_value(approval_id: str, choice: str) -> str:
     return f"{approval_id}:{choice}"
 
 
+def approval_action_id(choice: str) -> str:
+    """The ``action_id`` of the request's button for ``choice``."""
+    return f"{ACTION_ID_PREFIX}{choice}"
+
+
 def parse_button_value(value: str) -> tuple[str, str] | None:
+    """(approval id, choice) of a value :func:`button_value` made, else None."""
+    if len(value) > APPROVAL_ID_LENGTH + 1 + max(map(len, CHOICES)):
+        return None
     approval_id, sep, choice = value.partition(":")
-    if not sep or choice not in CHOICES or len(approval_id) != APPROVAL_ID_LENGTH:
+    if not sep or choice not in CHOICES or not links.APPROVAL_ID_PATTERN.fullmatch(approval_id):
         return None
     return approval_id, choice
 
@@ -88,7 +98,7 @@ def approval_blocks(
     ):
         button: dict[str, Any] = {
             "type": "button",
-            "action_id": f"{ACTION_ID_PREFIX}{choice}",
+            "action_id": approval_action_id(choice),
             "text": {"type": "plain_text", "text": label},
             "value": button_value(approval_id, choice),
         }
@@ -285,29 +295,51 @@ def escalate_to_finops(incident: RemediationIncident, text: str, deps: RequestDe
 
 @dataclass(frozen=True)
 class DecisionReply:
-    """What the clicker is told. ``changed`` is True only for the one click that decided."""
+    """What the clicker is told. ``changed`` is True only for the one click that decided; ``refused``
+    says why a click changed nothing (None for an answer that is no refusal); ``about`` names what
+    the click was about (approval_id, incident_id, team, profile_arn), for the audit."""
 
     status: int
     text: str
     changed: bool = False
+    refused: ClickRefusal | None = None
+    about: dict[str, str] = field(default_factory=dict)
+
+
+ApproverOf = Callable[[str], list[str]]
+"""(Slack user id or email) -> the teams whose on-call approvers list it (the team directory)."""
 
 
 class ApprovalDesk:
     def __init__(
-        self, store: ApprovalStore, callbacks: CallbackPort, now: Callable[[], datetime] = clock.now
+        self,
+        store: ApprovalStore,
+        callbacks: CallbackPort,
+        now: Callable[[], datetime] = clock.now,
+        approver_of: ApproverOf | None = None,
     ) -> None:
         self.store = store
         self.callbacks = callbacks
         self.now = now
+        self.approver_of = approver_of
 
     def decide(  # noqa: PLR0911 - each early answer is one polite refusal
         self, approval_id: str, choice: str, *, slack_user_id: str | None = None, email: str | None = None
     ) -> DecisionReply:
+        about = {"approval_id": approval_id}
         if choice not in CHOICES:
-            return DecisionReply(400, "Unknown choice.")
+            return DecisionReply(
+                400, "Unknown choice. Nothing was changed.", refused="bad-value", about=about
+            )
         item = self.store.get_approval(approval_id)
         if item is None:
-            return DecisionReply(200, "This approval request is unknown or has expired. Nothing was changed.")
+            return DecisionReply(
+                200,
+                "This approval request is unknown or has expired. Nothing was changed.",
+                refused="unknown-approval",
+                about=about,
+            )
+        about.update({k: str(item[k]) for k in ("incident_id", "team") if item.get(k)})
         if slack_user_id:
             actor, via = slack_user_id, "slack"
             allowed = slack_user_id in (item.get("approver_slack_ids") or [])
@@ -315,50 +347,62 @@ class ApprovalDesk:
             actor, via = email.lower(), "email"
             allowed = actor in (item.get("approver_emails") or [])
         else:
-            return DecisionReply(400, "Who is deciding?")
-        if not allowed:
             return DecisionReply(
-                403,
-                f"Sorry, only on-call approvers of team {item.get('team')} can decide this one. "
-                "Nothing was changed.",
+                400, "Who is deciding? Nothing was changed.", refused="malformed-click", about=about
             )
+        if not allowed:
+            return self._not_an_approver(actor, item, about)
         if item.get("status") != "pending":
-            return DecisionReply(200, self._already(item))
+            return DecisionReply(200, self._already(item), refused="already-decided", about=about)
         now_epoch = int(self.now().timestamp())
         if now_epoch > int(item.get("deadline", 0)):
-            return DecisionReply(
-                200, "This request has timed out; FinOps has been told. Nothing was changed."
-            )
+            return DecisionReply(200, _TIMED_OUT, refused="expired", about=about)
         try:
             self.store.mark_decided(approval_id, choice, actor, via, now_epoch)
         except TokenfuseError:
             fresh = self.store.get_approval(approval_id) or item
             if fresh.get("status") != "pending":
-                return DecisionReply(200, self._already(fresh))
-            return DecisionReply(
-                200, "This request has timed out; FinOps has been told. Nothing was changed."
-            )
+                return DecisionReply(200, self._already(fresh), refused="already-decided", about=about)
+            return DecisionReply(200, _TIMED_OUT, refused="expired", about=about)
         try:
             self.callbacks.succeed(
                 str(item["task_token"]), {"decision": choice, "actor": actor, "approval_id": approval_id}
             )
         except TaskNoLongerWaiting:
             return DecisionReply(
-                200, "Too late: this request timed out before your click. Nothing was changed."
+                200,
+                "Too late: this request timed out before your click. Nothing was changed.",
+                refused="task-not-waiting",
+                about=about,
             )
         except TokenfuseError:
             self.store.reopen(approval_id, actor)
             return DecisionReply(
-                503, "tokenfuse could not record your decision just now; please click again."
+                503, "tokenfuse could not record your decision just now; please click again.", about=about
             )
         done = {"approve": "Approved: tripping now.", "decline": "Declined: no action.", "snooze": "Snoozed."}
-        return DecisionReply(200, f"{done[choice]} (by {_who(actor)})", changed=True)
+        return DecisionReply(200, f"{done[choice]} (by {_who(actor)})", changed=True, about=about)
+
+    def _not_an_approver(self, actor: str, item: dict[str, Any], about: dict[str, str]) -> DecisionReply:
+        """Refused: not one of the approvers the request listed. Naming another team the clicker is
+        on call for tells the audit a mistaken channel from a stranger."""
+        team = item.get("team")
+        text = f"Sorry, only on-call approvers of team {team} can decide this one. Nothing was changed."
+        others = [t for t in (self.approver_of(actor) if self.approver_of else []) if t != team]
+        if others:
+            return DecisionReply(
+                403, text, refused="other-team-approver", about={**about, "approver_of": " ".join(others)}
+            )
+        return DecisionReply(403, text, refused="not-an-approver", about=about)
 
     @staticmethod
     def _already(item: dict[str, Any]) -> str:
         return (
             f"Already decided: {item.get('decision')} by {_who(str(item.get('actor')))}. Nothing was changed."
         )
+
+
+_TIMED_OUT = "This request has timed out; FinOps has been told. Nothing was changed."
 
 
 def _who(actor: str) -> str:

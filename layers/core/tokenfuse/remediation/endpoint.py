@@ -5,6 +5,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, GetSecretError
+
 from tokenfuse import clock, incidents
 from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
 from tokenfuse.adapters.approvals_table import ApprovalsTable
@@ -12,17 +14,58 @@ from tokenfuse.adapters.aws import assume_role_session, client
 from tokenfuse.adapters.incidents_table import IncidentsTable
 from tokenfuse.adapters.stepfunctions import TaskCallbacks
 from tokenfuse.errors import TokenfuseError
-from tokenfuse.remediation.approvals import ApprovalDesk, DecisionReply
+from tokenfuse.observability import logger
+from tokenfuse.remediation.approvals import ApprovalDesk, ApproverOf, DecisionReply
 from tokenfuse.remediation.channels import SlackResponder, secret_text
 from tokenfuse.remediation.directory import owner
-from tokenfuse.remediation.interactions import EmailLinks, FeedbackHook, RestoreHook, SlackInteractions
+from tokenfuse.remediation.email_links import EmailLinks
+from tokenfuse.remediation.interactions import (
+    EndpointMisconfigured,
+    FeedbackHook,
+    RestoreHook,
+    SlackInteractions,
+)
+from tokenfuse.remediation.refusals import Refusals, printable
 from tokenfuse.remediation.settings import ApproveSettings
 from tokenfuse.remediation.tasks import get_secret
-from tokenfuse.teams import TeamDirectory, deployed_directory
+from tokenfuse.teams import FINOPS, TeamDirectory, deployed_directory
 
 
 def _now_epoch() -> float:
     return clock.now().timestamp()
+
+
+def team_directory(settings: ApproveSettings) -> TeamDirectory:
+    """The deployed directory (cached by Powertools), or an empty one where none is configured.
+    An SSM failure becomes a :class:`TokenfuseError`, so a click hears "try again"."""
+    if not settings.team_directory_parameter:
+        return TeamDirectory()
+    try:
+        return deployed_directory(settings.team_directory_parameter)
+    except GetParameterError as error:
+        raise TokenfuseError(f"the team directory cannot be read: {error}") from error
+
+
+def approver_of(settings: ApproveSettings) -> ApproverOf | None:
+    """Which teams list a Slack user id or email among their on-call approvers (for the audit of a
+    refused click). Only asked on a refusal; an unreadable directory answers "none"."""
+    if not settings.team_directory_parameter:
+        return None
+
+    def teams_of(actor: str) -> list[str]:
+        try:
+            directory = team_directory(settings)
+        except TokenfuseError as error:
+            logger.warning(f"approver teams unknown: {printable(error, 300)}")
+            return []
+        rosters = [(t.name, t.approvers) for t in directory.teams] + [(FINOPS, directory.finops.approvers)]
+        return [
+            name
+            for name, approvers in rosters
+            if any(actor in (a.slack_user_id, (a.email or "").lower()) for a in approvers)
+        ]
+
+    return teams_of
 
 
 def feedback_hook(settings: ApproveSettings) -> FeedbackHook | None:
@@ -33,19 +76,25 @@ def feedback_hook(settings: ApproveSettings) -> FeedbackHook | None:
         return None
     table_name = settings.incidents_table_name
 
-    def hook(incident_id: str, choice: str, actor: str) -> str:
+    def hook(incident_id: str, choice: str, actor: str) -> DecisionReply:
+        about = {"incident_id": incident_id}
         table = IncidentsTable(table_name)
         found = table.get(incident_id)
         if found is None:
-            return "This incident is unknown. Nothing was changed."
+            text = "This incident is unknown. Nothing was changed."
+            return DecisionReply(200, text, refused="unknown-incident", about=about)
         incident, _ = found
         session = assume_role_session(settings.budgets_role_arn) if settings.budgets_role_arn else None
         sent = AnomalyFeedback(session=session).provide_choice(list(incident.anomaly_ids), choice)
         if choice == "planned":
             incidents.mark_planned(table, incident_id, f"planned activity (<@{actor}>)", clock.now())
         if not sent:
-            return f"Noted '{choice}'. No Cost Anomaly Detection anomaly is linked to this incident yet."
-        return f"Thanks <@{actor}>: sent '{choice}' to Cost Anomaly Detection for {len(sent)} anomaly(ies)."
+            text = f"Noted '{choice}'. No Cost Anomaly Detection anomaly is linked to this incident yet."
+        else:
+            text = (
+                f"Thanks <@{actor}>: sent '{choice}' to Cost Anomaly Detection for {len(sent)} anomaly(ies)."
+            )
+        return DecisionReply(200, text, changed=True, about=about)
 
     return hook
 
@@ -59,23 +108,24 @@ def restore_hook(settings: ApproveSettings, lambda_client: Any | None = None) ->
     function_name = settings.remediate_function_name
 
     def hook(profile_arn: str, user_id: str) -> DecisionReply:
+        about = {"profile_arn": profile_arn}
         trip = ApprovalsTable(settings.approvals_table_name).get_trip(profile_arn)
         if trip is None:
-            return DecisionReply(200, "This profile has no active trip: nothing to restore.")
-        directory = (
-            deployed_directory(settings.team_directory_parameter)
-            if settings.team_directory_parameter
-            else TeamDirectory()
-        )
-        if user_id not in owner(directory, trip.get("team")).approver_slack_ids:
+            text = "This profile has no active trip: nothing to restore."
+            return DecisionReply(200, text, refused="no-active-trip", about=about)
+        team = owner(team_directory(settings), trip.get("team"))
+        about["team"] = team.name
+        if user_id not in team.approver_slack_ids:
             refusal = "Only an on-call approver of the owning team can restore it. Nothing was changed."
-            return DecisionReply(403, refusal)
+            return DecisionReply(403, refusal, refused="not-an-approver", about=about)
         payload = {"task": "restore-profiles", "profile_arn": profile_arn, "actor": f"slack:{user_id}"}
         (lambda_client or client("lambda")).invoke(
             FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode()
         )
-        return DecisionReply(200, f"Restoring {profile_arn.rsplit('/', 1)[-1]} for <@{user_id}>: "
-                                  "the result follows in this thread.", changed=True)  # fmt: skip
+        text = (
+            f"Restoring {profile_arn.rsplit('/', 1)[-1]} for <@{user_id}>: the result follows in this thread."
+        )
+        return DecisionReply(200, text, changed=True, about=about)
 
     return hook
 
@@ -83,32 +133,43 @@ def restore_hook(settings: ApproveSettings, lambda_client: Any | None = None) ->
 class Endpoint:
     def __init__(self, settings: ApproveSettings, now_epoch: Callable[[], float] = _now_epoch) -> None:
         self.settings = settings
+        table = ApprovalsTable(settings.approvals_table_name)
         self.desk = ApprovalDesk(
-            ApprovalsTable(settings.approvals_table_name),
-            TaskCallbacks(client("stepfunctions")),
-            now=clock.now,
+            table, TaskCallbacks(client("stepfunctions")), now=clock.now, approver_of=approver_of(settings)
         )
+        refusals = Refusals(table, now=clock.now)
         self.slack = SlackInteractions(
             self._signing_secret,
             self.desk,
-            SlackResponder(base_url=settings.slack_api_base_url),
-            feedback_hook(settings),
-            now_epoch=now_epoch,
+            refusals,
+            responder=SlackResponder(base_url=settings.slack_api_base_url),
+            feedback=feedback_hook(settings),
             restore=restore_hook(settings),
+            now_epoch=now_epoch,
         )
-        self.email = EmailLinks(self._link_key, self.desk, now_epoch)
+        self.email = EmailLinks(self._link_key, self.desk, refusals, now_epoch)
 
     def _signing_secret(self) -> str:
-        if not self.settings.slack_signing_secret_arn:
-            raise TokenfuseError("SLACK_SIGNING_SECRET_ARN is not set")
-        return secret_text(
-            get_secret(self.settings.slack_signing_secret_arn), "signing_secret", "SLACK_SIGNING_SECRET"
-        )
+        arn = self.settings.slack_signing_secret_arn
+        return _secret(arn, "SLACK_SIGNING_SECRET_ARN", "signing_secret", "SLACK_SIGNING_SECRET")
 
     def _link_key(self) -> bytes:
-        if not self.settings.email_link_key_secret_arn:
-            raise TokenfuseError("EMAIL_LINK_KEY_SECRET_ARN is not set")
-        return secret_text(get_secret(self.settings.email_link_key_secret_arn), "key").encode()
+        return _secret(self.settings.email_link_key_secret_arn, "EMAIL_LINK_KEY_SECRET_ARN", "key").encode()
+
+
+def _secret(arn: str | None, variable: str, *keys: str) -> str:
+    """A secret's text (Powertools, cached), or :class:`EndpointMisconfigured` naming what is wrong."""
+    if not arn:
+        raise EndpointMisconfigured(f"{variable} is not set")
+    try:
+        text = secret_text(get_secret(arn), *keys)
+    except (GetParameterError, GetSecretError, TokenfuseError, ValueError) as error:
+        raise EndpointMisconfigured(f"the secret in {variable} cannot be loaded: {error}") from error
+    if not text.strip():
+        raise EndpointMisconfigured(f"the secret in {variable} is empty")
+    if text.lstrip().startswith("{"):  # JSON without any of the keys: secret_text gave it back whole
+        raise EndpointMisconfigured(f"the secret in {variable} is JSON without a {' or '.join(keys)} key")
+    return text
 
 
 @cache
