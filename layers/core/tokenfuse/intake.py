@@ -36,7 +36,7 @@ from tokenfuse.adapters.budgets import BudgetsReader
 from tokenfuse.adapters.bus import EventBus
 from tokenfuse.errors import AccessDenied, MalformedSignal, NotFound, SignalError, TokenfuseError
 from tokenfuse.events import SpendSignal
-from tokenfuse.observability import logger, metrics, tracer
+from tokenfuse.observability import logger, metrics
 from tokenfuse.signals import one_line, parse_signal
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
@@ -106,10 +106,12 @@ class Intake:
         """Let idempotency see the invocation's remaining time (for in-progress expiry)."""
         self.idempotency.register_lambda_context(context)
 
-    @tracer.capture_method
     def handle_record(self, record: SQSRecord) -> list[str]:
         """Parse one SQS record and put its signal(s) on the bus once; the dedup keys handled.
-        Raises (after one log line and a metric) for a record refused or not delivered."""
+        Raises (after one log line and a metric) for a record refused or not delivered.
+
+        Not wrapped in ``tracer.capture_method``: it logs every exception with its traceback, a
+        second line for each refused record (the AWS calls are traced all the same)."""
         message_id = record.message_id
         logger.set_correlation_id(message_id)
         metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)

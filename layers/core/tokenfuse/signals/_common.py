@@ -4,7 +4,6 @@ import hashlib
 import json
 import math
 import re
-import unicodedata
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
@@ -24,9 +23,6 @@ the parsers' date arithmetic (a period, a day, a quarter) can never overflow."""
 
 _OFFSET_WITHOUT_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
 _MAX_TEXT = 160
-_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-"""Controls, format characters (bidi overrides, zero-width), lone surrogates, line and paragraph
-separators: escaped in every message and log line."""
 
 
 def load_json(text: str, what: str, *, lenient: bool = False) -> Any:
@@ -113,13 +109,15 @@ def dedup_hash(*parts: object) -> str:
 
 
 def one_line(text: str) -> str:
-    """``text`` as one printable line: control, format and separator characters and lone
-    surrogates escaped (``\\n``, ``\\x1b``, ``\\u202e``, ``\\udc80``); other non-ASCII kept."""
-    return "".join(_escape(char) for char in text)
+    """``text`` as one printable line: every character Python does not call printable (controls,
+    format characters such as bidi overrides, lone surrogates, line separators, spaces other than
+    ' ', unassigned code points) escaped: ``\\n``, ``\\x1b``, ``\\u202e``, ``\\udc80``. Printable
+    non-ASCII (``café``, ``预算``) is kept."""
+    return text if text.isprintable() else "".join(_escape(char) for char in text)
 
 
 def _escape(char: str) -> str:
-    if unicodedata.category(char) not in _ESCAPED_CATEGORIES:
+    if char.isprintable():
         return char
     if char in "\n\r\t":
         return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[char]

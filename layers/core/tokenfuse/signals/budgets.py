@@ -46,8 +46,9 @@ _FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z ]*?)\s*:\s*(.*?)\s*$", re.MULTILINE)
 _NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 """A number as AWS writes it in US format: ``8,312.47``, ``800``, ``0.95``."""
 _COMPARED = r"^\s*[<>=]*\s*"
-_DOLLARS = re.compile(rf"{_COMPARED}\$\s*({_NUMBER})\s*$")
-_USAGE = re.compile(rf"{_COMPARED}({_NUMBER})\s*([A-Za-z][A-Za-z0-9 ._/-]{{0,39}})?\s*$")
+_DOLLARS = re.compile(rf"{_COMPARED}(?:(-)\s*\$|\$\s*(-)?)\s*({_NUMBER})\s*$")
+"""``$8,312.47``; a minus sign on either side of the ``$`` is read (and refused as negative)."""
+_USAGE = re.compile(rf"{_COMPARED}(-?{_NUMBER})\s*([A-Za-z][A-Za-z0-9 ._/-]{{0,39}})?\s*$")
 _PERCENT = re.compile(rf"{_COMPARED}({_NUMBER})\s*%\s*(?:\((.*)\))?\s*$")
 _DIGIT = re.compile(r"\d")
 _KNOWN_FIELDS = frozenset(
@@ -192,7 +193,8 @@ def _figure(text: str, what: str, is_cost: bool) -> _Quantity:
     if is_cost:
         dollars = _DOLLARS.match(text)
         if dollars:
-            return _Quantity(value=_number(dollars.group(1)), unit=None)
+            sign = "-" if dollars.group(1) or dollars.group(2) else ""
+            return _Quantity(value=_number(sign + dollars.group(3)), unit=None)
         if _DIGIT.search(text):
             raise ImplausibleSignal(
                 f"Budgets alert: {what} is not in US dollars ($1,234.56): {shorten(text, 60)}"
@@ -218,7 +220,7 @@ def _threshold(text: str, is_cost: bool) -> tuple[_Quantity | None, float | None
 
 def _number(text: str) -> float:
     """A US-format number matched by ``_NUMBER`` (so ``float`` cannot fail; a huge one is inf,
-    which the plausibility check refuses by name)."""
+    which the plausibility check refuses by name, as it does a negative one)."""
     return float(text.replace(",", ""))
 
 

@@ -2,8 +2,8 @@
 (shared/contracts.md, "Bad input"). ``parse_signal`` passes every signal through
 :func:`require_plausible`, so no parser can skip it.
 
-- money (every ``*_usd`` figure, root causes' ``contribution_usd``): finite, >= 0, <= $1e9;
-- usage amounts (``*_amount``, in ``unit``) and percentages: finite, >= 0; any other figure finite;
+- every figure (money, usage amounts in ``unit``, percentages, token counts, scores): finite and
+  >= 0; money (every ``*_usd`` figure, root causes' ``contribution_usd``) also <= $1e9;
 - the window: ends no earlier than it starts, at most an hour after ``received_at``, and starts at
   most 400 days before it;
 - what goes on the bus is valid Unicode JSON, each text at most 1,024 characters (AWS's own names
@@ -54,9 +54,8 @@ def _figures(signal: SpendSignal) -> Iterator[tuple[str, float]]:
 def _require_figure(name: str, value: float) -> None:
     if not math.isfinite(value):
         raise ImplausibleSignal(f"{name} is {value}: not a finite number")
-    bounded = name.endswith(("_usd", "_amount", "_percent"))
-    if bounded and value < 0:
-        raise ImplausibleSignal(f"{name} {value:,.2f} is below the bound 0")
+    if value < 0:
+        raise ImplausibleSignal(f"{name} {value:g} is below the bound 0")
     if name.endswith("_usd") and value > MAX_USD:
         raise ImplausibleSignal(f"{name} ${value:,.2f} is over the bound ${MAX_USD:,.0f}")
 
