@@ -91,7 +91,7 @@ class IntakeAws:
 
     def captured(self) -> list[dict[str, Any]]:
         """Every event the bus delivered to the capture queue (drained)."""
-        out = []
+        out: list[dict[str, Any]] = []
         while True:
             batch = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", [])
             if not batch:
