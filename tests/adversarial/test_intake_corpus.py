@@ -222,9 +222,7 @@ ACCEPTED: dict[str, tuple[str, dict[str, Any]]] = {
         {"threshold_percent": 80.0, "threshold_usd": 8000.0},
     ),
     "money exactly at the $1e9 bound": (
-        budget_text(
-            "budgets-sns-actual.json", "ACTUAL Amount: $8,312.47", "ACTUAL Amount: $1,000,000,000.00"
-        ),
+        budget_text("budgets-sns-actual.json", ACTUAL_LINE, "ACTUAL Amount: $1,000,000,000.00"),
         {"actual_usd": 1_000_000_000.0},
     ),
     "non-ASCII budget name": (
@@ -333,14 +331,16 @@ REFUSED: dict[str, tuple[str, str]] = {
         "ImplausibleSignal: actual_usd -8312.47 is below the bound 0",
     ),
     "budgets amount over $1e9": (
-        budget_text(
-            "budgets-sns-actual.json", "ACTUAL Amount: $8,312.47", "ACTUAL Amount: $1,000,000,000.01"
-        ),
+        budget_text("budgets-sns-actual.json", ACTUAL_LINE, "ACTUAL Amount: $1,000,000,000.01"),
         "actual_usd $1,000,000,000.01 is over the bound $1,000,000,000",
     ),
     "budgets amount of 400 digits (infinite as a float)": (
         budget_text("budgets-sns-actual.json", ACTUAL_LINE, "ACTUAL Amount: $" + "9" * 400),
         "actual_usd is inf: not a finite number",
+    ),
+    "budgets amount line of 240,000 characters": (
+        budget_text("budgets-sns-actual.json", ACTUAL_LINE, ACTUAL_LINE + " " * 240_000 + "x"),
+        "MalformedSignal: Budgets alert: 'Actual Amount' is 240,010 characters long",
     ),
     "budgets usage figure in dollars": (
         budget_text("budgets-sns-usage.json", "ACTUAL Amount: 912.50 Hrs", "ACTUAL Amount: $912.50"),
@@ -353,8 +353,8 @@ REFUSED: dict[str, tuple[str, str]] = {
     "budgets two differing amounts": (
         budget_text(
             "budgets-sns-actual.json",
-            "ACTUAL Amount: $8,312.47",
-            "ACTUAL Amount: $8,312.47\nACTUAL Amount: $1.00",
+            ACTUAL_LINE,
+            f"{ACTUAL_LINE}\nACTUAL Amount: $1.00",
         ),
         "two 'Actual Amount' lines that differ",
     ),

@@ -16,6 +16,7 @@ from tests.support.intake_harness import (
     IntakeAws,
     batch,
     context,
+    create_budget,
     eventbridge_body,
     intake_aws,
     intake_environment,
@@ -199,22 +200,14 @@ def test_budgets_read_through_the_management_account_role(aws, monkeypatch):
     creds = boto3.client("sts", region_name=REGION).assume_role(RoleArn=role, RoleSessionName="setup")[
         "Credentials"
     ]
-    boto3.client(
+    management_budgets = boto3.client(
         "budgets",
         region_name=REGION,
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
-    ).create_budget(
-        AccountId="111122223333",
-        Budget={
-            "BudgetName": "genai-bedrock-monthly",
-            "BudgetLimit": {"Amount": "10000", "Unit": "USD"},
-            "TimeUnit": "MONTHLY",
-            "BudgetType": "COST",
-            "CostFilters": {"Service": ["Amazon Bedrock"], "LinkedAccount": ["444455556666"]},
-        },
     )
+    create_budget(management_budgets, {"Service": ["Amazon Bedrock"], "LinkedAccount": ["444455556666"]})
     monkeypatch.setenv("BUDGETS_ROLE_ARN", role)
     intake.reset()
     handler = load_handler()

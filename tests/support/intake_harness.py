@@ -131,17 +131,22 @@ def intake_aws() -> Iterator[IntakeAws]:
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        boto3.client("budgets", region_name=REGION).create_budget(
-            AccountId="111122223333",
-            Budget={
-                "BudgetName": "genai-bedrock-monthly",
-                "BudgetLimit": {"Amount": "10000", "Unit": "USD"},
-                "TimeUnit": "MONTHLY",
-                "BudgetType": "COST",
-                "CostFilters": BUDGET_FILTERS,
-            },
-        )
+        create_budget(boto3.client("budgets", region_name=REGION), BUDGET_FILTERS)
         yield IntakeAws(sqs=sqs, queue=queue, events=events, dynamodb=dynamodb)
+
+
+def create_budget(budgets: Any, cost_filters: dict[str, list[str]]) -> None:
+    """The budget the Budgets samples name (``genai-bedrock-monthly`` in 111122223333)."""
+    budgets.create_budget(
+        AccountId="111122223333",
+        Budget={
+            "BudgetName": "genai-bedrock-monthly",
+            "BudgetLimit": {"Amount": "10000", "Unit": "USD"},
+            "TimeUnit": "MONTHLY",
+            "BudgetType": "COST",
+            "CostFilters": cost_filters,
+        },
+    )
 
 
 def sqs_record(body: str, message_id: str) -> dict[str, Any]:

@@ -209,6 +209,24 @@ def test_two_differing_lines_for_one_field_are_refused() -> None:
         parse_signal(with_message(event, text), received_at=T0)
 
 
+def test_a_field_longer_than_aws_writes_is_refused() -> None:
+    event = load("budgets-sns-actual.json")
+    # "$8,312.47" (9 characters), 300 spaces, "x": 310 characters.
+    text = sns_message(event).replace(ACTUAL, "ACTUAL Amount: $8,312.47" + " " * 300 + "x")
+    with pytest.raises(MalformedSignal, match=r"^Budgets alert: 'Actual Amount' is 310 characters long$"):
+        parse_signal(with_message(event, text), received_at=T0)
+
+
+def test_a_long_line_of_spaces_is_read_in_linear_time() -> None:
+    """The field regex this replaced took about a minute on this line (quadratic backtracking)."""
+    event = load("budgets-sns-actual.json")
+    text = sns_message(event).replace(
+        "Budget Type: Cost", "Budget Type: Cost\nBudget Name" + " " * 60_000 + "x"
+    )
+    (parsed,) = parse_signal(with_message(event, text), received_at=T0)
+    assert parsed.budget_name == "genai-bedrock-monthly"
+
+
 # -- alarm periods (PutMetricAlarm's own limits) ---------------------------------------------------
 
 

@@ -42,7 +42,8 @@ TimeUnit = Literal["DAILY", "MONTHLY", "QUARTERLY", "ANNUALLY"]
 
 _HEADER_DATE = re.compile(re.escape(BUDGETS_ANCHOR) + r"\s+([A-Z][a-z]+ \d{1,2}, \d{4})")
 _ACCOUNT = re.compile(r"AWS Account\s+(\d{12})\b")
-_FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z ]*?)\s*:\s*(.*?)\s*$", re.MULTILINE)
+_MAX_FIELD = 256
+"""Longer than any value AWS writes in these lines (a budget name is at most 100 characters)."""
 _NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 """A number as AWS writes it in US format: ``8,312.47``, ``800``, ``0.95``."""
 _COMPARED = r"^\s*[<>=]*\s*"
@@ -170,14 +171,22 @@ def parse(
 
 
 def _fields(text: str) -> dict[str, str]:
-    """The ``Key: value`` lines, keys lower-cased. One of the lines read here twice with two
-    values is ambiguous: refused."""
+    """The ``Key: value`` lines AWS writes below the letter, keys lower-cased. Read line by line
+    with ``partition`` (a regular expression over the whole text backtracks quadratically on a long
+    line of spaces). A line read here twice with two values is ambiguous, one longer than any AWS
+    writes is not AWS's: both refused."""
     fields: dict[str, str] = {}
-    for raw_key, value in _FIELD.findall(text):
-        key = raw_key.strip().lower()
-        if key in _KNOWN_FIELDS and fields.get(key, value) != value:
+    for line in text.splitlines():
+        name, colon, rest = line.partition(":")
+        key = " ".join(name.split()).lower()
+        if not colon or key not in _KNOWN_FIELDS:
+            continue
+        value = rest.strip()
+        if len(value) > _MAX_FIELD:
+            raise MalformedSignal(f"Budgets alert: '{key.title()}' is {len(value):,} characters long")
+        if fields.get(key, value) != value:
             raise MalformedSignal(f"Budgets alert: two '{key.title()}' lines that differ")
-        fields.setdefault(key, value)
+        fields[key] = value
     return fields
 
 
