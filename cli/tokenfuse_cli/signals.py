@@ -10,7 +10,8 @@ import typer
 
 from tokenfuse import clock
 from tokenfuse.errors import SignalError
-from tokenfuse.signals import one_line, parse_signal, parse_time
+from tokenfuse.signals import parse_signal, parse_time
+from tokenfuse.text import one_line
 
 app = typer.Typer(help="Spend signals: parse what AWS sends.", no_args_is_help=True)
 

@@ -13,10 +13,11 @@ import pytest
 from tests.support.adversarial import CALENDAR_EDGES, NESTING_LIMIT, deeply_nested
 from tokenfuse.errors import ImplausibleSignal, MalformedSignal, SignalError
 from tokenfuse.events import RootCause, SpendSignal
-from tokenfuse.signals import one_line, parse_signal
+from tokenfuse.signals import parse_signal
 from tokenfuse.signals._common import parse_time, require_shallow
 from tokenfuse.signals.alarms import evaluation_range
 from tokenfuse.signals.plausibility import require_plausible
+from tokenfuse.text import one_line
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 T0 = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ SQS body with raw message delivery off), an EventBridge event, or the bare messa
 text or bytes. Anything else raises :class:`~tokenfuse.errors.UnsupportedSignal`; a known kind
 that does not parse raises :class:`~tokenfuse.errors.MalformedSignal`; a signal beyond the
 plausibility bounds (:mod:`tokenfuse.signals.plausibility`) raises
-:class:`~tokenfuse.errors.ImplausibleSignal`. Each carries one line (see :func:`one_line`).
+:class:`~tokenfuse.errors.ImplausibleSignal`. Each carries one printable line.
 """
 
 from datetime import datetime
@@ -19,11 +19,11 @@ from pydantic import ValidationError
 from tokenfuse.errors import UnsupportedSignal
 from tokenfuse.events import SpendSignal
 from tokenfuse.signals import alarms, budgets, cost_anomaly
-from tokenfuse.signals._common import NESTING_LIMIT, condense, one_line, parse_time, shorten
+from tokenfuse.signals._common import NESTING_LIMIT, condense, parse_time, shorten
 from tokenfuse.signals.envelope import Inner, unwrap
 from tokenfuse.signals.plausibility import require_plausible
 
-__all__ = ["NESTING_LIMIT", "one_line", "parse_inner", "parse_signal", "parse_time", "unwrap"]
+__all__ = ["NESTING_LIMIT", "parse_inner", "parse_signal", "parse_time", "unwrap"]
 
 
 def parse_signal(payload: dict[str, Any] | str | bytes, received_at: datetime) -> list[SpendSignal]:

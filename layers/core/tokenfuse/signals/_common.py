@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from tokenfuse.errors import ImplausibleSignal, MalformedSignal
+from tokenfuse.text import one_line
 
 RawSource = Literal["sns", "sqs-sns", "eventbridge"]
 
@@ -106,23 +107,6 @@ def dedup_hash(*parts: object) -> str:
     """A short, stable key: the first 32 hex digits of the sha256 of the parts."""
     canonical = json.dumps([str(p) for p in parts], separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def one_line(text: str) -> str:
-    """``text`` as one printable line: every character Python does not call printable (controls,
-    format characters such as bidi overrides, lone surrogates, line separators, spaces other than
-    ' ', unassigned code points) escaped: ``\\n``, ``\\x1b``, ``\\u202e``, ``\\udc80``. Printable
-    non-ASCII (``café``, ``预算``) is kept."""
-    return text if text.isprintable() else "".join(_escape(char) for char in text)
-
-
-def _escape(char: str) -> str:
-    if char.isprintable():
-        return char
-    if char in "\n\r\t":
-        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def shorten(value: object, limit: int = _MAX_TEXT) -> str:
