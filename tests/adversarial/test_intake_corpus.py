@@ -334,9 +334,13 @@ REFUSED: dict[str, tuple[str, str]] = {
         budget_text("budgets-sns-actual.json", ACTUAL_LINE, "ACTUAL Amount: $1,000,000,000.01"),
         "actual_usd $1,000,000,000.01 is over the bound $1,000,000,000",
     ),
+    "budgets amount of 250 digits": (
+        budget_text("budgets-sns-actual.json", ACTUAL_LINE, "ACTUAL Amount: $" + "9" * 250),
+        "actual_usd $1.000e+250 is over the bound $1,000,000,000",
+    ),
     "budgets amount of 400 digits (infinite as a float)": (
         budget_text("budgets-sns-actual.json", ACTUAL_LINE, "ACTUAL Amount: $" + "9" * 400),
-        "actual_usd is inf: not a finite number",
+        "Budgets alert: 'Actual Amount' is 401 characters long",
     ),
     "budgets amount line of 240,000 characters": (
         budget_text("budgets-sns-actual.json", ACTUAL_LINE, ACTUAL_LINE + " " * 240_000 + "x"),

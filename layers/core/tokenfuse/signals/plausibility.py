@@ -57,7 +57,8 @@ def _require_figure(name: str, value: float) -> None:
     if value < 0:
         raise ImplausibleSignal(f"{name} {value:g} is below the bound 0")
     if name.endswith("_usd") and value > MAX_USD:
-        raise ImplausibleSignal(f"{name} ${value:,.2f} is over the bound ${MAX_USD:,.0f}")
+        shown = f"{value:,.2f}" if value < 1e15 else f"{value:.3e}"
+        raise ImplausibleSignal(f"{name} ${shown} is over the bound ${MAX_USD:,.0f}")
 
 
 def _require_window(start: datetime, end: datetime, received: datetime) -> None:
