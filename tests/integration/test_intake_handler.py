@@ -5,6 +5,7 @@ import json
 
 import boto3
 import pytest
+from moto import mock_aws
 
 from tests.support.intake_harness import (
     BUS,
@@ -166,7 +167,7 @@ def test_settings_are_read_on_first_use_not_import(env, monkeypatch):
     monkeypatch.delenv("EVENT_BUS_NAME")
     handler = load_handler()  # importing needs no environment
     with (
-        intake_aws(),
+        mock_aws(),
         pytest.raises(TokenfuseError, match=r"^intake settings: missing or invalid EVENT_BUS_NAME$"),
     ):
         handler.lambda_handler(batch({"alarm": GOOD["good-alarm-sns"]}), context())
