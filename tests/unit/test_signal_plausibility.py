@@ -17,7 +17,6 @@ from tokenfuse.signals import parse_signal
 from tokenfuse.signals._common import parse_time, require_shallow
 from tokenfuse.signals.alarms import evaluation_range
 from tokenfuse.signals.plausibility import require_plausible
-from tokenfuse.text import one_line
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 T0 = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
@@ -362,23 +361,3 @@ def test_envelope_shapes_are_refused_on_one_line(payload: dict[str, Any]) -> Non
 def test_a_payload_that_carries_no_message() -> None:
     with pytest.raises(SignalError, match="not a known signal"):
         parse_signal({"Records": []}, received_at=T0)
-
-
-# -- one printable line --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "line"),
-    [
-        ("a\nb", "a\\nb"),
-        ("\x1b[31mred", "\\x1b[31mred"),
-        ("\u202eevil", "\\u202eevil"),
-        ("x\udc80", "x\\udc80"),
-        ("tab\there", "tab\\there"),
-        ("nbsp\u00a0here", "nbsp\\xa0here"),
-        ("café 预算 🚀", "café 预算 🚀"),
-    ],
-)
-def test_one_line_escapes_what_is_not_printable(text: str, line: str) -> None:
-    assert one_line(text) == line
-    assert one_line(text).isprintable()

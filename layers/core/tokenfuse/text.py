@@ -1,19 +1,22 @@
-"""Text from outside, made safe to print: every log line and error message tokenfuse writes about
-an input passes it through :func:`one_line` first."""
+"""Untrusted text made safe for one log line or one error message."""
+
+ONE_LINE_LIMIT = 300
 
 
-def one_line(text: str) -> str:
-    """``text`` as one printable line: every character Python does not call printable (controls,
-    format characters such as bidi overrides, lone surrogates, line separators, spaces other than
-    ' ', unassigned code points) escaped: ``\\n``, ``\\x1b``, ``\\u202e``, ``\\udc80``. Printable
-    non-ASCII (``café``, ``预算``) is kept."""
-    return text if text.isprintable() else "".join(_escape(char) for char in text)
-
-
-def _escape(char: str) -> str:
+def _escaped(char: str) -> str:
     if char.isprintable():
         return char
-    if char in "\n\r\t":
-        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[char]
+    # control, format (bidi overrides, zero-width), separators other than the space, unassigned
     code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def one_line(value: object, limit: int = ONE_LINE_LIMIT) -> str:
+    """``value`` as one printable line of at most ``limit`` characters: every character Python
+    does not call printable (newlines, escapes, bidi overrides, no-break spaces) escaped
+    (``\\x0a``, ``\\u202e``), the rest cut with ``...``."""
+    text = str(value)
+    if len(text) > 4 * limit:  # never escape megabytes to keep a few hundred characters
+        text = text[: 4 * limit]
+    safe = "".join(_escaped(char) for char in text)
+    return safe if len(safe) <= limit else safe[: limit - 3] + "..."

@@ -111,9 +111,8 @@ def dedup_hash(*parts: object) -> str:
 
 def shorten(value: object, limit: int = _MAX_TEXT) -> str:
     """One line, at most ``limit`` characters, for error messages: whitespace runs collapsed to
-    one space, what is left unprintable escaped (see :func:`one_line`)."""
-    text = one_line(" ".join(str(value).split()))
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    one space, what is left unprintable escaped (:func:`tokenfuse.text.one_line`)."""
+    return one_line(" ".join(str(value).split()), limit)
 
 
 def condense(error: ValidationError, what: str) -> MalformedSignal:
