@@ -2,7 +2,7 @@
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +10,8 @@ import typer
 
 from tokenfuse import clock
 from tokenfuse.errors import SignalError
-from tokenfuse.signals import parse_signal
+from tokenfuse.signals import parse_signal, parse_time
+from tokenfuse.text import one_line
 
 app = typer.Typer(help="Spend signals: parse what AWS sends.", no_args_is_help=True)
 
@@ -18,7 +19,7 @@ EXIT_NOT_A_SIGNAL = 2
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    typer.echo(f"error: {one_line(' '.join(message.split()))}", err=True)
     return typer.Exit(EXIT_NOT_A_SIGNAL)
 
 
@@ -32,26 +33,28 @@ def parse(
         ),
     ],
     received_at: Annotated[
-        datetime | None,
+        str | None,
         typer.Option(
-            "--received-at", help="When the signal arrived (ISO-8601, UTC if no zone). Default: now."
+            "--received-at",
+            help="When the signal arrived (ISO-8601, UTC if no zone). Default: now.",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
     """Print the SpendSignal(s) FILE carries, exactly as they go on the bus (no AWS calls, no
     enrichment). One signal prints one JSON object; several print a JSON list. Anything that is not
-    a spend signal exits 2 with one line on stderr."""
+    a plausible spend signal exits 2 with one line on stderr."""
     try:
+        when: datetime = clock.now() if received_at is None else parse_time(received_at, "--received-at")
         raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+    except SignalError as error:
+        raise _fail(str(error)) from None
     except OSError as error:
         raise _fail(f"cannot read {file}: {error.strerror or error}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise _fail(f"{file} is neither JSON nor UTF-8 text") from None
-    when = received_at or clock.now()
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     try:
         signals = parse_signal(text, received_at=when)
     except SignalError as error:

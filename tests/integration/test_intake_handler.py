@@ -1,145 +1,50 @@
 """The intake handler in-process under moto: SQS batch in, SpendSignals on the bus (captured by an
 SQS rule target), partial batch failures for what is not a signal, once per dedup key."""
 
-import importlib.util
 import json
-import uuid
-from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from tests.support.lambda_context import FakeContext
+from tests.support.intake_harness import (
+    BUS,
+    EVENTS,
+    RECEIVED,
+    REGION,
+    ROOT,
+    TABLE,
+    IntakeAws,
+    batch,
+    context,
+    create_budget,
+    eventbridge_body,
+    intake_aws,
+    intake_environment,
+    load_handler,
+    rejections,
+    sns_body,
+)
 from tokenfuse import intake
-from tokenfuse.adapters import aws as aws_adapter
 from tokenfuse.settings import SettingsError
 
-ROOT = Path(__file__).resolve().parents[2]
-EVENTS = ROOT / "events"
 FIXTURES = ROOT / "tests" / "fixtures" / "signals"
-BUS = "tokenfuse-test"
-TABLE = "tokenfuse-idempotency-test"
-REGION = "us-east-1"
-
-
-def context() -> FakeContext:
-    return FakeContext("tokenfuse-intake", "444455556666", 256, 30_000)
-
-
-def load_handler():
-    spec = importlib.util.spec_from_file_location(
-        f"intake_app_{uuid.uuid4().hex}", ROOT / "functions/intake/app.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
 def env(monkeypatch):
-    for key, value in {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "POWERTOOLS_SERVICE_NAME": "intake",
-        "POWERTOOLS_METRICS_NAMESPACE": "tokenfuse",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "AWS_LAMBDA_FUNCTION_NAME": "tokenfuse-intake",
-        "EVENT_BUS_NAME": BUS,
-        "IDEMPOTENCY_TABLE_NAME": TABLE,
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("BUDGETS_ROLE_ARN", raising=False)
-    aws_adapter.default_session.cache_clear()
-    intake.reset()
-    yield
-    intake.reset()
-    aws_adapter.default_session.cache_clear()
+    with intake_environment(monkeypatch):
+        yield
 
 
 @pytest.fixture
 def aws(env):
-    with mock_aws():
-        events = boto3.client("events", region_name=REGION)
-        events.create_event_bus(Name=BUS)
-        sqs = boto3.client("sqs", region_name=REGION)
-        queue = sqs.create_queue(QueueName="bus-capture")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        events.put_rule(
-            Name="capture-signals",
-            EventBusName=BUS,
-            EventPattern=json.dumps({"source": ["tokenfuse.intake"], "detail-type": ["Spend Signal"]}),
-        )
-        events.put_targets(
-            Rule="capture-signals", EventBusName=BUS, Targets=[{"Id": "capture", "Arn": queue_arn}]
-        )
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        boto3.client("budgets", region_name=REGION).create_budget(
-            AccountId="111122223333",
-            Budget={
-                "BudgetName": "genai-bedrock-monthly",
-                "BudgetLimit": {"Amount": "10000", "Unit": "USD"},
-                "TimeUnit": "MONTHLY",
-                "BudgetType": "COST",
-                "CostFilters": {"Service": ["Amazon Bedrock"]},
-            },
-        )
-        yield {"sqs": sqs, "queue": queue, "events": events}
+    with intake_aws() as moto_aws:
+        yield moto_aws
 
 
-def captured(aws) -> list[dict]:
-    """Every event the bus delivered to the capture queue (drained)."""
-    out = []
-    while True:
-        batch = aws["sqs"].receive_message(QueueUrl=aws["queue"], MaxNumberOfMessages=10).get("Messages", [])
-        if not batch:
-            return out
-        for message in batch:
-            out.append(json.loads(message["Body"]))
-            aws["sqs"].delete_message(QueueUrl=aws["queue"], ReceiptHandle=message["ReceiptHandle"])
-
-
-def sqs_record(body: str, message_id: str) -> dict:
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"handle-{message_id}",
-        "body": body,
-        "attributes": {
-            "ApproximateReceiveCount": "1",
-            "SentTimestamp": "1795701931300",
-            "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-            "ApproximateFirstReceiveTimestamp": "1795701931310",
-        },
-        "messageAttributes": {},
-        "md5OfBody": "0" * 32,
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:444455556666:tokenfuse-intake",
-        "awsRegion": REGION,
-    }
-
-
-def sns_body(sample: str) -> str:
-    """One SNS notification as SNS puts it in SQS (raw message delivery off)."""
-    sns = dict(json.loads((EVENTS / sample).read_text())["Records"][0]["Sns"])
-    sns["SigningCertURL"] = sns.pop("SigningCertUrl")
-    sns["UnsubscribeURL"] = sns.pop("UnsubscribeUrl")
-    return json.dumps(sns)
-
-
-def eventbridge_body(sample: str) -> str:
-    return (EVENTS / sample).read_text()
+def captured(aws: IntakeAws) -> list[dict]:
+    return aws.captured()
 
 
 GOOD = {
@@ -154,10 +59,6 @@ BAD = {
     "bad-text": "hello, not a signal",
     "bad-budget": sns_body("budgets-sns-actual.json").replace("Budget Name: ", "Budget: "),
 }
-
-
-def batch(items: dict[str, str]) -> dict:
-    return {"Records": [sqs_record(body, message_id) for message_id, body in items.items()]}
 
 
 def test_good_and_bad_records_land_once_across_redeliveries(aws, caplog):
@@ -210,6 +111,7 @@ def test_rejected_record_is_logged_on_one_line(aws, caplog):
     assert response == {"batchItemFailures": [{"itemIdentifier": "bad-alarm-ok"}]}
     errors = [r for r in caplog.records if r.levelname == "ERROR" and r.getMessage().startswith("rejected")]
     assert len(errors) == 1
+    assert rejections(caplog.records) == {"bad-alarm-ok": [errors[0].getMessage()]}
     message = errors[0].getMessage()
     assert message.startswith(
         "rejected: UnsupportedSignal: alarm tokenfuse-a1b2c3d4e5f6-output-tokens went to OK"
@@ -231,20 +133,20 @@ def test_unknown_budget_is_put_without_filters(aws):
 
 def test_bus_failure_fails_the_record_and_a_retry_delivers(aws):
     handler = load_handler()
-    aws["events"].remove_targets(Rule="capture-signals", EventBusName=BUS, Ids=["capture"])
-    aws["events"].delete_rule(Name="capture-signals", EventBusName=BUS)
-    aws["events"].delete_event_bus(Name=BUS)
+    aws.events.remove_targets(Rule="capture-signals", EventBusName=BUS, Ids=["capture"])
+    aws.events.delete_rule(Name="capture-signals", EventBusName=BUS)
+    aws.events.delete_event_bus(Name=BUS)
     failed = handler.lambda_handler(batch({"alarm": GOOD["good-alarm-eb"]}), context())
     assert failed == {"batchItemFailures": [{"itemIdentifier": "alarm"}]}
 
-    queue_arn = aws["sqs"].get_queue_attributes(QueueUrl=aws["queue"], AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    aws["events"].create_event_bus(Name=BUS)
-    aws["events"].put_rule(
+    queue_arn = aws.sqs.get_queue_attributes(QueueUrl=aws.queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    aws.events.create_event_bus(Name=BUS)
+    aws.events.put_rule(
         Name="capture-signals", EventBusName=BUS, EventPattern=json.dumps({"source": ["tokenfuse.intake"]})
     )
-    aws["events"].put_targets(
+    aws.events.put_targets(
         Rule="capture-signals", EventBusName=BUS, Targets=[{"Id": "capture", "Arn": queue_arn}]
     )
     retried = handler.lambda_handler(batch({"alarm": GOOD["good-alarm-eb"]}), context())
@@ -299,22 +201,14 @@ def test_budgets_read_through_the_management_account_role(aws, monkeypatch):
     creds = boto3.client("sts", region_name=REGION).assume_role(RoleArn=role, RoleSessionName="setup")[
         "Credentials"
     ]
-    boto3.client(
+    management_budgets = boto3.client(
         "budgets",
         region_name=REGION,
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
-    ).create_budget(
-        AccountId="111122223333",
-        Budget={
-            "BudgetName": "genai-bedrock-monthly",
-            "BudgetLimit": {"Amount": "10000", "Unit": "USD"},
-            "TimeUnit": "MONTHLY",
-            "BudgetType": "COST",
-            "CostFilters": {"Service": ["Amazon Bedrock"], "LinkedAccount": ["444455556666"]},
-        },
     )
+    create_budget(management_budgets, {"Service": ["Amazon Bedrock"], "LinkedAccount": ["444455556666"]})
     monkeypatch.setenv("BUDGETS_ROLE_ARN", role)
     intake.reset()
     handler = load_handler()
@@ -341,7 +235,7 @@ class _Reader:
 def _budget_signal():
     from tokenfuse.signals import parse_signal
 
-    (signal,) = parse_signal((EVENTS / "budgets-sns-actual.json").read_text(), received_at=intake.clock.now())
+    (signal,) = parse_signal((EVENTS / "budgets-sns-actual.json").read_text(), received_at=RECEIVED)
     return signal
 
 
@@ -367,7 +261,7 @@ def test_enrich_lets_transient_errors_through_for_a_retry():
 def test_enrich_ignores_other_signals():
     from tokenfuse.signals import parse_signal
 
-    (alarm,) = parse_signal((EVENTS / "alarm-sns.json").read_text(), received_at=intake.clock.now())
+    (alarm,) = parse_signal((EVENTS / "alarm-sns.json").read_text(), received_at=RECEIVED)
     reader = _Reader(result={})
     assert intake.enrich(alarm, reader) is alarm
     assert reader.calls == []

@@ -21,13 +21,15 @@ SAMPLES = sorted(
 )
 
 
-def run(*args: str, stdin: bytes | None = None):
-    return runner.invoke(app, ["signals", "parse", *args], input=stdin)
+def run(*args: str, stdin: bytes | None = None, received_at: str = "2026-11-26T18:00:00Z"):
+    """``tokenfuse signals parse ARGS``, received after every sample's own time (the plausibility
+    bounds hold the window to its receipt, so "now" would make these tests expire)."""
+    return runner.invoke(app, ["signals", "parse", *args, "--received-at", received_at], input=stdin)
 
 
 @pytest.mark.parametrize("name", SAMPLES)
 def test_parse_prints_the_bus_detail(name):
-    result = run(str(EVENTS / name), "--received-at", "2026-11-26T18:00:00Z")
+    result = run(str(EVENTS / name))
     assert result.exit_code == 0, result.output
     detail = json.loads(result.stdout)
     assert isinstance(detail, dict)
@@ -118,3 +120,24 @@ def test_broken_json(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.startswith("error: MalformedSignal: payload looks like JSON but does not parse")
     assert result.stderr.count("\n") == 1
+
+
+def test_received_at_naive_is_utc():
+    result = run(str(EVENTS / "alarm-sns.json"), received_at="2026-11-26T18:00:00")
+    assert json.loads(result.stdout)["received_at"] == "2026-11-26T18:00:00Z"
+
+
+def test_received_at_that_is_not_a_time_is_one_line():
+    result = run(str(EVENTS / "alarm-sns.json"), received_at="tomorrow")
+    assert result.exit_code == 2
+    assert result.stderr == "error: --received-at: not a timestamp: tomorrow\n"
+
+
+def test_received_at_defaults_to_now(monkeypatch):
+    from datetime import UTC, datetime
+
+    from tokenfuse import clock
+
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 11, 27, 9, 30, tzinfo=UTC))
+    result = runner.invoke(app, ["signals", "parse", str(EVENTS / "alarm-sns.json")])
+    assert json.loads(result.stdout)["received_at"] == "2026-11-27T09:30:00Z"

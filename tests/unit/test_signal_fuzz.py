@@ -9,6 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.adversarial import CALENDAR_EDGES, OVERFLOWING_NUMBERS
 from tokenfuse.errors import SignalError
 from tokenfuse.events import SpendSignal
 from tokenfuse.signals import parse_signal
@@ -26,6 +27,8 @@ scalars = st.one_of(
     st.sampled_from(
         ["ALARM", "OK", "AWS/Bedrock", "ModelId", "2026-11-26T00:00:00Z", "2026-13-45", "$1,0.0"]
     ),
+    # Where a duration meets a date: the calendar's ends and numbers no timedelta holds.
+    st.sampled_from([*CALENDAR_EDGES, *OVERFLOWING_NUMBERS]),
 )
 json_values = st.recursive(
     scalars,

@@ -99,12 +99,13 @@ def test_budget_dedup_key_follows_threshold_and_period():
     assert higher.dedup_key != base.dedup_key
     next_month = copy.deepcopy(event)
     next_month["Records"][0]["Sns"]["Timestamp"] = "2026-12-02T09:00:00.000Z"
-    later = one(next_month)
+    later = one(next_month, received_at=datetime(2026, 12, 2, 9, 0, 5, tzinfo=UTC))
     assert later.window_start == datetime(2026, 12, 1, tzinfo=UTC)
     assert later.dedup_key != base.dedup_key
     later_same_month = copy.deepcopy(event)
     later_same_month["Records"][0]["Sns"]["Timestamp"] = "2026-11-27T09:00:00.000Z"
-    assert one(later_same_month).dedup_key == base.dedup_key
+    received_next_day = datetime(2026, 11, 27, 9, 0, 5, tzinfo=UTC)
+    assert one(later_same_month, received_at=received_next_day).dedup_key == base.dedup_key
     forecast = one(with_sns_message(event, text.replace("ACTUAL", "FORECASTED")))
     assert forecast.notification_type == "FORECASTED"
     assert forecast.dedup_key != base.dedup_key

@@ -17,6 +17,11 @@ class MalformedSignal(SignalError):
     """Claims to be a known kind of signal but does not parse."""
 
 
+class ImplausibleSignal(SignalError):
+    """Parses, but a figure or time is beyond what a real signal carries (negative or huge money,
+    a window far from its receipt, an amount not in US dollars): refused before the bus."""
+
+
 class NotFound(TokenfuseError):
     """An AWS resource tokenfuse looked for does not exist."""
 

@@ -3,9 +3,15 @@
 The intake SQS queue holds SNS notifications (raw message delivery off) and EventBridge events as
 message bodies. For each record: parse, enrich a Budgets signal with its budget's cost filters,
 and put the signal on the bus once: re-deliveries of one notification (same ``dedup_key``) are
-absorbed by Powertools idempotency (DynamoDB). A record that is not a signal, or does not parse,
-fails with a one-line log and is reported as a batch item failure, so SQS's redrive moves it to
-the dead-letter queue after ``maxReceiveCount``.
+absorbed by Powertools idempotency (DynamoDB).
+
+A record is never dropped in silence. One that is not a signal, does not parse or is not
+plausible (an empty body, JSON nested too deeply, a window far from now, money beyond the bounds,
+a figure not in US dollars: :mod:`tokenfuse.signals`) is *refused*: one ``rejected: ...`` log line
+(control characters escaped), the ``SignalsRejected`` metric, and a batch item failure, so SQS's
+redrive moves it to the dead-letter queue after ``maxReceiveCount``; nothing reaches the bus. A
+signal the bus or the idempotency table does not take fails the same way with one
+``not delivered: ...`` line (``SignalsNotDelivered``) and is retried by SQS.
 """
 
 from collections.abc import Callable
@@ -31,6 +37,7 @@ from tokenfuse.events import SpendSignal
 from tokenfuse.observability import logger, metrics, tracer
 from tokenfuse.settings import FunctionSettings
 from tokenfuse.signals import parse_signal
+from tokenfuse.text import one_line
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 """How long a delivered signal's dedup key is remembered: well beyond SNS/SQS re-delivery."""
@@ -86,21 +93,45 @@ class Intake:
         """Let idempotency see the invocation's remaining time (for in-progress expiry)."""
         self.idempotency.register_lambda_context(context)
 
-    @tracer.capture_method
     def handle_record(self, record: SQSRecord) -> list[str]:
         """Parse one SQS record and put its signal(s) on the bus once; the dedup keys handled.
-        Raises SignalError (logged on one line) for a record that is not a spend signal."""
-        logger.set_correlation_id(record.message_id)
+        Raises (after one log line and a metric) for a record refused or not delivered.
+
+        Traced in a subsegment of its own, not with ``tracer.capture_method``: that logs every
+        exception with its traceback, a second line for each refused record."""
+        message_id = record.message_id
+        logger.set_correlation_id(message_id)
         metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)
-        try:
-            signals = parse_signal(record.body, received_at=self.now())
-        except SignalError as error:
-            logger.error(f"rejected: {type(error).__name__}: {error}", message_id=record.message_id)
-            metrics.add_metric(name="SignalsRejected", unit=MetricUnit.Count, value=1)
-            raise
-        for signal in signals:
-            self.deliver(signal)
+        with tracer.provider.in_subsegment(name="## handle_record"):
+            signals = self._parse(record)
+            for signal in signals:
+                try:
+                    self.deliver(signal)
+                except Exception as error:
+                    logger.error(
+                        f"not delivered: {type(error).__name__}: {one_line(str(error))}",
+                        message_id=message_id,
+                        dedup_key=signal.dedup_key,
+                    )
+                    metrics.add_metric(name="SignalsNotDelivered", unit=MetricUnit.Count, value=1)
+                    raise
         return [signal.dedup_key for signal in signals]
+
+    def _parse(self, record: SQSRecord) -> list[SpendSignal]:
+        try:
+            # The body as SQS gave it: a missing (empty) or odd one is refused like any other.
+            return parse_signal(record.raw_event.get("body", ""), received_at=self.now())
+        except SignalError as error:
+            self._refuse(record, f"{type(error).__name__}: {error}")
+            raise
+        except Exception as error:  # a parser bug must still dead-letter with its reason, not crash
+            self._refuse(record, f"unexpected {type(error).__name__}: {error}", exc_info=True)
+            raise
+
+    @staticmethod
+    def _refuse(record: SQSRecord, reason: str, *, exc_info: bool = False) -> None:
+        logger.error(f"rejected: {one_line(reason)}", message_id=record.message_id, exc_info=exc_info or None)
+        metrics.add_metric(name="SignalsRejected", unit=MetricUnit.Count, value=1)
 
     def deliver(self, signal: SpendSignal) -> dict[str, Any]:
         """Enrich and put one signal, at most once per ``dedup_key`` (while remembered)."""

@@ -6,29 +6,45 @@ a :class:`~tokenfuse.events.SpendSignal`.
 ``payload`` is what arrived: a Lambda SNS event, an SQS event or record, one SNS notification (an
 SQS body with raw message delivery off), an EventBridge event, or the bare message; as a dict, JSON
 text or bytes. Anything else raises :class:`~tokenfuse.errors.UnsupportedSignal`; a known kind
-that does not parse raises :class:`~tokenfuse.errors.MalformedSignal`. Both carry one line.
+that does not parse raises :class:`~tokenfuse.errors.MalformedSignal`; a signal beyond the
+plausibility bounds (:mod:`tokenfuse.signals.plausibility`) raises
+:class:`~tokenfuse.errors.ImplausibleSignal`. Each carries one printable line.
 """
 
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from tokenfuse.errors import UnsupportedSignal
 from tokenfuse.events import SpendSignal
 from tokenfuse.signals import alarms, budgets, cost_anomaly
-from tokenfuse.signals._common import parse_time, shorten
+from tokenfuse.signals._common import NESTING_LIMIT, condense, parse_time, shorten
 from tokenfuse.signals.envelope import Inner, unwrap
+from tokenfuse.signals.plausibility import require_plausible
 
-__all__ = ["parse_inner", "parse_signal", "unwrap"]
+__all__ = ["NESTING_LIMIT", "parse_inner", "parse_signal", "parse_time", "unwrap"]
 
 
 def parse_signal(payload: dict[str, Any] | str | bytes, received_at: datetime) -> list[SpendSignal]:
     """The spend signals the payload carries (one per SNS/SQS record), or a SignalError."""
     received = parse_time(received_at, "received_at")
-    return [parse_inner(inner, received) for inner in unwrap(payload)]
+    signals = [parse_inner(inner, received) for inner in unwrap(payload)]
+    if not signals:
+        raise UnsupportedSignal("payload carries no message")
+    return signals
 
 
 def parse_inner(inner: Inner, received_at: datetime) -> SpendSignal:
-    """One unwrapped message to its SpendSignal."""
+    """One unwrapped message to its SpendSignal, checked for plausibility."""
+    try:
+        signal = _recognise(inner, received_at)
+    except ValidationError as error:  # the normalised signal itself: a parser let a bad value through
+        raise condense(error, "spend signal") from None
+    return require_plausible(signal)
+
+
+def _recognise(inner: Inner, received_at: datetime) -> SpendSignal:
     if inner.event is not None:
         event = inner.event
         detail: dict[str, Any] = event.detail if isinstance(event.detail, dict) else {}

@@ -1,4 +1,4 @@
-"""Small helpers shared by the signal parsers: times, hashes, one-line errors."""
+"""Small helpers shared by the signal parsers: bounded JSON, times, hashes, one-line errors."""
 
 import hashlib
 import json
@@ -9,17 +9,62 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from tokenfuse.errors import MalformedSignal
+from tokenfuse.errors import ImplausibleSignal, MalformedSignal
+from tokenfuse.text import one_line
 
 RawSource = Literal["sns", "sqs-sns", "eventbridge"]
+
+NESTING_LIMIT = 100
+"""JSON nested deeper than this (objects and arrays) is refused before any model reads it."""
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+"""Every timestamp a signal carries lies in [EARLIEST, LATEST): far from the calendar's ends, so
+the parsers' date arithmetic (a period, a day, a quarter) can never overflow."""
 
 _OFFSET_WITHOUT_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
 _MAX_TEXT = 160
 
 
+def load_json(text: str, what: str, *, lenient: bool = False) -> Any:
+    """``json.loads`` that refuses, with one line, text that is not JSON or nests too deeply.
+    ``lenient``: text that is not JSON is None instead (nesting too deeply is still refused)."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise _too_deep(what) from None
+    except ValueError as error:
+        if lenient:
+            return None
+        raise MalformedSignal(f"{what} looks like JSON but does not parse: {shorten(error)}") from None
+    require_shallow(value, what)
+    return value
+
+
+def require_shallow(value: Any, what: str) -> None:
+    """Refuse a JSON value (decoded or given as a dict) nested deeper than NESTING_LIMIT."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: list[Any] = list(node.values())
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth + 1 > NESTING_LIMIT:
+            raise _too_deep(what)
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _too_deep(what: str) -> MalformedSignal:
+    return MalformedSignal(f"{what}: JSON nests deeper than {NESTING_LIMIT} levels")
+
+
 def parse_time(value: Any, what: str) -> datetime:
     """An AWS timestamp as aware UTC: ISO-8601 with ``Z``, ``+00:00`` or CloudWatch's ``+0000``;
-    a bare date (Cost Anomaly Detection's day granularity) is that day's midnight UTC."""
+    a bare date (Cost Anomaly Detection's day granularity) is that day's midnight UTC. Anything
+    outside [EARLIEST, LATEST) is refused."""
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str) and value.strip():
@@ -32,7 +77,26 @@ def parse_time(value: Any, what: str) -> datetime:
         raise MalformedSignal(f"{what}: missing timestamp")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 at +14:00, year 9999 at -12:00: not an instant the calendar holds
+        raise _out_of_range(what, value) from None
+    if not EARLIEST <= utc < LATEST:
+        raise _out_of_range(what, value)
+    return utc
+
+
+def require_day(day: date, what: str) -> date:
+    """A calendar day from a payload, refused outside [EARLIEST, LATEST) like a timestamp."""
+    if not EARLIEST.date() <= day < LATEST.date():
+        raise _out_of_range(what, day.isoformat())
+    return day
+
+
+def _out_of_range(what: str, value: object) -> ImplausibleSignal:
+    return ImplausibleSignal(
+        f"{what}: {shorten(value, 40)} is outside {EARLIEST:%Y-%m-%d} .. {LATEST:%Y-%m-%d}"
+    )
 
 
 def midnight(day: date) -> datetime:
@@ -42,13 +106,13 @@ def midnight(day: date) -> datetime:
 def dedup_hash(*parts: object) -> str:
     """A short, stable key: the first 32 hex digits of the sha256 of the parts."""
     canonical = json.dumps([str(p) for p in parts], separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def shorten(value: object, limit: int = _MAX_TEXT) -> str:
-    """One line, at most ``limit`` characters, for error messages."""
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """One line, at most ``limit`` characters, for error messages: whitespace runs collapsed to
+    one space, what is left unprintable escaped (:func:`tokenfuse.text.one_line`)."""
+    return one_line(" ".join(str(value).split()), limit)
 
 
 def condense(error: ValidationError, what: str) -> MalformedSignal:
@@ -67,13 +131,13 @@ def as_float(value: Any) -> float | None:
     number: float
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, int | float):
+            number = float(value)
+        elif isinstance(value, str):
             number = float(value.replace(",", "").strip())
-        except ValueError:
+        else:
             return None
-    else:
+    except (ValueError, OverflowError):  # not a number; an integer too large for a float
         return None
     return number if math.isfinite(number) else None

@@ -7,7 +7,6 @@ For an application inference profile the ``ModelId`` value is the profile id (th
 segment); the full profile ARN is matched too.
 """
 
-import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tokenfuse.errors import MalformedSignal, UnsupportedSignal
 from tokenfuse.events import SpendSignal
-from tokenfuse.signals._common import RawSource, as_float, condense, dedup_hash, parse_time, shorten
+from tokenfuse.signals._common import (
+    RawSource,
+    as_float,
+    condense,
+    dedup_hash,
+    load_json,
+    parse_time,
+    shorten,
+)
 
 DETAIL_TYPE = "CloudWatch Alarm State Change"
 EVENT_SOURCE = "aws.cloudwatch"
@@ -24,6 +31,14 @@ NAMESPACE = "AWS/Bedrock"
 DIMENSION = "ModelId"
 OWN_ALARM_PREFIX = "tokenfuse-"
 """Names of the alarms tokenfuse's inventory creates start with this."""
+DEFAULT_PERIOD = 300
+"""The window an alarm that names no period is read over (CloudWatch's default period)."""
+HIGH_RESOLUTION_PERIODS = (10, 20, 30)
+MAX_EVALUATION_RANGE = 7 * 86_400
+MAX_EVALUATION_RANGE_SUB_HOURLY = 86_400
+"""PutMetricAlarm: Period is 10, 20, 30 or a multiple of 60 seconds, and Period x
+EvaluationPeriods is at most 7 days (1 day for periods under an hour). An alarm beyond these is
+not one CloudWatch sends."""
 
 _PROFILE_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):bedrock:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
@@ -148,11 +163,12 @@ def from_eventbridge(
     model_id = _require_token_alarm(change.alarmName, metric.dimensions[DIMENSION] if metric else None)
 
     changed_at = parse_time(change.state.timestamp, "alarm state timestamp")
+    span = evaluation_range(change.alarmName, period, None)
     reason = _reason_data(change.state.reasonData)
     start_text = reason.get("startDate")
     start = parse_time(start_text, "alarm reasonData startDate") if isinstance(start_text, str) else None
     if start is None or start > changed_at:
-        start = changed_at - timedelta(seconds=period or 300)
+        start = changed_at - span
     datapoints = reason.get("recentDatapoints")
     value = as_float(datapoints[-1]) if isinstance(datapoints, list) and datapoints else None
     alarm_arn = next((r for r in resources if ":alarm:" in r), None)
@@ -188,7 +204,7 @@ def from_sns(message: dict[str, Any], *, received_at: datetime, raw_source: RawS
     region = arn.group("region") if arn else _REGION_NAMES.get(alarm.Region or "")
     account = arn.group("account") if arn else alarm.AWSAccountId
     changed_at = parse_time(alarm.StateChangeTime, "alarm StateChangeTime")
-    span = (trigger.Period or 300) * max(trigger.EvaluationPeriods or 1, 1)
+    span = evaluation_range(alarm.AlarmName, trigger.Period, trigger.EvaluationPeriods)
     value_match = _REASON_VALUE.search(alarm.NewStateReason or "")
     value = as_float(next((g for g in value_match.groups() if g), None)) if value_match else None
     return _signal(
@@ -200,12 +216,33 @@ def from_sns(message: dict[str, Any], *, received_at: datetime, raw_source: RawS
         metric_name=metric_name,
         model_id=model_id,
         changed_at=changed_at,
-        start=changed_at - timedelta(seconds=span),
+        start=changed_at - span,
         value=value,
         threshold=as_float(trigger.Threshold),
         received_at=received_at,
         raw_source=raw_source,
     )
+
+
+def evaluation_range(name: str, period: int | None, evaluation_periods: int | None) -> timedelta:
+    """How far back an alarm looked when it changed state: Period x EvaluationPeriods, within
+    CloudWatch's own bounds (MalformedSignal beyond them, before any date arithmetic)."""
+    seconds = DEFAULT_PERIOD if period is None else period
+    evaluations = 1 if evaluation_periods is None else evaluation_periods
+    alarm = f"alarm {shorten(name, 80)}"
+    if seconds not in HIGH_RESOLUTION_PERIODS and (seconds <= 0 or seconds % 60):
+        raise MalformedSignal(
+            f"{alarm}: Period {shorten(seconds, 30)} is not 10, 20, 30 or a multiple of 60 seconds"
+        )
+    if evaluations < 1:
+        raise MalformedSignal(f"{alarm}: EvaluationPeriods {shorten(evaluations, 30)} is below 1")
+    limit = MAX_EVALUATION_RANGE_SUB_HOURLY if seconds < 3600 else MAX_EVALUATION_RANGE
+    if seconds * evaluations > limit:
+        raise MalformedSignal(
+            f"{alarm}: Period x EvaluationPeriods ({seconds} s x {shorten(evaluations, 30)}) is over"
+            f" CloudWatch's {limit:,} s evaluation range"
+        )
+    return timedelta(seconds=seconds * evaluations)
 
 
 def profile_from_model_id(
@@ -314,7 +351,8 @@ def _bedrock_metric_sns(trigger: _Trigger) -> tuple[str | None, str | None]:
         metric = stat.get("Metric") if isinstance(stat, dict) else None
         if not isinstance(metric, dict) or metric.get("Namespace") != NAMESPACE:
             continue
-        for dimension in metric.get("Dimensions") or []:
+        dimensions = metric.get("Dimensions")
+        for dimension in dimensions if isinstance(dimensions, list) else []:
             if isinstance(dimension, dict) and dimension.get("Name", dimension.get("name")) == DIMENSION:
                 value = dimension.get("Value", dimension.get("value"))
                 if isinstance(value, str) and value:
@@ -324,12 +362,9 @@ def _bedrock_metric_sns(trigger: _Trigger) -> tuple[str | None, str | None]:
 
 
 def _reason_data(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {}
+    """``state.reasonData``: JSON AWS documents as informational. Text that is not JSON is read as
+    no data; JSON nested too deeply is refused like any other."""
+    data = load_json(text, "alarm reasonData", lenient=True) if text else None
     return data if isinstance(data, dict) else {}
 
 

@@ -21,6 +21,11 @@
 Variants read here: ACTUAL / FORECASTED; an absolute (``> $800.00``) or percentage (``> 80%``,
 ``> 80.00% ($800.00)``) threshold; "for the current month|quarter|year" or "per day" ("Yesterday,
 ...") wording; Cost or Usage budgets (a usage figure carries its unit, e.g. ``1,000.00 Hrs``).
+
+A cost figure is US dollars as AWS writes them, ``$`` then a number in US format (``$1,234.56``).
+Anything else in a cost budget - another currency (``EUR``, ``€``, ``¥``), another number format
+(``1.234,56``), no ``$`` - is refused (ImplausibleSignal), never rounded or reinterpreted. A usage
+figure is a number and its unit (kept in ``unit``); a ``$`` there is refused too.
 """
 
 import re
@@ -28,20 +33,36 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from tokenfuse.errors import MalformedSignal, UnsupportedSignal
+from tokenfuse.errors import ImplausibleSignal, MalformedSignal, UnsupportedSignal
 from tokenfuse.events import SpendSignal
-from tokenfuse.signals._common import RawSource, as_float, dedup_hash, midnight, shorten
+from tokenfuse.signals._common import RawSource, dedup_hash, midnight, require_day, shorten
 from tokenfuse.signals.envelope import BUDGETS_ANCHOR
 
 TimeUnit = Literal["DAILY", "MONTHLY", "QUARTERLY", "ANNUALLY"]
 
 _HEADER_DATE = re.compile(re.escape(BUDGETS_ANCHOR) + r"\s+([A-Z][a-z]+ \d{1,2}, \d{4})")
 _ACCOUNT = re.compile(r"AWS Account\s+(\d{12})\b")
-_FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z ]*?)\s*:\s*(.*?)\s*$", re.MULTILINE)
-_NUMBER = r"\d[\d,]*(?:\.\d+)?"
-_PERCENT = re.compile(rf"({_NUMBER})\s*%")
-_DOLLARS = re.compile(rf"\$\s*({_NUMBER})")
-_QUANTITY = re.compile(rf"^\s*[<>=]*\s*(\$)?\s*({_NUMBER})\s*(.*?)\s*$")
+_MAX_FIELD = 256
+"""Longer than any value AWS writes in these lines (a budget name is at most 100 characters)."""
+_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+"""A number as AWS writes it in US format: ``8,312.47``, ``800``, ``0.95``."""
+_COMPARED = r"^\s*[<>=]*\s*"
+_DOLLARS = re.compile(rf"{_COMPARED}(?:(-)\s*\$|\$\s*(-)?)\s*({_NUMBER})\s*$")
+"""``$8,312.47``; a minus sign on either side of the ``$`` is read (and refused as negative)."""
+_USAGE = re.compile(rf"{_COMPARED}(-?{_NUMBER})\s*([A-Za-z][A-Za-z0-9 ._/-]{{0,39}})?\s*$")
+_PERCENT = re.compile(rf"{_COMPARED}({_NUMBER})\s*%\s*(?:\((.*)\))?\s*$")
+_DIGIT = re.compile(r"\d")
+_KNOWN_FIELDS = frozenset(
+    {
+        "budget name",
+        "budget type",
+        "budgeted amount",
+        "alert type",
+        "alert threshold",
+        "actual amount",
+        "forecasted amount",
+    }
+)
 _PERIODS: tuple[tuple[re.Pattern[str], TimeUnit], ...] = (
     # AWS's own phrases (never the budget's name, which may well say "monthly").
     (re.compile(r"\bper day\b|\bYesterday, the\b"), "DAILY"),
@@ -54,8 +75,8 @@ _PERIODS: tuple[tuple[re.Pattern[str], TimeUnit], ...] = (
 @dataclass(frozen=True)
 class _Quantity:
     value: float
-    dollars: bool
     unit: str | None
+    """A usage figure's unit (``Hrs``); None for dollars."""
 
 
 def looks_like(message: str) -> bool:
@@ -68,7 +89,7 @@ def parse(
     """One SpendSignal for one Budgets alert."""
     if BUDGETS_ANCHOR not in text:
         raise UnsupportedSignal("text is not an AWS Budgets notification")
-    fields = {key.strip().lower(): value for key, value in _FIELD.findall(text)}
+    fields = _fields(text)
 
     name = _required(fields, "budget name")
     budget_kind = _required(fields, "budget type").lower()
@@ -79,11 +100,15 @@ def parse(
     if alert_type not in ("ACTUAL", "FORECASTED"):
         raise MalformedSignal(f"Budgets alert: unknown Alert Type {shorten(alert_type, 40)}")
     notification_type: Literal["ACTUAL", "FORECASTED"] = "ACTUAL" if alert_type == "ACTUAL" else "FORECASTED"
+    is_cost = budget_type == "cost"
     threshold_text = _required(fields, "alert threshold")
-    amount = _quantity(_required(fields, f"{alert_type.lower()} amount"), "amount")
+    amount = _figure(_required(fields, f"{alert_type.lower()} amount"), f"{alert_type} Amount", is_cost)
     budgeted = (
-        _quantity(fields["budgeted amount"], "Budgeted Amount") if fields.get("budgeted amount") else None
+        _figure(fields["budgeted amount"], "Budgeted Amount", is_cost)
+        if fields.get("budgeted amount")
+        else None
     )
+    threshold, threshold_percent = _threshold(threshold_text, is_cost)
 
     account = _ACCOUNT.search(text)
     header = _HEADER_DATE.search(text)
@@ -94,20 +119,10 @@ def parse(
     start = _period_start(day, time_unit)
     alerted = max(alerted, start)
 
-    percent_match = _PERCENT.search(threshold_text)
-    threshold_percent = as_float(percent_match.group(1)) if percent_match else None
-    dollars_match = _DOLLARS.search(threshold_text)
-    threshold_value: float | None
-    if dollars_match:
-        threshold_value = as_float(dollars_match.group(1))
-    elif percent_match is None:
-        threshold_value = _quantity(threshold_text, "Alert Threshold").value
-    else:
-        threshold_value = None
+    threshold_value = threshold.value if threshold else None
     if threshold_value is None and threshold_percent is not None and budgeted is not None:
         threshold_value = round(budgeted.value * threshold_percent / 100, 2)
 
-    is_cost = budget_type == "cost"
     unit = None if is_cost else (amount.unit or (budgeted.unit if budgeted else None))
     actual = amount.value if notification_type == "ACTUAL" else None
     forecast = amount.value if notification_type == "FORECASTED" else None
@@ -155,6 +170,26 @@ def parse(
     )
 
 
+def _fields(text: str) -> dict[str, str]:
+    """The ``Key: value`` lines AWS writes below the letter, keys lower-cased. Read line by line
+    with ``partition`` (a regular expression over the whole text backtracks quadratically on a long
+    line of spaces). A line read here twice with two values is ambiguous, one longer than any AWS
+    writes is not AWS's: both refused."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        name, colon, rest = line.partition(":")
+        key = " ".join(name.split()).lower()
+        if not colon or key not in _KNOWN_FIELDS:
+            continue
+        value = rest.strip()
+        if len(value) > _MAX_FIELD:
+            raise MalformedSignal(f"Budgets alert: '{key.title()}' is {len(value):,} characters long")
+        if fields.get(key, value) != value:
+            raise MalformedSignal(f"Budgets alert: two '{key.title()}' lines that differ")
+        fields[key] = value
+    return fields
+
+
 def _required(fields: dict[str, str], key: str) -> str:
     value = fields.get(key)
     if not value:
@@ -162,22 +197,48 @@ def _required(fields: dict[str, str], key: str) -> str:
     return value
 
 
-def _quantity(text: str, what: str) -> _Quantity:
-    match = _QUANTITY.match(text)
-    value = as_float(match.group(2)) if match else None
-    if match is None or value is None:
+def _figure(text: str, what: str, is_cost: bool) -> _Quantity:
+    """A cost figure (``$8,312.47``) or a usage figure with its unit (``912.50 Hrs``)."""
+    if is_cost:
+        dollars = _DOLLARS.match(text)
+        if dollars:
+            sign = "-" if dollars.group(1) or dollars.group(2) else ""
+            return _Quantity(value=_number(sign + dollars.group(3)), unit=None)
+        if _DIGIT.search(text):
+            raise ImplausibleSignal(
+                f"Budgets alert: {what} is not in US dollars ($1,234.56): {shorten(text, 60)}"
+            )
         raise MalformedSignal(f"Budgets alert: {what} is not a number: {shorten(text, 60)}")
-    unit = match.group(3).strip() or None
-    if unit is not None and len(unit) > 40:
-        raise MalformedSignal(f"Budgets alert: {what} has an odd unit: {shorten(unit, 60)}")
-    return _Quantity(value=value, dollars=match.group(1) is not None, unit=None if match.group(1) else unit)
+    usage = _USAGE.match(text)
+    if usage is None:
+        raise MalformedSignal(
+            f"Budgets alert: {what} is not a usage figure (a number and its unit): {shorten(text, 60)}"
+        )
+    return _Quantity(value=_number(usage.group(1)), unit=(usage.group(2) or "").strip() or None)
+
+
+def _threshold(text: str, is_cost: bool) -> tuple[_Quantity | None, float | None]:
+    """``Alert Threshold``: an absolute figure (``> $800.00``), a percentage (``> 80.00%``), or
+    both (``> 80.00% ($800.00)``)."""
+    percent = _PERCENT.match(text)
+    if percent is None:
+        return _figure(text, "Alert Threshold", is_cost), None
+    absolute = _figure(percent.group(2), "Alert Threshold", is_cost) if percent.group(2) else None
+    return absolute, _number(percent.group(1))
+
+
+def _number(text: str) -> float:
+    """A US-format number matched by ``_NUMBER`` (so ``float`` cannot fail; a huge one is inf,
+    which the plausibility check refuses by name, as it does a negative one)."""
+    return float(text.replace(",", ""))
 
 
 def _header_day(text: str) -> date | None:
     try:
-        return datetime.strptime(text, "%B %d, %Y").date()
+        day = datetime.strptime(text, "%B %d, %Y").date()
     except ValueError:
         return None
+    return require_day(day, "Budgets alert header date")
 
 
 def _time_unit(text: str) -> TimeUnit | None:

@@ -5,7 +5,6 @@ Each unwrapped message is an :class:`Inner`: the payload the parsers read (an SN
 decoded when it is JSON; or an EventBridge event), when it was sent, and how it came in.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,10 +14,10 @@ from aws_lambda_powertools.utilities.parser.models import (
     SnsModel,
     SnsNotificationModel,
 )
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tokenfuse.errors import MalformedSignal, UnsupportedSignal
-from tokenfuse.signals._common import RawSource, condense, shorten
+from tokenfuse.signals._common import RawSource, condense, load_json, parse_time, require_shallow, shorten
 
 BUDGETS_ANCHOR = "AWS Budget Notification"
 """Text every AWS Budgets SNS message starts with: how a plain-text message is recognised."""
@@ -41,22 +40,23 @@ class Inner:
 
 
 def decode(payload: dict[str, Any] | str | bytes) -> dict[str, Any] | str:
-    """JSON text to a dict; text that is not JSON stays text; bytes must be UTF-8."""
+    """JSON text to a dict; text that is not JSON stays text; bytes must be UTF-8. Empty text,
+    and JSON nested deeper than NESTING_LIMIT (text or dict), are refused."""
     if isinstance(payload, bytes):
         try:
             payload = payload.decode("utf-8")
         except UnicodeDecodeError:
             raise UnsupportedSignal("payload is neither JSON nor UTF-8 text") from None
     if isinstance(payload, dict):
+        require_shallow(payload, "payload")
         return payload
     if not isinstance(payload, str):
         raise UnsupportedSignal(f"payload is a {type(payload).__name__}, not a JSON object or text")
     stripped = payload.strip()
+    if not stripped:
+        raise UnsupportedSignal("payload is empty")
     if stripped.startswith(("{", "[")):
-        try:
-            decoded = json.loads(stripped)
-        except ValueError as error:
-            raise MalformedSignal(f"payload looks like JSON but does not parse: {shorten(error)}") from None
+        decoded = load_json(stripped, "payload")
         if not isinstance(decoded, dict):
             raise UnsupportedSignal("payload is JSON but not an object")
         return decoded
@@ -79,7 +79,7 @@ def _unwrap(data: dict[str, Any] | str, depth: int, via_sqs: bool) -> list[Inner
 
     records = data.get("Records")
     if isinstance(records, list) and records:
-        sources = {r.get("EventSource") or r.get("eventSource") for r in records if isinstance(r, dict)}
+        sources = {_event_source(r) for r in records}
         if sources == {"aws:sns"}:
             return _from_lambda_sns(data)
         if sources == {"aws:sqs"}:
@@ -95,11 +95,28 @@ def _unwrap(data: dict[str, Any] | str, depth: int, via_sqs: bool) -> list[Inner
     return [Inner(raw_source="sqs-sns" if via_sqs else "sns", sent_at=None, message=data)]
 
 
-def _from_lambda_sns(data: dict[str, Any]) -> list[Inner]:
+def _event_source(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return None
+    source = record.get("EventSource") or record.get("eventSource")
+    return source if isinstance(source, str) else None
+
+
+def _validated[M: BaseModel](model: type[M], data: dict[str, Any], what: str) -> M:
+    """Powertools' envelope model over ``data``; any refusal (theirs too) is one MalformedSignal."""
     try:
-        event = SnsModel.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as error:
-        raise condense(error, "Lambda SNS event") from None
+        raise condense(error, what) from None
+    except (TypeError, KeyError, AttributeError):  # a model's own "before" validator choking on a shape
+        raise MalformedSignal(f"{what}: not the shape AWS sends") from None
+
+
+def _from_lambda_sns(data: dict[str, Any]) -> list[Inner]:
+    for index, record in enumerate(data["Records"]):
+        if not isinstance(record.get("Sns"), dict):
+            raise MalformedSignal(f"Lambda SNS event: Records.{index}.Sns is not an object")
+    event = _validated(SnsModel, data, "Lambda SNS event")
     return [_sns_inner(record.Sns, "sns") for record in event.Records]
 
 
@@ -107,10 +124,7 @@ def _from_sns_notification(data: dict[str, Any]) -> list[Inner]:
     kind = data.get("Type")
     if kind != "Notification":
         raise UnsupportedSignal(f"SNS message of type {shorten(kind, 40)}, not a Notification")
-    try:
-        notification = SnsNotificationModel.model_validate(data)
-    except ValidationError as error:
-        raise condense(error, "SNS notification") from None
+    notification = _validated(SnsNotificationModel, data, "SNS notification")
     # An SNS notification on its own is what SNS puts in an SQS body (raw message delivery off).
     return [_sns_inner(notification, "sqs-sns")]
 
@@ -126,7 +140,7 @@ def _sns_inner(notification: SnsNotificationModel, raw_source: RawSource) -> Inn
         return Inner(raw_source=raw_source, sent_at=inner.sent_at, event=inner.event)
     return Inner(
         raw_source=raw_source,
-        sent_at=notification.Timestamp,
+        sent_at=parse_time(notification.Timestamp, "SNS Timestamp"),
         message=decoded,
         subject=notification.Subject,
     )
@@ -142,10 +156,7 @@ def _from_sqs_record(record: Any, depth: int) -> list[Inner]:
 
 
 def _from_eventbridge(data: dict[str, Any]) -> Inner:
-    try:
-        event = EventBridgeModel.model_validate(data)
-    except ValidationError as error:
-        raise condense(error, "EventBridge event") from None
+    event = _validated(EventBridgeModel, data, "EventBridge event")
     if not isinstance(event.detail, dict):
         raise MalformedSignal("EventBridge event: detail is not an object")
-    return Inner(raw_source="eventbridge", sent_at=event.time, event=event)
+    return Inner(raw_source="eventbridge", sent_at=parse_time(event.time, "EventBridge time"), event=event)
