@@ -62,7 +62,7 @@ import uuid
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -347,6 +347,7 @@ def _answer(account_id: str, target: Target, prompt: Prompt, at: datetime, reque
 def _publish(account_id: str, region: str, target: Target, at: datetime, values: Mapping[str, float]) -> None:
     from moto.cloudwatch.models import cloudwatch_backends
 
+    stamp = at.astimezone(UTC).replace(tzinfo=None)  # moto's CloudWatch keeps naive UTC, as parsed
     model_ids = [target.metric_model_id]
     if target.profile is not None and _options.count_profile_calls_under_model_id:
         model_ids.append(target.model.model_id)
@@ -354,7 +355,7 @@ def _publish(account_id: str, region: str, target: Target, at: datetime, values:
         {
             "MetricName": name,
             "Dimensions": [{"Name": "ModelId", "Value": model_id}],
-            "Timestamp": at,
+            "Timestamp": stamp,
             "Value": float(value),
             "Unit": "Milliseconds" if name == "InvocationLatency" else "Count",
         }
