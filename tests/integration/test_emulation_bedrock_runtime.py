@@ -12,13 +12,12 @@ import boto3
 import botocore.eventstream
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from tests.support.adversarial import HOSTILE_STRINGS, NOT_UTF8, deeply_nested, mutations
 from tokenfuse.adapters.guard_scp import GuardScp, empty_document
 from tokenfuse.adapters.iam_deny import InlineDeny, deny_document, policy_name
 from tokenfuse.attribution.pricing import price_for
-from tokenfuse_sandbox.emulation import bedrock_access, bedrock_profiles, bedrock_runtime
+from tokenfuse_sandbox.emulation import bedrock_access, bedrock_runtime
 from tokenfuse_sandbox.emulation.clock import SimulatedClock
 from tokenfuse_sandbox.emulation.eventstream import encode_message, event_message, exception_message
 
@@ -123,17 +122,9 @@ class World:
 def _running_world() -> Iterator[World]:
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("MOTO_ACCOUNT_ID", raising=False)
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        clock = SimulatedClock(START)
-        bedrock_profiles.install()
-        bedrock_runtime.install()
-        try:
-            with mock_aws(), clock.use_for_tokenfuse():
-                yield World(clock)
-        finally:
-            bedrock_runtime.uninstall()
-            bedrock_profiles.uninstall()
+        with bedrock_runtime.emulated(SimulatedClock(START)) as clock:
+            assert clock is not None
+            yield World(clock)
 
 
 @pytest.fixture

@@ -13,11 +13,10 @@ import pytest
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import CloudWatchLogsModel
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from tests.support.adversarial import HOSTILE_STRINGS
 from tokenfuse_sandbox import Sandbox
-from tokenfuse_sandbox.emulation import bedrock_profiles, bedrock_runtime, invocation_logs
+from tokenfuse_sandbox.emulation import bedrock_runtime, invocation_logs
 from tokenfuse_sandbox.emulation.clock import SimulatedClock
 from tokenfuse_sandbox.emulation.invocation_logs import LOG_DELIVERY_SECONDS, LOG_STREAM, SubscriptionDelivery
 from tokenfuse_sandbox.emulation.log_filter_patterns import UnsupportedFilterPattern, compile_pattern
@@ -97,17 +96,9 @@ class Account:
 @pytest.fixture
 def account(monkeypatch):
     monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    clock = SimulatedClock(START)
-    bedrock_profiles.install()
-    bedrock_runtime.install()
-    try:
-        with mock_aws(config={"lambda": {"use_docker": False}}), clock.use_for_tokenfuse():
-            yield Account(clock)
-    finally:
-        bedrock_runtime.uninstall()
-        bedrock_profiles.uninstall()
+    with bedrock_runtime.emulated(SimulatedClock(START), {"lambda": {"use_docker": False}}) as clock:
+        assert clock is not None
+        yield Account(clock)
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from tokenfuse import clock
+from tokenfuse_sandbox.emulation.moto_patches import MotoPatches
 
 __all__ = [
     "SCP_PROPAGATION_SECONDS",
@@ -73,8 +74,7 @@ _PARTITION = "aws"
 _HISTORY_ATTR = "_tokenfuse_scp_history"
 _BEFORE_ANY_CHANGE = datetime.min.replace(tzinfo=UTC)
 _lock = threading.RLock()
-_installed = False
-_originals: dict[str, Any] = {}
+_patches = MotoPatches()
 
 # OrganizationsBackend methods that change which SCPs apply to an account.
 _SCP_CHANGES = (
@@ -497,9 +497,7 @@ def _scps_in_force(account_id: str, at: datetime) -> list[_Scp]:
     return []
 
 
-def _record_changes(method_name: str) -> Callable[..., Any]:
-    original = _originals[method_name]
-
+def _record_changes(original: Callable[..., Any]) -> Callable[..., Any]:
     def recorded(backend: Any, *args: Any, **kwargs: Any) -> Any:
         with _lock:
             history = _history(backend)
@@ -525,30 +523,18 @@ def _prune(history: list[tuple[datetime, _OrgScps]], now: datetime) -> None:
 
 def install() -> None:
     """Record the organization's SCPs after every change (process-wide; idempotent)."""
-    global _installed  # noqa: PLW0603
     from moto.organizations.models import OrganizationsBackend
 
-    with _lock:
-        if _installed:
+    with _patches.lock:
+        if _patches.installed:
             return
         for name in _SCP_CHANGES:
-            _originals[name] = getattr(OrganizationsBackend, name)
-            setattr(OrganizationsBackend, name, _record_changes(name))
-        _installed = True
+            _patches.replace(OrganizationsBackend, name, _record_changes(getattr(OrganizationsBackend, name)))
 
 
 def uninstall() -> None:
-    global _installed  # noqa: PLW0603
-    from moto.organizations.models import OrganizationsBackend
-
-    with _lock:
-        if not _installed:
-            return
-        for name, original in _originals.items():
-            setattr(OrganizationsBackend, name, original)
-        _originals.clear()
-        _installed = False
+    _patches.restore()
 
 
 def installed() -> bool:
-    return _installed
+    return _patches.installed

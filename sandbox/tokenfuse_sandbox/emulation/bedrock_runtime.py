@@ -54,18 +54,20 @@ streams' chunk sizes and timing (a stream is written at once).
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import re
 import threading
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from moto.core.config import DefaultConfig
 from moto.core.responses import BaseResponse
 
 from tokenfuse import clock
@@ -85,7 +87,9 @@ from tokenfuse_sandbox.emulation.bedrock_bodies import (
     parse_converse,
     parse_invoke,
 )
+from tokenfuse_sandbox.emulation.clock import SimulatedClock
 from tokenfuse_sandbox.emulation.eventstream import event_message
+from tokenfuse_sandbox.emulation.moto_patches import MotoPatches
 
 __all__ = [
     "ANSWER_TOKENS",
@@ -102,6 +106,7 @@ __all__ = [
     "calls",
     "clear_calls",
     "configure",
+    "emulated",
     "install",
     "installed",
     "options",
@@ -141,8 +146,7 @@ class RuntimeOptions:
 _lock = threading.RLock()
 _options = RuntimeOptions()
 _calls: deque[Call] = deque(maxlen=MAX_RECORDED_CALLS)
-_installed = False
-_moto_dispatch: Any = None
+_patches = MotoPatches()
 _installed_with: list[Any] = []  # the dependencies install() installed (and uninstall() removes)
 
 
@@ -568,37 +572,59 @@ def install(runtime_options: RuntimeOptions | None = None) -> None:
     """Serve bedrock-runtime from this emulation (process-wide; idempotent). Installs the SCP
     history of :mod:`.bedrock_access` and the log patches of :mod:`.invocation_logs` too, when they
     are not installed yet (and :func:`uninstall` removes only those)."""
-    global _installed, _moto_dispatch, _options  # noqa: PLW0603
+    global _options  # noqa: PLW0603
     import moto.bedrockruntime.urls as runtime_urls
 
-    with _lock:
+    with _patches.lock:
         if runtime_options is not None:
             _options = runtime_options
-        if _installed:
+        if _patches.installed:
             return
         for dependency in (bedrock_access, invocation_logs):
             if not dependency.installed():
                 dependency.install()
                 _installed_with.append(dependency)
-        _moto_dispatch = runtime_urls.url_paths[_URL_KEY]
-        runtime_urls.url_paths[_URL_KEY] = EmulatedBedrockRuntime.dispatch
-        _installed = True
+        _patches.replace(runtime_urls.url_paths, _URL_KEY, EmulatedBedrockRuntime.dispatch)
 
 
 def uninstall() -> None:
-    global _installed, _options  # noqa: PLW0603
-    import moto.bedrockruntime.urls as runtime_urls
-
-    with _lock:
-        if not _installed:
+    global _options  # noqa: PLW0603
+    with _patches.lock:
+        if not _patches.installed:
             return
-        runtime_urls.url_paths[_URL_KEY] = _moto_dispatch
+        _patches.restore()
         while _installed_with:
             _installed_with.pop().uninstall()
         _options = RuntimeOptions()
-        _calls.clear()
-        _installed = False
+        clear_calls()
 
 
 def installed() -> bool:
-    return _installed
+    return _patches.installed
+
+
+@contextlib.contextmanager
+def emulated(
+    clock: SimulatedClock | None = None, moto_config: DefaultConfig | None = None
+) -> Iterator[SimulatedClock | None]:
+    """``mock_aws`` with the Bedrock emulations installed (inference profiles, this runtime, its
+    denies and logs) and ``clock`` as ``tokenfuse.clock``'s now: Bedrock without a whole sandbox.
+    What this context installed is removed at its end."""
+    from moto import mock_aws
+
+    undo: list[Callable[[], None]] = []
+    if not bedrock_profiles.installed():
+        bedrock_profiles.install()
+        undo.append(bedrock_profiles.uninstall)
+    if not installed():
+        install()
+        undo.append(uninstall)
+    try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(mock_aws(config=moto_config))
+            if clock is not None:
+                stack.enter_context(clock.use_for_tokenfuse())
+            yield clock
+    finally:
+        for step in reversed(undo):
+            step()

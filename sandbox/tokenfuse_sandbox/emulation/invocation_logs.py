@@ -57,6 +57,7 @@ from typing import Any
 from tokenfuse_sandbox.emulation.bedrock_bodies import Usage
 from tokenfuse_sandbox.emulation.clock import SimulatedClock, boundaries
 from tokenfuse_sandbox.emulation.log_filter_patterns import UnsupportedFilterPattern, compile_pattern
+from tokenfuse_sandbox.emulation.moto_patches import MotoPatches
 
 __all__ = [
     "LOG_DELIVERY_SECONDS",
@@ -81,8 +82,7 @@ MAX_BATCH_BYTES = 256 * 1024
 """A delivery's messages stay under this many bytes (Lambda's asynchronous payload limit)."""
 
 _lock = threading.RLock()
-_installed = False
-_originals: dict[str, Any] = {}
+_patches = MotoPatches()
 undelivered: list[str] = []
 """One line per invocation record that had nowhere to go (logging on, its group missing...)."""
 
@@ -267,7 +267,9 @@ def _deliver(pending: _Pending, invoke: LambdaInvoker) -> int:
     stream = pending.stream
     for batch in _batches(pending.events):
         if pending.service != "lambda":
-            _originals["_send_log_events"](
+            from moto.logs.models import LogStream
+
+            _patches.original(LogStream, "_send_log_events")(
                 stream, pending.service, pending.destination_arn, pending.filter_name, batch
             )
             continue
@@ -327,7 +329,9 @@ def _put_subscription_filter(  # noqa: PLR0917 - moto's signature
         compile_pattern(filter_pattern or "")
     except UnsupportedFilterPattern as error:
         raise InvalidParameterException(f"Invalid filter pattern (sandbox emulation): {error}") from error
-    _originals["put_subscription_filter"](
+    from moto.logs.models import LogsBackend
+
+    _patches.original(LogsBackend, "put_subscription_filter")(
         backend, log_group_name, filter_name, filter_pattern, destination_arn, role_arn
     )
 
@@ -335,32 +339,22 @@ def _put_subscription_filter(  # noqa: PLR0917 - moto's signature
 def install() -> None:
     """Queue subscription events for clock-driven delivery, and refuse unsupported patterns
     (process-wide; idempotent)."""
-    global _installed  # noqa: PLW0603
     from moto.logs.models import LogsBackend, LogStream
 
-    with _lock:
-        if _installed:
+    with _patches.lock:
+        if _patches.installed:
             return
-        _originals["_send_log_events"] = LogStream._send_log_events
-        _originals["put_subscription_filter"] = LogsBackend.put_subscription_filter
-        LogStream._send_log_events = _queue  # type: ignore[method-assign,assignment]
-        LogsBackend.put_subscription_filter = _put_subscription_filter  # type: ignore[method-assign,assignment]
-        _installed = True
+        _patches.replace(LogStream, "_send_log_events", _queue)
+        _patches.replace(LogsBackend, "put_subscription_filter", _put_subscription_filter)
 
 
 def uninstall() -> None:
-    global _installed  # noqa: PLW0603
-    from moto.logs.models import LogsBackend, LogStream
-
-    with _lock:
-        if not _installed:
-            return
-        LogStream._send_log_events = _originals.pop("_send_log_events")  # type: ignore[method-assign]
-        LogsBackend.put_subscription_filter = _originals.pop("put_subscription_filter")  # type: ignore[method-assign]
-        _pending.clear()
-        undelivered.clear()
-        _installed = False
+    with _patches.lock:
+        _patches.restore()
+        with _lock:
+            _pending.clear()
+            undelivered.clear()
 
 
 def installed() -> bool:
-    return _installed
+    return _patches.installed

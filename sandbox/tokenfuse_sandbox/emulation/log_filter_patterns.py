@@ -129,19 +129,20 @@ class _Parser:
         self.i += 1
         return token
 
-    def expression(self) -> _Predicate:
-        terms = [self.conjunction()]
-        while (token := self.peek()) is not None and token.text == "||":
+    def _chain(
+        self, operator: str, operand: Callable[[], _Predicate], combine: Callable[..., bool]
+    ) -> _Predicate:
+        terms = [operand()]
+        while (token := self.peek()) is not None and token.text == operator:
             self.take()
-            terms.append(self.conjunction())
-        return terms[0] if len(terms) == 1 else lambda doc: any(t(doc) for t in terms)
+            terms.append(operand())
+        return terms[0] if len(terms) == 1 else lambda doc: combine(t(doc) for t in terms)
+
+    def expression(self) -> _Predicate:
+        return self._chain("||", self.conjunction, any)
 
     def conjunction(self) -> _Predicate:
-        terms = [self.unary()]
-        while (token := self.peek()) is not None and token.text == "&&":
-            self.take()
-            terms.append(self.unary())
-        return terms[0] if len(terms) == 1 else lambda doc: all(t(doc) for t in terms)
+        return self._chain("&&", self.unary, all)
 
     def unary(self) -> _Predicate:
         token = self.peek()
