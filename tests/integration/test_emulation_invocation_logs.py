@@ -378,6 +378,46 @@ def test_a_json_filter_pattern_is_honoured_per_filter(account, delivered):
     ]
 
 
+def test_a_large_batch_is_split_under_the_lambda_payload_limit(account, delivered, monkeypatch):
+    # Given a limit that one record fits and two do not
+    account.enable_logging(text=False)
+    account.logs.put_subscription_filter(
+        logGroupName=GROUP, filterName="meter", filterPattern="", destinationArn=account.function()
+    )
+    for _ in range(3):
+        account.runtime.converse(modelId=account.profile_arn, messages=MESSAGES)
+    size = len(json.dumps(account.records()[0] | {"@timestamp": None}))
+    monkeypatch.setattr(invocation_logs, "MAX_BATCH_BYTES", size + 40)
+    account.clock.advance(LOG_DELIVERY_SECONDS)
+    assert [len(_decoded(event).logEvents) for _, event in delivered] == [1, 1, 1]
+
+
+def test_a_log_group_destination_gets_moto_s_own_delivery_on_the_tick(account):
+    # Given a subscription whose destination is another log group (not a Lambda function)
+    account.enable_logging(text=False)
+    account.logs.create_log_group(logGroupName="/copies")
+    account.logs.create_log_stream(logGroupName="/copies", logStreamName=LOG_STREAM)
+    account.logs.put_subscription_filter(
+        logGroupName=GROUP,
+        filterName="copy",
+        filterPattern="ModelInvocationLog",
+        destinationArn=f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/copies:*",
+    )
+    detach = SubscriptionDelivery(invoke=lambda arn, event: None).attach(account.clock)
+    account.runtime.converse(modelId=account.profile_arn, messages=MESSAGES)
+
+    def copies() -> list[str]:
+        return [
+            e["message"]
+            for e in account.logs.get_log_events(logGroupName="/copies", logStreamName=LOG_STREAM)["events"]
+        ]
+
+    assert copies() == []
+    account.clock.advance(LOG_DELIVERY_SECONDS)
+    detach()
+    assert [json.loads(m)["modelId"] for m in copies()] == [account.profile_arn]
+
+
 def test_put_subscription_filter_refuses_a_pattern_the_emulation_cannot_match(account):
     with pytest.raises(ClientError) as error:
         account.logs.put_subscription_filter(

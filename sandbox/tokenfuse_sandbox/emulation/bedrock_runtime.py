@@ -389,6 +389,7 @@ class RuntimeRequest:
     model_id: str
     body: bytes
     headers: Mapping[str, str]
+    """Lower-cased names."""
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
@@ -412,7 +413,7 @@ def _error_response(request: RuntimeRequest, error: RuntimeServiceError) -> Resp
 
 
 def _request_metadata(request: RuntimeRequest) -> Mapping[str, str] | None:
-    raw = request.headers.get("X-Amzn-Bedrock-Request-Metadata")
+    raw = request.headers.get("x-amzn-bedrock-request-metadata")
     if raw is None:
         return None
     try:
@@ -425,10 +426,10 @@ def _request_metadata(request: RuntimeRequest) -> Mapping[str, str] | None:
 
 
 def _invoke_body(request: RuntimeRequest, model: FoundationModel) -> tuple[Prompt, Any]:
-    for name in ("Content-Type", "Accept", "X-Amzn-Bedrock-Accept"):
+    for name in ("content-type", "accept", "x-amzn-bedrock-accept"):
         value = request.headers.get(name)
         if value is not None and value not in ("application/json", "*/*"):
-            kind = "Content-Type" if name == "Content-Type" else "Accept Type"
+            kind = "Content-Type" if name == "content-type" else "Accept Type"
             raise _validation(f"The provided {kind} is invalid or not supported for this model")
     prompt, logged = parse_invoke(model, request.body)
     metadata = _request_metadata(request)
@@ -556,7 +557,7 @@ class EmulatedBedrockRuntime(BaseResponse):
             access_key=self.access_key,
             model_id=unquote(str(self.uri_match.get("modelId", ""))),
             body=body,
-            headers={str(k): str(v) for k, v in self.headers.items()},
+            headers={str(k).lower(): str(v) for k, v in self.headers.items()},
         )
         return serve(request)
 
