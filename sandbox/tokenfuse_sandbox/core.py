@@ -7,7 +7,8 @@
 
 Emulations (what moto lacks) are named as such in each module: in-process Lambda (runtime.py),
 event delivery (delivery.py), the Function URL endpoint (function_url.py), and the ones under
-``emulation/`` (Bedrock inference profiles, simulated clock, Slack server, alarm evaluation).
+``emulation/`` (Bedrock inference profiles, the Bedrock runtime with its denies, metrics and
+invocation logs, subscription-filter delivery, simulated clock, Slack server, alarm evaluation).
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ class Sandbox:
         self.clock_mode = clock_mode
         self.clock: Any = None
         self.alarms: Any = None  # emulation.alarms.AlarmEvaluator, evaluating as the clock moves
+        self.log_delivery: Any = None  # emulation.invocation_logs.SubscriptionDelivery, on the clock
         self.slack: Any = None  # emulation.slack_server.SlackServer on loopback
         self.slack_channels = dict(slack_channels or {})
         # schedules fire (on the next drain) when the simulated clock passes their fire times
@@ -238,18 +240,22 @@ class Sandbox:
 
     # -- emulations ----------------------------------------------------------------------------
     def _install_emulations(self) -> None:
-        """The emulations under ``emulation/``: Bedrock inference profiles in moto, the simulated
-        clock (tokenfuse.clock, Step Functions waits), alarm evaluation, and the Slack server."""
+        """The emulations under ``emulation/``: Bedrock inference profiles and the Bedrock runtime
+        (denies, metrics, invocation logs) in moto, the simulated clock (tokenfuse.clock, Step
+        Functions waits), subscription-filter delivery and alarm evaluation on it, and the Slack
+        server."""
         if not self.emulations:
             return
-        from tokenfuse_sandbox.emulation import bedrock_profiles
+        from tokenfuse_sandbox.emulation import bedrock_profiles, bedrock_runtime
         from tokenfuse_sandbox.emulation.alarms import AlarmEvaluator
         from tokenfuse_sandbox.emulation.clock import SimulatedClock
+        from tokenfuse_sandbox.emulation.invocation_logs import SubscriptionDelivery
         from tokenfuse_sandbox.emulation.slack_server import SlackServer
 
-        if not bedrock_profiles.installed():
-            bedrock_profiles.install()
-            self._undo.append(bedrock_profiles.uninstall)
+        for emulation in (bedrock_profiles, bedrock_runtime):
+            if not emulation.installed():
+                emulation.install()
+                self._undo.append(emulation.uninstall)
         clock = SimulatedClock(self.clock_start) if self.clock_start else SimulatedClock()
         stack = contextlib.ExitStack()
         stack.enter_context(clock.use_for_tokenfuse())
@@ -259,6 +265,8 @@ class Sandbox:
         self.clock = clock
         self.alarms = AlarmEvaluator(clock)
         self._undo.append(self.alarms.attach(clock))
+        self.log_delivery = SubscriptionDelivery()
+        self._undo.append(self.log_delivery.attach(clock))
         self.slack = SlackServer(channels=self.slack_channels).start()
         self._undo.append(self.slack.stop)
         # emulation-only setting (not in the template): the handlers' Slack clients go to loopback

@@ -51,6 +51,7 @@ __all__ = [
     "SYSTEM_PROFILES",
     "InferenceProfile",
     "create_profile",
+    "find_profile",
     "install",
     "installed",
     "uninstall",
@@ -344,6 +345,15 @@ def _find(backend: BedrockBackend, identifier: str) -> tuple[InferenceProfile, b
             if p.profile_id == pid:
                 return p, False
     raise not_found
+
+
+def find_profile(backend: BedrockBackend, identifier: str) -> InferenceProfile | None:
+    """The profile (application or system-defined) an id or ARN names in the backend's account and
+    region, or None (the emulated ``bedrock-runtime`` resolves ``modelId`` with it)."""
+    try:
+        return _find(backend, identifier)[0]
+    except BedrockClientError:
+        return None
 
 
 def _list(backend: BedrockBackend, type_equals: str | None) -> list[InferenceProfile]:

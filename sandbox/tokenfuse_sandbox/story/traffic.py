@@ -7,31 +7,32 @@ dimension ``ModelId`` = the profile id into the profile's account and region (mo
 one datapoint per hour for the week of history, one per minute around the story's spike.
 
 Before each batch of calls the generator asks whether the profile is denied, the way AWS would
-refuse the calls: the tokenfuse guard SCP (found by its statement Sid, attached to the
-organization) lists the profile's ARN, or an inline policy on one of the profile's caller roles
-(``tokenfuse:callers``) denies ``bedrock:InvokeModel*`` on it. A denied batch emits no tokens, only
-``InvocationClientErrors`` (AccessDenied): this is the named emulation of the deny's effect, so
-that "the spend stops" is observed in the metrics, not assumed. What it does not prove: that AWS
-evaluates the SCP for ``InvokeModel`` through an application inference profile (see the README).
+refuse the calls, through the same evaluator as the emulated ``bedrock-runtime``
+(``emulation/bedrock_access.py``): an SCP attached above the profile's account (the tokenfuse guard
+listing its ARN, or a tag-conditioned statement), or an inline policy on one of the profile's caller
+roles (``tokenfuse:callers``), that denies ``bedrock:InvokeModel`` on the profile or on the model
+behind it. A denied batch emits no tokens, only ``InvocationClientErrors`` (AccessDenied): this is
+the named emulation of the deny's effect, so that "the spend stops" is observed in the metrics, not
+assumed. What it does not prove: that AWS evaluates the SCP for ``InvokeModel`` through an
+application inference profile (see the README).
 """
 
 from __future__ import annotations
 
-import fnmatch
-import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tokenfuse_sandbox.story.org import TOKENFUSE_ACCOUNT, Org, SeededProfile, Sessions
+from tokenfuse_sandbox.story.org import MEMBER_ROLE, Org, SeededProfile, Sessions
 from tokenfuse_sandbox.story.scenarios import Scenario
 
 NAMESPACE = "AWS/Bedrock"
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 CALLERS_TAG = "tokenfuse:callers"
+SESSION_NAME = "tokenfuse-demo-traffic"
 
 
 def diurnal(t: datetime) -> float:
@@ -79,6 +80,9 @@ class Traffic:
         self.batches: list[Batch] = []
         self.denials: dict[str, str] = {}
         """Profile key -> the deny in force at the last batch (absent: not denied)."""
+        from tokenfuse_sandbox.emulation.bedrock_access import AccessEvaluator
+
+        self._access = AccessEvaluator(scp_propagation_seconds=0)
 
     # -- what the callers would send ---------------------------------------------------------------
     def looping(self, profile: SeededProfile, t: datetime) -> bool:
@@ -102,53 +106,33 @@ class Traffic:
         return usage, looped
 
     # -- the deny -----------------------------------------------------------------------------
-    def _guard_denies(self) -> dict[str, str]:
-        """Profile ARN -> 'guard SCP p-...' for every ARN a guard statement attached to the
-        organization lists (found by the statement Sid, whatever the policy's name)."""
-        from tokenfuse.adapters.guard_scp import STATEMENT_SID
+    def _denial(self, profile: SeededProfile) -> str | None:
+        """Why AWS would refuse the profile's calls now (None: it would not), as the shared deny
+        evaluator of the emulated bedrock-runtime decides it, for each caller role the profile's
+        ``tokenfuse:callers`` tag names (or the generator's own session when it names none).
 
-        org = self.sessions.client("organizations", TOKENFUSE_ACCOUNT)
-        denied: dict[str, str] = {}
-        for page in org.get_paginator("list_policies").paginate(Filter="SERVICE_CONTROL_POLICY"):
-            for summary in page.get("Policies", []):
-                if not org.list_targets_for_policy(PolicyId=summary["Id"]).get("Targets"):
-                    continue  # a detached SCP denies nothing
-                content = json.loads(org.describe_policy(PolicyId=summary["Id"])["Policy"]["Content"])
-                for statement in _statements(content):
-                    if statement.get("Sid") == STATEMENT_SID and statement.get("Effect") == "Deny":
-                        for arn in _list(statement.get("Resource")):
-                            denied[arn] = f"guard SCP {summary['Id']} ({summary.get('Name')})"
-        return denied
+        The generator sends a minute of calls at once, so it reads the SCPs as written: the
+        runtime's propagation delay (a few seconds) is below its resolution."""
+        from tokenfuse.remediation.trip import parse_callers
+        from tokenfuse_sandbox.emulation import bedrock_access, bedrock_runtime
 
-    def _inline_denies(self, profile: SeededProfile) -> str | None:
-        callers = [c.strip() for c in profile.spec.tags.get(CALLERS_TAG, "").split(",") if c.strip()]
-        if not callers:
-            return None
-        iam = self.sessions.client("iam", profile.spec.account_id)
-        for role in callers:
-            try:
-                names = iam.list_role_policies(RoleName=role)["PolicyNames"]
-            except iam.exceptions.NoSuchEntityException:
-                continue  # a caller that is not a role (a function) has no inline policy
-            for name in names:
-                document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
-                if isinstance(document, str):
-                    document = json.loads(document)
-                for statement in _statements(document):
-                    if statement.get("Effect") != "Deny":
-                        continue
-                    actions = _list(statement.get("Action"))
-                    if any(fnmatch.fnmatch("bedrock:InvokeModel", a) for a in actions) and any(
-                        fnmatch.fnmatch(profile.arn, r) for r in _list(statement.get("Resource"))
-                    ):
-                        return f"inline policy {name} on role {role}"
+        spec = profile.spec
+        callers = [c.rsplit("/", 1)[-1] for c in parse_callers(spec.tags.get(CALLERS_TAG))]
+        roles = callers or [MEMBER_ROLE]
+        target = bedrock_runtime.resolve(spec.account_id, spec.region, profile.arn)
+        for role in roles:
+            principal = bedrock_access.principal_for_role(spec.account_id, role, SESSION_NAME)
+            denial = self._access.denial(
+                principal, "bedrock:InvokeModel", target.resource_checks(), region=spec.region
+            )
+            if denial is not None:
+                return denial.reason
         return None
 
     def refresh_denials(self) -> dict[str, str]:
-        guard = self._guard_denies()
         denials = {}
         for profile in self.org.profiles.values():
-            reason = guard.get(profile.arn) or self._inline_denies(profile)
+            reason = self._denial(profile)
             if reason:
                 denials[profile.key] = reason
         self.denials = denials
@@ -208,14 +192,3 @@ def _rates(model_arn: str, region: str) -> Any:
     from tokenfuse.attribution.pricing import price_for
 
     return price_for(model_arn, region)
-
-
-def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
-    statements = document.get("Statement", [])
-    return [statements] if isinstance(statements, dict) else list(statements)
-
-
-def _list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else [str(v) for v in value]
