@@ -7,7 +7,6 @@ inventory, ``tokenfuse signals parse``, the team directory) is attacked with the
 """
 
 import copy
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -139,9 +138,28 @@ def swapped(value: Any) -> list[Any]:
     return options
 
 
+def shape(value: Any) -> str:
+    """What a swapped-in value is, in words (labels never quote the sample's own values, which may
+    be random: pytest-xdist needs every worker to collect the same ids)."""
+    if value is None:
+        return "null"
+    if value is OVERSIZED:
+        return "an oversized string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "an empty string" if value == "" else "a string"
+    if isinstance(value, int | float):
+        return "a negative number" if value < 0 else "a huge number" if value >= 10**20 else "a number"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    return "an object" if value else "an empty object"
+
+
 def mutations(sample: Any, *, limit: int | None = None) -> Iterator[tuple[str, Any]]:
     """``(label, mutated)`` pairs: every node of ``sample`` deleted or swapped for another shape.
-    Deterministic (the same sample gives the same list), so a corpus case is reproducible by label."""
+    Deterministic labels (``"detail/anomalyId as a list"``), so a corpus case is reproducible by
+    label even where the sample carries a random or time-based value."""
     count = 0
     for path in _paths(sample):
         if not path:
@@ -151,7 +169,7 @@ def mutations(sample: Any, *, limit: int | None = None) -> Iterator[tuple[str, A
             node = node[part]
         where = "/".join(str(p) for p in path)
         variants: list[tuple[str, Any]] = [("deleted", DELETE)]
-        variants += [(f"as {json.dumps(v)[:20]}", v) for v in swapped(node)]
+        variants += [(f"as {shape(v)}", v) for v in swapped(node)]
         for how, value in variants:
             yield f"{where} {how}", replaced(sample, path, value)
             count += 1
