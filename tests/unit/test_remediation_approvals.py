@@ -342,13 +342,13 @@ def test_link_for_someone_not_an_approver_is_refused(store):
 
 # -- the button table: action id and value together ----------------------------------------------
 
-ARN = "arn:aws:bedrock:us-east-1:111111111111:application-inference-profile/abc123"
+ARN = "arn:aws:bedrock:us-east-1:111111111111:application-inference-profile/abc123def456"
 
 
 def _rendered_buttons():
     """Every button tokenfuse renders, from the real renderers."""
     incident = RemediationIncident(
-        incident_id="inc-1", profile_arn=ARN, profile_id="abc123", account_id="111111111111",
+        incident_id="inc-1", profile_arn=ARN, profile_id="abc123def456", account_id="111111111111",
         region="us-east-1", team="search", slack_channel="C0SEARCH01", slack_ts="100.1",
     )  # fmt: skip
     policy = PolicyDecision(

@@ -31,21 +31,18 @@ from pydantic import (
 )
 
 from tokenfuse.adapters.aws import default_session
+from tokenfuse.arns import ACCOUNT_PATTERN, APPLICATION_PROFILE, PARTITION_PATTERN, PROFILE_ARN
+from tokenfuse.arns import PROFILE_ID_PATTERN as _PROFILE_ID
+from tokenfuse.arns import REGION_PATTERN as _REGION
 from tokenfuse.errors import MalformedSignal, UnsupportedSignal
 from tokenfuse.text import one_line
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 PROFILE_EVENTS = ("CreateInferenceProfile", "DeleteInferenceProfile", "TagResource", "UntagResource")
-APPLICATION_PROFILE = "application-inference-profile"
-
-ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
-REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$"
-PROFILE_ID_PATTERN = r"^[a-z0-9]{12}$"
-_PARTITION = r"aws(?:-[a-z]+)*"
-PROFILE_ARN = re.compile(
-    rf"arn:(?P<partition>{_PARTITION}):bedrock:(?P<region>[a-z]{{2}}(?:-[a-z]+)+-[0-9]{{1,2}}):"
-    rf"(?P<account>[0-9]{{12}}):{APPLICATION_PROFILE}/(?P<profile_id>[a-z0-9]{{12}})"
-)
+ACCOUNT_ID_PATTERN = rf"^{ACCOUNT_PATTERN}$"
+REGION_PATTERN = rf"^{_REGION}$"
+PROFILE_ID_PATTERN = rf"^{_PROFILE_ID}$"
+_PARTITION = PARTITION_PATTERN
 PRINCIPAL_ARN = re.compile(rf"arn:{_PARTITION}:(?:iam|sts)::[0-9]{{12}}:[A-Za-z0-9+=,.@_/-]{{1,1900}}")
 MAX_IDENTIFIER = 2048  # Bedrock's own limit on inferenceProfileIdentifier
 

@@ -35,6 +35,7 @@ from slack_sdk.signature import Clock, SignatureVerifier
 
 from tokenfuse.adapters.anomaly_feedback import CHOICES as FEEDBACK_CHOICES
 from tokenfuse.alerts.slack_render import feedback_action_id, parse_feedback_value
+from tokenfuse.arns import PROFILE_ARN
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.observability import logger
 from tokenfuse.remediation.approvals import (
@@ -219,15 +220,12 @@ def feedback_value_parser(choice: str) -> Callable[[str], tuple[str, str] | None
 
 RESTORE_ACTION_ID = "tokenfuse_restore"
 RESTORE_PREFIX = "restore:"
-_PROFILE_ARN = re.compile(
-    r"arn:aws[a-z-]*:bedrock:[a-z0-9-]{1,32}:[0-9]{12}:application-inference-profile/[A-Za-z0-9]{1,64}"
-)
 
 
 def parse_restore_value(value: str) -> str | None:
     """The application inference profile ARN of a Restore button's value, else None."""
     arn = value.removeprefix(RESTORE_PREFIX)
-    return arn if value.startswith(RESTORE_PREFIX) and _PROFILE_ARN.fullmatch(arn) else None
+    return arn if value.startswith(RESTORE_PREFIX) and PROFILE_ARN.fullmatch(arn) else None
 
 
 def restore_blocks(text: str, profile_arn: str) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from tokenfuse import clock
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.observability import NAMESPACE, SERVICE, logger
+from tokenfuse.text import one_line
 
 ClickRefusal = Literal[
     "unknown-action",
@@ -62,19 +63,8 @@ VALUE_AUDIT_LENGTH = 128
 
 
 def printable(value: object, limit: int = VALUE_AUDIT_LENGTH) -> str:
-    """``value`` as one printable line of at most ``limit`` characters: every character Python does
-    not call printable (newlines, control and bidi characters, lone surrogates) escaped (``\\x0a``,
-    ``\\u202e``), the rest cut with ``...``."""
-    text = str(value)[: 4 * limit]  # never escape megabytes to keep a few hundred characters
-    safe = "".join(_escaped(char) for char in text)
-    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
-
-
-def _escaped(char: str) -> str:
-    if char.isprintable():
-        return char
-    code = ord(char)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    """``value`` as one printable line (:func:`tokenfuse.text.one_line`) at the audit's length."""
+    return one_line(value, limit)
 
 
 class RefusedClickStore(Protocol):

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tokenfuse.arns import PROFILE_ARN, PROFILE_ID, profile_arn
 from tokenfuse.errors import MalformedSignal, UnsupportedSignal
 from tokenfuse.events import SpendSignal
 from tokenfuse.signals._common import (
@@ -40,11 +41,6 @@ MAX_EVALUATION_RANGE_SUB_HOURLY = 86_400
 EvaluationPeriods is at most 7 days (1 day for periods under an hour). An alarm beyond these is
 not one CloudWatch sends."""
 
-_PROFILE_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):bedrock:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"application-inference-profile/(?P<id>[A-Za-z0-9]+)$"
-)
-_PROFILE_ID = re.compile(r"^[a-z0-9]{12}$")
 _ALARM_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):cloudwatch:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):alarm:"
 )
@@ -251,16 +247,13 @@ def profile_from_model_id(
     """``(profile_id, profile_arn)`` for a ModelId dimension value: an application inference
     profile's ARN or bare id. A foundation model id (or a system cross-region profile) is not a
     profile: ``(None, None)``."""
-    arn = _PROFILE_ARN.match(model_id)
+    arn = PROFILE_ARN.fullmatch(model_id)
     if arn:
-        return arn.group("id"), model_id
-    if _PROFILE_ID.match(model_id):
-        built = (
-            f"arn:{partition}:bedrock:{region}:{account}:application-inference-profile/{model_id}"
-            if account and region
-            else None
-        )
-        return model_id, built
+        return arn.group("profile_id"), model_id
+    if PROFILE_ID.fullmatch(model_id):
+        if account and region:
+            return model_id, profile_arn(model_id, account=account, region=region, partition=partition)
+        return model_id, None
     return None, None
 
 
