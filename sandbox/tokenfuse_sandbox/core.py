@@ -238,11 +238,12 @@ class Sandbox:
 
     # -- emulations ----------------------------------------------------------------------------
     def _install_emulations(self) -> None:
-        """The emulations under ``emulation/``: Bedrock inference profiles in moto, the simulated
-        clock (tokenfuse.clock, Step Functions waits), alarm evaluation, and the Slack server."""
+        """The emulations under ``emulation/``: Bedrock inference profiles and tokenfuse's Metrics
+        Insights queries in moto, the simulated clock (tokenfuse.clock, Step Functions waits), alarm
+        evaluation, and the Slack server."""
         if not self.emulations:
             return
-        from tokenfuse_sandbox.emulation import bedrock_profiles
+        from tokenfuse_sandbox.emulation import bedrock_profiles, metrics_insights
         from tokenfuse_sandbox.emulation.alarms import AlarmEvaluator
         from tokenfuse_sandbox.emulation.clock import SimulatedClock
         from tokenfuse_sandbox.emulation.slack_server import SlackServer
@@ -250,6 +251,9 @@ class Sandbox:
         if not bedrock_profiles.installed():
             bedrock_profiles.install()
             self._undo.append(bedrock_profiles.uninstall)
+        if not metrics_insights.installed():
+            metrics_insights.install()
+            self._undo.append(metrics_insights.uninstall)
         clock = SimulatedClock(self.clock_start) if self.clock_start else SimulatedClock()
         stack = contextlib.ExitStack()
         stack.enter_context(clock.use_for_tokenfuse())

@@ -1,13 +1,21 @@
-"""CloudWatch GetMetricData for Bedrock's per-model metrics, batched and paginated.
+"""CloudWatch GetMetricData for Bedrock's per-model metrics: Metrics Insights rankings and MetricStat reads.
 
-Only plain ``MetricStat`` queries (no metric math: the sandbox's moto answers MetricStat only).
-At most 500 queries per call, and fewer when the span would exceed the 100,800 datapoints a call
-may return; ``NextToken`` is always followed. ``calls`` counts the GetMetricData calls made.
+- :class:`InsightsReader` runs one Metrics Insights query per GetMetricData call (AWS allows one
+  such query per call): ``SELECT SUM(<metric>) FROM SCHEMA("AWS/Bedrock", ModelId) GROUP BY
+  ModelId ORDER BY SUM() DESC LIMIT 500``. Each returned series carries the query's ``Id`` and, as
+  its ``Label``, the ``ModelId`` value it groups. AWS documents the limits this module keeps:
+  a query returns at most 500 series and processes at most the first 10,000 metrics it matches
+  (silently), and reads at most two weeks back.
+- :func:`model_id_series` lists the ``ModelId`` series of a metric with ListMetrics (its botocore
+  paginator), to tell when a scope is past those 10,000 and to read it in partitions then.
+- :class:`MetricReader` reads plain ``MetricStat`` queries (no metric math: moto answers none): at
+  most 500 queries per call, fewer when the span would exceed the 100,800 datapoints a call may
+  return; ``NextToken`` is always followed. ``calls`` counts the GetMetricData calls made.
 """
 
 import math
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
@@ -18,6 +26,13 @@ NAMESPACE = "AWS/Bedrock"
 MODEL_ID_DIMENSION = "ModelId"
 MAX_QUERIES_PER_CALL = 500
 MAX_DATAPOINTS_PER_CALL = 100_800
+INSIGHTS_LIMIT = 500
+"""The most series one Metrics Insights query returns (its LIMIT may not exceed it)."""
+INSIGHTS_MAX_METRICS = 10_000
+"""The most metrics one Metrics Insights query processes; past it, it reads the first 10,000 it finds."""
+INSIGHTS_MAX_AGE = timedelta(days=14)
+"""How far back a Metrics Insights query reads (two weeks; alarms evaluate only the last 3 hours)."""
+INSIGHTS_MAX_PERIOD = 86_400
 
 Series = tuple[list[datetime], list[float]]
 """Timestamps and values of one query, as CloudWatch returned them (only hours that had data)."""
@@ -29,6 +44,97 @@ class MetricRequest(NamedTuple):
     key: str
     metric: str
     model_id: str
+
+
+def insights_query(metric: str, limit: int = INSIGHTS_LIMIT, namespace: str = NAMESPACE) -> str:
+    """The one Metrics Insights query tokenfuse sends: the top ``limit`` ModelId series of ``metric``."""
+    if not 1 <= limit <= INSIGHTS_LIMIT:
+        raise ValueError(f"a Metrics Insights LIMIT is 1..{INSIGHTS_LIMIT}, not {limit}")
+    if not metric.isidentifier():
+        raise ValueError(f"not a metric name tokenfuse queries: {metric!r}")
+    # a CloudWatch Metrics Insights query of one fixed shape, not SQL sent to a database
+    select = f'SELECT SUM({metric}) FROM SCHEMA("{namespace}", {MODEL_ID_DIMENSION}) '  # noqa: S608
+    return f"{select}GROUP BY {MODEL_ID_DIMENSION} ORDER BY SUM() DESC LIMIT {limit}"
+
+
+def insights_period(start: datetime, end: datetime) -> int:
+    """One bucket for a range up to a day, else daily buckets (whole minutes, as CloudWatch requires)."""
+    seconds = int((end - start).total_seconds())
+    return max(60, min(INSIGHTS_MAX_PERIOD, seconds - seconds % 60))
+
+
+class TopSeries(NamedTuple):
+    """The sums one Metrics Insights query returned, per ModelId value, and whether AWS said the
+    answer may be partial (a message on a result, or a status other than Complete)."""
+
+    sums: dict[str, float]
+    partial: bool
+    datapoints: int
+
+
+class InsightsReader:
+    """Metrics Insights rankings of ``AWS/Bedrock`` metrics by ``ModelId`` (one query per call)."""
+
+    def __init__(self, client: Any, namespace: str = NAMESPACE) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.calls = 0
+
+    def top(self, metric: str, start: datetime, end: datetime, limit: int = INSIGHTS_LIMIT) -> TopSeries:
+        """The top ``limit`` series of ``metric`` by their sum over [start, end), each summed."""
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": [
+                {
+                    "Id": "top",
+                    "Expression": insights_query(metric, limit, self.namespace),
+                    "Period": insights_period(start, end),
+                    "ReturnData": True,
+                }
+            ],
+            "StartTime": start,
+            "EndTime": end,
+            "ScanBy": "TimestampAscending",
+        }
+        sums: dict[str, float] = {}
+        partial = False
+        points = 0
+        while True:
+            self.calls += 1
+            try:
+                response = self.client.get_metric_data(**kwargs)
+            except ClientError as error:
+                raise translate(error) from error
+            partial = partial or bool(response.get("Messages"))
+            for result in response.get("MetricDataResults", []):
+                values = result.get("Values", ())
+                points += len(values)
+                label = result.get("Label")
+                if not label:
+                    partial = True  # a series without its ModelId cannot be attributed
+                    continue
+                sums[label] = sums.get(label, 0.0) + math.fsum(values)
+                partial = partial or bool(result.get("Messages"))
+                partial = partial or result.get("StatusCode", "Complete") not in ("Complete", "PartialData")
+            token = response.get("NextToken")
+            if not token:
+                return TopSeries(sums, partial, points)
+            kwargs["NextToken"] = token
+
+
+def model_id_series(client: Any, metric: str, namespace: str = NAMESPACE) -> tuple[set[str], int]:
+    """(the ModelId values of ``metric``'s series with data in the last two weeks, ListMetrics calls made)."""
+    values: set[str] = set()
+    pages = 0
+    try:
+        for page in client.get_paginator("list_metrics").paginate(Namespace=namespace, MetricName=metric):
+            pages += 1
+            for found in page.get("Metrics", []):
+                dimensions = found.get("Dimensions", [])
+                if len(dimensions) == 1 and dimensions[0].get("Name") == MODEL_ID_DIMENSION:
+                    values.add(dimensions[0].get("Value", ""))
+    except ClientError as error:
+        raise translate(error) from error
+    return values, pages
 
 
 class MetricReader:
@@ -46,6 +152,7 @@ class MetricReader:
         self.max_queries = max_queries
         self.max_datapoints = max_datapoints
         self.calls = 0
+        self.datapoints = 0
 
     def batch_size(self, start: datetime, end: datetime, period: int) -> int:
         points = max(1, math.ceil((end - start).total_seconds() / period))
@@ -83,8 +190,10 @@ class MetricReader:
             ]
             for result in self._results(queries, start, end):
                 series = out[ids[result["Id"]]]
+                values = result.get("Values", ())
+                self.datapoints += len(values)
                 series[0].extend(result.get("Timestamps", ()))
-                series[1].extend(result.get("Values", ()))
+                series[1].extend(values)
         return out
 
     def _results(
