@@ -133,6 +133,23 @@ def test_profiles_on_the_same_model_are_taken_out_of_its_direct_calls():
     assert any("minus what the profiles on" in note for note in result.notes)
 
 
+def test_a_model_series_smaller_than_its_profiles_is_taken_as_direct_calls_alone():
+    # Given a busy profile on Claude 3 Haiku that goes quiet, and direct calls (fewer than the
+    # profile's) that triple: AWS cannot be counting the profile's calls in the model's series
+    bedrock, cloudwatch = FakeBedrock(), FakeCloudWatch()
+    bedrock.add("haikuapp0001", HAIKU3, {"team": "search"})
+    week, window = hours(DAY - timedelta(days=7), DAY), hours(DAY, DAY + 2 * HOUR)
+    seed(cloudwatch.put, "haikuapp0001", week, 1_000, 1_000, 100)
+    seed(cloudwatch.put, HAIKU3, week, 40, 1_000, 100)
+    seed(cloudwatch.put, HAIKU3, window, 120, 1_000, 100)
+    now = DAY + 2 * HOUR
+    result, _ = attribute(bedrock, cloudwatch, cad(window_end=now, impact_usd=None), now)
+    # Then nothing is subtracted: the direct calls grew from 40 to 120 an hour
+    (direct,) = result.culprits
+    assert direct.delta_usd == pytest.approx(2 * (120 - 40) * per_request(HAIKU3, 1_000, 100))
+    assert not any("minus what the profiles on" in note for note in result.notes)
+
+
 def test_an_unpriced_runaway_is_flagged_with_its_token_rate_and_a_severity_from_growth():
     # Given a profile on a model with no price whose traffic grows tenfold in the alarm's hour
     bedrock, cloudwatch = FakeBedrock(), FakeCloudWatch()

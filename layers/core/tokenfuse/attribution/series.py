@@ -9,9 +9,12 @@ to what is behind each one, priced, and cut to the few candidates worth an hourl
   daily buckets) times the window's hours; the hourly read that follows compares each candidate
   with the *same hours* of each baseline day. The ranking only picks who gets that read.
 - Double counting: whether AWS also counts a call through a profile under the model's own
-  ``ModelId`` is not known. So a model's direct spend is its series minus what the profiles on that
-  model show, metric by metric and never below zero: if AWS does count both, nothing is counted
-  twice; if it does not, direct spend next to busy profiles on the same model reads low.
+  ``ModelId`` is not known. Where a model's series holds at least what the profiles on that model
+  show, metric by metric, in the window and in the baseline alike (as it would if AWS counted both),
+  its direct spend is its series minus what those profiles show: nothing is counted twice, and if
+  AWS does not in fact count both, direct spend next to busy profiles on that model reads low.
+  Where the series holds less than its profiles show, AWS cannot be counting them in it, and the
+  series is taken as direct calls alone.
 - Candidates: the series whose dollar delta is positive, largest first, until they cover
   ``coverage`` of the positive deltas (at least ``min_detail`` of them, at most ``max_detail``);
   unpriced series whose tokens grew (at most ``max_unpriced``); a profile the signal names.
@@ -151,6 +154,12 @@ class Ranked:
     """Direct-call models whose series had profile usage taken away (the double-counting guard)."""
 
 
+def _covers(whole: Usage, part: Usage) -> bool:
+    """Whether ``whole`` holds at least ``part`` in every metric ``part`` has (within rounding)."""
+    wholes = whole.as_metrics()
+    return all(wholes[m] >= v * (1 - 1e-9) for m, v in part.as_metrics().items() if v > 0)
+
+
 def _left(part: Usage, whole: Usage) -> dict[str, float]:
     parts, wholes = part.as_metrics(), whole.as_metrics()
     return {m: (parts[m] / v if v > 0 else 1.0) for m, v in wholes.items()}
@@ -184,7 +193,9 @@ def rank_series(
                 if other.profile is not None and s.base_models & other.base_models:
                     w, b = profile_usage[other.key]
                     guard_window, guard_baseline = guard_window.plus(w), guard_baseline.plus(b)
-            if guard_window.total_tokens or guard_baseline.total_tokens:
+            if (guard_window.total_tokens or guard_baseline.total_tokens) and (
+                _covers(window, guard_window) and _covers(baseline, guard_baseline)
+            ):
                 guarded.append(s.model_id or "")
                 left_window, left_baseline = window.minus(guard_window), baseline.minus(guard_baseline)
                 window_factors, baseline_factors = _left(left_window, window), _left(left_baseline, baseline)
