@@ -11,16 +11,24 @@
 - :class:`MetricReader` reads plain ``MetricStat`` queries (no metric math: moto answers none): at
   most 500 queries per call, fewer when the span would exceed the 100,800 datapoints a call may
   return; ``NextToken`` is always followed. ``calls`` counts the GetMetricData calls made.
+
+Every answer is validated (pydantic) before it is read: a page that botocore could not parse, or
+whose results are not what the API documents (a value that is not a finite number, timestamps
+and values of different lengths, a result that is not an object), raises
+:class:`MalformedMetricData` with one line naming what was wrong; unknown extra fields are kept.
 """
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple, Self
 
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tokenfuse.adapters.aws import translate
+from tokenfuse.errors import TokenfuseError
 
 NAMESPACE = "AWS/Bedrock"
 MODEL_ID_DIMENSION = "ModelId"
@@ -36,6 +44,87 @@ INSIGHTS_MAX_PERIOD = 86_400
 
 Series = tuple[list[datetime], list[float]]
 """Timestamps and values of one query, as CloudWatch returned them (only hours that had data)."""
+
+
+class MalformedMetricData(TokenfuseError):
+    """CloudWatch answered with something GetMetricData / ListMetrics do not document (one line)."""
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+
+class _Message(_Answer):
+    Code: str | None = None
+    Value: str | None = None
+
+
+class _Result(_Answer):
+    Id: str
+    Label: str | None = None
+    Timestamps: list[datetime] = Field(default_factory=list)
+    Values: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(default_factory=list)
+    StatusCode: str = "Complete"
+    Messages: list[_Message] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _paired(self) -> Self:
+        if len(self.Timestamps) != len(self.Values):
+            raise ValueError("Timestamps and Values differ in length")
+        return self
+
+
+class _Page(_Answer):
+    MetricDataResults: list[_Result] = Field(default_factory=list)
+    Messages: list[_Message] = Field(default_factory=list)
+    NextToken: str | None = None
+
+
+class _Dimension(_Answer):
+    Name: str
+    Value: str
+
+
+class _Metric(_Answer):
+    Dimensions: list[_Dimension] = Field(default_factory=list)
+
+
+class _MetricsPage(_Answer):
+    Metrics: list[_Metric] = Field(default_factory=list)
+
+
+def _checked[T: _Answer](model: type[T], answer: Any, operation: str) -> T:
+    try:
+        return model.model_validate(answer)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = "/".join(str(part) for part in first["loc"]) or "answer"
+        raise MalformedMetricData(f"CloudWatch {operation} answer: {where}: {first['msg']}") from None
+
+
+UNPARSED = (ResponseParserError, ValueError, TypeError, RuntimeError, AttributeError, KeyError)
+"""What botocore raises when an answer's bytes do not parse into the operation's shape."""
+
+
+def _unparsed(operation: str, error: Exception) -> MalformedMetricData:
+    return MalformedMetricData(f"CloudWatch {operation} answer did not parse: {' '.join(str(error).split())}")
+
+
+def _pages(client: Any, kwargs: dict[str, Any], on_call: Callable[[], None]) -> Iterator[_Page]:
+    """Every page of one GetMetricData request, validated, following NextToken."""
+    while True:
+        on_call()
+        try:
+            response = client.get_metric_data(**kwargs)
+        except ClientError as error:
+            raise translate(error) from error
+        except UNPARSED as error:
+            raise _unparsed("GetMetricData", error) from error
+        page = _checked(_Page, response, "GetMetricData")
+        yield page
+        if not page.NextToken:
+            return
+        kwargs["NextToken"] = page.NextToken
 
 
 class MetricRequest(NamedTuple):
@@ -98,27 +187,22 @@ class InsightsReader:
         sums: dict[str, float] = {}
         partial = False
         points = 0
-        while True:
-            self.calls += 1
-            try:
-                response = self.client.get_metric_data(**kwargs)
-            except ClientError as error:
-                raise translate(error) from error
-            partial = partial or bool(response.get("Messages"))
-            for result in response.get("MetricDataResults", []):
-                values = result.get("Values", ())
-                points += len(values)
-                label = result.get("Label")
-                if not label:
+        status = "Complete"
+        for page in _pages(self.client, kwargs, self._count):
+            partial = partial or bool(page.Messages)
+            for result in page.MetricDataResults:
+                points += len(result.Values)
+                status = result.StatusCode
+                if not result.Label:
                     partial = True  # a series without its ModelId cannot be attributed
                     continue
-                sums[label] = sums.get(label, 0.0) + math.fsum(values)
-                partial = partial or bool(result.get("Messages"))
-                partial = partial or result.get("StatusCode", "Complete") not in ("Complete", "PartialData")
-            token = response.get("NextToken")
-            if not token:
-                return TopSeries(sums, partial, points)
-            kwargs["NextToken"] = token
+                sums[result.Label] = sums.get(result.Label, 0.0) + math.fsum(result.Values)
+                partial = partial or bool(result.Messages) or status not in ("Complete", "PartialData")
+        # PartialData on the last page: AWS had more than it returned
+        return TopSeries(sums, partial or status == "PartialData", points)
+
+    def _count(self) -> None:
+        self.calls += 1
 
 
 def model_id_series(client: Any, metric: str, namespace: str = NAMESPACE) -> tuple[set[str], int]:
@@ -126,14 +210,15 @@ def model_id_series(client: Any, metric: str, namespace: str = NAMESPACE) -> tup
     values: set[str] = set()
     pages = 0
     try:
-        for page in client.get_paginator("list_metrics").paginate(Namespace=namespace, MetricName=metric):
+        for raw in client.get_paginator("list_metrics").paginate(Namespace=namespace, MetricName=metric):
             pages += 1
-            for found in page.get("Metrics", []):
-                dimensions = found.get("Dimensions", [])
-                if len(dimensions) == 1 and dimensions[0].get("Name") == MODEL_ID_DIMENSION:
-                    values.add(dimensions[0].get("Value", ""))
+            for found in _checked(_MetricsPage, raw, "ListMetrics").Metrics:
+                if len(found.Dimensions) == 1 and found.Dimensions[0].Name == MODEL_ID_DIMENSION:
+                    values.add(found.Dimensions[0].Value)
     except ClientError as error:
         raise translate(error) from error
+    except UNPARSED as error:
+        raise _unparsed("ListMetrics", error) from error
     return values, pages
 
 
@@ -188,31 +273,23 @@ class MetricReader:
                 }
                 for query_id, request in zip(ids, batch, strict=True)
             ]
-            for result in self._results(queries, start, end):
-                series = out[ids[result["Id"]]]
-                values = result.get("Values", ())
-                self.datapoints += len(values)
-                series[0].extend(result.get("Timestamps", ()))
-                series[1].extend(values)
+            kwargs: dict[str, Any] = {
+                "MetricDataQueries": queries,
+                "StartTime": start,
+                "EndTime": end,
+                "ScanBy": "TimestampAscending",
+            }
+            for page in _pages(self.client, kwargs, self._count):
+                for result in page.MetricDataResults:
+                    if result.Id not in ids:
+                        raise MalformedMetricData(
+                            f"CloudWatch GetMetricData answer: unknown Id {result.Id!r}"
+                        )
+                    series = out[ids[result.Id]]
+                    self.datapoints += len(result.Values)
+                    series[0].extend(result.Timestamps)
+                    series[1].extend(result.Values)
         return out
 
-    def _results(
-        self, queries: list[dict[str, Any]], start: datetime, end: datetime
-    ) -> Iterable[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "MetricDataQueries": queries,
-            "StartTime": start,
-            "EndTime": end,
-            "ScanBy": "TimestampAscending",
-        }
-        while True:
-            self.calls += 1
-            try:
-                response = self.client.get_metric_data(**kwargs)
-            except ClientError as error:
-                raise translate(error) from error
-            yield from response.get("MetricDataResults", [])
-            token = response.get("NextToken")
-            if not token:
-                return
-            kwargs["NextToken"] = token
+    def _count(self) -> None:
+        self.calls += 1
