@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlparse
 
 import boto3
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 
 from tokenfuse.attribution import AttributionSettings, Attributor, ScopeClients
 from tokenfuse.events import SpendSignal
@@ -123,12 +124,10 @@ class Fleet:
         self.calls[operation] = self.calls.get(operation, 0) + 1
         body = getattr(self, f"_{operation}")(request)
         raw = json.dumps(body, separators=(",", ":")).encode()
-        response = AWSResponse(
-            request.url,
-            200,
-            {"x-amzn-RequestId": "bench", "Content-Type": "application/x-amz-json-1.0"},
-            RawBody(raw),
-        )
+        headers = HTTPHeaders()
+        headers["x-amzn-RequestId"] = "bench"
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+        response = AWSResponse(request.url, 200, headers, RawBody(raw))
         self.emulator_seconds += time.process_time() - started
         return response
 
@@ -140,16 +139,16 @@ class Fleet:
         for query in params["MetricDataQueries"]:
             if "Expression" in query:
                 parsed = InsightsQuery.parse(query["Expression"])
-                stamps = bucket_starts(start, end, int(query["Period"]))
+                buckets = bucket_starts(start, end, int(query["Period"]))
                 sums = {
                     label: [
                         self.bucket(label, parsed.metric, t, t + timedelta(seconds=query["Period"]))
-                        for t in stamps
+                        for t in buckets
                     ]
                     for label in self.labels()
                 }
                 self.metrics_requested += min(len(sums), 10_000)
-                for series in top_series(parsed, sums, stamps):
+                for series in top_series(parsed, sums, buckets):
                     results.append(
                         {
                             "Id": query["Id"],
@@ -165,7 +164,8 @@ class Fleet:
             metric = stat["Metric"]["MetricName"]
             label = stat["Metric"]["Dimensions"][0]["Value"]
             period = timedelta(seconds=stat["Period"])
-            stamps, values = [], []
+            stamps: list[float] = []
+            values: list[float] = []
             for t in bucket_starts(start, end, stat["Period"]):
                 value = self.bucket(label, metric, t, t + period)
                 if value is not None:
@@ -241,6 +241,13 @@ class RawBody:
         yield self.data
 
 
+def _hook(fleet: Fleet, operation: str) -> Callable[..., Any]:
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        return fleet.answer(operation, request)
+
+    return answer
+
+
 def clients(fleet: Fleet) -> ScopeClients:
     session = boto3.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name=REGION)
     cloudwatch, bedrock = session.client("cloudwatch"), session.client("bedrock")
@@ -249,8 +256,7 @@ def clients(fleet: Fleet) -> ScopeClients:
         (bedrock, "bedrock", ("ListInferenceProfiles", "ListTagsForResource")),
     ):
         for operation in operations:
-            hook: Callable[..., AWSResponse] = lambda request, op=operation, **_: fleet.answer(op, request)  # noqa: E731
-            client.meta.events.register(f"before-send.{service}.{operation}", hook)
+            client.meta.events.register(f"before-send.{service}.{operation}", _hook(fleet, operation))
     return ScopeClients(bedrock, cloudwatch)
 
 
@@ -272,7 +278,11 @@ def measure(size: int, window_hours: int, fleet_kind: str, repeats: int = REPEAT
     for _ in range(repeats):
         fleet = Fleet(size, fleet_kind == "all-active", window)
         scope = clients(fleet)
-        attributor = Attributor(lambda account, region, c=scope: c, AttributionSettings(), now=lambda: NOW)
+
+        def factory(account: str | None, region: str, scope: ScopeClients = scope) -> ScopeClients:
+            return scope
+
+        attributor = Attributor(factory, AttributionSettings(), now=lambda: NOW)
         start = time.process_time()
         result = attributor.attribute(signal)
         cpu.append(time.process_time() - start - fleet.emulator_seconds)

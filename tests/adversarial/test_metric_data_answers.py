@@ -13,7 +13,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from tests.support.adversarial import HOSTILE_STRINGS, mutations
-from tests.support.attribution_fakes import FakeBedrock
+from tests.support.attribution_fakes import FakeBedrock, cost_anomaly
 from tokenfuse.adapters.cloudwatch import (
     InsightsReader,
     MalformedMetricData,
@@ -22,7 +22,6 @@ from tokenfuse.adapters.cloudwatch import (
     model_id_series,
 )
 from tokenfuse.attribution import AttributionSettings, Attributor, ScopeClients
-from tokenfuse.events import SpendSignal
 
 START = datetime(2026, 11, 20, 10, tzinfo=UTC)
 END = START + timedelta(hours=2)
@@ -149,17 +148,7 @@ def test_hostile_model_ids_never_crash_attribution(label):
         return {"MetricDataResults": results, "Messages": []}
 
     client = cloudwatch_answering({"GetMetricData": answer})
-    signal = SpendSignal(
-        source="cost-anomaly",
-        dedup_key="d",
-        received_at=END,
-        account_id="123456789012",
-        region="us-east-1",
-        window_start=START,
-        window_end=END,
-        raw_source="eventbridge",
-        summary="s",
-    )
+    signal = cost_anomaly(START, END)
     attributor = Attributor(
         lambda a, r: ScopeClients(FakeBedrock(), client), AttributionSettings(), now=lambda: END
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tokenfuse.events import SpendSignal
 from tokenfuse_sandbox.emulation.metrics_insights import InsightsQuery, UnsupportedQuery, answer, is_insights
 
 ACCOUNT = "123456789012"
@@ -73,7 +74,7 @@ class FakeBedrock:
         rows = [p for p in self.profiles.values() if typeEquals is None or p["type"] == typeEquals]
         start = int(nextToken or 0)
         size = min(maxResults, self.max_page)
-        page = {"inferenceProfileSummaries": rows[start : start + size]}
+        page: dict[str, Any] = {"inferenceProfileSummaries": rows[start : start + size]}
         if start + size < len(rows):
             page["nextToken"] = str(start + size)
         return page
@@ -246,6 +247,22 @@ class FakePaginator:
             if not page.get("NextToken"):
                 return
             kwargs["NextToken"] = page["NextToken"]
+
+
+def cost_anomaly(start: datetime, end: datetime, **overrides: Any) -> SpendSignal:
+    """A CAD signal for ``ACCOUNT`` and ``REGION`` over [start, end), received at ``end``."""
+    fields: dict[str, Any] = {
+        "source": "cost-anomaly",
+        "dedup_key": "d",
+        "received_at": end,
+        "account_id": ACCOUNT,
+        "region": REGION,
+        "window_start": start,
+        "window_end": end,
+        "raw_source": "eventbridge",
+        "summary": "s",
+    }
+    return SpendSignal(**(fields | overrides))
 
 
 Put = Callable[[str, str, datetime, float], None]

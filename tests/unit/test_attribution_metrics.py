@@ -11,6 +11,7 @@ from tests.support.attribution_fakes import (
     FakeBedrock,
     FakeCloudWatch,
     baseline_hours,
+    cost_anomaly,
     hours,
     seed,
 )
@@ -121,18 +122,8 @@ def test_model_id_series_lists_every_series_with_the_paginator():
     assert (len(labels), pages) == (1_234, 3)
 
 
-def _signal(start=START, end=NOW) -> SpendSignal:
-    return SpendSignal(
-        source="cost-anomaly",
-        dedup_key="d",
-        received_at=NOW,
-        account_id="123456789012",
-        region="us-east-1",
-        window_start=start,
-        window_end=end,
-        raw_source="eventbridge",
-        summary="s",
-    )
+def _signal() -> SpendSignal:
+    return cost_anomaly(START, NOW)
 
 
 def _world(profiles: int, active: set[int], arn_form: frozenset[int] = frozenset(), start=START):
