@@ -2,8 +2,9 @@
 
 Thin wiring: parse the EventBridge event (its ``detail`` is a SpendSignal), attribute it, publish
 the SpikeAttributed when there is something to act on (a culprit whose cost grew, direct model
-calls included, or a profile the signal names), and return its ``to_bus()`` dict; otherwise log "no culprit" and return a dict that
-says so. Settings come from the environment, validated before the first event (not at import).
+calls included, or a profile the signal names), and return its ``to_bus()`` dict; otherwise log
+"no culprit" and return a dict that says so. Settings come from the environment, validated before
+the first event (not at import).
 """
 
 from functools import cache
