@@ -1,9 +1,10 @@
 """Attribute: a "Spend Signal" from the bus in, a "Spike Attributed" on the bus out.
 
 Thin wiring: parse the EventBridge event (its ``detail`` is a SpendSignal), attribute it, publish
-the SpikeAttributed when there is something to act on (a culprit whose cost grew, or a profile the
-signal names), and return its ``to_bus()`` dict; otherwise log "no culprit" and return a dict that
-says so. Settings come from the environment, validated before the first event (not at import).
+the SpikeAttributed when there is something to act on (a culprit whose cost grew, direct model
+calls included, or a profile the signal names), and return its ``to_bus()`` dict; otherwise log
+"no culprit" and return a dict that says so. Settings come from the environment, validated before
+the first event (not at import).
 """
 
 from functools import cache
@@ -74,6 +75,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     result = _attributor().attribute(signal)
     metrics.add_metric(name="Culprits", unit=MetricUnit.Count, value=len(result.culprits))
     metrics.add_metric(name="SpikeUsd", unit=MetricUnit.Count, value=result.spike_usd)
+    metrics.add_metric(name="DirectModelSpikeUsd", unit=MetricUnit.Count, value=result.direct_model_usd)
     if not should_publish(result):
         logger.info(
             "no culprit", extra={"spike_usd": result.spike_usd, "window_start": str(result.window_start)}
@@ -93,7 +95,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         extra={
             "severity": result.severity,
             "spike_usd": result.spike_usd,
-            "culprit": top.profile_id if top else None,
+            "culprit": top.subject_key if top else None,
             "team": top.team if top else None,
             "kind": top.kind if top else None,
         },

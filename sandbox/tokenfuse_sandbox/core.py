@@ -240,19 +240,19 @@ class Sandbox:
 
     # -- emulations ----------------------------------------------------------------------------
     def _install_emulations(self) -> None:
-        """The emulations under ``emulation/``: Bedrock inference profiles and the Bedrock runtime
-        (denies, metrics, invocation logs) in moto, the simulated clock (tokenfuse.clock, Step
-        Functions waits), subscription-filter delivery and alarm evaluation on it, and the Slack
-        server."""
+        """The emulations under ``emulation/``: Bedrock inference profiles, the Bedrock runtime
+        (denies, metrics, invocation logs) and tokenfuse's Metrics Insights queries in moto, the
+        simulated clock (tokenfuse.clock, Step Functions waits), subscription-filter delivery and
+        alarm evaluation on it, and the Slack server."""
         if not self.emulations:
             return
-        from tokenfuse_sandbox.emulation import bedrock_profiles, bedrock_runtime
+        from tokenfuse_sandbox.emulation import bedrock_profiles, bedrock_runtime, metrics_insights
         from tokenfuse_sandbox.emulation.alarms import AlarmEvaluator
         from tokenfuse_sandbox.emulation.clock import SimulatedClock
         from tokenfuse_sandbox.emulation.invocation_logs import SubscriptionDelivery
         from tokenfuse_sandbox.emulation.slack_server import SlackServer
 
-        for emulation in (bedrock_profiles, bedrock_runtime):
+        for emulation in (bedrock_profiles, bedrock_runtime, metrics_insights):
             if not emulation.installed():
                 emulation.install()
                 self._undo.append(emulation.uninstall)

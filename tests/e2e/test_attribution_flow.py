@@ -106,3 +106,107 @@ def test_runaway_on_one_of_several_profiles_is_attributed_to_it_with_owner_and_k
         assert top["share"] > 0.95
         # and the other profiles, flat, are not blamed
         assert [c["profile_id"] for c in spike["culprits"]] == [ids["support-chat"]]
+
+
+HAIKU35 = "anthropic.claude-3-5-haiku-20241022-v1:0"
+
+
+def seed_hours(cloudwatch, model_id: str, hours, invocations: float, tokens_in: float, tokens_out: float):
+    """Hourly AWS/Bedrock metrics for one ModelId value, 500 datapoints a PutMetricData call."""
+    data = [
+        {
+            "MetricName": name,
+            "Dimensions": [{"Name": "ModelId", "Value": model_id}],
+            "Timestamp": at,
+            "Value": value,
+            "Unit": "Count",
+        }
+        for at in hours
+        for name, value in (
+            ("Invocations", invocations),
+            ("InputTokenCount", invocations * tokens_in),
+            ("OutputTokenCount", invocations * tokens_out),
+        )
+    ]
+    for i in range(0, len(data), 500):
+        cloudwatch.put_metric_data(Namespace="AWS/Bedrock", MetricData=data[i : i + 500])
+
+
+def cad_event(sb: Sandbox, day, at, impact: float) -> dict:
+    """CAD's "Anomaly Detected" for the sandbox's account and ``day``, forwarded to tokenfuse's bus."""
+    event = json.loads((ROOT / "events" / "cad-eventbridge.json").read_text())
+    event |= {"account": sb.account_id, "time": f"{at:%Y-%m-%dT%H:%M:%SZ}"}
+    detail = event["detail"]
+    day_text = f"{day:%Y-%m-%dT00:00:00Z}"
+    detail |= {"accountId": sb.account_id, "anomalyStartDate": day_text, "anomalyEndDate": day_text}
+    detail["impact"] = {
+        "maxImpact": impact,
+        "totalActualSpend": 4.32 + impact,
+        "totalExpectedSpend": 4.32,
+        "totalImpact": impact,
+        "totalImpactPercentage": round(100 * impact / 4.32, 2),
+    }
+    detail["rootCauses"] = [
+        {
+            "linkedAccount": sb.account_id,
+            "linkedAccountName": "sandbox",
+            "region": "us-east-1",
+            "service": "Amazon Bedrock",
+            "usageType": "USE1-Claude35Haiku-input-tokens",
+            "impact": {"contribution": impact},
+        }
+    ]
+    return event
+
+
+def test_direct_model_calls_in_a_cad_day_are_published_as_their_own_culprit():
+    finops = {"parameters": {"FinOpsSlackChannel": "C0FINOPS01"}, "slack_channels": {"C0FINOPS01": "finops"}}
+    with Sandbox(function_urls=False, fire_schedules=False, **finops) as sb:
+        # Given five profiles with a flat week (100 requests an hour, 2,000 in / 300 out on Sonnet)
+        bedrock, cloudwatch = boto3.client("bedrock"), boto3.client("cloudwatch")
+        ids = [
+            bedrock.create_inference_profile(
+                inferenceProfileName=f"flat-{i}",
+                modelSource={"copyFrom": SONNET},
+                tags=[{"key": "team", "value": "support"}],
+            )["inferenceProfileArn"].rsplit("/", 1)[1]
+            for i in range(5)
+        ]
+        sb.clock.advance(timedelta(days=9))
+        day = floor_hour(sb.clock.now()).replace(hour=0) - timedelta(days=1)
+        week = [day - timedelta(days=7) + timedelta(hours=h) for h in range(8 * 24)]
+        for profile_id in ids:
+            seed_hours(cloudwatch, profile_id, week, 100, 2_000, 300)
+        # And direct calls to Claude 3.5 Haiku with no profile behind them: 50 requests an hour at
+        # 2,000 in / 500 out, 10x for four hours of the day
+        storm = [day + timedelta(hours=h) for h in range(10, 14)]
+        seed_hours(cloudwatch, HAIKU35, [h for h in week if h not in storm], 50, 2_000, 500)
+        seed_hours(cloudwatch, HAIKU35, storm, 500, 2_000, 500)
+        # When CAD reports that account's day, the next afternoon
+        sb.clock.advance_to(day + timedelta(days=1, hours=14))
+        sb.put_events([cad_event(sb, day, sb.clock.now(), impact=6.5)], bus="TokenfuseBus")
+        sb.drain()
+        # Then a Spike Attributed IS published, naming the direct calls as their own culprit
+        spikes = [e["detail"] for e in sb.bus_events if e["detail-type"] == "Spike Attributed"]
+        assert len(spikes) == 1
+        (direct,) = spikes[0]["culprits"]
+        assert (direct["subject"], direct["profile_arn"], direct["model_ids"]) == (
+            "direct-model",
+            None,
+            [HAIKU35],
+        )
+        # with the dollars worked out here: $0.0036 a request ($0.8 in, $4 out per million),
+        # so $0.18 an ordinary hour and $1.80 a storm hour: +$6.48 over the day
+        per_request = (2_000 * 0.8 + 500 * 4.0) / 1e6
+        assert direct["delta_usd"] == pytest.approx(4 * 450 * per_request)
+        assert direct["window_cost_usd"] == pytest.approx((20 * 50 + 4 * 500) * per_request)
+        assert direct["cost_per_hour_usd"] == pytest.approx(500 * per_request)
+        assert direct["kind"] == "request-storm"
+        assert spikes[0]["unattributed_usd"] == pytest.approx(6.5 - 6.48)
+        assert spikes[0]["reads"][0]["method"] == "metrics-insights"
+        # And its incident opens for FinOps, with no profile and no remediation started
+        opened = [e["detail"] for e in sb.bus_events if e["detail-type"] == "Incident Opened"]
+        assert [(o["profile_arn"], o["team"]) for o in opened] == [(None, None)]
+        assert not [e for e in sb.bus_events if e["detail-type"] == "Remediation Step"]
+        (post,) = sb.slack.messages("C0FINOPS01")
+        assert f"direct calls to {HAIKU35}" in post["text"] and "no inference profile to trip" in post["text"]

@@ -1,6 +1,7 @@
 """The attribute function in-process under moto: real CloudWatch (metrics put with put_metric_data,
-read with plain MetricStat queries), a fake Bedrock client injected, a real EventBridge bus whose
-rule targets an SQS queue, so the SpikeAttributed event it publishes is seen as AWS would deliver it."""
+ranked with Metrics Insights queries answered by the sandbox's named emulation, read in detail with
+plain MetricStat queries), a fake Bedrock client injected, a real EventBridge bus whose rule targets
+an SQS queue, so the SpikeAttributed event it publishes is seen as AWS would deliver it."""
 
 import json
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from tokenfuse.adapters.aws import default_session
 from tokenfuse.attribution import AttributionSettings, Attributor, AwsClientFactory, ScopeClients
 from tokenfuse.events import SpendSignal, SpikeAttributed
 from tokenfuse.settings import SettingsError
+from tokenfuse_sandbox.emulation import metrics_insights
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -45,6 +47,7 @@ def aws(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    metrics_insights.install()  # moto alone sums every datapoint for any SELECT
     with mock_aws():
         events, sqs = boto3.client("events", REGION), boto3.client("sqs", REGION)
         events.create_event_bus(Name="tokenfuse")
@@ -56,6 +59,7 @@ def aws(monkeypatch):
         events.put_rule(Name="spikes", EventBusName="tokenfuse", EventPattern=json.dumps(pattern))
         events.put_targets(Rule="spikes", EventBusName="tokenfuse", Targets=[{"Id": "q", "Arn": queue_arn}])
         yield {"sqs": sqs, "queue": queue, "cloudwatch": boto3.client("cloudwatch", REGION)}
+    metrics_insights.uninstall()
 
 
 class MotoMetrics:

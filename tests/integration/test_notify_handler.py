@@ -515,6 +515,69 @@ def test_spike_no_profile_explains_still_reaches_finops(world):
     assert len(world.posts()) == 1
 
 
+def direct_calls(s: SpikeAttributed, model: str = "anthropic.claude-3-5-haiku-20241022-v1:0"):
+    """The spike's first culprit as direct calls to ``model`` (no profile behind them)."""
+    return s.culprits[0].model_copy(
+        update={
+            "subject": "direct-model",
+            "profile_arn": None,
+            "profile_id": None,
+            "profile_name": None,
+            "model_ids": [model],
+            "team": None,
+            "feature": None,
+            "environment": None,
+            "cost_center": None,
+            "tagged": False,
+        }
+    )
+
+
+def test_direct_model_calls_open_a_finops_incident_that_is_never_tripped(world):
+    # Given a spike whose one culprit is direct calls to a model, with a real increase
+    model = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    s = spike(culprits=[direct_calls(spike(), model)])
+    # When notified
+    summary = world.invoke(s)
+    # Then one incident, keyed by account, region and model id, owned by FinOps
+    (incident,) = world.incidents()
+    assert (incident.subject, incident.profile_arn, incident.team) == ("direct-model", None, None)
+    assert incident.subject_key == f"direct-model/444455556666/us-east-1/{model}"
+    assert incident.incident_id.startswith("inc-model-anthropic-claude-3-5-haiku")
+    # And FinOps's channel says what was called and that nothing is tripped
+    (post,) = world.posts()
+    assert post.channel == "C0FINOPS01"
+    assert f"direct calls to {model}" in post.text
+    assert "no inference profile to trip" in post.text
+    # And no remediation started, though the incident is announced on the bus
+    assert summary["executions_started"] == 0 and world.executions() == []
+    (event,) = world.bus_events()
+    assert event["detail-type"] == "Incident Opened" and event["detail"]["profile_arn"] is None
+    # And a later signal about the same model joins it
+    later = with_signal(s, dedup_key="cad-later", source="cost-anomaly")
+    assert world.invoke(later, advance=timedelta(hours=5))["incidents_updated"] == [incident.incident_id]
+
+
+def test_a_culprit_with_no_real_increase_opens_no_incident(world):
+    # Given support's profile up $0.45/h (under $1/h), and another up $2/h but with 5% of the spike
+    small = spike().culprits[0].model_copy(update={"cost_per_hour_usd": 12.5})
+    minor = profile(spike(), 1, "minor0000001", cost_per_hour_usd=4.4, share=0.05)
+    summary = world.invoke(spike(culprits=[small, minor]))
+    # Then neither opens an incident, nothing is posted, and the summary says why
+    assert world.incidents() == [] and world.posts() == [] and world.executions() == []
+    assert summary["without_increase"] == 2 and summary["incidents_opened"] == []
+
+
+def test_the_team_policy_minimum_gates_opening_an_incident(world):
+    # Given support's prod policy acts from $20/h over baseline: up $15/h opens nothing
+    below = spike().culprits[0].model_copy(update={"cost_per_hour_usd": 27.05})
+    assert world.invoke(spike(culprits=[below]))["without_increase"] == 1
+    assert world.incidents() == []
+    # And up $25/h opens one
+    above = spike().culprits[0].model_copy(update={"cost_per_hour_usd": 37.05})
+    assert len(world.invoke(with_signal(spike(culprits=[above]), dedup_key="again"))["incidents_opened"]) == 1
+
+
 class RecordingCostExplorer:
     def __init__(self) -> None:
         self.calls: list[dict[str, str]] = []

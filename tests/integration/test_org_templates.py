@@ -68,7 +68,7 @@ def test_member_role_actions_are_exactly_what_tokenfuse_calls():
     assert set(allowed) == {
         "bedrock:ListInferenceProfiles", "bedrock:GetInferenceProfile", "bedrock:ListTagsForResource",
         "bedrock:TagResource", "bedrock:UntagResource",
-        "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms",
+        "cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "cloudwatch:DescribeAlarms",
         "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms",
         "account:ListRegions",
         "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:GetRole",
@@ -85,7 +85,10 @@ def test_member_role_actions_are_exactly_what_tokenfuse_calls():
         }
     # "*" only where the action has no resource-level permissions
     star = {a for a, r in allowed.items() if r == "*"}
-    assert star == {"bedrock:ListInferenceProfiles", "cloudwatch:GetMetricData", "account:ListRegions"}
+    assert star == {
+        "bedrock:ListInferenceProfiles", "account:ListRegions",
+        "cloudwatch:GetMetricData", "cloudwatch:ListMetrics",
+    }  # fmt: skip
     assert denied == {"iam:PutRolePolicy", "iam:DeleteRolePolicy"}  # never on itself
 
 

@@ -1,12 +1,17 @@
-"""In-memory fakes of the Bedrock inference-profile API and CloudWatch GetMetricData, for attribution
-tests and the attribution benchmark (no moto: thousands of profiles in milliseconds)."""
+"""In-memory fakes of the Bedrock inference-profile API and CloudWatch GetMetricData / ListMetrics, for
+attribution tests (no moto: thousands of profiles in milliseconds). Metrics Insights queries are
+answered by the sandbox's own emulation code (``tokenfuse_sandbox.emulation.metrics_insights``), so
+the fake and the sandbox rank alike; any other query shape is refused, as there."""
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from tokenfuse.events import SpendSignal
+from tokenfuse_sandbox.emulation.metrics_insights import InsightsQuery, UnsupportedQuery, answer, is_insights
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -69,10 +74,13 @@ class FakeBedrock:
         rows = [p for p in self.profiles.values() if typeEquals is None or p["type"] == typeEquals]
         start = int(nextToken or 0)
         size = min(maxResults, self.max_page)
-        page = {"inferenceProfileSummaries": rows[start : start + size]}
+        page: dict[str, Any] = {"inferenceProfileSummaries": rows[start : start + size]}
         if start + size < len(rows):
             page["nextToken"] = str(start + size)
         return page
+
+    def profiles_arn(self, profile_id: str) -> str:
+        return f"arn:aws:bedrock:{self.region}:{self.account}:application-inference-profile/{profile_id}"
 
     def _find(self, identifier: str) -> dict[str, Any]:
         for arn, profile in self.profiles.items():
@@ -92,35 +100,74 @@ class FakeBedrock:
 
 
 class FakeCloudWatch:
-    """GetMetricData over stored hourly Sums; only MetricStat queries; at most 500 a call;
-    ``page_size`` results per response with NextToken. Records every call's query count."""
+    """GetMetricData over stored hourly Sums: MetricStat queries (at most 500 a call) or one Metrics
+    Insights query a call; ``page_size`` results per response with NextToken; ListMetrics through
+    ``get_paginator``. Records every GetMetricData call (``insights`` says which kind it was)."""
 
     def __init__(self, page_size: int | None = None) -> None:
         self.page_size = page_size
         self.data: defaultdict[tuple[str, str], dict[datetime, float]] = defaultdict(dict)
         self.calls: list[dict[str, Any]] = []
+        self.list_metrics_calls = 0
+        self.messages: list[dict[str, str]] = []
+        """Messages every GetMetricData answer carries (to play AWS saying an answer is partial)."""
 
     def put(self, metric: str, model_id: str, at: datetime, value: float) -> None:
         series = self.data[(metric, model_id)]
         series[at] = series.get(at, 0.0) + value
 
+    def _insights(self, query: dict[str, Any], start: datetime, end: datetime) -> list[dict[str, Any]]:
+        try:
+            parsed = InsightsQuery.parse(query["Expression"])
+        except UnsupportedQuery as error:
+            raise _error("ValidationError", str(error), "GetMetricData") from error
+        assert parsed.namespace == "AWS/Bedrock"
+        points = (
+            (model_id, at, value)
+            for (metric, model_id), series in self.data.items()
+            if metric == parsed.metric
+            for at, value in series.items()
+        )
+        return [
+            {
+                "Id": query["Id"],
+                "Label": series.label,
+                "Timestamps": series.timestamps,
+                "Values": series.values,
+                "StatusCode": "Complete",
+            }
+            for series in answer(parsed, points, start, end, int(query["Period"]))
+        ]
+
     def get_metric_data(self, **kwargs: Any) -> dict[str, Any]:
         queries = kwargs["MetricDataQueries"]
         assert len(queries) <= 500, "more than 500 queries in one call"
-        self.calls.append({"queries": len(queries), "token": kwargs.get("NextToken"), "ids": queries})
+        insights = [q for q in queries if is_insights(q)]
+        assert len(insights) <= 1, "AWS allows one Metrics Insights query per GetMetricData call"
+        call = {"queries": len(queries), "token": kwargs.get("NextToken"), "ids": queries}
+        self.calls.append(call | {"insights": bool(insights)})
         start, end = kwargs["StartTime"], kwargs["EndTime"]
         results = []
         for query in queries:
+            if is_insights(query):
+                results += self._insights(query, start, end)
+                continue
             assert "Expression" not in query, "metric math is not answered by the sandbox"
             stat = query["MetricStat"]
             assert stat["Stat"] == "Sum"
-            assert stat["Period"] == 3600
+            period = stat["Period"]
+            assert period % 60 == 0
             metric = stat["Metric"]
             assert metric["Namespace"] == "AWS/Bedrock"
             (dimension,) = metric["Dimensions"]
             assert dimension["Name"] == "ModelId"
             series = self.data.get((metric["MetricName"], dimension["Value"]), {})
-            points = sorted((t, v) for t, v in series.items() if start <= t < end)
+            buckets: dict[datetime, float] = {}
+            for t, v in series.items():
+                if start <= t < end:
+                    bucket = start + timedelta(seconds=(t - start).total_seconds() // period * period)
+                    buckets[bucket] = buckets.get(bucket, 0.0) + v
+            points = sorted(buckets.items())
             results.append(
                 {
                     "Id": query["Id"],
@@ -131,20 +178,91 @@ class FakeCloudWatch:
                 }
             )
         offset = int(kwargs.get("NextToken") or 0)
-        size = self.page_size or len(results)
-        response: dict[str, Any] = {"MetricDataResults": results[offset : offset + size], "Messages": []}
+        size = self.page_size or len(results) or 1
+        response: dict[str, Any] = {
+            "MetricDataResults": results[offset : offset + size],
+            "Messages": list(self.messages),
+        }
         if offset + size < len(results):
             response["NextToken"] = str(offset + size)
         return response
 
+    def list_metrics(self, **kwargs: Any) -> dict[str, Any]:
+        self.list_metrics_calls += 1
+        names = sorted(
+            (metric, model_id)
+            for metric, model_id in self.data
+            if metric == kwargs.get("MetricName", metric) and kwargs.get("Namespace") == "AWS/Bedrock"
+        )
+        offset = int(kwargs.get("NextToken") or 0)
+        page = names[offset : offset + 500]
+        response: dict[str, Any] = {
+            "Metrics": [
+                {
+                    "Namespace": "AWS/Bedrock",
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": "ModelId", "Value": model_id}],
+                }
+                for metric, model_id in page
+            ]
+        }
+        if offset + 500 < len(names):
+            response["NextToken"] = str(offset + 500)
+        return response
+
+    def get_paginator(self, operation: str) -> "FakePaginator":
+        assert operation == "list_metrics"
+        return FakePaginator(self.list_metrics)
+
+    @property
+    def insights_calls(self) -> list[dict[str, Any]]:
+        return [c for c in self.calls if c["insights"]]
+
+    @property
+    def metric_stat_calls(self) -> list[dict[str, Any]]:
+        return [c for c in self.calls if not c["insights"]]
+
     @property
     def queried_model_ids(self) -> set[str]:
+        """The ModelId values read with MetricStat queries."""
         return {
             q["MetricStat"]["Metric"]["Dimensions"][0]["Value"]
             for call in self.calls
             if call["token"] is None
             for q in call["ids"]
+            if "MetricStat" in q
         }
+
+
+class FakePaginator:
+    """What ``client.get_paginator(...)`` returns: ``paginate(**kwargs)`` follows NextToken."""
+
+    def __init__(self, operation: Callable[..., dict[str, Any]]) -> None:
+        self.operation = operation
+
+    def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            page = self.operation(**kwargs)
+            yield page
+            if not page.get("NextToken"):
+                return
+            kwargs["NextToken"] = page["NextToken"]
+
+
+def cost_anomaly(start: datetime, end: datetime, **overrides: Any) -> SpendSignal:
+    """A CAD signal for ``ACCOUNT`` and ``REGION`` over [start, end), received at ``end``."""
+    fields: dict[str, Any] = {
+        "source": "cost-anomaly",
+        "dedup_key": "d",
+        "received_at": end,
+        "account_id": ACCOUNT,
+        "region": REGION,
+        "window_start": start,
+        "window_end": end,
+        "raw_source": "eventbridge",
+        "summary": "s",
+    }
+    return SpendSignal(**(fields | overrides))
 
 
 Put = Callable[[str, str, datetime, float], None]

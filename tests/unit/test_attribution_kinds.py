@@ -80,7 +80,11 @@ def test_grid_of_a_two_hour_window():
     assert grid.hours == 7 * 24 + 3
     assert len(grid.baseline_slices()) == 7
     assert grid.remaining_month_hours == 10 * 24 + 11
-    assert grid.unread_month_hours == 12 * 24 + 10
+    assert grid.unread_month_hours() == 12 * 24 + 10
+    # only the hours after a profile's creation count: created on the 5th at 09:30, read from 10:00
+    assert grid.unread_month_hours(datetime(2026, 11, 5, 9, 30, tzinfo=UTC)) == 8 * 24
+    # the window as reported ends now (12:30), with 30 minutes of the running hour
+    assert (grid.end, grid.last_hour_minutes) == (now, 30)
 
 
 def test_grid_of_a_long_window_steps_by_whole_days():

@@ -53,14 +53,14 @@ class MemoryLedger:
         if self.steal_next_open is not None:  # another writer opens first
             rival, self.steal_next_open = self.steal_next_open, None
             self.items[rival.incident_id] = (rival, 1)
-            self.pointers[rival.profile_arn] = rival.incident_id
+            self.pointers[rival.subject_key] = rival.incident_id
         if (
-            self.pointers.get(incident.profile_arn) != previous_incident_id
+            self.pointers.get(incident.subject_key) != previous_incident_id
             or incident.incident_id in self.items
         ):
             return False
         self.items[incident.incident_id] = (incident, 1)
-        self.pointers[incident.profile_arn] = incident.incident_id
+        self.pointers[incident.subject_key] = incident.incident_id
         return True
 
     def save(self, incident, version):
@@ -183,3 +183,77 @@ def test_update_and_mark_planned():
 def test_ttl_is_90_days_after_last_signal():
     incident = record(MemoryLedger(), spike()).incident
     assert incidents.expires_at(incident) == int((NOW + timedelta(days=90)).timestamp())
+
+
+# -- what opens an incident -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "policy_min", "opens"),
+    [
+        (
+            {"cost_per_hour_usd": 13.05, "baseline_cost_per_hour_usd": 12.05, "share": 0.1},
+            0.0,
+            True,
+        ),  # $1/h, 10%
+        (
+            {"cost_per_hour_usd": 13.0, "baseline_cost_per_hour_usd": 12.05, "share": 0.9},
+            0.0,
+            False,
+        ),  # $0.95/h
+        ({"cost_per_hour_usd": 142.3, "baseline_cost_per_hour_usd": 12.05, "share": 0.09}, 0.0, False),  # 9%
+        (
+            {"cost_per_hour_usd": 30.0, "baseline_cost_per_hour_usd": 12.05, "share": 0.9},
+            20.0,
+            False,
+        ),  # < policy
+        ({"cost_per_hour_usd": 33.0, "baseline_cost_per_hour_usd": 12.05, "share": 0.9}, 20.0, True),
+        # unpriced: the token rate must at least double (no baseline at all counts as growth)
+        ({"cost_per_hour_usd": None, "tokens_per_hour": 200.0, "baseline_tokens_per_hour": 100.0}, 0.0, True),
+        (
+            {"cost_per_hour_usd": None, "tokens_per_hour": 199.0, "baseline_tokens_per_hour": 100.0},
+            0.0,
+            False,
+        ),
+        ({"cost_per_hour_usd": None, "tokens_per_hour": 5.0, "baseline_tokens_per_hour": 0.0}, 0.0, True),
+        ({"cost_per_hour_usd": None, "tokens_per_hour": None}, 0.0, False),
+    ],
+)
+def test_real_increase(changes, policy_min, opens):
+    culprit = spike().culprits[0].model_copy(update=changes)
+    assert incidents.real_increase(culprit, policy_min) is opens
+
+
+def test_no_real_increase_opens_nothing_but_joins_what_is_open():
+    ledger, s = MemoryLedger(), spike()
+    culprit = s.culprits[0]
+    # Given no incident: a culprit without a real increase opens none
+    assert incidents.record_signal(ledger, s, culprit, ROUTE, planned=None, now=NOW, may_open=False) is None
+    assert ledger.items == {}
+    # And once one is open, the same kind of signal joins it
+    opened = incidents.record_signal(ledger, s, culprit, ROUTE, planned=None, now=NOW)
+    later = shifted(s, 0.5, "later")
+    joined = incidents.record_signal(ledger, later, culprit, ROUTE, planned=None, now=NOW, may_open=False)
+    assert joined is not None and opened is not None
+    assert (joined.outcome, joined.incident.incident_id) == ("joined", opened.incident.incident_id)
+
+
+def test_direct_model_incidents_are_keyed_by_account_region_and_model():
+    s = spike()
+    update = {"subject": "direct-model", "profile_arn": None, "profile_id": None, "profile_name": None}
+    haiku = s.culprits[0].model_copy(
+        update=update | {"model_ids": ["anthropic.claude-3-5-haiku-20241022-v1:0"]}
+    )
+    sonnet = haiku.model_copy(update={"model_ids": ["us.anthropic.claude-3-5-sonnet-20241022-v2:0"]})
+    ledger = MemoryLedger()
+    first = incidents.record_signal(ledger, s, haiku, ROUTE, planned=None, now=NOW)
+    other = incidents.record_signal(ledger, s, sonnet, ROUTE, planned=None, now=NOW)
+    assert first is not None and other is not None
+    assert (
+        first.incident.subject_key
+        == "direct-model/444455556666/us-east-1/anthropic.claude-3-5-haiku-20241022-v1:0"
+    )
+    # the model's id made safe and cut to fit, the window's hour, a digest of the whole key
+    assert first.incident.incident_id.startswith("inc-model-anthropic-claude-3-5-haiku-2024102-2026112602-")
+    assert other.incident.incident_id != first.incident.incident_id  # one incident per model
+    assert (first.incident.profile_arn, first.incident.is_direct_model) == (None, True)

@@ -96,6 +96,16 @@ def test_attributable_share_matches_a_hand_computation():
     assert share.by_team_usd == {"ranking": 250.0, "search": 600.0}
 
 
+def test_direct_model_spend_is_split_out_of_the_untagged_and_counts_against_the_share():
+    # Given the same day, of whose 100 untagged dollars attribution measured 30 as direct model calls
+    groups = {"team$search": 600.0, "team$ranking": 250.0, "team$": 100.0, "team$ghost": 50.0}
+    share = attributable_share(groups, TEAMS.team_for, direct_model_usd=30.0)
+    # Then 70 untagged, 30 direct, still 85 % attributable
+    assert (share.untagged_usd, share.direct_model_usd, share.percent) == (70.0, 30.0, 85.0)
+    # And a direct figure above the untagged spend is capped at it (it cannot exceed what CE saw)
+    assert attributable_share(groups, TEAMS.team_for, direct_model_usd=500.0).direct_model_usd == 100.0
+
+
 def test_attributable_share_without_spend_is_none():
     assert attributable_share({}, TEAMS.team_for).percent is None
     assert attributable_share({"team$": 0.0}, TEAMS.team_for).percent is None

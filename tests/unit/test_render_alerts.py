@@ -7,7 +7,9 @@ Regenerate after an intended change: TOKENFUSE_REGEN_GOLDEN=1 pytest tests/unit/
 import json
 import os
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -202,3 +204,68 @@ def test_sparkline():
     assert sparkline([5, 5]) == "▄▄"
     assert sparkline([1, None, 8]) == "▁ █"
     assert len(sparkline(list(range(100)))) == 24
+
+
+def _with_culprit(**changes) -> SpikeAttributed:
+    spike = load_spike("spike-alarm.json")
+    culprit = spike.culprits[0].model_copy(update=changes)
+    return spike.model_copy(update={"culprits": [culprit]})
+
+
+def test_an_unpriced_spike_reads_unpriced_with_its_token_rate_never_zero_dollars():
+    spike = _with_culprit(
+        unpriced_models=["cohere.command-r-v1:0"],
+        window_cost_usd=None,
+        baseline_cost_usd=None,
+        delta_usd=None,
+        share=None,
+        cost_per_hour_usd=None,
+        baseline_cost_per_hour_usd=None,
+        month_end_usd=None,
+        hourly_cost_usd=[],
+        tokens_per_hour=1_100_000.0,
+        baseline_tokens_per_hour=110_000.0,
+    )
+    view = view_for(spike)
+    text = render_alert(view).text
+    assert text.splitlines()[0] == (
+        "Bedrock spend spike: support-chat-prod at unpriced (model not in the price table): "
+        "1,100,000 tokens/h, 10.0x its 110,000 tokens/h baseline"
+    )
+    assert "$0" not in text
+    assert "unpriced" in render_email(view).subject
+
+
+def test_a_running_last_hour_is_marked_on_the_sparkline():
+    spike = _with_culprit(hourly_cost_usd=[12.0] * 23 + [142.3], last_hour_minutes=3)
+    text = render_alert(view_for(spike)).text
+    assert "Spend ($/h, last 24 h; the last bar is the running hour's first 3 min):" in text
+    assert escape("the running hour's first 3 min") in render_email(view_for(spike)).html
+
+
+def test_direct_model_calls_read_as_such_and_are_never_tripped():
+    model = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    spike = _with_culprit(
+        subject="direct-model",
+        profile_arn=None,
+        profile_id=None,
+        profile_name=None,
+        model_ids=[model],
+        team=None,
+        feature=None,
+        environment=None,
+        tagged=False,
+    )
+    view = view_for(spike)
+    message = render_alert(view)
+    assert message.text.splitlines()[0].startswith(
+        f"Bedrock spend spike: direct calls to {model} at $142.30/h"
+    )
+    assert "Owner: FinOps" in message.text
+    assert "no inference profile to trip" in message.text and "approve a throttle" not in message.text
+    assert "give the callers an application inference profile" in message.text
+    fields = next(b for b in message.blocks if "fields" in b)["fields"]
+    assert fields[0]["text"] == f"*Model called directly*\n`{model}`\nno inference profile"
+    email = render_email(view)
+    assert "Model called directly" in email.html and "None" not in email.text
+    assert quote(model, safe="") in next(link.url for link in view.links if "CloudWatch" in link.label)

@@ -132,16 +132,56 @@ class TokensPerRequest(BusModel):
     output: float | None = None
 
 
-class Culprit(BusModel):
-    """One application inference profile's part in a spike."""
+CulpritSubject = Literal["profile", "direct-model"]
+ReadMethod = Literal["metrics-insights", "metric-stat"]
 
-    profile_arn: str
-    profile_id: str
+
+class CallerShare(BusModel):
+    """One caller (an IAM role) behind a culprit's spend, as model invocation logs name it."""
+
+    role_arn: str
+    share: float = Field(ge=0, le=1)
+
+
+class PeakHours(BusModel):
+    """The spike as it ran inside a long window (CAD's day, a Budgets period): the longest run of
+    hours above the baseline, at most six, where the kind and the per-hour rates are measured."""
+
+    start: UtcDateTime
+    end: UtcDateTime
+    hours: float = Field(gt=0, description="the run's length; a running last hour counts for its minutes")
+    cost_usd: float | None
+    baseline_cost_usd: float | None
+    delta_usd: float | None
+    tokens: float
+    baseline_tokens: float
+
+
+class Culprit(BusModel):
+    """One part of a spike: an application inference profile, or spend no profile explains.
+
+    ``subject`` is ``profile`` for an application inference profile, ``direct-model`` for calls made
+    straight to a foundation model or a system inference profile: then ``profile_arn``,
+    ``profile_id`` and ``profile_name`` are null and ``model_ids`` names the one model called.
+
+    Window totals (``window_cost_usd``, ``baseline_cost_usd``, ``delta_usd``, ``share``,
+    ``invocations``) cover the whole window. The rates, tokens per request and kind come from the
+    ``peak`` hours when the window is long (more than six hours) and has a run above the baseline,
+    from the whole window otherwise.
+    """
+
+    subject: CulpritSubject = "profile"
+    profile_arn: str | None
+    profile_id: str | None
     profile_name: str | None = None
     account_id: str
     region: str
     model_ids: list[str] = Field(default_factory=list)
     unpriced_models: list[str] = Field(default_factory=list)
+    callers: list[CallerShare] | None = Field(
+        default=None,
+        description="role ARNs with their share, where invocation logs name them (null: unknown)",
+    )
 
     team: str | None = None
     feature: str | None = None
@@ -155,39 +195,100 @@ class Culprit(BusModel):
     window_cost_usd: float | None
     baseline_cost_usd: float | None
     delta_usd: float | None
-    share: float | None = Field(ge=0, le=1, description="this profile's part of the attributed spike")
+    share: float | None = Field(ge=0, le=1, description="this culprit's part of the attributed spike")
     cost_per_hour_usd: float | None
     baseline_cost_per_hour_usd: float | None
     month_end_usd: float | None = Field(
         description="month-to-date plus the rest of the month at the current rate"
     )
+    tokens_per_hour: float | None = Field(
+        default=None, description="every token read and written per hour (the rate an unpriced model shows)"
+    )
+    baseline_tokens_per_hour: float | None = None
 
     invocations: int
     baseline_invocations: float
     tokens_per_request: TokensPerRequest
     baseline_tokens_per_request: TokensPerRequest
     kind: SpikeKind
+    peak: PeakHours | None = None
     hourly_cost_usd: list[float] = Field(
-        default_factory=list, description="cost per hour, oldest first, up to the window end (sparklines)"
+        default_factory=list,
+        description="$/h of each hour, oldest first, up to the window end (sparklines); a running last "
+        "hour is its rate over the minutes that passed (see last_hour_minutes)",
     )
+    last_hour_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=59,
+        description="minutes of the last hour that had passed when it was still running (null: a whole hour)",
+    )
+
+    @property
+    def is_direct_model(self) -> bool:
+        return self.subject == "direct-model"
+
+    @property
+    def subject_key(self) -> str:
+        """What an incident is keyed by: the profile ARN, or account, region and model id."""
+        return subject_key(self.subject, self.profile_arn, self.account_id, self.region, self.model_ids)
+
+    @property
+    def label(self) -> str:
+        """How people read the culprit's name: the profile's name or id, or the model called."""
+        if self.is_direct_model:
+            return f"direct calls to {self.model_ids[0] if self.model_ids else 'a model'}"
+        return self.profile_name or self.profile_id or "an inference profile"
+
+
+def subject_key(
+    subject: CulpritSubject, profile_arn: str | None, account_id: str, region: str, model_ids: list[str]
+) -> str:
+    if subject == "profile" and profile_arn:
+        return profile_arn
+    model = model_ids[0] if model_ids else "unknown-model"
+    return f"direct-model/{account_id}/{region}/{model}"
+
+
+class ScopeRead(BusModel):
+    """How one account and region was read, and what it cost."""
+
+    account_id: str | None
+    region: str
+    method: ReadMethod
+    reason: str | None = Field(
+        default=None, description="why MetricStat reads replaced Metrics Insights (null: they did not)"
+    )
+    series: int | None = Field(default=None, description="ModelId series seen or listed in the scope")
+    get_metric_data_calls: int = 0
 
 
 class SpikeAttributed(BusModel):
-    """A spend signal attributed, in dollars, to the inference profiles behind it."""
+    """A spend signal attributed, in dollars, to the inference profiles (and direct model calls) behind it.
+
+    ``window_end`` is the attribution time when the window reaches into the hour still running (an
+    alarm at 12:03 reads 12:03); ``last_hour_minutes`` then says how much of that hour had passed.
+    """
 
     signal: SpendSignal
     attributed_at: UtcDateTime
     window_start: UtcDateTime
     window_end: UtcDateTime
+    last_hour_minutes: int | None = Field(default=None, ge=1, le=59)
     baseline_days: int
     window_cost_usd: float
     baseline_cost_usd: float
     spike_usd: float
+    direct_model_usd: float = Field(
+        default=0.0, ge=0, description="the part of the spike direct model calls explain (in spike_usd)"
+    )
     unattributed_usd: float | None = Field(
-        default=None, description="the part of the signal's dollars no profile explains (direct model calls)"
+        default=None, description="the part of the signal's dollars nothing measured explains"
     )
     severity: Severity
     culprits: list[Culprit]
+    reads: list[ScopeRead] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="what a reader must know about the figures")
 
 
 # --------------------------------------------------------------------------------------------
@@ -199,7 +300,8 @@ IncidentStatus = Literal["open", "closed", "planned"]
 
 
 class Incident(BusModel):
-    """One culprit profile over one open interval: what the notify function records and the
+    """One culprit (a profile, or one account, region and model's direct calls) over one open
+    interval: what the notify function records and the
     remediation state machine receives as ``{"incident": ...}`` (see contracts "Incidents").
 
     ``slack_ts`` is the thread the incident's messages go to; ``slack_message_ts`` is the
@@ -209,8 +311,9 @@ class Incident(BusModel):
 
     incident_id: str
     status: IncidentStatus = "open"
-    profile_arn: str
-    profile_id: str
+    subject: CulpritSubject = "profile"
+    profile_arn: str | None = Field(description="null for spend no profile explains (direct model calls)")
+    profile_id: str | None
     profile_name: str | None = None
     account_id: str
     region: str
@@ -244,10 +347,19 @@ class Incident(BusModel):
     remediation_started: bool = False
     culprit: Culprit
 
+    @property
+    def subject_key(self) -> str:
+        """The ledger's key: the profile ARN, or account, region and model id (never tripped)."""
+        return self.culprit.subject_key
+
+    @property
+    def is_direct_model(self) -> bool:
+        return self.subject == "direct-model"
+
 
 class IncidentOpened(BusModel):
     incident_id: str
-    profile_arn: str
+    profile_arn: str | None
     team: str | None
     opened_at: UtcDateTime
     kind: SpikeKind

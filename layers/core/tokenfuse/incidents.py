@@ -1,4 +1,9 @@
-"""Incidents: one culprit profile over one open interval (contracts, "Incidents").
+"""Incidents: one culprit over one open interval (contracts, "Incidents").
+
+A culprit is a profile (keyed by its ARN) or spend no profile explains (keyed by account, region
+and model id: ``direct-model/<account>/<region>/<model>``; such an incident goes to FinOps and is
+never tripped). A culprit opens an incident only with a real increase (:func:`real_increase`); a
+signal whose culprit has none may still join an incident already open.
 
 A signal joins the current incident of its profile when its window overlaps the incident's
 (with an hour of grace), else it opens a new one. The join is decided on windows, not on arrival
@@ -19,6 +24,12 @@ from tokenfuse.events import Culprit, Incident, Severity, SpikeAttributed
 from tokenfuse.teams import PlannedWindow, Route
 
 JOIN_GRACE = timedelta(hours=1)
+MIN_INCREASE_USD_PER_HOUR = 1.0
+"""A culprit opens an incident only when its $/h grew by at least this much ..."""
+MIN_INCREASE_SHARE = 0.10
+"""... and it explains at least this part of the spike ..."""
+MIN_UNPRICED_GROWTH = 2.0
+"""... or, on an unpriced model, its token rate at least doubled."""
 RETENTION = timedelta(days=90)
 DEFAULT_QUIET_HOURS = 6
 MAX_DEDUP_KEYS = 50
@@ -32,7 +43,8 @@ class IncidentLedger(Protocol):
     """Where incidents live (DynamoDB in Lambda, a dict in unit tests)."""
 
     def current(self, profile_arn: str) -> tuple[Incident, int] | None:
-        """The profile's latest incident (open or not) and its version."""
+        """The latest incident (open or not) of a culprit's key (a profile ARN, or a direct-model key)
+        and its version."""
 
     def open(self, incident: Incident, previous_incident_id: str | None) -> bool:
         """Create the incident and point the profile at it, only if the pointer still names
@@ -57,10 +69,32 @@ class Recorded:
     """For ``joined``: the incident as it was before this signal."""
 
 
+def real_increase(culprit: Culprit, min_usd_per_hour: float = 0.0) -> bool:
+    """Whether a culprit's spike is big enough to open an incident: its $/h grew by at least $1 (and
+    at least the team policy's ``min_spike_usd_per_hour``) and it explains at least 10% of the
+    spike; an unpriced one, whose dollars are unknown, when its token rate at least doubled."""
+    now, before = culprit.cost_per_hour_usd, culprit.baseline_cost_per_hour_usd
+    if now is None:
+        tokens, base = culprit.tokens_per_hour or 0.0, culprit.baseline_tokens_per_hour or 0.0
+        return tokens > 0 and (base <= 0 or tokens / base >= MIN_UNPRICED_GROWTH)
+    growth = now - (before or 0.0)
+    return (
+        growth >= max(MIN_INCREASE_USD_PER_HOUR, min_usd_per_hour)
+        and (culprit.share or 0.0) >= MIN_INCREASE_SHARE
+    )
+
+
 def incident_id_for(culprit: Culprit, window_start: datetime) -> str:
-    """``inc-<profile id>-<yyyymmddhh>-<hash>``: stable for one profile and spike window start."""
-    digest = hashlib.sha256(f"{culprit.profile_arn}|{window_start.isoformat()}".encode()).hexdigest()[:8]
-    return f"inc-{culprit.profile_id.lower()[:40]}-{window_start:%Y%m%d%H}-{digest}"
+    """``inc-<profile id>-<yyyymmddhh>-<hash>`` (``inc-model-<model>-...`` for direct calls): stable
+    for one culprit and spike window start."""
+    key = culprit.subject_key
+    digest = hashlib.sha256(f"{key}|{window_start.isoformat()}".encode()).hexdigest()[:8]
+    if culprit.is_direct_model or not culprit.profile_id:
+        model = (culprit.model_ids[0] if culprit.model_ids else "unknown").lower()
+        name = "model-" + "".join(ch if ch.isalnum() else "-" for ch in model)[:34]
+    else:
+        name = culprit.profile_id.lower()[:40]
+    return f"inc-{name}-{window_start:%Y%m%d%H}-{digest}"
 
 
 def overlaps(incident: Incident, start: datetime, end: datetime) -> bool:
@@ -87,6 +121,7 @@ def new_incident(
     return Incident(
         incident_id=incident_id_for(culprit, start),
         status="planned" if planned else "open",
+        subject=culprit.subject,
         profile_arn=culprit.profile_arn,
         profile_id=culprit.profile_id,
         profile_name=culprit.profile_name,
@@ -163,11 +198,13 @@ def record_signal(
     *,
     planned: PlannedWindow | None,
     now: datetime,
-) -> Recorded:
-    """Open or join the profile's incident for this signal (``duplicate``: its dedup key was seen)."""
+    may_open: bool = True,
+) -> Recorded | None:
+    """Open or join the culprit's incident for this signal (``duplicate``: its dedup key was seen).
+    None when no incident overlaps and ``may_open`` is False (no real increase): none is opened."""
     start, end = _culprit_window(spike)
     for _ in range(MAX_ATTEMPTS):
-        current = ledger.current(culprit.profile_arn)
+        current = ledger.current(culprit.subject_key)
         if current is not None and overlaps(current[0], start, end):
             incident, version = current
             if spike.signal.dedup_key in incident.dedup_keys:
@@ -176,13 +213,15 @@ def record_signal(
             if ledger.save(updated, version):
                 return Recorded(updated, version + 1, "joined", previous=incident)
             continue
+        if not may_open:
+            return None
         fresh = new_incident(spike, culprit, route, planned, now)
         previous_id = current[0].incident_id if current else None
         if previous_id == fresh.incident_id:  # same window start, re-opened after a miss: join it
             continue
         if ledger.open(fresh, previous_id):
             return Recorded(fresh, 1, "opened", previous=current[0] if current else None)
-    raise ConcurrentUpdate(f"incident of {culprit.profile_arn} kept changing under {MAX_ATTEMPTS} attempts")
+    raise ConcurrentUpdate(f"incident of {culprit.subject_key} kept changing under {MAX_ATTEMPTS} attempts")
 
 
 def update(ledger: IncidentLedger, incident_id: str, changes: dict[str, object], now: datetime) -> Incident:

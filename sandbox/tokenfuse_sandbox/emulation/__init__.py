@@ -12,6 +12,8 @@
 - :mod:`.slack_server`: a Slack-compatible Web API server on loopback, plus signed interactivity posts.
 - :mod:`.alarms`: CloudWatch alarm evaluation over moto's stored metric data, with the events and
   SNS notifications AWS sends on a state change.
+- :mod:`.metrics_insights`: the one Metrics Insights query shape tokenfuse sends (top ModelId
+  series of a metric), answered over moto's stored metric data; any other query is refused.
 
 Each one is usable on its own inside ``with mock_aws(...)``. What they prove is that tokenfuse
 works against these emulations; each module's docstring says what it does not prove.

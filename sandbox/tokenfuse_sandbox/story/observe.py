@@ -218,8 +218,8 @@ def describe_bus_event(event: dict[str, Any], org: Org) -> str | None:  # noqa: 
             return f"spike attributed: no culprit profile (unattributed ${detail.get('unattributed_usd')})"
         parts = []
         for c in culprits[:3]:
-            profile = org.profile_by_arn(c.get("profile_arn", ""))
-            name = profile.key if profile else c.get("profile_id")
+            profile = org.profile_by_arn(c.get("profile_arn") or "")
+            name = profile.key if profile else c.get("profile_id") or f"direct calls to {c.get('model_ids')}"
             per_hour = c.get("cost_per_hour_usd")
             base = c.get("baseline_cost_per_hour_usd")
             rate = (

@@ -5,7 +5,8 @@ Items:
 - ``pk=INCIDENT#<incident id>``, ``sk=INCIDENT``: the incident as JSON (``doc``), its ``version``
   (optimistic locking), and ``status``/``team``/``profile_arn``/``opened_at``/``last_signal_at``
   copied out for filters. Kept 90 days after the last signal.
-- ``pk=PROFILE#<profile arn>``, ``sk=CURRENT``: the profile's current incident id. Opening an
+- ``pk=PROFILE#<profile arn>``, ``sk=CURRENT``: the profile's current incident id (for spend no
+  profile explains, ``PROFILE#direct-model/<account>/<region>/<model>``). Opening an
   incident writes both in one transaction, conditioned on the pointer still naming the incident
   the writer saw, so concurrent signals cannot open two incidents for one spike.
 - ``pk=POSTS#<team or finops>``, ``sk=<10-minute bucket>``: new top-level posts in that bucket,
@@ -77,7 +78,7 @@ class IncidentsTable:
                 "ExpressionAttributeValues": {":previous": {"S": previous_incident_id}},
             }
         pointer = {
-            "pk": {"S": f"PROFILE#{incident.profile_arn}"},
+            "pk": {"S": f"PROFILE#{incident.subject_key}"},
             "sk": {"S": POINTER_SK},
             "incident_id": {"S": incident.incident_id},
             "expires_at": {"N": str(expires_at(incident))},
@@ -212,7 +213,7 @@ class IncidentsTable:
             "doc": {"S": json.dumps(incident.to_bus(), separators=(",", ":"))},
             "version": {"N": str(version)},
             "status": {"S": incident.status},
-            "profile_arn": {"S": incident.profile_arn},
+            "profile_arn": {"S": incident.subject_key},
             "opened_at": {"S": incident.to_bus()["opened_at"]},
             "last_signal_at": {"S": incident.to_bus()["last_signal_at"]},
             "expires_at": {"N": str(expires_at(incident))},
@@ -225,7 +226,7 @@ class IncidentsTable:
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key={"pk": {"S": f"PROFILE#{incident.profile_arn}"}, "sk": {"S": POINTER_SK}},
+                Key={"pk": {"S": f"PROFILE#{incident.subject_key}"}, "sk": {"S": POINTER_SK}},
                 UpdateExpression="SET expires_at = :ttl",
                 ConditionExpression="incident_id = :id",
                 ExpressionAttributeValues={

@@ -18,7 +18,7 @@ def render_email(view: AlertView, fallback_note: str | None = None) -> EmailMess
     if fallback_note:
         text = f"{fallback_note}\n\n{text}"
     rows = [
-        ("Profile", f"{view.profile} ({i.profile_id})"),
+        view.subject_field,
         ("Owner", f"{view.owner_label} ({view.route_reason})"),
         ("Feature / environment", f"{i.feature or 'n/a'} / {i.environment or 'n/a'}"),
         ("Account / region", f"{i.account_id} / {i.region}"),

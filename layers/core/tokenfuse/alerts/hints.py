@@ -20,6 +20,12 @@ LEVER_HINTS: dict[SpikeKind, str] = {
 }
 
 
+DIRECT_MODEL_NEXT = (
+    "Direct model calls have no inference profile to trip: FinOps is told, and blocking a caller "
+    "needs a person (tokenfuse trips nothing)."
+)
+
+
 def lever_hint(kind: SpikeKind) -> str:
     return LEVER_HINTS[kind]
 

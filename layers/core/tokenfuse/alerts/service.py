@@ -46,7 +46,8 @@ class AlertNotDelivered(TokenfuseError):
 
 
 class CulpritSignal(BusModel):
-    """The unit of idempotency: one signal (by dedup key) about one profile."""
+    """The unit of idempotency: one signal (by dedup key) about one culprit (``profile_arn`` holds
+    its key: the profile ARN, or ``direct-model/<account>/<region>/<model>``)."""
 
     dedup_key: str
     profile_arn: str
@@ -148,7 +149,7 @@ class AlertService:
         for index, culprit in enumerate(spike.culprits):
             item = CulpritSignal(
                 dedup_key=spike.signal.dedup_key,
-                profile_arn=culprit.profile_arn,
+                profile_arn=culprit.subject_key,
                 spike=spike,
                 culprit_index=index,
             )
@@ -203,7 +204,17 @@ class AlertService:
         now = clock.now()
         route = self.route(culprit)
         planned = route.team.planned_window(spike.window_start, spike.window_end) if route.team else None
-        recorded = incidents.record_signal(self.table, spike, culprit, route, planned=planned, now=now)
+        policy = self.directory.policy_for(route.team, culprit.environment)
+        increase = incidents.real_increase(culprit, policy.min_spike_usd_per_hour)
+        recorded = incidents.record_signal(
+            self.table, spike, culprit, route, planned=planned, now=now, may_open=increase
+        )
+        if recorded is None:
+            logger.info(
+                "no real increase: no incident opened",
+                extra={"culprit": culprit.subject_key, "owner": route.owner, "delta_usd": culprit.delta_usd},
+            )
+            return CulpritResult("", "no-increase", route.owner)
         incident = recorded.incident
         result = CulpritResult(incident.incident_id, recorded.outcome, route.owner)
         logger.info(
@@ -228,7 +239,10 @@ class AlertService:
             incident = self._announce(view, route, now, result)
         elif recorded.outcome == "joined":
             incident = self._follow_up(view, route, recorded.previous, now, result)
-        self._start_if_new(incident, recorded.outcome, now, result, start_remediation=True)
+        # spend no profile explains is never tripped: FinOps is told, a person decides
+        self._start_if_new(
+            incident, recorded.outcome, now, result, start_remediation=not incident.is_direct_model
+        )
         return result
 
     # -- routing and views -------------------------------------------------------------------------
@@ -483,4 +497,5 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
         "messages": messages,
         "fallbacks": [r["fallback"] for r in results if r["fallback"]],
         "executions_started": sum(1 for r in results if r["execution_started"]),
+        "without_increase": sum(1 for r in results if r["outcome"] == "no-increase"),
     }

@@ -27,8 +27,14 @@ def render_alert(view: AlertView) -> SlackMessage:
     """The incident's root message (posted once, then updated in place)."""
     i = view.incident
     status = _STATUS_NOTES.get(i.status)
+    subject_label, _ = view.subject_field
+    subject_value = (
+        f"`{', '.join(i.culprit.model_ids)}`\nno inference profile"
+        if i.is_direct_model
+        else f"{view.profile}\n`{i.profile_id}`"
+    )
     fields = [
-        ("Profile", f"{view.profile}\n`{i.profile_id}`"),
+        (subject_label, subject_value),
         ("Owner", f"{view.owner_label}\n_{view.route_reason}_"),
         ("Feature / environment", f"{i.feature or 'n/a'} / {i.environment or 'n/a'}"),
         ("Account / region", f"{i.account_id} / {i.region}"),

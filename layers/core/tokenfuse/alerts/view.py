@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from tokenfuse.alerts.hints import KIND_LABELS, lever_hint, next_step
+from tokenfuse.alerts.hints import DIRECT_MODEL_NEXT, KIND_LABELS, lever_hint, next_step
 from tokenfuse.alerts.sparkline import sparkline
 from tokenfuse.events import Incident, SignalSource, SpendSignal
 from tokenfuse.teams import PlannedWindow, Policy
@@ -14,6 +14,10 @@ SOURCE_LABELS: dict[SignalSource, str] = {
     "budget": "AWS Budgets",
 }
 TEST_PREFIX = "[TEST] "
+DIRECT_MODEL_LEVER = (
+    "give the callers an application inference profile tagged with their team, so tokenfuse can "
+    "route the alert to them and trip the profile."
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,17 @@ class AlertView:
 
     @property
     def profile(self) -> str:
-        return self.incident.profile_name or self.incident.profile_id
+        """The profile's name or id; for spend no profile explains, the model called."""
+        i = self.incident
+        return i.profile_name or i.profile_id or i.culprit.label
+
+    @property
+    def subject_field(self) -> tuple[str, str]:
+        """(label, value) of what the spike is on: the profile, or the model called directly."""
+        i = self.incident
+        if i.is_direct_model:
+            return "Model called directly", f"{', '.join(i.culprit.model_ids)} (no inference profile)"
+        return "Profile", f"{self.profile} ({i.profile_id})"
 
     @property
     def title(self) -> str:
@@ -73,15 +87,24 @@ class AlertView:
 
     @property
     def spark_caption(self) -> str:
-        hours = len(self.incident.culprit.hourly_cost_usd[-24:])
-        return f"$/h, last {hours} h" if hours else "$/h, baseline then now"
+        c = self.incident.culprit
+        hours = len(c.hourly_cost_usd[-24:])
+        if not hours:
+            return "$/h, baseline then now"
+        if c.last_hour_minutes:
+            return f"$/h, last {hours} h; the last bar is the running hour's first {c.last_hour_minutes} min"
+        return f"$/h, last {hours} h"
 
     @property
     def next_step(self) -> str:
+        if self.incident.is_direct_model and self.incident.status != "planned" and self.planned is None:
+            return DIRECT_MODEL_NEXT
         return next_step(self.policy, self.incident, self.owner_label, self.planned)
 
     @property
     def lever(self) -> str:
+        if self.incident.is_direct_model:
+            return DIRECT_MODEL_LEVER
         return lever_hint(self.incident.kind)
 
     @property
@@ -101,13 +124,26 @@ class AlertView:
 
 
 def rate_phrase(incident: Incident) -> str:
-    """``$142.30/h, 11.8x its $12.05/h baseline``."""
+    """``$142.30/h, 11.8x its $12.05/h baseline``; an unpriced model's token rate, never $0."""
     now, base = incident.cost_per_hour_usd, incident.baseline_cost_per_hour_usd
     if now is None:
-        return "an unpriced rate (model not in the price table)"
+        return token_rate_phrase(incident)
     if not base:
         return f"{usd(now)}/h (no baseline spend)"
     return f"{usd(now)}/h, {now / base:.1f}x its {usd(base)}/h baseline"
+
+
+def token_rate_phrase(incident: Incident) -> str:
+    """``unpriced (model not in the price table): 1,200,000 tokens/h, 12.0x its 100,000 tokens/h
+    baseline``."""
+    c = incident.culprit
+    head = "unpriced (model not in the price table)"
+    tokens, base = c.tokens_per_hour, c.baseline_tokens_per_hour
+    if tokens is None:
+        return head
+    if not base:
+        return f"{head}: {tokens:,.0f} tokens/h (no baseline traffic)"
+    return f"{head}: {tokens:,.0f} tokens/h, {tokens / base:.1f}x its {base:,.0f} tokens/h baseline"
 
 
 def usd(value: float | None) -> str:
@@ -126,7 +162,8 @@ def default_links(incident: Incident) -> list[Link]:
     if incident.details_url:
         links.append(Link("Cost Anomaly Detection details", incident.details_url))
     region = incident.region
-    search = quote(f"{{AWS/Bedrock,ModelId}} {incident.profile_id}", safe="")
+    model_id = incident.profile_id or ",".join(incident.culprit.model_ids)
+    search = quote(f"{{AWS/Bedrock,ModelId}} {model_id}", safe="")
     links.append(
         Link(
             "Token metrics (CloudWatch)",

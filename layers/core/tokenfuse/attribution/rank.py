@@ -1,32 +1,47 @@
-"""From per-profile usage to ranked culprits, the unattributed part and a severity (pure, no AWS).
+"""From measured usage to ranked culprits, the unattributed part and a severity (pure, no AWS).
+
+A figure is one application profile, or one model called directly (no profile behind the calls).
 
 Money:
 
-- a profile's cost over some hours = its tokens x its model's rates in the signal's region
+- a figure's cost over some hours = its tokens x its model's rates in the signal's region
   (input, output, cache read, cache write; see ``pricing``);
 - ``delta`` = window cost - baseline cost (the baseline is the average of the same hours on the
   previous days, so both cover the same number of hours);
-- ``share`` = a profile's positive delta / the sum of all positive deltas (the spike);
-- ``cost_per_hour`` = window cost / window hours (baseline likewise);
-- ``month_end`` = month-to-date + the rest of the month at the window's $/h, where month-to-date is
+- ``share`` = a figure's positive delta / the sum of all positive deltas (the spike);
+- ``cost_per_hour`` = cost / hours, over the window, or over the peak hours of a long window
+  (``peak``); a running last hour counts for the minutes that have passed;
+- ``month_end`` = month-to-date + the rest of the month at the current $/h, where month-to-date is
   the priced metrics of the hours read that fall in this month plus, for this month's hours before
-  the first hour read (more than ``baseline_days`` ago), the baseline's $/h. An approximation: it
-  assumes those unread hours looked like the baseline, and that the spike goes on at its current
-  rate until the month ends.
+  the first hour read (more than ``baseline_days`` ago) *and after the profile was created*, the
+  baseline's $/h. An approximation: it assumes those unread hours looked like the baseline, and
+  that the spike goes on at its current rate until the month ends.
 
 Severity comes from the spike's rate and what it adds to the month if it goes on:
 ``extra = spike $/h x hours left in the month``; the severity is the higher of the levels that the
 $/h and that ``extra`` reach (``SeverityThresholds``; defaults: critical at $250/h or $50,000,
-high at $50/h or $10,000, medium at $5/h or $1,000, else low).
+high at $50/h or $10,000, medium at $5/h or $1,000, else low). A spike on an unpriced model has no
+dollars: its level comes from how much its token rate grew (``growth``; defaults: critical at 10x,
+high at 5x, medium at 2x), and the higher of the two levels wins.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from tokenfuse.attribution.kinds import KindThresholds, classify
+from tokenfuse.attribution.peak import Peak
 from tokenfuse.attribution.pricing import Rates
 from tokenfuse.attribution.usage import HourGrid, Usage
-from tokenfuse.events import Culprit, Severity, SpendSignal, TokensPerRequest
+from tokenfuse.events import (
+    Culprit,
+    CulpritSubject,
+    PeakHours,
+    Severity,
+    SpendSignal,
+    TokensPerRequest,
+)
+
+_LEVELS: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 
 
 @dataclass(frozen=True)
@@ -69,10 +84,12 @@ class TagKeys:
 
 @dataclass(frozen=True)
 class ProfileFigures:
-    """Everything measured of one candidate profile (its owner comes later, for culprits only)."""
+    """Everything measured of one candidate: an application profile (``subject`` ``profile``), or a
+    model called directly (``direct-model``: no profile ARN, id or name; ``model_ids`` names it).
+    Its owner comes later, for culprits only."""
 
-    profile_arn: str
-    profile_id: str
+    profile_arn: str | None
+    profile_id: str | None
     profile_name: str | None
     account_id: str
     region: str
@@ -83,11 +100,24 @@ class ProfileFigures:
     baseline: Usage
     month_to_date: Usage = field(default_factory=Usage)
     recent_hours: tuple[Usage, ...] = ()
+    subject: CulpritSubject = "profile"
+    created_at: datetime | None = None
+    peak: Peak | None = None
 
-    def hourly_costs(self) -> list[float]:
-        """Cost of each recent hour, oldest first (empty when the model has no price)."""
+    @property
+    def key(self) -> str:
+        return self.profile_arn or f"direct-model/{self.account_id}/{self.region}/{self.model_ids[0]}"
+
+    def hourly_costs(self, last_hour_fraction: float = 1.0) -> list[float]:
+        """$/h of each recent hour, oldest first; a running last hour at its rate over the minutes
+        that passed (empty when the model has no price)."""
         rates = self.rates
-        return [round(hour.cost(rates), 4) for hour in self.recent_hours] if rates else []
+        if not rates:
+            return []
+        costs = [hour.cost(rates) for hour in self.recent_hours]
+        if costs and last_hour_fraction < 1.0:
+            costs[-1] /= last_hour_fraction
+        return [round(c, 4) for c in costs]
 
     @property
     def priced(self) -> bool:
@@ -107,20 +137,51 @@ class ProfileFigures:
         """Window tokens minus baseline tokens: the ranking key of unpriced profiles."""
         return self.window.total_tokens - self.baseline.total_tokens
 
+    def rated(self, grid: HourGrid) -> tuple[Usage, Usage, float]:
+        """(usage, baseline usage, hours) the rates are measured over: the peak, else the window."""
+        if self.peak is not None:
+            return self.peak.usage, self.peak.baseline, self.peak.hours
+        return self.window, self.baseline, grid.window_hours
+
+    def per_hour(self, grid: HourGrid) -> tuple[float | None, float | None]:
+        """($/h now, $/h baseline), from the peak hours of a long window, else the whole window."""
+        if self.rates is None:
+            return None, None
+        now, before, hours = self.rated(grid)
+        return now.cost(self.rates) / hours, before.cost(self.rates) / hours
+
+    def tokens_per_hour(self, grid: HourGrid) -> tuple[float, float]:
+        now, before, hours = self.rated(grid)
+        return now.total_tokens / hours, before.total_tokens / hours
+
+    def token_growth_factor(self, grid: HourGrid) -> float | None:
+        now, before = self.tokens_per_hour(grid)
+        if before <= 0:
+            return None if now <= 0 else float("inf")
+        return now / before
+
 
 @dataclass(frozen=True)
 class SeverityThresholds:
-    """(dollars per hour, dollars added to the month) reached for each level, highest first."""
+    """(dollars per hour, dollars added to the month) reached for each level, highest first; and the
+    token-rate growth (now / baseline) of an unpriced model's spike for each level."""
 
     levels: tuple[tuple[Severity, float, float], ...] = (
         ("critical", 250.0, 50_000.0),
         ("high", 50.0, 10_000.0),
         ("medium", 5.0, 1_000.0),
     )
+    growth: tuple[tuple[Severity, float], ...] = (("critical", 10.0), ("high", 5.0), ("medium", 2.0))
 
     def severity(self, spike_per_hour: float, month_extra: float) -> Severity:
         for level, per_hour, extra in self.levels:
             if spike_per_hour >= per_hour or month_extra >= extra:
+                return level
+        return "low"
+
+    def growth_severity(self, factor: float | None) -> Severity:
+        for level, at_least in self.growth:
+            if factor is not None and factor >= at_least:
                 return level
         return "low"
 
@@ -158,7 +219,7 @@ def rank(
     spike = sum(max(0.0, f.delta() or 0.0) for f in priced)
 
     def is_named(f: ProfileFigures) -> bool:
-        return f.profile_id in named or f.profile_arn in named
+        return (f.profile_id or "") in named or (f.profile_arn or "") in named
 
     growing = sorted(
         (
@@ -173,22 +234,21 @@ def rank(
         (f for f in figures if not f.priced and f.token_growth() > 0), key=lambda f: -f.token_growth()
     )
     chosen = growing + unpriced[: max(0, opts.max_culprits - len(growing))]
-    chosen_ids = {f.profile_arn for f in chosen}
-    chosen += [f for f in figures if is_named(f) and f.profile_arn not in chosen_ids]
+    chosen_ids = {f.key for f in chosen}
+    chosen += [f for f in figures if is_named(f) and f.key not in chosen_ids]
     return Ranking(chosen, window_cost, baseline_cost, spike)
 
 
 def month_end(f: ProfileFigures, grid: HourGrid) -> float | None:
-    """Month-to-date (read hours priced, unread hours at the baseline $/h) + the rest at the current $/h."""
+    """Month-to-date (read hours priced; unread hours since the profile existed at the baseline $/h)
+    + the rest of the month at the current $/h."""
     if f.rates is None:
         return None
-    hours = grid.window_hours
-    per_hour = f.window.cost(f.rates) / hours
-    baseline_per_hour = f.baseline.cost(f.rates) / hours
+    per_hour, baseline_per_hour = f.per_hour(grid)
     return (
         f.month_to_date.cost(f.rates)
-        + grid.unread_month_hours * baseline_per_hour
-        + grid.remaining_month_hours * per_hour
+        + grid.unread_month_hours(f.created_at) * (baseline_per_hour or 0.0)
+        + grid.remaining_month_hours * (per_hour or 0.0)
     )
 
 
@@ -202,13 +262,36 @@ def _tpr(usage: Usage) -> TokensPerRequest:
     )
 
 
+def _peak_hours(f: ProfileFigures, grid: HourGrid) -> PeakHours | None:
+    peak = f.peak
+    if peak is None:
+        return None
+    now = peak.usage.cost(f.rates) if f.rates else None
+    before = peak.baseline.cost(f.rates) if f.rates else None
+    return PeakHours(
+        start=peak.start,
+        end=min(peak.end, grid.end),
+        hours=round(peak.hours, 4),
+        cost_usd=_round(now),
+        baseline_cost_usd=_round(before),
+        delta_usd=_round(None if now is None or before is None else now - before),
+        tokens=round(peak.usage.total_tokens, 2),
+        baseline_tokens=round(peak.baseline.total_tokens, 2),
+    )
+
+
 def culprit(f: ProfileFigures, owner: Owner, grid: HourGrid, spike: float, options: RankOptions) -> Culprit:
-    hours = grid.window_hours
     now_cost, before_cost, delta = f.window_cost(), f.baseline_cost(), f.delta()
     share: float | None = None
     if delta is not None:
         share = min(1.0, max(0.0, delta) / spike) if spike > 0 else 0.0
+    rated_now, rated_before, _ = f.rated(grid)
+    per_hour, baseline_per_hour = f.per_hour(grid)
+    tokens_now, tokens_before = f.tokens_per_hour(grid)
+    rated_cost_now = rated_now.cost(f.rates) if f.rates else None
+    rated_cost_before = rated_before.cost(f.rates) if f.rates else None
     return Culprit(
+        subject=f.subject,
         profile_arn=f.profile_arn,
         profile_id=f.profile_id,
         profile_name=f.profile_name,
@@ -226,15 +309,19 @@ def culprit(f: ProfileFigures, owner: Owner, grid: HourGrid, spike: float, optio
         baseline_cost_usd=_round(before_cost),
         delta_usd=_round(delta),
         share=_round(share, 4),
-        cost_per_hour_usd=_round(None if now_cost is None else now_cost / hours),
-        baseline_cost_per_hour_usd=_round(None if before_cost is None else before_cost / hours),
+        cost_per_hour_usd=_round(per_hour),
+        baseline_cost_per_hour_usd=_round(baseline_per_hour),
         month_end_usd=_round(month_end(f, grid), 2),
+        tokens_per_hour=round(tokens_now, 2),
+        baseline_tokens_per_hour=round(tokens_before, 2),
         invocations=round(f.window.invocations),
         baseline_invocations=round(f.baseline.invocations, 2),
-        tokens_per_request=_tpr(f.window),
-        baseline_tokens_per_request=_tpr(f.baseline),
-        kind=classify(f.window, f.baseline, now_cost, before_cost, options.kinds),
-        hourly_cost_usd=f.hourly_costs(),
+        tokens_per_request=_tpr(rated_now),
+        baseline_tokens_per_request=_tpr(rated_before),
+        kind=classify(rated_now, rated_before, rated_cost_now, rated_cost_before, options.kinds),
+        peak=_peak_hours(f, grid),
+        hourly_cost_usd=f.hourly_costs(grid.last_hour_fraction),
+        last_hour_minutes=grid.last_hour_minutes if f.rates else None,
     )
 
 
@@ -253,9 +340,22 @@ def unattributed(signal: SpendSignal, spike: float) -> float | None:
     return None if dollars is None else round(max(0.0, dollars - spike), 6)
 
 
-def severity(spike: float, grid: HourGrid, thresholds: SeverityThresholds) -> Severity:
-    per_hour = spike / grid.window_hours
-    return thresholds.severity(per_hour, per_hour * grid.remaining_month_hours)
+def severity(figures: list[ProfileFigures], grid: HourGrid, thresholds: SeverityThresholds) -> Severity:
+    """The higher of: the level the priced spike's $/h (peak hours where a long window has them) and
+    its month-end extra reach; the level the fastest-growing unpriced spike's token rate reaches."""
+    per_hour = 0.0
+    growth: float | None = None
+    for f in figures:
+        if f.priced:
+            if (f.delta() or 0.0) > 0:
+                now, before = f.per_hour(grid)
+                per_hour += max(0.0, (now or 0.0) - (before or 0.0))
+        elif f.token_growth() > 0:
+            factor = f.token_growth_factor(grid)
+            growth = factor if growth is None or (factor or 0.0) > growth else growth
+    by_dollars = thresholds.severity(per_hour, per_hour * grid.remaining_month_hours)
+    by_tokens = thresholds.growth_severity(growth)
+    return max(by_dollars, by_tokens, key=_LEVELS.index)
 
 
 def window_of(signal: SpendSignal) -> tuple[datetime, datetime]:

@@ -3,15 +3,19 @@
 For each scope of the signal (account and region; a CAD signal's root causes may name several):
 
 1. list the scope's APPLICATION inference profiles (one ListInferenceProfiles page per 1,000);
-2. a first cheap pass reads ``Invocations`` over the window only, for both ``ModelId`` forms (the
-   profile id and the full ARN: which one AWS emits is unconfirmed), and skips profiles idle in the
-   window (a profile the signal names is never skipped). When one call could carry every query of
-   the full read anyway (at most 50 profiles), the first pass is left out;
-3. the second pass reads, for each remaining profile and each ``ModelId`` form that had data in the
-   window, ONE hourly query per metric spanning the baseline and the window, 500 queries a call;
-4. the figures are priced and ranked (``rank``); tags are read for the culprits only.
+2. rank every ``ModelId`` series of the scope (profiles, and models called directly) with CloudWatch
+   Metrics Insights: one query per GetMetricData call, per metric (``Invocations`` and the four
+   token metrics) over the window and over the baseline days, 500 series each (``series``). Past
+   the 10,000 metrics a query processes (ListMetrics counts the series when the scope lists more
+   than ``SERIES_CHECK_PROFILES`` profiles; AWS may also say an answer is partial), or when the
+   baseline starts more than two weeks ago (a Budgets period), the ranking reads the series
+   ListMetrics lists with MetricStat queries instead, in partitions of 500, and says so in the
+   result (``reads``, ``notes``);
+3. read the few candidates the ranking picks (and a profile the signal names) in detail: one hourly
+   MetricStat query per metric and series spanning the baseline and the window, 500 queries a call;
+4. price and rank the figures (``rank``); tags are read for the culprit profiles only.
 
-So 5,000 profiles of which 3,000 are active take 20 + 30 = 50 GetMetricData calls.
+So a scope of 5,000 active profiles takes 10 ranking calls and one or two detail calls.
 
 Cross-account: a scope in another account than the function's own is read through
 ``arn:aws:iam::{account}:role/{member_role_name}`` (``AwsClientFactory``); tests inject any factory.
@@ -28,8 +32,17 @@ from pydantic import Field
 from tokenfuse import clock
 from tokenfuse.adapters import aws
 from tokenfuse.adapters.bedrock import InferenceProfile, get_profile, list_application_profiles, profile_tags
-from tokenfuse.adapters.cloudwatch import MetricReader, MetricRequest
+from tokenfuse.adapters.cloudwatch import (
+    INSIGHTS_MAX_AGE,
+    INSIGHTS_MAX_METRICS,
+    InsightsReader,
+    MetricReader,
+    MetricRequest,
+    insights_period,
+    model_id_series,
+)
 from tokenfuse.attribution.kinds import KindThresholds
+from tokenfuse.attribution.peak import find_peak
 from tokenfuse.attribution.pricing import PriceTable, Rates, base_model_id, load_prices
 from tokenfuse.attribution.rank import (
     Owner,
@@ -41,14 +54,26 @@ from tokenfuse.attribution.rank import (
     severity,
     unattributed,
 )
-from tokenfuse.attribution.usage import INVOCATIONS, METRICS, HourGrid, HourlySeries
+from tokenfuse.attribution.series import Candidate, SeriesTotals, Subject, rank_series, subjects_of
+from tokenfuse.attribution.usage import (
+    INPUT_TOKENS,
+    METRICS,
+    OUTPUT_TOKENS,
+    HourGrid,
+    HourlySeries,
+)
 from tokenfuse.errors import NotFound, TokenfuseError
-from tokenfuse.events import SpendSignal, SpikeAttributed
+from tokenfuse.events import ReadMethod, ScopeRead, SpendSignal, SpikeAttributed
 from tokenfuse.observability import logger
 from tokenfuse.settings import FunctionSettings
 
-SMALL_SCOPE_PROFILES = 50
-"""Up to this many profiles, one call carries the full read of both forms: no first pass."""
+SERIES_CHECK_PROFILES = 4_500
+"""From this many listed profiles, ListMetrics counts the scope's series before Metrics Insights
+ranks them: below it, even both ModelId forms of every profile plus 1,000 model-level series stay
+under the 10,000 metrics a query processes."""
+PARTITION_RANK_METRICS = (INPUT_TOKENS, OUTPUT_TOKENS)
+"""What the partitioned (MetricStat) ranking reads per series: the two token counts that carry most
+of the dollars; the detail read that follows reads every metric."""
 
 
 class AttributionSettings(FunctionSettings):
@@ -116,10 +141,22 @@ class AttributionStats:
     """What the last attribution cost (the benchmark reads it)."""
 
     get_metric_data_calls: int = 0
+    list_metrics_calls: int = 0
     profiles: int = 0
-    active_profiles: int = 0
+    series: int = 0
+    candidates: int = 0
     queries: int = 0
+    datapoints: int = 0
     scopes: list[tuple[str | None, str]] = field(default_factory=list)
+
+
+@dataclass
+class ScopeReading:
+    """What one scope gave: its figures, how it was read, and what a reader must know."""
+
+    figures: list[ProfileFigures]
+    read: ScopeRead
+    notes: list[str]
 
 
 def default_region() -> str:
@@ -164,6 +201,16 @@ def _named(signal: SpendSignal) -> set[str]:
     return {value for value in (signal.profile_id, signal.profile_arn) if value}
 
 
+def _profile_labels(profiles: Sequence[InferenceProfile]) -> set[str]:
+    """Every ModelId a scope's profiles may appear under: both forms of each, and the models behind them."""
+    labels = {form for p in profiles for form in (p.profile_id, p.arn)}
+    return labels | {base_model_id(arn) for p in profiles for arn in p.model_arns}
+
+
+MAX_UNLISTED_FETCHES = 20
+"""At most this many GetInferenceProfile calls for series of profiles the scope does not list."""
+
+
 class Attributor:
     """Attributes spend signals; ``clients`` gives the Bedrock and CloudWatch clients of a scope."""
 
@@ -190,6 +237,7 @@ class Attributor:
         self.region = region
         self.now = now
         self.stats = AttributionStats()
+        self._scope_calls = 0
 
     @property
     def prices(self) -> PriceTable:
@@ -204,33 +252,45 @@ class Attributor:
         )
         named = _named(signal)
         figures: list[ProfileFigures] = []
+        reads: list[ScopeRead] = []
+        notes: list[str] = []
         clients_of: dict[str, ScopeClients] = {}
         known = self.known_scopes() if self.known_scopes and signal.source == "budget" else ()
         for account, region in scopes_of(signal, self.region or default_region(), known):
             self.stats.scopes.append((account, region))
             clients = self.clients(account, region)
-            for figure in self._scope_figures(clients, account, region, grid, named):
+            reading = self._scope(clients, account, region, grid, named=named, now=now)
+            reads.append(reading.read)
+            notes += [n for n in reading.notes if n not in notes]
+            for figure in reading.figures:
                 figures.append(figure)
-                clients_of[figure.profile_arn] = clients
+                clients_of[figure.key] = clients
 
         options = s.rank_options
         ranking = rank(figures, named, options)
         culprits = []
         for f in ranking.culprits:
-            owner = self._owner(clients_of[f.profile_arn].bedrock, f.profile_arn)
+            owner = (
+                Owner() if f.profile_arn is None else self._owner(clients_of[f.key].bedrock, f.profile_arn)
+            )
             culprits.append(culprit(f, owner, grid, ranking.spike, options))
+        direct = sum(max(0.0, f.delta() or 0.0) for f in figures if f.subject == "direct-model")
         return SpikeAttributed(
             signal=signal,
             attributed_at=now,
             window_start=grid.window_start,
-            window_end=grid.window_end,
+            window_end=grid.end,
+            last_hour_minutes=grid.last_hour_minutes,
             baseline_days=s.baseline_days,
             window_cost_usd=round(ranking.window_cost, 6),
             baseline_cost_usd=round(ranking.baseline_cost, 6),
             spike_usd=round(ranking.spike, 6),
+            direct_model_usd=round(direct, 6),
             unattributed_usd=unattributed(signal, ranking.spike),
-            severity=severity(ranking.spike, grid, options.severity),
+            severity=severity(figures, grid, options.severity),
             culprits=culprits,
+            reads=reads,
+            notes=notes,
         )
 
     # -- one scope ------------------------------------------------------------------------------
@@ -238,56 +298,210 @@ class Attributor:
     def _profiles(self, bedrock: Any, named: set[str]) -> list[InferenceProfile]:
         """The scope's application profiles, plus a named profile the list did not return."""
         profiles = list_application_profiles(bedrock)
-        known = {p.profile_id for p in profiles} | {p.arn for p in profiles}
-        for name in sorted(named - known):
-            if name in known:  # the id and the ARN of one profile are both named
+        return profiles + self._fetch(
+            bedrock, named - {p.profile_id for p in profiles} - {p.arn for p in profiles}
+        )
+
+    def _fetch(self, bedrock: Any, identifiers: set[str]) -> list[InferenceProfile]:
+        """Profiles by id or ARN with GetInferenceProfile (one not found is logged and skipped)."""
+        found: list[InferenceProfile] = []
+        known: set[str] = set()
+        for name in sorted(identifiers):
+            if name in known:  # the id and the ARN of one profile are both asked for
                 continue
             try:
                 extra = get_profile(bedrock, name)
             except NotFound:
-                logger.info("named profile not found in scope", extra={"profile": name})
+                logger.info("profile not found in scope", extra={"profile": name})
                 continue
-            profiles.append(extra)
+            found.append(extra)
             known |= {extra.arn, extra.profile_id}
-        return profiles
+        return found
 
-    def _scope_figures(
-        self, clients: ScopeClients, account: str | None, region: str, grid: HourGrid, named: set[str]
-    ) -> list[ProfileFigures]:
+    def _scope(
+        self,
+        clients: ScopeClients,
+        account: str | None,
+        region: str,
+        grid: HourGrid,
+        *,
+        named: set[str],
+        now: datetime,
+    ) -> ScopeReading:
         profiles = self._profiles(clients.bedrock, named)
         self.stats.profiles += len(profiles)
+        notes: list[str] = []
+        totals, method, reason, series = self._rank_totals(clients.cloudwatch, grid, profiles, now)
+        self.stats.series += series
+        where = f"account {account or 'own'} {region}"
+        if reason:
+            notes.append(f"{where}: {reason}")
+        subjects, unlisted = subjects_of(totals.labels, profiles, named)
+        if unlisted:
+            extra = self._fetch(clients.bedrock, set(unlisted[:MAX_UNLISTED_FETCHES]))
+            if extra:
+                profiles += extra
+                subjects, _ = subjects_of(totals.labels, profiles, named)
+            missing = len(unlisted) - len(extra)
+            if missing > 0:
+                notes.append(
+                    f"{where}: {missing} ModelId series of application profiles the scope no longer lists "
+                    "(deleted): their spend is not attributed"
+                )
+        ranked = rank_series(subjects, totals, grid, lambda subject: self._rates(subject, region)[0])
+        self.stats.candidates += len(ranked.candidates)
+        for model in ranked.guarded_models:
+            notes.append(
+                f"{where}: direct calls to {model} are its own ModelId series minus what the profiles on "
+                f"{base_model_id(model)} show (AWS may count a call through a profile under the model's "
+                "ModelId as well: unconfirmed), so they are never counted twice and may read low"
+            )
         reader = MetricReader(clients.cloudwatch)
-        forms = self._active_forms(reader, profiles, grid, named)
-        self.stats.active_profiles += len(forms)
+        figures = self._detail(reader, ranked.candidates, account, region, grid)
+        self.stats.get_metric_data_calls += reader.calls
+        self.stats.datapoints += reader.datapoints
+        read = ScopeRead(
+            account_id=account,
+            region=region,
+            method=method,
+            reason=reason,
+            series=series,
+            get_metric_data_calls=self._scope_calls + reader.calls,
+        )
+        return ScopeReading(figures, read, notes)
 
+    # -- ranking reads --------------------------------------------------------------------------
+
+    def _rank_totals(
+        self, cloudwatch: Any, grid: HourGrid, profiles: Sequence[InferenceProfile], now: datetime
+    ) -> tuple[SeriesTotals, ReadMethod, str | None, int]:
+        """The ranking's sums, how they were read, why not with Metrics Insights, and the series count."""
+        self._scope_calls = 0
+        listed: set[str] | None = None
+        if now - grid.span_start > INSIGHTS_MAX_AGE:
+            listed = self._list_series(cloudwatch)
+            reason = (
+                "the baseline starts more than two weeks ago, past what Metrics Insights reads: "
+                "ranked with MetricStat reads"
+            )
+            totals = self._partitioned(cloudwatch, grid, listed | _profile_labels(profiles))
+            return totals, "metric-stat", reason, len(listed)
+        if len(profiles) >= SERIES_CHECK_PROFILES:
+            listed = self._list_series(cloudwatch)
+            if len(listed) > INSIGHTS_MAX_METRICS:
+                reason = (
+                    f"{len(listed):,} ModelId series, past the {INSIGHTS_MAX_METRICS:,} a Metrics Insights "
+                    "query processes: ranked with partitioned MetricStat reads"
+                )
+                return self._partitioned(cloudwatch, grid, listed), "metric-stat", reason, len(listed)
+        totals, partial = self._insights(cloudwatch, grid)
+        if partial:
+            listed = listed if listed is not None else self._list_series(cloudwatch)
+            reason = "Metrics Insights said its answer may be partial: ranked with partitioned MetricStat"
+            totals = self._partitioned(cloudwatch, grid, listed | totals.labels)
+            return totals, "metric-stat", reason, len(listed)
+        return totals, "metrics-insights", None, len(listed) if listed is not None else len(totals.labels)
+
+    def _list_series(self, cloudwatch: Any) -> set[str]:
+        labels, pages = model_id_series(cloudwatch, OUTPUT_TOKENS)
+        self.stats.list_metrics_calls += pages
+        return labels
+
+    def _insights(self, cloudwatch: Any, grid: HourGrid) -> tuple[SeriesTotals, bool]:
+        """Each metric's top series over the window and over the baseline days (one call each)."""
+        reader = InsightsReader(cloudwatch)
+        totals = SeriesTotals()
+        partial = False
+        ranges = [(totals.window, grid.window_start, grid.window_end)]
+        if grid.baseline_end > grid.baseline_start:
+            ranges.append((totals.baseline, grid.baseline_start, grid.baseline_end))
+        for metric in METRICS:
+            for part, start, end in ranges:
+                top = reader.top(metric, start, end)
+                totals.add(part, metric, top.sums)
+                partial = partial or top.partial
+                self.stats.datapoints += top.datapoints
+        self.stats.queries += reader.calls
+        self.stats.get_metric_data_calls += reader.calls
+        self._scope_calls += reader.calls
+        return totals, partial
+
+    def _partitioned(self, cloudwatch: Any, grid: HourGrid, labels: set[str]) -> SeriesTotals:
+        """The ranking's sums with MetricStat queries, 500 a call: the token counts of every series
+        over the window (one datapoint each), then over the baseline days for those active in it."""
+        reader = MetricReader(cloudwatch)
+        totals = SeriesTotals()
+        ordered = sorted(labels)
+        window = self._sums(reader, ordered, grid.window_start, grid.window_end)
+        active = sorted({label for label, sums in window.items() if any(sums.values())})
+        for label in active:
+            for metric, value in window[label].items():
+                totals.add(totals.window, metric, {label: value})
+        if active and grid.baseline_end > grid.baseline_start:
+            for label, sums in self._sums(reader, active, grid.baseline_start, grid.baseline_end).items():
+                for metric, value in sums.items():
+                    totals.add(totals.baseline, metric, {label: value})
+        self.stats.get_metric_data_calls += reader.calls
+        self.stats.datapoints += reader.datapoints
+        self._scope_calls += reader.calls
+        return totals
+
+    def _sums(
+        self, reader: MetricReader, labels: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, dict[str, float]]:
+        requests = [
+            MetricRequest(f"{n}|{metric}", metric, label)
+            for n, label in enumerate(labels)
+            for metric in PARTITION_RANK_METRICS
+        ]
+        self.stats.queries += len(requests)
+        answers = reader.read(requests, start, end, period=insights_period(start, end))
+        out: dict[str, dict[str, float]] = {}
+        for n, label in enumerate(labels):
+            out[label] = {metric: sum(answers[f"{n}|{metric}"][1]) for metric in PARTITION_RANK_METRICS}
+        return out
+
+    # -- detail reads ---------------------------------------------------------------------------
+
+    def _detail(
+        self,
+        reader: MetricReader,
+        candidates: Sequence[Candidate],
+        account: str | None,
+        region: str,
+        grid: HourGrid,
+    ) -> list[ProfileFigures]:
+        """Each candidate's hourly series over the span, as figures (the guard applied to direct calls)."""
         requests: list[MetricRequest] = []
         owners: list[tuple[int, str]] = []
-        for index, model_ids in forms.items():
-            for model_id in model_ids:
+        for index, candidate in enumerate(candidates):
+            for label in candidate.subject.labels:
                 for metric in METRICS:
-                    requests.append(MetricRequest(str(len(requests)), metric, model_id))
+                    requests.append(MetricRequest(str(len(requests)), metric, label))
                     owners.append((index, metric))
         self.stats.queries += len(requests)
         answers = reader.read(requests, grid.span_start, grid.span_end) if requests else {}
-        series: dict[int, HourlySeries] = {index: HourlySeries(grid) for index in forms}
+        series = [HourlySeries(grid) for _ in candidates]
         for request, (index, metric) in zip(requests, owners, strict=True):
             timestamps, values = answers[request.key]
-            if values:
-                series[index].add(metric, timestamps, values)
-        self.stats.get_metric_data_calls += reader.calls
+            series[index].add(metric, timestamps, values)
 
         out = []
-        for index, hourly in series.items():
-            profile = profiles[index]
-            rates, model_ids, unpriced = self._rates(profile, region)
-            baseline, _ = hourly.baseline(profile.created_at)
+        for candidate, hourly in zip(candidates, series, strict=True):
+            subject = candidate.subject
+            if candidate.window_factors or candidate.baseline_factors:
+                hourly.scale(candidate.window_factors, candidate.baseline_factors)
+            rates, model_ids, unpriced = self._rates(subject, region)
+            since = subject.profile.created_at if subject.profile else None
+            baseline, _ = hourly.baseline(since)
+            profile = subject.profile
             out.append(
                 ProfileFigures(
-                    profile_arn=profile.arn,
-                    profile_id=profile.profile_id,
-                    profile_name=profile.name,
-                    account_id=profile.account_id or account or "unknown",
-                    region=profile.region or region,
+                    profile_arn=profile.arn if profile else None,
+                    profile_id=profile.profile_id if profile else None,
+                    profile_name=profile.name if profile else None,
+                    account_id=(profile.account_id if profile else None) or account or "unknown",
+                    region=(profile.region if profile else None) or region,
                     model_ids=model_ids,
                     rates=rates,
                     unpriced_models=unpriced,
@@ -295,37 +509,26 @@ class Attributor:
                     baseline=baseline,
                     month_to_date=hourly.month_to_date(),
                     recent_hours=tuple(hourly.recent_hours()),
+                    subject="profile" if profile else "direct-model",
+                    created_at=since,
+                    peak=find_peak(
+                        grid.window_start,
+                        hourly.window_hours(),
+                        hourly.baseline_hours(since),
+                        rates,
+                        last_hour_fraction=grid.last_hour_fraction,
+                    ),
                 )
             )
         return out
 
-    def _active_forms(
-        self, reader: MetricReader, profiles: Sequence[InferenceProfile], grid: HourGrid, named: set[str]
-    ) -> dict[int, tuple[str, ...]]:
-        """Per profile index, the ModelId forms to read in full (both when no first pass was made)."""
-        both: dict[int, tuple[str, ...]] = {i: (p.profile_id, p.arn) for i, p in enumerate(profiles)}
-        if len(profiles) <= SMALL_SCOPE_PROFILES:
-            return both
-        requests = [
-            MetricRequest(f"{i}|{n}", INVOCATIONS, model_id)
-            for i, model_ids in both.items()
-            for n, model_id in enumerate(model_ids)
-        ]
-        self.stats.queries += len(requests)
-        answers = reader.read(requests, grid.window_start, grid.window_end)
-        active: dict[int, tuple[str, ...]] = {}
-        for i, model_ids in both.items():
-            seen = tuple(m for n, m in enumerate(model_ids) if any(v > 0 for v in answers[f"{i}|{n}"][1]))
-            profile = profiles[i]
-            if profile.profile_id in named or profile.arn in named:
-                seen = model_ids
-            if seen:
-                active[i] = seen
-        return active
-
-    def _rates(
-        self, profile: InferenceProfile, region: str
-    ) -> tuple[Rates | None, tuple[str, ...], tuple[str, ...]]:
+    def _rates(self, subject: Subject, region: str) -> tuple[Rates | None, tuple[str, ...], tuple[str, ...]]:
+        """(rates, the model ids behind the subject, those without a price)."""
+        if subject.profile is None:
+            model = subject.model_id or ""
+            found = self.prices.price_for(model, region)
+            return found, (model,), () if found else (model,)
+        profile = subject.profile
         model_ids = tuple(dict.fromkeys(base_model_id(arn) for arn in profile.model_arns))
         rates: Rates | None = None
         unpriced = []
@@ -356,7 +559,8 @@ class Attributor:
 
 
 def should_publish(result: SpikeAttributed) -> bool:
-    """Publish when a culprit's cost (or an unpriced one's tokens) grew, or the signal names a profile."""
+    """Publish when a culprit's cost (or an unpriced one's tokens) grew, or the signal names a profile.
+    A culprit may be direct model calls: spend no profile explains is published too."""
     if result.signal.profile_id or result.signal.profile_arn:
         return True
     return any((c.delta_usd or 0) > 0 or (c.delta_usd is None and c.unpriced_models) for c in result.culprits)

@@ -1,8 +1,9 @@
 """Token usage: the hour grid of a window and its baseline, and sums of Bedrock's metrics over it.
 
-One GetMetricData query per metric and profile covers the whole *span* (the earliest baseline hour
-to the window's end) at an hourly period; the window, each baseline day and the month-to-date hours
-are slices of that one hourly series.
+For the few series attribution reads in detail, one GetMetricData query per metric and series covers
+the whole *span* (the earliest baseline hour to the window's end) at an hourly period; the window,
+each baseline day, each hour of the window and the month-to-date hours are slices of that one
+hourly series.
 """
 
 import math
@@ -72,6 +73,24 @@ class Usage:
             self.cache_write_tokens * factor,
         )
 
+    def as_metrics(self) -> dict[str, float]:
+        return {
+            INVOCATIONS: self.invocations,
+            INPUT_TOKENS: self.input_tokens,
+            OUTPUT_TOKENS: self.output_tokens,
+            CACHE_READ_TOKENS: self.cache_read_tokens,
+            CACHE_WRITE_TOKENS: self.cache_write_tokens,
+        }
+
+    def minus(self, other: "Usage") -> "Usage":
+        """Metric by metric, what is left after taking ``other`` away (never below zero)."""
+        mine, theirs = self.as_metrics(), other.as_metrics()
+        return Usage.from_metrics({m: max(0.0, v - theirs[m]) for m, v in mine.items()})
+
+    def plus(self, other: "Usage") -> "Usage":
+        mine, theirs = self.as_metrics(), other.as_metrics()
+        return Usage.from_metrics({m: v + theirs[m] for m, v in mine.items()})
+
 
 def floor_hour(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
@@ -101,7 +120,8 @@ class HourGrid:
     - ``span`` runs from the earliest baseline hour to the window's end: one hourly query covers it.
     - When the window ends in the hour still running, that hour counts for the part that has passed
       (``last_hour_fraction``), in the window's length and in each baseline copy's last hour, so the
-      window and its baseline compare like with like.
+      window and its baseline compare like with like; the window then ends, as reported, at ``now``
+      (``reported_end``: an alarm at 12:03 reads 12:03, not 13:00).
     """
 
     window_start: datetime
@@ -111,6 +131,7 @@ class HourGrid:
     span_start: datetime
     clamped: bool = False
     last_hour_fraction: float = 1.0
+    reported_end: datetime | None = None
     index: dict[datetime, int] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -134,9 +155,41 @@ class HourGrid:
         hours = int((window_end - span_start) / HOUR)
         index = {span_start + i * HOUR: i for i in range(hours)}
         fraction = 1.0
+        reported = window_end
         if window_end > now:  # the current hour, still running: only part of it has happened
             fraction = max(1 / 60, (now - (window_end - HOUR)) / HOUR)
-        return cls(window_start, window_end, days, step, span_start, clamped, fraction, index)
+            reported = max(window_end - HOUR + timedelta(minutes=1), now.replace(second=0, microsecond=0))
+        return cls(window_start, window_end, days, step, span_start, clamped, fraction, reported, index)
+
+    @property
+    def end(self) -> datetime:
+        """The window's end as reported: ``now`` when the last hour is still running."""
+        return self.reported_end or self.window_end
+
+    @property
+    def last_hour_minutes(self) -> int | None:
+        """Minutes of a running last hour that have passed (None when the window ends on the hour)."""
+        if self.last_hour_fraction >= 1.0:
+            return None
+        return max(1, min(59, round(self.last_hour_fraction * 60)))
+
+    @property
+    def baseline_start(self) -> datetime:
+        return self.span_start
+
+    @property
+    def baseline_end(self) -> datetime:
+        """The end of the baseline range read for ranking: the window's start (whole days before it)."""
+        return self.window_start
+
+    def baseline_range_hours(self, since: datetime | None = None) -> float:
+        """Hours of [baseline_start, baseline_end) after ``since`` (a series' creation), at least 0."""
+        start = max(self.baseline_start, since) if since else self.baseline_start
+        return max(0.0, (self.baseline_end - start) / HOUR)
+
+    @property
+    def window_hour_count(self) -> int:
+        return int((self.window_end - self.window_start) / HOUR)
 
     @property
     def span_end(self) -> datetime:
@@ -179,11 +232,12 @@ class HourGrid:
         month_start, _ = self.month()
         return self._slice(max(month_start, self.span_start), self.window_end)
 
-    @property
-    def unread_month_hours(self) -> int:
-        """Hours of this month before the span starts (not read: estimated at the baseline rate)."""
+    def unread_month_hours(self, since: datetime | None = None) -> int:
+        """Hours of this month before the span starts (not read: estimated at the baseline rate),
+        counting only those after ``since`` (when the profile was created)."""
         month_start, _ = self.month()
-        return max(0, int((self.span_start - month_start) / HOUR))
+        start = max(month_start, ceil_hour(since)) if since else month_start
+        return max(0, int((self.span_start - start) / HOUR))
 
     @property
     def remaining_month_hours(self) -> int:
@@ -199,6 +253,15 @@ class HourlySeries:
     def __init__(self, grid: HourGrid) -> None:
         self.grid = grid
         self.hourly: dict[str, list[float]] = {}
+
+    def scale(self, window: Mapping[str, float], elsewhere: Mapping[str, float]) -> None:
+        """Multiply each metric's window hours by ``window[metric]`` and its other hours by
+        ``elsewhere[metric]`` (a metric absent from a mapping keeps its values)."""
+        part = self.grid.window_slice
+        for metric, row in self.hourly.items():
+            inside, outside = window.get(metric, 1.0), elsewhere.get(metric, 1.0)
+            for i in range(len(row)):
+                row[i] *= inside if part.start <= i < part.stop else outside
 
     def add(self, metric: str, timestamps: Sequence[datetime], values: Sequence[float]) -> None:
         """Add one query's datapoints (ascending, as GetMetricData returns them with ScanBy ascending)."""
@@ -252,6 +315,30 @@ class HourlySeries:
 
     def month_to_date(self) -> Usage:
         return self.usage(self.grid.month_slice)
+
+    def window_hours(self) -> list[Usage]:
+        """One Usage per hour of the window, oldest first (a running last hour: what has passed)."""
+        part = self.grid.window_slice
+        return [self.usage(slice(i, i + 1)) for i in range(part.start, part.stop)]
+
+    def baseline_hours(self, since: datetime | None = None) -> list[Usage]:
+        """Per hour of the window, the average of that hour in the baseline copies (those after
+        ``since``); a running last hour counts for the same part of each copy's hour."""
+        slices = self.grid.baseline_slices(since)
+        count = self.grid.window_hour_count
+        if not slices:
+            return [Usage() for _ in range(count)]
+        out = []
+        for h in range(count):
+            sums = {
+                metric: sum(row[part.start + h] for part in slices if part.start + h < part.stop)
+                / len(slices)
+                for metric, row in self.hourly.items()
+            }
+            out.append(Usage.from_metrics(sums))
+        if out and self.grid.last_hour_fraction < 1.0:
+            out[-1] = out[-1].scaled(self.grid.last_hour_fraction)
+        return out
 
     def recent_hours(self, count: int = 24) -> list[Usage]:
         """One Usage per hour for the ``count`` hours up to the window's end (for the alert's sparkline)."""

@@ -2,7 +2,9 @@
 
 Cost Explorer groups the day's Bedrock cost by the team tag; its keys read ``team$<value>``, an
 empty value meaning untagged. Spend is attributable when its team value names a team the
-directory knows: a tagged profile of an unknown team counts as not attributable.
+directory knows: a tagged profile of an unknown team counts as not attributable. Direct model
+calls (no application profile) carry no tag either: Cost Explorer puts them with the untagged
+spend, and when attribution measured them (``direct_model_usd``) that part is split out of it.
 """
 
 from collections.abc import Callable, Mapping
@@ -16,6 +18,8 @@ class AttributableShare:
     untagged_usd: float
     unknown_team_usd: float
     by_team_usd: dict[str, float]
+    direct_model_usd: float = 0.0
+    """Of the spend with no team tag, what direct model calls made (never attributable)."""
 
     @property
     def percent(self) -> float | None:
@@ -31,7 +35,7 @@ def tag_value(group_key: str) -> str:
 
 
 def attributable_share(
-    cost_by_group: Mapping[str, float], team_for: Callable[[str], str | None]
+    cost_by_group: Mapping[str, float], team_for: Callable[[str], str | None], direct_model_usd: float = 0.0
 ) -> AttributableShare:
     total = attributable = untagged = unknown = 0.0
     by_team: dict[str, float] = {}
@@ -45,10 +49,12 @@ def attributable_share(
             by_team[team] = by_team.get(team, 0.0) + usd
         else:
             unknown += usd
+    direct = min(untagged, max(0.0, direct_model_usd))
     return AttributableShare(
         total_usd=round(total, 6),
         attributable_usd=round(attributable, 6),
-        untagged_usd=round(untagged, 6),
+        untagged_usd=round(untagged - direct, 6),
         unknown_team_usd=round(unknown, 6),
         by_team_usd={k: round(v, 6) for k, v in sorted(by_team.items())},
+        direct_model_usd=round(direct, 6),
     )
