@@ -205,7 +205,8 @@ def test_empty_scp_keeps_a_placeholder_resource(aws):
     org = boto3.client("organizations", region_name=REGION)
     doc = json.loads(org.describe_policy(PolicyId=aws["policy_id"])["Policy"]["Content"])
     assert doc["Statement"][-1]["Resource"] == [PLACEHOLDER_ARN]
-    assert doc["Statement"][-1]["Action"] == ["bedrock:InvokeModel*", "bedrock:Converse*"]
+    # IAM has no bedrock:Converse* action: Converse and ConverseStream are authorized as these two
+    assert doc["Statement"][-1]["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
 
 
 def test_tag_prior_value_is_restored(aws):
@@ -248,8 +249,10 @@ def test_inline_deny_added_and_removed_and_prior_document_restored(aws):
         ("caller-a", None),
         ("caller-b", previous),
     ]
-    for role in ("caller-a", "caller-b"):
-        assert iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"] == deny_document(arn)
+    assert iam.get_role_policy(RoleName="caller-a", PolicyName=name)["PolicyDocument"] == deny_document(arn)
+    # the policy caller-b held under that name keeps its statements beside tokenfuse's deny
+    merged = iam.get_role_policy(RoleName="caller-b", PolicyName=name)["PolicyDocument"]
+    assert merged["Statement"] == [*previous["Statement"], *deny_document(arn)["Statement"]]
     assert _scp_arns(aws) == []
 
     tripper.restore(arn)
@@ -319,32 +322,58 @@ def test_protected_tag_refuses_the_trip(aws):
     assert _scp_arns(aws) == []
 
 
-def test_access_denied_raises_the_domain_error_and_keeps_a_record(aws):
-    arn = _profile({"team": "search"})
+class DeniedTags:
+    """The state tag cannot be written (bedrock:TagResource denied); reads work."""
 
-    class DeniedTags:
-        def __init__(self, real):
-            self.real = real
+    def __init__(self, real):
+        self.real = real
 
-        def get(self, a):
-            return self.real.get(a)
+    def get(self, arn):
+        return self.real.get(arn)
 
-        def set(self, *args):
-            raise AccessDenied("bedrock:TagResource denied")
+    def set(self, *args):
+        raise AccessDenied("bedrock:TagResource denied")
 
+
+def _denied_tags_access():
     access = AccountAccess("tokenfuse-member", base=boto3.Session(region_name=REGION))
     real_tags = access.tags
     access.tags = lambda account, region: DeniedTags(real_tags(account, region))  # type: ignore[method-assign]
-    tripper = _tripper(aws, access=access)
+    return access
 
-    with pytest.raises(AccessDenied):
-        tripper.trip(_incident(arn), _policy(), "tokenfuse")
 
+def test_a_denied_tag_after_the_deny_is_a_recorded_partial_trip(aws):
+    # Given a profile whose state tag tokenfuse may not write
+    arn = _profile({"team": "search"})
+    tripper = _tripper(aws, access=_denied_tags_access())
+
+    # When it is tripped
+    record = tripper.trip(_incident(arn), _policy(), "tokenfuse")
+
+    # Then the deny (what stops the spend) stays, and the record says exactly that and no more
+    assert _scp_arns(aws) == [arn] and STATE_TAG_KEY not in _tags(arn)
     stored = ApprovalsTable(TABLE).get_trip(arn)
-    assert stored is not None and not stored["complete"]
-    assert _scp_arns(aws) == [arn]  # the deny went in first; the record lets restore take it out
+    assert stored == record.to_json()
+    assert not record.complete and record.deny_in_force
+    assert record.scp.status == "applied" and record.tag is None
+    assert record.problems == ["tag: AccessDenied: bedrock:TagResource denied"]
+    # And restore puts back what was applied
+    assert _tripper(aws).restore(arn).restored
+    assert _scp_arns(aws) == [] and ApprovalsTable(TABLE).get_trip(arn) is None
+
+
+def test_a_retried_partial_trip_completes_without_applying_anything_twice(aws):
+    arn = _profile({"team": "search", STATE_TAG_KEY: "watching"})
+    first = _tripper(aws, access=_denied_tags_access()).trip(_incident(arn), _policy(), "tokenfuse")
+    assert not first.complete
+
+    again = _tripper(aws).trip(_incident(arn), _policy(), "tokenfuse")  # the permission is fixed
+
+    assert again.complete and again.trip_id == first.trip_id
+    assert again.scp == first.scp  # the deny was not applied twice: same prior list, still ours
+    assert again.tag.previous == "watching" and _tags(arn)[STATE_TAG_KEY] == "tripped"
     _tripper(aws).restore(arn)
-    assert _scp_arns(aws) == []
+    assert _scp_arns(aws) == [] and _tags(arn)[STATE_TAG_KEY] == "watching"
 
 
 def test_cross_account_profile_through_the_member_role(aws):

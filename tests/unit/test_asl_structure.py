@@ -108,7 +108,7 @@ def test_approval_waits_for_the_token_with_the_policy_timeout():
     assert state["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
     assert state["Catch"][0] == {
         "ErrorEquals": ["States.Timeout"],
-        "ResultPath": "$.error",
+        "ResultPath": "$.timed_out",
         "Next": "ApprovalTimedOut",
     }
 
