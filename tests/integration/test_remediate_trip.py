@@ -356,7 +356,7 @@ def test_a_denied_tag_after_the_deny_is_a_recorded_partial_trip(aws):
     assert stored == record.to_json()
     assert not record.complete and record.deny_in_force
     assert record.scp.status == "applied" and record.tag is None
-    assert record.problems == ["tag: AccessDenied: bedrock:TagResource denied"]
+    assert record.problems == ["tokenfuse:state tag not set: AccessDenied: bedrock:TagResource denied"]
     # And restore puts back what was applied
     assert _tripper(aws).restore(arn).restored
     assert _scp_arns(aws) == [] and ApprovalsTable(TABLE).get_trip(arn) is None

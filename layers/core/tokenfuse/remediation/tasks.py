@@ -327,8 +327,8 @@ def _failure(state: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _active_trip(deps: Deps, incident: RemediationIncident) -> TripRecord | None:
-    stored = deps.table.get_trip(incident.profile_arn)
+def _active_trip(deps: Deps, profile_arn: str) -> TripRecord | None:
+    stored = deps.table.get_trip(profile_arn)
     return TripRecord.model_validate(stored) if stored else None
 
 
@@ -336,15 +336,16 @@ def task_escalate(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
     """Tell FinOps and the team what failed and exactly what is in force; returns the trip still in
     force (``trip``) and whether the state machine must still run its automatic restore
     (``restore_due``: a throttle whose trip, or part of it, is in force and whose restore has not
-    failed yet). A failed trip is settled first: undone unless its deny is in force."""
+    failed yet). This incident's trip is settled first (read back; a trip whose deny is not in
+    force is undone), so what is said is what is in force."""
     state = payload.get("state") or payload  # the ASL passes its whole state; {incident, error} too
     incident = RemediationIncident.model_validate(state["incident"])
     decided = (state.get("decided") or {}).get("policy")
     policy_decided = PolicyDecision.model_validate(decided) if decided else None
     where, what = _failure(state) or ("other", "unknown error")
-    record = _active_trip(deps, incident)
+    record = _active_trip(deps, incident.profile_arn)
     other_trip = record is not None and record.incident_id != incident.incident_id
-    if record is not None and not other_trip and where == "trip":
+    if record is not None and not other_trip:  # read back: the words below say what is in force
         record = deps.tripper.settle(record)
     ours = None if other_trip else record
     restore_due = ours is not None and ours.action == "throttle" and where != "restore"
@@ -450,6 +451,22 @@ def _incident_of(record: TripRecord, deps: Deps) -> RemediationIncident:
         found = IncidentsTable(table_name).get(record.incident_id)
         if found is not None:
             return RemediationIncident.model_validate(found[0].to_bus())
+    return record_incident(record)
+
+
+def _still_in_force(deps: Deps, record: TripRecord) -> str:
+    """What the table says is in force after a restore failed before it could say so itself."""
+    try:
+        left = _active_trip(deps, record.profile_arn)
+    except TokenfuseError as error:
+        was = "; ".join(wording.in_force(record))
+        return f"Could not read what is still in force ({error}); before the restore: {was}"
+    if left is None:
+        return "Nothing of tokenfuse's is in force on it."
+    return f"Still in force: {'; '.join(wording.in_force(left))}"
+
+
+def record_incident(record: TripRecord) -> RemediationIncident:
     return RemediationIncident(
         incident_id=record.incident_id,
         profile_arn=record.profile_arn,
@@ -481,14 +498,17 @@ def task_restore_profiles(payload: dict[str, Any], deps: Deps) -> dict[str, Any]
         try:
             result = deps.tripper.restore(record.profile_arn, record.trip_id)
         except TokenfuseError as error:
-            failed.append(f"{record.profile_arn}: {error}")
+            what = str(error)
+            if "Still in force" not in what:  # it failed before it could say
+                what = f"{what}. {_still_in_force(deps, record)}"
+            failed.append(f"{record.profile_arn}: {what}")
             deps.auditor.record(  # the thread hears it too: what is still in force
                 _incident_of(record, deps),
                 "escalated",
                 record.action,
                 actor=actor,
-                details={"manual": True, "failed_step": "restore", "error": str(error)},
-                say=f":warning: Restore by {actor} failed: {error}",
+                details={"manual": True, "failed_step": "restore", "error": what},
+                say=f":warning: Restore by {actor} failed: {what}",
             )
             continue
         deps.auditor.record(

@@ -47,6 +47,7 @@ AWS and the record is not stored as an active trip.
 import re
 import secrets
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -63,7 +64,7 @@ from tokenfuse.adapters.iam_deny import (
 )
 from tokenfuse.adapters.lambda_concurrency import LambdaConcurrency
 from tokenfuse.adapters.profile_tags import ProfileTags
-from tokenfuse.errors import TokenfuseError
+from tokenfuse.errors import TokenfuseError, TransientAwsError
 from tokenfuse.remediation.errors import NothingToTrip, ProtectedProfile, RestoreIncomplete
 from tokenfuse.remediation.models import (
     ConcurrencyChange,
@@ -173,6 +174,8 @@ class Tripper:
         self.protected_tag_key = protected_tag_key
         self.throttle_concurrency = throttle_concurrency
         self.now = now
+        self._written: TripRecord | None = None
+        self._ports: dict[tuple[str, ...], Any] = {}
 
     @property
     def guard(self) -> GuardScp:
@@ -181,6 +184,24 @@ class Tripper:
                 raise TokenfuseError("no guard SCP configured (GUARD_POLICY_ID)")
             self._guard = self._guard_factory()
         return self._guard
+
+    # One adapter per account (and region) for the life of this Tripper (one Lambda invocation):
+    # a boto3 client costs milliseconds to build, and a trip and its read-backs reuse each one.
+    def _tags(self, account_id: str, region: str) -> ProfileTags:
+        return self._port(("tags", account_id, region), lambda: self.access.tags(account_id, region))
+
+    def _roles(self, account_id: str) -> InlineDeny:
+        return self._port(("roles", account_id), lambda: self.access.roles(account_id))
+
+    def _functions(self, account_id: str, region: str) -> LambdaConcurrency:
+        key = ("functions", account_id, region)
+        return self._port(key, lambda: self.access.functions(account_id, region))
+
+    def _port[P](self, key: tuple[str, ...], make: Callable[[], P]) -> P:
+        if key not in self._ports:
+            self._ports[key] = make()
+        port: P = self._ports[key]
+        return port
 
     # -- trip ------------------------------------------------------------------------------------
 
@@ -195,30 +216,43 @@ class Tripper:
         problems: list[str] = []
         tags, current_tags, callers = self._preconditions(incident, policy, resumed, dry_run, problems)
         record = self._start(resumed, incident, policy, actor=actor, callers=callers, dry_run=dry_run)
+        self._written = None
 
         try:
             record = self._deny(record, dry_run)
         except Exception as error:
             if dry_run:
-                problems.append(f"deny: {_line(error)}")
+                problems.append(f"deny not applied: {_line(error)}")
             else:
-                record = self._after_failed_deny(record, error)
+                record = self._after_failed_deny(self._written or record, error)
 
-        steps: list[tuple[str, Callable[[TripRecord], TripRecord]]] = [
-            ("tag", lambda r: self._tag(r, tags, current_tags, dry_run))
+        # The steps after the deny: (what a failure means, the step, whether it is in force)
+        steps: list[tuple[str, Callable[[TripRecord], TripRecord], Callable[[TripRecord], bool]]] = [
+            (
+                f"{STATE_TAG_KEY} tag not set",
+                lambda r: self._tag(r, tags, current_tags, dry_run),
+                lambda r: r.tag is not None and r.tag.status == "applied",
+            )
         ]
         if policy.action == "throttle":
             steps += [
-                (f"reserved concurrency of {name}", lambda r, n=name: self._cap(r, n, dry_run))  # type: ignore[misc]
+                (
+                    f"{name} not capped",
+                    lambda r, n=name: self._cap(r, n, dry_run),  # type: ignore[misc]
+                    lambda r, n=name: any(  # type: ignore[misc]
+                        c.function_name == n and c.status == "applied" for c in r.concurrency
+                    ),
+                )
                 for name in record.caller_functions
             ]
-        for label, step in steps:
+        for label, step, in_force_now in steps:
             try:
                 record = step(record)
             except Exception as error:
-                problems.append(f"{label}: {_line(error)}")
-                if not dry_run:
-                    record = self._reconcile(record)
+                if not dry_run:  # read back: a call that failed may have taken effect anyway
+                    record = self._reconcile(self._written or record)
+                if dry_run or not in_force_now(record):
+                    problems.append(f"{label}: {_line(error)}")
 
         if dry_run:
             return record.model_copy(update={"complete": not problems, "problems": problems})
@@ -238,7 +272,7 @@ class Tripper:
         problems: list[str],
     ) -> tuple[ProfileTags, dict[str, str], Callers]:
         """The profile's tags (is it protected?) and its callers, read before anything changes."""
-        tags = self.access.tags(incident.account_id, incident.region)
+        tags = self._tags(incident.account_id, incident.region)
         no_tags: dict[str, str] = {}
         current_tags = self._read(lambda: tags.get(incident.profile_arn), no_tags, dry_run, problems)
         if current_tags.get(self.protected_tag_key, "").lower() == "true":
@@ -323,7 +357,10 @@ class Tripper:
         return settled
 
     def _save(self, record: TripRecord, dry_run: bool = False) -> TripRecord:
+        """Write the record; :attr:`_written` keeps the latest one meant for the table even when
+        the step that wrote it fails afterwards (its pending change is then read back)."""
         if not dry_run:
+            self._written = record
             self.store.put_trip(record.profile_arn, record.to_json())
         return record
 
@@ -359,7 +396,7 @@ class Tripper:
                 f"{record.profile_arn} names no caller roles in {self.callers_tag_key}: "
                 "inline-deny has nothing to deny"
             )
-        roles = self.access.roles(record.account_id)
+        roles = self._roles(record.account_id)
         name = policy_name(record.profile_id)
         for role in record.caller_roles:
             change = next((c for c in record.role_policies if c.role_name == role), None)
@@ -398,7 +435,7 @@ class Tripper:
         change = next((c for c in record.concurrency if c.function_name == name), None)
         if change is not None and change.status == "applied":
             return record
-        functions = self.access.functions(record.account_id, record.region)
+        functions = self._functions(record.account_id, record.region)
         if change is None:
             previous = functions.get(name)
             cap = self.throttle_concurrency if previous is None else min(previous, self.throttle_concurrency)
@@ -425,8 +462,8 @@ class Tripper:
         ]
         roles: list[str] = []
         functions: list[str] = []
-        iam = self.access.roles(incident.account_id)
-        lam = self.access.functions(incident.account_id, incident.region)
+        iam = self._roles(incident.account_id)
+        lam = self._functions(incident.account_id, incident.region)
         for entry in expanded:
             if entry.startswith("role/") or ":role/" in entry:
                 roles.append(entry.rsplit("/", 1)[-1])
@@ -461,11 +498,11 @@ class Tripper:
     def settle(self, record: TripRecord, *, keep_deny: bool = True) -> TripRecord | None:
         """Make the stored record equal what is in force, and the trip all or nothing.
 
-        Pending changes are read back (applied or dropped). A trip whose deny is in force stays
-        (a partial trip: ``keep_deny``); any other is undone. Returns what is left in force, or
-        None when nothing is (the record is then deleted).
+        Every change is read back (in force: applied; not: dropped; unreadable: left as it was). A
+        trip whose deny is in force stays (a partial trip: ``keep_deny``); any other is undone.
+        Returns what is left in force, or None when nothing is (the record is then deleted).
         """
-        record = self._reconcile(record)
+        record = self._reconcile(record, only_pending=False)
         if keep_deny and record.deny_in_force:
             complete = record.all_applied and not record.problems
             return self._save(record.model_copy(update={"complete": complete}))
@@ -473,14 +510,14 @@ class Tripper:
         if remaining is None:
             self.store.delete_trip(record.profile_arn, record.trip_id)
             return None
-        problems = [*remaining.problems, *(f"undo failed: {f}" for f in failures)]
+        problems = [*remaining.problems, *(f"undo failed: {line}" for line, _ in failures)]
         return self._save(remaining.model_copy(update={"complete": False, "problems": problems}))
 
-    def _reconcile(self, record: TripRecord) -> TripRecord:
-        """Read back every pending change: applied if AWS has it in force, dropped if not, left
-        pending if it cannot be read."""
+    def _reconcile(self, record: TripRecord, *, only_pending: bool = True) -> TripRecord:
+        """Read back each pending change (``only_pending=False``: every change): applied if AWS has
+        it in force, dropped if not, left as it was if it cannot be read."""
         for change in record.changes:
-            if change.status != "pending":
+            if only_pending and change.status != "pending":
                 continue
             try:
                 now_in_force = self._is_in_force(record, change)
@@ -494,13 +531,13 @@ class Tripper:
             case ScpChange():
                 return record.profile_arn in self.guard.arns()
             case TagChange():
-                tags = self.access.tags(record.account_id, record.region).get(record.profile_arn)
+                tags = self._tags(record.account_id, record.region).get(record.profile_arn)
                 return tags.get(change.key) == change.set_to
             case RolePolicyChange():
-                document = self.access.roles(record.account_id).get(change.role_name, change.policy_name)
+                document = self._roles(record.account_id).get(change.role_name, change.policy_name)
                 return has_deny(document, record.profile_arn)
             case ConcurrencyChange():
-                functions = self.access.functions(record.account_id, record.region)
+                functions = self._functions(record.account_id, record.region)
                 return functions.get(change.function_name) == change.set_to
 
     # -- restore ---------------------------------------------------------------------------------
@@ -522,12 +559,25 @@ class Tripper:
             )
         remaining, actions, failures = self._undo(record)
         if remaining is not None:
-            self._save(remaining.model_copy(update={"complete": False, "problems": failures}))
-            raise RestoreIncomplete(
-                f"{'; '.join(failures)}. Still in force: {'; '.join(in_force(remaining))}. "
+            lines = [line for line, _ in failures]
+            self._save(remaining.model_copy(update={"complete": False, "problems": lines}))
+            message = (
+                f"{'; '.join(lines)}. Still in force: {'; '.join(in_force(remaining))}. "
                 f"Put back: {'; '.join(actions) or 'nothing'}"
             )
-        self.store.delete_trip(profile_arn, record.trip_id)
+            if all(isinstance(error, TransientAwsError) for _, error in failures):
+                raise TransientAwsError(message)  # the state machine retries: the rest is put back
+            raise RestoreIncomplete(message)
+        try:
+            self.store.delete_trip(profile_arn, record.trip_id)
+        except Exception:
+            # everything is put back but the record could not go: leave it saying nothing is in force
+            emptied = record.model_copy(
+                update={"scp": None, "tag": None, "role_policies": [], "concurrency": [], "complete": False}
+            )
+            with suppress(Exception):
+                self._save(emptied)
+            raise
         return RestoreResult(
             profile_arn=profile_arn,
             trip_id=record.trip_id,
@@ -552,20 +602,30 @@ class Tripper:
     def active_trips(self) -> list[TripRecord]:
         return [TripRecord.model_validate(item) for item in self.store.list_trips()]
 
-    def _undo(self, record: TripRecord) -> tuple[TripRecord | None, list[str], list[str]]:
+    def _undo(self, record: TripRecord) -> tuple[TripRecord | None, list[str], list[tuple[str, Exception]]]:
         """Put back each change, last first. Returns what is still in force (None: nothing), what
-        was put back, and what failed."""
+        was put back, and what failed (one line and the error each)."""
         remaining = record
         actions: list[str] = []
-        failures: list[str] = []
+        failures: list[tuple[str, Exception]] = []
         for change in reversed(record.changes):
             try:
                 actions.append(self._put_back(record, change))
             except Exception as error:
-                failures.append(f"{change_line(change)}: {_line(error)}")
-                continue
+                if self._gone(record, change):  # the call failed, yet it took effect (read back)
+                    actions.append(f"{change_line(change)}: no longer in force (read back after a failure)")
+                else:
+                    failures.append((f"{change_line(change)}: {_line(error)}", error))
+                    continue
             remaining = _without(remaining, change)
         return (remaining if remaining.changes else None), actions, failures
+
+    def _gone(self, record: TripRecord, change: Change) -> bool:
+        """True when AWS shows ``change`` no longer in force; False when it is, or cannot be read."""
+        try:
+            return not self._is_in_force(record, change)
+        except Exception:
+            return False
 
     def _put_back(self, record: TripRecord, change: Change) -> str:
         match change:
@@ -579,8 +639,10 @@ class Tripper:
                 return self._restore_scp(record, change)
 
     def _restore_concurrency(self, record: TripRecord, change: ConcurrencyChange) -> str:
-        functions = self.access.functions(record.account_id, record.region)
+        functions = self._functions(record.account_id, record.region)
         current = functions.get(change.function_name)
+        if current == change.previous:
+            return f"{change.function_name}: reserved concurrency already back to {current}"
         if current != change.set_to:
             return (
                 f"{change.function_name}: reserved concurrency is {current}, "
@@ -593,8 +655,10 @@ class Tripper:
         return f"{change.function_name}: reserved concurrency back to {change.previous}"
 
     def _restore_tag(self, record: TripRecord, change: TagChange) -> str:
-        tags = self.access.tags(record.account_id, record.region)
+        tags = self._tags(record.account_id, record.region)
         current = tags.get(record.profile_arn).get(change.key)
+        if current == change.previous:
+            return f"tag {change.key} already back to {current!r}"
         if current != change.set_to:
             return f"tag {change.key} is {current!r}, not {change.set_to!r} (changed since the trip): left"
         if change.previous is None:
@@ -606,7 +670,7 @@ class Tripper:
     def _restore_role_policy(self, record: TripRecord, change: RolePolicyChange) -> str:
         """Remove tokenfuse's statement only; the policy's other statements stay (the document it
         had before the trip, and whatever a person added since)."""
-        roles = self.access.roles(record.account_id)
+        roles = self._roles(record.account_id)
         role, name = change.role_name, change.policy_name
         current = roles.get(role, name)
         if current is None:

@@ -42,13 +42,13 @@ def in_force(record: TripRecord) -> list[str]:
 
 
 def restore_plan(record: TripRecord, cooldown_seconds: int | None = None) -> str:
-    """When and how what is in force is lifted."""
+    """When and how what is in force is lifted (a sentence starting with a capital)."""
     if record.action == "throttle":
         if cooldown_seconds is not None:
-            return f"the automatic restore runs after the cooldown ({cooldown_seconds // 60} min)"
+            return f"The automatic restore runs after the cooldown ({cooldown_seconds // 60} min)"
         if record.restore_after is not None:
-            return f"the automatic restore runs at {utc_iso(record.restore_after)}"
-    return f"it stays until a person runs `tokenfuse restore {record.profile_arn}` (or presses Restore)"
+            return f"The automatic restore runs at {utc_iso(record.restore_after)}"
+    return f"It stays until a person runs `tokenfuse restore {record.profile_arn}` (or presses Restore)"
 
 
 def trip_said(record: TripRecord) -> str:
@@ -60,11 +60,11 @@ def trip_said(record: TripRecord) -> str:
         return say
     plan = restore_plan(record)
     if record.complete:
-        return f":no_entry: Tripped ({record.action}): {'; '.join(in_force(record))}. {plan.capitalize()}."
+        return f":no_entry: Tripped ({record.action}): {'; '.join(in_force(record))}. {plan}."
     return (
         f":warning: Partly tripped ({record.action}): the deny is in force, so the spend stops. "
         f"In force: {'; '.join(in_force(record))}. Not applied: {'; '.join(record.problems) or 'n/a'}. "
-        f"A person should fix what failed (tokenfuse does not retry it); {plan}."
+        f"A person should fix what failed (tokenfuse does not retry it). {plan}."
     )
 
 
@@ -96,13 +96,15 @@ def failure_said(
         else:
             now = "Nothing of tokenfuse's is in force on it."
         return f":sos: {head}: {error}. {now}"
+    if where == "trip" and record.complete:  # the trip is in force; a step after it failed
+        head = f"tokenfuse tripped `{profile}` (team {team}), then failed"
     lines = "; ".join(in_force(record))
     denied = "the profile is denied" if record.deny_in_force else "the profile is NOT fully denied"
     if where == "restore":
         then = f"Fix the cause, then run `tokenfuse restore {record.profile_arn}`."
     elif restore_due:
         cooldown = policy.cooldown_seconds if policy is not None else None
-        then = restore_plan(record, cooldown).capitalize() + " and puts back what was applied."
+        then = restore_plan(record, cooldown) + " and puts back what was applied."
     else:
         then = f"`tokenfuse restore {record.profile_arn}` (or the Restore button) lifts it."
     return f":sos: {head}: {error}. Still in force ({denied}): {lines}. {then}"
