@@ -168,8 +168,10 @@ def _task(
         try:
             result = json.loads(json.dumps(invoke(payload)))  # what Lambda would serialise
             break
-        except Exception as error:
-            error_name = type(error).__name__
+        except BaseException as error:  # Lambda reports whatever ended the function
+            if isinstance(error, KeyboardInterrupt | SystemExit):
+                raise
+            error_name = str(getattr(error, "error_type", type(error).__name__))
             cause = json.dumps({"errorType": error_name, "errorMessage": str(error)})
             retrier = next(
                 (i for i, r in enumerate(state.get("Retry", [])) if error_name in r["ErrorEquals"]), None

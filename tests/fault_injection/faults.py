@@ -10,7 +10,10 @@ makes the planned one fail, the way AWS and botocore fail it *after botocore's o
 - ``throttling``: a ``ThrottlingException`` error response, likewise before anything changes;
 - ``connect-timeout``: botocore's ``ConnectTimeoutError`` (the request never left);
 - ``read-timeout``: botocore's ``ReadTimeoutError`` raised from ``after-call``: AWS (moto) applied
-  the request and the response was lost, the worst case a caller has to read back.
+  the request and the response was lost, the worst case a caller has to read back;
+- ``lambda-timeout``: the function dies right after AWS applied the call (:class:`LambdaTimedOut`,
+  a ``BaseException`` no ``except Exception`` catches: no cleanup of tokenfuse's runs), as Lambda
+  ends a function at its time-out; Step Functions sees ``Sandbox.Timedout``.
 
 tokenfuse's own functions are never replaced: only what AWS answers changes.
 """
@@ -26,7 +29,7 @@ import botocore.handlers
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
-ErrorKind = Literal["access-denied", "throttling", "connect-timeout", "read-timeout"]
+ErrorKind = Literal["access-denied", "throttling", "connect-timeout", "read-timeout", "lambda-timeout"]
 ERROR_KINDS: tuple[ErrorKind, ...] = ("access-denied", "throttling", "connect-timeout", "read-timeout")
 _ERROR_RESPONSES = {
     "access-denied": (403, "AccessDenied", "User is not authorized to perform this action (injected)"),
@@ -79,6 +82,12 @@ def matrix(calls: dict[tuple[str, str], list[str]]) -> list[Any]:
                 for kind in kinds_for(operation)
             ]
     return cases
+
+
+class LambdaTimedOut(BaseException):
+    """The function was stopped mid-call (Lambda's time-out): nothing after this line runs."""
+
+    error_type = "Sandbox.Timedout"
 
 
 @dataclass
@@ -166,7 +175,11 @@ class FaultInjector:
         if index is None:
             return
         operation = f"{model.service_model.service_name}.{model.name}"
-        if self._fails(index, operation, {"read-timeout"}) == "read-timeout":
+        kind = self._fails(index, operation, {"read-timeout", "lambda-timeout"})
+        if kind == "lambda-timeout":
+            self.injected.append(f"{index}:{operation}:lambda-timeout")
+            raise LambdaTimedOut(f"stopped after {operation}")
+        if kind == "read-timeout":
             self.injected.append(f"{index}:{operation}:read-timeout")
             raise ReadTimeoutError(
                 endpoint_url=f"https://{model.service_model.endpoint_prefix}.amazonaws.com/"

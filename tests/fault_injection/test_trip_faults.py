@@ -6,11 +6,13 @@ back whatever was applied; a detach stays until a person restores it, and that r
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.fault_injection import expect
-from tests.fault_injection.faults import ErrorKind, Plan, matrix
-from tests.fault_injection.flow import remediate
+from tests.fault_injection.faults import WRITES, ErrorKind, Plan, matrix
+from tests.fault_injection.flow import Outcome, remediate
 from tests.fault_injection.world import World
 from tokenfuse.remediation import tasks
 from tokenfuse.remediation.settings import TripMechanism
@@ -54,7 +56,28 @@ def test_the_calls_faulted_are_every_call_of_a_trip(
     assert outcome.calls == [TRIP_CALLS[(mechanism, action)]]
 
 
-@pytest.mark.parametrize(("mechanism", "action", "index", "operation", "kind"), matrix(TRIP_CALLS))
+def _lambda_timeouts() -> list[object]:
+    """The function stopped right after each write of a throttle's trip (a record write, an AWS
+    change): what a retried or timed-out invocation leaves behind."""
+    return [
+        pytest.param(
+            mechanism,
+            action,
+            index,
+            operation,
+            "lambda-timeout",
+            id=f"{mechanism}-{action}-{index:02d}-{operation}-lambda-timeout",
+        )
+        for (mechanism, action), operations in TRIP_CALLS.items()
+        if action == "throttle"
+        for index, operation in enumerate(operations)
+        if operation in WRITES or operation == "dynamodb.PutItem"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "action", "index", "operation", "kind"), [*matrix(TRIP_CALLS), *_lambda_timeouts()]
+)
 def test_a_fault_at_any_call_of_a_trip_leaves_nothing_half_applied(
     world: World, mechanism: TripMechanism, action: str, index: int, operation: str, kind: ErrorKind
 ) -> None:
@@ -66,6 +89,46 @@ def test_a_fault_at_any_call_of_a_trip_leaves_nothing_half_applied(
 
     # Then it failed there and only there
     assert world.faults.injected == [f"{index}:{operation}:{kind}"]
+    _nothing_half_applied(world, mechanism, action, outcome, initial)
+
+
+PERSISTENT = {
+    # (mechanism, operation, kind): the deny is in force after the trip
+    ("guard-scp", "bedrock.TagResource", "access-denied"): True,  # the tag denied after the SCP listed it
+    ("inline-deny", "bedrock.TagResource", "access-denied"): True,
+    ("guard-scp", "organizations.UpdatePolicy", "throttling"): False,  # retried, undone each time
+    ("inline-deny", "iam.PutRolePolicy", "throttling"): False,
+    ("guard-scp", "sts.AssumeRole", "access-denied"): False,  # the member role is gone
+    ("inline-deny", "sts.AssumeRole", "access-denied"): False,
+    ("guard-scp", "organizations.UpdatePolicy", "read-timeout"): True,  # applied, then lost: read back
+    ("inline-deny", "iam.PutRolePolicy", "read-timeout"): True,
+    ("guard-scp", "lambda.PutFunctionConcurrency", "access-denied"): True,
+}
+
+
+@pytest.mark.parametrize("action", ["throttle", "detach"])
+@pytest.mark.parametrize(("mechanism", "operation", "kind"), list(PERSISTENT))
+def test_a_call_that_always_fails(
+    world: World, mechanism: TripMechanism, operation: str, kind: ErrorKind, action: str
+) -> None:
+    # When every call of `operation` fails during the trip (each retry of the Trip task too)
+    outcome = remediate(world, mechanism, action, "trip", Plan(kind, operation=operation, persistent=True))
+
+    # Then the deny is in force or nothing is, as the case says, and nothing is half-applied
+    record = outcome.trip_phase.record
+    applies = operation != "lambda.PutFunctionConcurrency" or action == "throttle"
+    if applies:
+        assert world.faults.injected, "the fault never fired"
+    assert (record is not None) == (PERSISTENT[(mechanism, operation, kind)] or not applies), record
+    if record is None:  # a transient failure was retried afresh (the Trip task's Retry), then escalated
+        retries = 4 if kind == "throttling" else 1
+        assert outcome.execution.attempts["Trip"] == retries and outcome.execution.status == "FAILED"
+    _nothing_half_applied(world, mechanism, action, outcome, world.pristine)
+
+
+def _nothing_half_applied(
+    world: World, mechanism: TripMechanism, action: str, outcome: Outcome, initial: dict[str, Any]
+) -> None:
     # And right after the trip the record equals AWS, with nothing unconfirmed, all or nothing
     phase = outcome.trip_phase
     record = phase.record

@@ -16,7 +16,7 @@ from tokenfuse.adapters.guard_scp import PLACEHOLDER_ARN, empty_document, listed
 from tokenfuse.adapters.iam_deny import deny_document
 from tokenfuse.errors import AccessDenied
 from tokenfuse.remediation.access import AccountAccess
-from tokenfuse.remediation.errors import NothingToTrip, ProtectedProfile
+from tokenfuse.remediation.errors import NothingToTrip, ProtectedProfile, RestoreIncomplete
 from tokenfuse.remediation.models import PolicyDecision, RemediationIncident
 from tokenfuse.remediation.trip import STATE_TAG_KEY, Tripper
 from tokenfuse_sandbox.emulation import bedrock_profiles
@@ -411,3 +411,83 @@ def test_restore_all_lifts_every_trip(aws):
     assert all(r.restored for r in results) and len(results) == 3
     assert _scp_arns(aws) == []
     assert ApprovalsTable(TABLE).list_trips() == []
+
+
+def test_restore_keeps_statements_a_person_added_to_tokenfuses_inline_policy(aws):
+    # Given an inline-deny trip on a caller role
+    _role("caller-a")
+    iam = boto3.client("iam", region_name=REGION)
+    arn = _profile({"team": "search", "tokenfuse:callers": "role/caller-a"})
+    tripper = _tripper(aws, mechanism="inline-deny")
+    tripper.trip(_incident(arn), _policy(mechanism="inline-deny"), "tokenfuse")
+    name = f"tokenfuse-trip-{arn.rsplit('/', 1)[-1]}"
+    # And a person adds a statement of their own to that policy meanwhile
+    theirs = {"Sid": "OncallAddedThis", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}
+    edited = iam.get_role_policy(RoleName="caller-a", PolicyName=name)["PolicyDocument"]
+    edited["Statement"].append(theirs)
+    iam.put_role_policy(RoleName="caller-a", PolicyName=name, PolicyDocument=json.dumps(edited))
+
+    # When the trip is restored
+    result = tripper.restore(arn)
+
+    # Then only tokenfuse's statement is gone; theirs stays, and restore says so
+    left = iam.get_role_policy(RoleName="caller-a", PolicyName=name)["PolicyDocument"]
+    assert left["Statement"] == [theirs]
+    assert result.restored
+    assert f"caller-a: tokenfuse's statement removed from {name}; 1 other statement(s) kept" in result.actions
+
+
+def test_restore_keeps_what_a_person_added_to_the_guard_scp(aws):
+    arn = _profile({"team": "search"})
+    tripper = _tripper(aws)
+    tripper.trip(_incident(arn), _policy(), "tokenfuse")
+    org = boto3.client("organizations", region_name=REGION)
+    document = json.loads(org.describe_policy(PolicyId=aws["policy_id"])["Policy"]["Content"])
+    theirs = {
+        "Sid": "NoDeletes",
+        "Effect": "Deny",
+        "Action": "bedrock:DeleteInferenceProfile",
+        "Resource": "*",
+    }
+    document["Statement"].insert(0, theirs)
+    org.update_policy(PolicyId=aws["policy_id"], Content=json.dumps(document))
+    _add_to_scp(aws, OTHER_ARN)
+
+    assert tripper.restore(arn).restored
+
+    after = json.loads(org.describe_policy(PolicyId=aws["policy_id"])["Policy"]["Content"])
+    assert theirs in after["Statement"] and listed_arns(after) == [OTHER_ARN]
+
+
+class StickyRoles:
+    """IAM accepts the writes but the policy does not change (what a restore must not miss)."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def get(self, role, name):
+        return self.real.get(role, name)
+
+    def put(self, role, name, document):
+        return None
+
+    def delete(self, role, name):
+        return True
+
+
+def test_restore_never_says_restored_while_tokenfuses_deny_is_still_there(aws):
+    _role("caller-a")
+    arn = _profile({"team": "search", "tokenfuse:callers": "role/caller-a"})
+    _tripper(aws, mechanism="inline-deny").trip(_incident(arn), _policy(mechanism="inline-deny"), "tokenfuse")
+    access = AccountAccess("tokenfuse-member", base=boto3.Session(region_name=REGION))
+    real_roles = access.roles
+    access.roles = lambda account: StickyRoles(real_roles(account))  # type: ignore[method-assign]
+
+    with pytest.raises(RestoreIncomplete, match=r"tokenfuse's deny is still in .* after removing it"):
+        _tripper(aws, mechanism="inline-deny", access=access).restore(arn)
+
+    stored = ApprovalsTable(TABLE).get_trip(arn)
+    assert [c["role_name"] for c in stored["role_policies"]] == ["caller-a"]  # still recorded: still in force
+    iam = boto3.client("iam", region_name=REGION)
+    name = f"tokenfuse-trip-{arn.rsplit('/', 1)[-1]}"
+    assert iam.get_role_policy(RoleName="caller-a", PolicyName=name)["PolicyDocument"] == deny_document(arn)

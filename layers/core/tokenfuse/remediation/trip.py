@@ -413,7 +413,11 @@ class Tripper:
                 )
                 record = self._save(_with(record, change), dry_run)
             if not dry_run:
-                roles.put(role, name, with_deny(current, record.profile_arn))
+                try:
+                    roles.put(role, name, with_deny(current, record.profile_arn))
+                except Exception:
+                    if not self._is_in_force_now(record, change):  # failed, and did not take effect
+                        raise
                 record = self._save(_with(record, _applied(change)))
         return record
 
@@ -624,6 +628,13 @@ class Tripper:
         """True when AWS shows ``change`` no longer in force; False when it is, or cannot be read."""
         try:
             return not self._is_in_force(record, change)
+        except Exception:
+            return False
+
+    def _is_in_force_now(self, record: TripRecord, change: Change) -> bool:
+        """True when AWS shows ``change`` in force; False when it is not, or cannot be read."""
+        try:
+            return self._is_in_force(record, change)
         except Exception:
             return False
 
