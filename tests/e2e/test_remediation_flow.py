@@ -254,7 +254,7 @@ def test_notify_only_never_trips():
         inc = incident(sb, profile(sb), environment="notify")
         execution = run(sb, inc)
         assert sb.wait_execution(execution, timeout=30)["status"] == "SUCCEEDED"
-        assert sb.execution_path(execution)[-3:] == ["Audit", "Closed", "Done"]
+        assert sb.execution_path(execution)[-4:] == ["Audit", "Closed", "EscalatedOnTheWay", "Done"]
         assert "Trip" not in sb.execution_path(execution)
         assert steps(sb, inc) == ["policy", "closed"]
 

@@ -224,18 +224,6 @@ def _role(iam: Any, name: str) -> str:
     return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
 
 
-def _member_session() -> boto3.Session:
-    creds = boto3.client("sts", region_name=REGION).assume_role(
-        RoleArn=f"arn:aws:iam::{MEMBER}:role/admin", RoleSessionName="setup"
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=REGION,
-    )
-
-
 @cache
 def _table_properties() -> dict[str, Any]:
     properties: dict[str, Any] = load_yaml(ROOT / "template.yaml")["Resources"]["ApprovalsTable"][
@@ -299,7 +287,7 @@ def build_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
                 Type="SERVICE_CONTROL_POLICY",
                 Content=json.dumps(document),
             )["Policy"]["PolicySummary"]["Id"]
-            member = _member_session()
+            member = aws_adapter.assume_role_session(f"arn:aws:iam::{MEMBER}:role/admin", "setup")
             iam = member.client("iam", region_name=REGION)
             _role(iam, "tokenfuse-member")
             for role in CALLER_ROLES:

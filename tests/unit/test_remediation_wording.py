@@ -138,3 +138,15 @@ def test_a_statement_of_tokenfuses_on_another_arn_is_not_its_deny_of_this_one():
     other = with_deny(None, ARN.replace("abc123def456", "zzz999zzz999"))
     assert has_statement(other) and not has_deny(other, ARN)
     assert not has_deny(None, ARN) and not has_deny({"Statement": THEIRS}, ARN)
+
+
+def test_another_incidents_trip_in_force_is_named_not_denied_away():
+    other = record(scp=SCP, incident_id="inc-0")
+    said = failure_said(
+        "trip", "Boom: x", None, profile="p", team="t", policy=None, restore_due=False, other=other
+    )
+    assert "NOT denied" not in said
+    assert said.endswith(
+        "Nothing of this incident's trip is in force; the profile's active trip t1 (incident inc-0) is: "
+        "guard SCP p-guard001 lists the profile ARN (deny)."
+    )

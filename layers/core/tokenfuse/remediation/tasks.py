@@ -357,9 +357,8 @@ def task_escalate(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
         team=incident.team or "unknown",
         policy=policy_decided,
         restore_due=restore_due,
+        other=record if other_trip else None,
     )
-    if other_trip and record is not None:
-        text += f" (The profile's active trip {record.trip_id} belongs to incident {record.incident_id}.)"
     told = approvals.escalate_to_finops(incident, text, deps.request_deps)
     team_told = _email_team(deps, incident, text)
     deps.auditor.record(

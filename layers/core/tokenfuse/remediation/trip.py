@@ -116,34 +116,45 @@ def _line(error: BaseException) -> str:
     return f"{type(error).__name__}: {' '.join(str(error).split())}"
 
 
-def _with(record: TripRecord, change: Change) -> TripRecord:
-    """The record with ``change`` in it (replacing the change of the same thing)."""
+def _replaced[C: (RolePolicyChange, ConcurrencyChange)](
+    changes: list[C], change: C, same: Callable[[C], bool], present: bool
+) -> list[C]:
+    """``changes`` with the one ``same`` picks replaced by ``change`` in its place (appended when
+    absent), or removed (``present=False``)."""
+    out: list[C] = []
+    found = False
+    for existing in changes:
+        if not same(existing):
+            out.append(existing)
+            continue
+        found = True
+        if present:
+            out.append(change)
+    if present and not found:
+        out.append(change)
+    return out
+
+
+def _with(record: TripRecord, change: Change, *, present: bool = True) -> TripRecord:
+    """The record with ``change`` in it (replacing the change of the same thing), or without it
+    (``present=False``: it is no longer, or never was, in force)."""
     match change:
         case ScpChange():
-            return record.model_copy(update={"scp": change})
+            return record.model_copy(update={"scp": change if present else None})
         case TagChange():
-            return record.model_copy(update={"tag": change})
+            return record.model_copy(update={"tag": change if present else None})
         case RolePolicyChange():
-            kept = [c for c in record.role_policies if c.role_name != change.role_name]
-            return record.model_copy(update={"role_policies": [*kept, change]})
+            role = change.role_name
+            policies = _replaced(record.role_policies, change, lambda c: c.role_name == role, present)
+            return record.model_copy(update={"role_policies": policies})
         case ConcurrencyChange():
-            rest = [c for c in record.concurrency if c.function_name != change.function_name]
-            return record.model_copy(update={"concurrency": [*rest, change]})
+            name = change.function_name
+            caps = _replaced(record.concurrency, change, lambda c: c.function_name == name, present)
+            return record.model_copy(update={"concurrency": caps})
 
 
 def _without(record: TripRecord, change: Change) -> TripRecord:
-    """The record without ``change`` (it is no longer, or never was, in force)."""
-    match change:
-        case ScpChange():
-            return record.model_copy(update={"scp": None})
-        case TagChange():
-            return record.model_copy(update={"tag": None})
-        case RolePolicyChange():
-            kept = [c for c in record.role_policies if c.role_name != change.role_name]
-            return record.model_copy(update={"role_policies": kept})
-        case ConcurrencyChange():
-            rest = [c for c in record.concurrency if c.function_name != change.function_name]
-            return record.model_copy(update={"concurrency": rest})
+    return _with(record, change, present=False)
 
 
 def _applied(change: Change) -> Change:

@@ -77,16 +77,24 @@ def failure_said(
     team: str,
     policy: PolicyDecision | None,
     restore_due: bool,
+    other: TripRecord | None = None,
 ) -> str:
     """An escalation: what failed, exactly what is in force now, what a person must do.
 
     ``where`` is the step that failed (``trip``, ``restore`` or another step); ``record`` is this
-    incident's active trip after tokenfuse settled it, or None when nothing of it is in force.
+    incident's active trip after tokenfuse settled it, or None when nothing of it is in force;
+    ``other`` is the profile's active trip when it belongs to another incident.
     """
     head = {
         "trip": f"tokenfuse could not trip `{profile}` (team {team})",
         "restore": f"tokenfuse could not restore `{profile}` (team {team})",
     }.get(where, f"tokenfuse needs a person for `{profile}` (team {team})")
+    if record is None and other is not None:
+        lines = "; ".join(in_force(other))
+        return (
+            f":sos: {head}: {error}. Nothing of this incident's trip is in force; the profile's active "
+            f"trip {other.trip_id} (incident {other.incident_id}) is: {lines}."
+        )
     if record is None:
         if where == "trip":
             now = (
