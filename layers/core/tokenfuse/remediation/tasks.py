@@ -336,8 +336,8 @@ def task_escalate(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
     """Tell FinOps and the team what failed and exactly what is in force; returns the trip still in
     force (``trip``) and whether the state machine must still run its automatic restore
     (``restore_due``: a throttle whose trip, or part of it, is in force and whose restore has not
-    failed yet). This incident's trip is settled first (read back; a trip whose deny is not in
-    force is undone), so what is said is what is in force."""
+    failed yet). This incident's trip is settled first (its unconfirmed changes read back; a trip
+    whose deny is not in force is undone), so what is said is what is in force."""
     state = payload.get("state") or payload  # the ASL passes its whole state; {incident, error} too
     incident = RemediationIncident.model_validate(state["incident"])
     decided = (state.get("decided") or {}).get("policy")
@@ -345,7 +345,7 @@ def task_escalate(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
     where, what = _failure(state) or ("other", "unknown error")
     record = _active_trip(deps, incident.profile_arn)
     other_trip = record is not None and record.incident_id != incident.incident_id
-    if record is not None and not other_trip:  # read back: the words below say what is in force
+    if record is not None and not other_trip:  # read back what is unconfirmed; undo a deny-less trip
         record = deps.tripper.settle(record)
     ours = None if other_trip else record
     restore_due = ours is not None and ours.action == "throttle" and where != "restore"

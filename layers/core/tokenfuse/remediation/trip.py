@@ -513,11 +513,13 @@ class Tripper:
     def settle(self, record: TripRecord, *, keep_deny: bool = True) -> TripRecord | None:
         """Make the stored record equal what is in force, and the trip all or nothing.
 
-        Every change is read back (in force: applied; not: dropped; unreadable: left as it was). A
-        trip whose deny is in force stays (a partial trip: ``keep_deny``); any other is undone.
-        Returns what is left in force, or None when nothing is (the record is then deleted).
+        Each pending change is read back (in force: applied; not: dropped; unreadable: left
+        pending); an applied one was confirmed by AWS and is not second-guessed by a read that IAM's
+        eventual consistency may serve stale. A trip whose deny is in force stays (a partial trip:
+        ``keep_deny``); any other is undone. Returns what is left in force, or None when nothing is
+        (the record is then deleted).
         """
-        record = self._reconcile(record, only_pending=False)
+        record = self._reconcile(record)
         if keep_deny and record.deny_in_force:
             complete = record.all_applied and not record.problems
             return self._save(record.model_copy(update={"complete": complete}))
@@ -528,11 +530,11 @@ class Tripper:
         problems = [*remaining.problems, *(f"undo failed: {line}" for line, _ in failures)]
         return self._save(remaining.model_copy(update={"complete": False, "problems": problems}))
 
-    def _reconcile(self, record: TripRecord, *, only_pending: bool = True) -> TripRecord:
-        """Read back each pending change (``only_pending=False``: every change): applied if AWS has
-        it in force, dropped if not, left as it was if it cannot be read."""
+    def _reconcile(self, record: TripRecord) -> TripRecord:
+        """Read back each pending change: applied if AWS has it in force, dropped if not, left
+        pending if it cannot be read."""
         for change in record.changes:
-            if only_pending and change.status != "pending":
+            if change.status != "pending":
                 continue
             try:
                 now_in_force = self._is_in_force(record, change)
