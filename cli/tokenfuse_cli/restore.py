@@ -1,7 +1,9 @@
 """`tokenfuse restore`: lift a trip (or every trip), putting back exactly the prior state tokenfuse
 recorded when it tripped: the guard SCP loses only that ARN, the state tag gets its old value back,
-the inline deny tokenfuse added is deleted, each function's reserved concurrency returns to its
-prior value (or to none). Each restore is audited (actor: your identity) and told in the thread.
+tokenfuse's statement leaves its inline policy (the policy is deleted when nothing else is in it;
+statements a person added stay), each function's reserved concurrency returns to its prior value
+(or to none). Each restore is audited (actor: your identity) and told in the thread. A restore
+that fails says what is still in force (exit 1); run it again once the cause is fixed.
 
 Against a real account (standard AWS credentials, ``--stack-name``): by default the stack's
 RemediateFunction does it (its role holds the SCP, member-role and tag permissions);

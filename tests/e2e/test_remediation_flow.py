@@ -11,6 +11,7 @@ import boto3
 import pytest
 from slack_sdk import WebClient
 
+from tests.fault_injection.faults import FaultInjector, Plan
 from tokenfuse.adapters.approvals_table import ApprovalsTable
 from tokenfuse.adapters.guard_scp import empty_document, listed_arns
 from tokenfuse.remediation.trip import STATE_TAG_KEY
@@ -253,7 +254,7 @@ def test_notify_only_never_trips():
         inc = incident(sb, profile(sb), environment="notify")
         execution = run(sb, inc)
         assert sb.wait_execution(execution, timeout=30)["status"] == "SUCCEEDED"
-        assert sb.execution_path(execution)[-1] == "Audit"
+        assert sb.execution_path(execution)[-4:] == ["Audit", "Closed", "EscalatedOnTheWay", "Done"]
         assert "Trip" not in sb.execution_path(execution)
         assert steps(sb, inc) == ["policy", "closed"]
 
@@ -293,11 +294,12 @@ def test_trip_failure_escalates():
         done = sb.wait_execution(execution, timeout=30)
         assert done["status"] == "FAILED" and done.get("error") == "RemediationEscalated"
         assert "Escalate" in sb.execution_path(execution)
-        assert "needs a person" in sb.slack.messages("C0FINOPS01")[-1]["text"]
+        told = sb.slack.messages("C0FINOPS01")[-1]["text"]
+        assert "could not trip" in told and "Nothing tokenfuse changed is in force" in told
         assert steps(sb, inc)[-1] == "escalated"
 
 
-def test_verify_failure_escalates():
+def test_verify_failure_escalates_and_the_throttle_is_still_restored():
     with sandbox() as sb:
         arn = profile(sb)
         now = sb.now()
@@ -318,7 +320,34 @@ def test_verify_failure_escalates():
         done = sb.wait_execution(execution, timeout=30)
         path = sb.execution_path(execution)
         assert done["status"] == "FAILED" and "SpendNotStopped" in path and "Escalate" in path
-        assert "did not fall" in sb.slack.messages("C0FINOPS01")[-1]["text"]
+        told = sb.slack.messages("C0FINOPS01")[-1]["text"]
+        assert "did not fall" in told and "Still in force (the profile is denied)" in told
+        # the escalation kept the throttle's cooldown and automatic restore
+        assert path[path.index("Escalate") :][:4] == ["Escalate", "AfterEscalate", "Cooldown", "Restore"]
+        assert scp_arns(sb) == [] and STATE_TAG_KEY not in tags(sb, arn)
+        assert steps(sb, inc)[-3:] == ["escalated", "restored", "closed"]
+
+
+def test_a_denied_tag_is_a_partial_trip_that_is_still_restored():
+    faults = FaultInjector()
+    faults.install()
+    try:
+        with sandbox() as sb:
+            arn = profile(sb)
+            inc = incident(sb, arn, environment="auto")
+            with faults.armed_for(Plan("access-denied", operation="bedrock.TagResource", persistent=True)):
+                execution = run(sb, inc)
+                done = sb.wait_execution(execution, timeout=30)
+            path = sb.execution_path(execution)
+            assert done["status"] == "SUCCEEDED", path
+            assert faults.injected and "Escalate" not in path and "Restore" in path
+            thread = [m["text"] for m in sb.slack.messages("C0SEARCH01")]
+            partly = next(t for t in thread if "Partly tripped" in t)
+            assert "guard SCP" in partly and "tokenfuse:state tag not set: AccessDenied" in partly
+            assert any("Partly tripped" in m["text"] for m in sb.slack.messages("C0FINOPS01"))
+            assert scp_arns(sb) == [] and STATE_TAG_KEY not in tags(sb, arn)  # restored
+    finally:
+        faults.uninstall()
 
 
 def test_manual_restore_of_a_detach():

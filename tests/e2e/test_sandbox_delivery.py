@@ -239,7 +239,11 @@ def test_state_machine_retries_transient_error_then_runs_to_audit(sb):
     result = sb.wait_execution(arn, timeout=20)
     assert result["status"] == "SUCCEEDED", result
     path = sb.execution_path(arn)
-    assert path[0] == "DecidePolicy" and path[-1] == "Audit" and "Trip" not in path
+    assert (
+        path[0] == "DecidePolicy"
+        and path[-4:] == ["Audit", "Closed", "EscalatedOnTheWay", "Done"]
+        and "Trip" not in path
+    )
     policy_calls = [
         i
         for i in sb.invocations
@@ -264,9 +268,10 @@ def test_state_machine_catches_other_errors_and_escalates(sb):
     arn = sb.start_execution("RemediationStateMachine", {"incident": {"id": "inc-fatal", "fatal": True}})
     result = sb.wait_execution(arn, timeout=20)
     assert result["status"] == "FAILED"
-    assert sb.execution_path(arn) == ["DecidePolicy", "Escalate", "RemediationFailed"]  # Catch States.ALL
+    path = sb.execution_path(arn)
+    assert path == ["DecidePolicy", "Escalate", "AfterEscalate", "RemediationFailed"]  # Catch States.ALL
     escalate = [i for i in sb.invocations if i.event.get("task") == "escalate"][-1]
-    assert escalate.event["error"]["Error"] == "KeyError"
+    assert escalate.event["state"]["error"]["Error"] == "KeyError"
 
 
 def test_state_machine_waits_for_approval_token(sb):
@@ -284,7 +289,7 @@ def test_state_machine_waits_for_approval_token(sb):
     assert result["status"] == "SUCCEEDED"
     path = sb.execution_path(arn)
     assert path[:3] == ["DecidePolicy", "ByPolicy", "RequestApproval"]
-    assert path[-1] == "Audit" and "Trip" not in path  # declined
+    assert path[-4:] == ["Audit", "Closed", "EscalatedOnTheWay", "Done"] and "Trip" not in path  # declined
 
 
 def test_state_machine_approval_times_out(sb):

@@ -142,7 +142,7 @@ def test_guard_scp_denies_invocation_of_a_placeholder_profile():
     assert policy["Version"] == "2012-10-17"
     [statement] = policy["Statement"]
     assert statement["Effect"] == "Deny"
-    assert set(statement["Action"]) == {"bedrock:InvokeModel*", "bedrock:Converse*"}
+    assert set(statement["Action"]) == {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}
     assert statement["Resource"] == [PLACEHOLDER_ARN], "an SCP statement cannot have an empty resource list"
     assert ":application-inference-profile/" in PLACEHOLDER_ARN
     # exactly what remediation writes when nothing is tripped, so it reads as "no trips"

@@ -16,7 +16,7 @@ from tokenfuse.adapters.guard_scp import PLACEHOLDER_ARN, empty_document, listed
 from tokenfuse.adapters.iam_deny import deny_document
 from tokenfuse.errors import AccessDenied
 from tokenfuse.remediation.access import AccountAccess
-from tokenfuse.remediation.errors import NothingToTrip, ProtectedProfile
+from tokenfuse.remediation.errors import NothingToTrip, ProtectedProfile, RestoreIncomplete
 from tokenfuse.remediation.models import PolicyDecision, RemediationIncident
 from tokenfuse.remediation.trip import STATE_TAG_KEY, Tripper
 from tokenfuse_sandbox.emulation import bedrock_profiles
@@ -205,7 +205,8 @@ def test_empty_scp_keeps_a_placeholder_resource(aws):
     org = boto3.client("organizations", region_name=REGION)
     doc = json.loads(org.describe_policy(PolicyId=aws["policy_id"])["Policy"]["Content"])
     assert doc["Statement"][-1]["Resource"] == [PLACEHOLDER_ARN]
-    assert doc["Statement"][-1]["Action"] == ["bedrock:InvokeModel*", "bedrock:Converse*"]
+    # IAM has no bedrock:Converse* action: Converse and ConverseStream are authorized as these two
+    assert doc["Statement"][-1]["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
 
 
 def test_tag_prior_value_is_restored(aws):
@@ -248,8 +249,10 @@ def test_inline_deny_added_and_removed_and_prior_document_restored(aws):
         ("caller-a", None),
         ("caller-b", previous),
     ]
-    for role in ("caller-a", "caller-b"):
-        assert iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"] == deny_document(arn)
+    assert iam.get_role_policy(RoleName="caller-a", PolicyName=name)["PolicyDocument"] == deny_document(arn)
+    # the policy caller-b held under that name keeps its statements beside tokenfuse's deny
+    merged = iam.get_role_policy(RoleName="caller-b", PolicyName=name)["PolicyDocument"]
+    assert merged["Statement"] == [*previous["Statement"], *deny_document(arn)["Statement"]]
     assert _scp_arns(aws) == []
 
     tripper.restore(arn)
@@ -319,32 +322,58 @@ def test_protected_tag_refuses_the_trip(aws):
     assert _scp_arns(aws) == []
 
 
-def test_access_denied_raises_the_domain_error_and_keeps_a_record(aws):
-    arn = _profile({"team": "search"})
+class DeniedTags:
+    """The state tag cannot be written (bedrock:TagResource denied); reads work."""
 
-    class DeniedTags:
-        def __init__(self, real):
-            self.real = real
+    def __init__(self, real):
+        self.real = real
 
-        def get(self, a):
-            return self.real.get(a)
+    def get(self, arn):
+        return self.real.get(arn)
 
-        def set(self, *args):
-            raise AccessDenied("bedrock:TagResource denied")
+    def set(self, *args):
+        raise AccessDenied("bedrock:TagResource denied")
 
+
+def _denied_tags_access():
     access = AccountAccess("tokenfuse-member", base=boto3.Session(region_name=REGION))
     real_tags = access.tags
     access.tags = lambda account, region: DeniedTags(real_tags(account, region))  # type: ignore[method-assign]
-    tripper = _tripper(aws, access=access)
+    return access
 
-    with pytest.raises(AccessDenied):
-        tripper.trip(_incident(arn), _policy(), "tokenfuse")
 
+def test_a_denied_tag_after_the_deny_is_a_recorded_partial_trip(aws):
+    # Given a profile whose state tag tokenfuse may not write
+    arn = _profile({"team": "search"})
+    tripper = _tripper(aws, access=_denied_tags_access())
+
+    # When it is tripped
+    record = tripper.trip(_incident(arn), _policy(), "tokenfuse")
+
+    # Then the deny (what stops the spend) stays, and the record says exactly that and no more
+    assert _scp_arns(aws) == [arn] and STATE_TAG_KEY not in _tags(arn)
     stored = ApprovalsTable(TABLE).get_trip(arn)
-    assert stored is not None and not stored["complete"]
-    assert _scp_arns(aws) == [arn]  # the deny went in first; the record lets restore take it out
+    assert stored == record.to_json()
+    assert not record.complete and record.deny_in_force
+    assert record.scp.status == "applied" and record.tag is None
+    assert record.problems == ["tokenfuse:state tag not set: AccessDenied: bedrock:TagResource denied"]
+    # And restore puts back what was applied
+    assert _tripper(aws).restore(arn).restored
+    assert _scp_arns(aws) == [] and ApprovalsTable(TABLE).get_trip(arn) is None
+
+
+def test_a_retried_partial_trip_completes_without_applying_anything_twice(aws):
+    arn = _profile({"team": "search", STATE_TAG_KEY: "watching"})
+    first = _tripper(aws, access=_denied_tags_access()).trip(_incident(arn), _policy(), "tokenfuse")
+    assert not first.complete
+
+    again = _tripper(aws).trip(_incident(arn), _policy(), "tokenfuse")  # the permission is fixed
+
+    assert again.complete and again.trip_id == first.trip_id
+    assert again.scp == first.scp  # the deny was not applied twice: same prior list, still ours
+    assert again.tag.previous == "watching" and _tags(arn)[STATE_TAG_KEY] == "tripped"
     _tripper(aws).restore(arn)
-    assert _scp_arns(aws) == []
+    assert _scp_arns(aws) == [] and _tags(arn)[STATE_TAG_KEY] == "watching"
 
 
 def test_cross_account_profile_through_the_member_role(aws):
@@ -382,3 +411,83 @@ def test_restore_all_lifts_every_trip(aws):
     assert all(r.restored for r in results) and len(results) == 3
     assert _scp_arns(aws) == []
     assert ApprovalsTable(TABLE).list_trips() == []
+
+
+def test_restore_keeps_statements_a_person_added_to_tokenfuses_inline_policy(aws):
+    # Given an inline-deny trip on a caller role
+    _role("caller-a")
+    iam = boto3.client("iam", region_name=REGION)
+    arn = _profile({"team": "search", "tokenfuse:callers": "role/caller-a"})
+    tripper = _tripper(aws, mechanism="inline-deny")
+    tripper.trip(_incident(arn), _policy(mechanism="inline-deny"), "tokenfuse")
+    name = f"tokenfuse-trip-{arn.rsplit('/', 1)[-1]}"
+    # And a person adds a statement of their own to that policy meanwhile
+    theirs = {"Sid": "OncallAddedThis", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}
+    edited = iam.get_role_policy(RoleName="caller-a", PolicyName=name)["PolicyDocument"]
+    edited["Statement"].append(theirs)
+    iam.put_role_policy(RoleName="caller-a", PolicyName=name, PolicyDocument=json.dumps(edited))
+
+    # When the trip is restored
+    result = tripper.restore(arn)
+
+    # Then only tokenfuse's statement is gone; theirs stays, and restore says so
+    left = iam.get_role_policy(RoleName="caller-a", PolicyName=name)["PolicyDocument"]
+    assert left["Statement"] == [theirs]
+    assert result.restored
+    assert f"caller-a: tokenfuse's statement removed from {name}; 1 other statement(s) kept" in result.actions
+
+
+def test_restore_keeps_what_a_person_added_to_the_guard_scp(aws):
+    arn = _profile({"team": "search"})
+    tripper = _tripper(aws)
+    tripper.trip(_incident(arn), _policy(), "tokenfuse")
+    org = boto3.client("organizations", region_name=REGION)
+    document = json.loads(org.describe_policy(PolicyId=aws["policy_id"])["Policy"]["Content"])
+    theirs = {
+        "Sid": "NoDeletes",
+        "Effect": "Deny",
+        "Action": "bedrock:DeleteInferenceProfile",
+        "Resource": "*",
+    }
+    document["Statement"].insert(0, theirs)
+    org.update_policy(PolicyId=aws["policy_id"], Content=json.dumps(document))
+    _add_to_scp(aws, OTHER_ARN)
+
+    assert tripper.restore(arn).restored
+
+    after = json.loads(org.describe_policy(PolicyId=aws["policy_id"])["Policy"]["Content"])
+    assert theirs in after["Statement"] and listed_arns(after) == [OTHER_ARN]
+
+
+class StickyRoles:
+    """IAM accepts the writes but the policy does not change (what a restore must not miss)."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def get(self, role, name):
+        return self.real.get(role, name)
+
+    def put(self, role, name, document):
+        return None
+
+    def delete(self, role, name):
+        return True
+
+
+def test_restore_never_says_restored_while_tokenfuses_deny_is_still_there(aws):
+    _role("caller-a")
+    arn = _profile({"team": "search", "tokenfuse:callers": "role/caller-a"})
+    _tripper(aws, mechanism="inline-deny").trip(_incident(arn), _policy(mechanism="inline-deny"), "tokenfuse")
+    access = AccountAccess("tokenfuse-member", base=boto3.Session(region_name=REGION))
+    real_roles = access.roles
+    access.roles = lambda account: StickyRoles(real_roles(account))  # type: ignore[method-assign]
+
+    with pytest.raises(RestoreIncomplete, match=r"tokenfuse's deny is still in .* after removing it"):
+        _tripper(aws, mechanism="inline-deny", access=access).restore(arn)
+
+    stored = ApprovalsTable(TABLE).get_trip(arn)
+    assert [c["role_name"] for c in stored["role_policies"]] == ["caller-a"]  # still recorded: still in force
+    iam = boto3.client("iam", region_name=REGION)
+    name = f"tokenfuse-trip-{arn.rsplit('/', 1)[-1]}"
+    assert iam.get_role_policy(RoleName="caller-a", PolicyName=name)["PolicyDocument"] == deny_document(arn)

@@ -108,7 +108,7 @@ def test_approval_waits_for_the_token_with_the_policy_timeout():
     assert state["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
     assert state["Catch"][0] == {
         "ErrorEquals": ["States.Timeout"],
-        "ResultPath": "$.error",
+        "ResultPath": "$.timed_out",
         "Next": "ApprovalTimedOut",
     }
 
@@ -141,3 +141,51 @@ def test_moto_accepts_the_definition():
         )
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
         sfn.create_state_machine(name="remediation", definition=body, roleArn=role)
+
+
+def test_each_failure_lands_where_escalate_reads_it():
+    from tokenfuse.remediation.tasks import FAILURE_KEYS
+
+    where = {f"$.{key}" for key, _ in FAILURE_KEYS}
+    for name, state in TASK_STATES.items():
+        for catch in state["Catch"]:
+            if catch["Next"] != "Escalate":
+                continue
+            expected = {"Trip": "$.trip_error", "Restore": "$.restore_error"}.get(name, "$.error")
+            assert catch["ResultPath"] == expected, name
+            assert catch["ResultPath"] in where
+    assert STATES["SpendNotStopped"]["ResultPath"] == "$.error"
+
+
+def test_escalate_sees_the_whole_state_and_a_due_restore_still_runs():
+    escalate = STATES["Escalate"]
+    assert escalate["Parameters"]["Payload"] == {"task": "escalate", "state.$": "$"}
+    assert escalate["ResultSelector"] == {
+        "trip.$": "$.Payload.trip",
+        "restore_due.$": "$.Payload.restore_due",
+    }
+    assert escalate["ResultPath"] == "$.tripped" and escalate["Next"] == "AfterEscalate"
+    after = STATES["AfterEscalate"]
+    assert after["Choices"] == [
+        {"Variable": "$.tripped.restore_due", "BooleanEquals": True, "Next": "Cooldown"}
+    ]
+    assert after["Default"] == "RemediationFailed"
+    assert STATES["Cooldown"]["Next"] == "Restore"
+    assert STATES["Restore"]["Parameters"]["Payload"]["trip.$"] == "$.tripped.trip"
+
+
+def test_a_run_that_escalated_fails_at_the_end_even_after_its_restore():
+    assert STATES["Audit"]["Next"] == "Closed"
+    closed = STATES["Closed"]  # a Choice on a missing path is a runtime error: look first
+    assert closed["Choices"] == [
+        {"Variable": "$.audit.outcome.failed", "IsPresent": True, "Next": "EscalatedOnTheWay"}
+    ]
+    assert STATES["EscalatedOnTheWay"]["Choices"] == [
+        {"Variable": "$.audit.outcome.failed", "BooleanEquals": True, "Next": "RemediationFailed"}
+    ]
+    assert (
+        STATES[closed["Default"]]["Type"]
+        == STATES[STATES["EscalatedOnTheWay"]["Default"]]["Type"]
+        == "Succeed"
+    )
+    assert STATES["Restore"]["ResultPath"] == "$.restored"  # Audit reads it to say what the restore did

@@ -1,14 +1,16 @@
 """Asking for a decision: buttons in the incident's thread (only id + choice in each value), signed
 per-recipient email links for teams without Slack, and the time-out escalation to FinOps."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tokenfuse.adapters.slack import SlackDeliveryError
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.remediation import links
-from tokenfuse.remediation.approvals import RequestDeps, approval_timed_out, request_approval
+from tokenfuse.remediation.approvals import Delivery, RequestDeps, approval_timed_out, request_approval
 from tokenfuse.remediation.audit import Auditor
 from tokenfuse.remediation.models import PolicyDecision, RemediationIncident
 from tokenfuse.teams import TeamDirectory
@@ -130,3 +132,110 @@ def test_timeout_tells_finops_and_applies_the_default(on_timeout, decision):
     assert r.posts[0][0] == "C0FINOPS01"
     assert r.mails[0][0] == ["finops@example.com"]
     assert r.events[-1].step == "approval-decided" and r.events[-1].decision == "timeout"
+
+
+class SlackDown(Recorder):
+    """Slack refuses every post (as SlackChat does when Slack is unreachable); email works."""
+
+    def post(self, channel, text, *, thread_ts=None, blocks=None):
+        raise SlackDeliveryError("connection", "Slack chat_postMessage failed: ConnectionError")
+
+
+def _links_of(mail):
+    text = mail[2]
+    return [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("  ")]
+
+
+def test_when_slack_is_down_the_request_reaches_the_approvers_by_email():
+    directory = TeamDirectory.model_validate(
+        {
+            "teams": [
+                {
+                    "name": "search",
+                    "slack_channel": "C0SEARCH01",
+                    "approvers": [{"slack_user_id": "U0ALICE001", "email": "alice@example.com"}],
+                }
+            ],
+            "finops": {"slack_channel": "C0FINOPS01", "emails": ["finops@example.com"]},
+        }
+    )
+    r = SlackDown()
+    out = request_approval(incident(), policy(), "TOKEN", replace(deps(r), directory=directory))
+
+    assert out["via"] == "email"
+    (mail,) = r.mails
+    assert mail[0] == ["alice@example.com"]
+    assert "Slack could not take this request" in mail[2] and "ConnectionError" in mail[2]
+    claims = links.verify(KEY, parse_qs(urlsplit(_links_of(mail)[0]).query)["token"][0], int(NOW.timestamp()))
+    assert (claims.approval_id, claims.email) == (out["approval_id"], "alice@example.com")
+    assert r.approvals[out["approval_id"]]["approver_emails"] == ["alice@example.com"]
+    requested = r.events[-1]
+    assert requested.details["via"] == "email" and "Slack post failed" in requested.details["slack_problem"]
+
+
+def test_approvers_without_an_address_are_stood_in_for_by_finops_email_approvers():
+    directory = TeamDirectory.model_validate(
+        {
+            "teams": [
+                {
+                    "name": "search",
+                    "slack_channel": "C0SEARCH01",
+                    "approvers": [{"slack_user_id": "U0ALICE001"}],
+                }
+            ],
+            "finops": {"emails": ["finops@example.com"], "approvers": [{"email": "Dana@Example.com"}]},
+        }
+    )
+    r = SlackDown()
+    out = request_approval(incident(), policy(), "TOKEN", replace(deps(r), directory=directory))
+
+    (mail,) = r.mails
+    assert mail[0] == ["dana@example.com"]
+    assert "FinOps's approvers decide" in mail[2]
+    assert r.approvals[out["approval_id"]]["approver_emails"] == ["dana@example.com"]
+    assert r.events[-1].details["finops_stand_in"] is True
+
+
+def test_slack_down_and_no_email_address_anywhere_is_an_error_naming_both():
+    r = SlackDown()
+    with pytest.raises(TokenfuseError, match="nobody can approve") as raised:
+        request_approval(incident(), policy(), "TOKEN", deps(r))  # search's approver has Slack only
+    assert "Slack post failed" in str(raised.value) and "no approver has an email address" in str(
+        raised.value
+    )
+
+
+def test_every_value_in_the_approval_email_html_is_escaped():
+    hostile = '<script>alert("x")</script>'
+    mean = incident(team="mail-only", channel=None).model_copy(
+        update={"profile_name": hostile, "kind": "<b>bold</b>", "incident_id": "inc-<img src=x>"}
+    )
+    r = Recorder()
+    request_approval(mean, policy("mail-only"), "TOKEN", deps(r))
+    html = r.mails[0][3]
+    assert "<script>" not in html and "<b>" not in html and "<img" not in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html and "inc-&lt;img src=x&gt;" in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html  # the subject heading
+    # the links stay links, their query escaped as an attribute value
+    assert html.count('<a href="https://abc.lambda-url.us-east-1.on.aws/email/approve?token=') == 3
+
+
+class FinOpsSlackDown(Recorder):
+    def post(self, channel, text, *, thread_ts=None, blocks=None):
+        if channel == "C0FINOPS01":
+            raise SlackDeliveryError("channel_not_found", "Slack chat_postMessage failed: channel_not_found")
+        return super().post(channel, text, thread_ts=thread_ts, blocks=blocks)
+
+
+def test_the_thread_says_only_where_finops_was_really_told():
+    r = FinOpsSlackDown()
+    approval_timed_out(incident(), policy(), deps(r))
+    (thread,) = [text for channel, text, _, _ in r.posts if channel == "C0SEARCH01"]
+    assert "FinOps was told (email to finops@example.com); failed: Slack C0FINOPS01" in thread
+    assert r.mails[0][0] == ["finops@example.com"]
+
+
+def test_delivery_sentences_say_what_happened():
+    assert Delivery().sentence() == "FinOps has no Slack channel or email configured: nobody else was told."
+    assert Delivery(failed=("Slack C1: down",)).sentence() == "FinOps could not be told: Slack C1: down."
+    assert Delivery(told=("Slack C1",)).sentence() == "FinOps was told (Slack C1)."

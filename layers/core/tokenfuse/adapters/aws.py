@@ -7,7 +7,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from tokenfuse.errors import AccessDenied, NotFound, TokenfuseError, TransientAwsError
 
@@ -39,10 +40,19 @@ def client(service: str, region: str | None = None, session: boto3.Session | Non
     )
 
 
-def translate(error: ClientError) -> TokenfuseError:
-    """The domain exception for a botocore ClientError (keeps the AWS message, on one line)."""
-    code = error.response.get("Error", {}).get("Code", "")
+AWS_ERRORS = (ClientError, BotoCoreError)
+"""What a botocore call raises: catch these, then :func:`translate`."""
+
+
+def translate(error: ClientError | BotoCoreError) -> TokenfuseError:
+    """The domain exception for a botocore error (keeps the AWS message, on one line). A read or
+    connect time-out that outlasted botocore's own retries is transient."""
     message = " ".join(str(error).split())
+    if not isinstance(error, ClientError):
+        if isinstance(error, HTTPClientError | BotoConnectionError):
+            return TransientAwsError(f"{type(error).__name__}: {message}")
+        return TokenfuseError(f"{type(error).__name__}: {message}")
+    code = error.response.get("Error", {}).get("Code", "")
     if code in _NOT_FOUND:
         return NotFound(message)
     if code in _DENIED:
@@ -59,7 +69,7 @@ def assume_role_session(
     sts = client("sts", session=base)
     try:
         creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
-    except ClientError as error:
+    except AWS_ERRORS as error:
         raise translate(error) from error
     return boto3.Session(
         aws_access_key_id=creds["AccessKeyId"],
@@ -95,7 +105,7 @@ class MemberSessions:
         if self._own is None:
             try:
                 self._own = str(client("sts", session=self.base).get_caller_identity()["Account"])
-            except ClientError as error:
+            except AWS_ERRORS as error:
                 raise translate(error) from error
         return self._own
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tokenfuse.adapters.aws import client, translate
+from tokenfuse.adapters.aws import AWS_ERRORS, client, translate
 from tokenfuse.errors import TokenfuseError
 
 
@@ -59,5 +59,7 @@ class EmailSender:
         except ClientError as error:
             if error.response["Error"]["Code"] in {"MessageRejected", "MailFromDomainNotVerifiedException"}:
                 raise EmailDeliveryError(" ".join(str(error).split())) from error
+            raise translate(error) from error
+        except AWS_ERRORS as error:
             raise translate(error) from error
         return str(response["MessageId"])

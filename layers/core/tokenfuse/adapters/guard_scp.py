@@ -1,5 +1,8 @@
-"""The tokenfuse-owned guard SCP: one Deny of ``bedrock:InvokeModel*`` / ``bedrock:Converse*`` whose
-``Resource`` lists the tripped profile ARNs (resource-level permissions make this certain to work).
+"""The tokenfuse-owned guard SCP: one Deny of ``bedrock:InvokeModel`` and
+``bedrock:InvokeModelWithResponseStream`` whose ``Resource`` lists the tripped profile ARNs
+(resource-level permissions make this certain to work). IAM has no ``bedrock:Converse*`` action:
+Converse is authorized as ``bedrock:InvokeModel``, ConverseStream as
+``bedrock:InvokeModelWithResponseStream``, so these two actions deny all four APIs.
 
 Only the statement with :data:`STATEMENT_SID` is touched; any other statement in the policy (for
 instance the tag-conditioned deny, once confirmed in a real account) is kept as it is. An SCP
@@ -12,13 +15,11 @@ concurrent trip or restore that wrote at the same moment cannot silently drop th
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from tokenfuse.adapters.aws import translate
+from tokenfuse.adapters.aws import AWS_ERRORS, translate
 from tokenfuse.errors import NotFound, TokenfuseError
 
 STATEMENT_SID = "TokenfuseTrippedProfiles"
-DENIED_ACTIONS = ["bedrock:InvokeModel*", "bedrock:Converse*"]
+DENIED_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
 PLACEHOLDER_ARN = "arn:aws:bedrock:*:*:application-inference-profile/tokenfuse-none-tripped"
 MAX_SCP_CHARS = 5120  # Organizations' limit on an SCP document
 WRITE_ATTEMPTS = 3
@@ -85,14 +86,14 @@ class GuardScp:
                 for policy in page.get("Policies", []):
                     if policy.get("Name") == self.policy_name:
                         return str(policy["Id"])
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise translate(error) from error
         raise NotFound(f"no service control policy named {self.policy_name!r} (set GUARD_POLICY_ID)")
 
     def document(self) -> dict[str, Any]:
         try:
             policy = self.client.describe_policy(PolicyId=self.policy_id)["Policy"]
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise translate(error) from error
         content = policy.get("Content") or "{}"
         parsed: dict[str, Any] = json.loads(content)
@@ -110,7 +111,7 @@ class GuardScp:
             )
         try:
             self.client.update_policy(PolicyId=self.policy_id, Content=content)
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise translate(error) from error
 
     def add(self, arn: str) -> tuple[list[str], bool]:

@@ -1,7 +1,11 @@
 """Inline deny policies on caller roles, for accounts where tokenfuse uses no SCP.
 
-The policy tokenfuse adds is named ``tokenfuse-trip-<profile_id>``; its previous document (or its
-absence) is read before writing so restore can put exactly that back.
+The policy tokenfuse writes is named ``tokenfuse-trip-<profile_id>`` and tokenfuse's part of it is
+one statement, Sid :data:`DENY_SID`, denying :data:`~tokenfuse.adapters.guard_scp.DENIED_ACTIONS`
+on the profile ARN. Whatever else the policy holds is not tokenfuse's: a document that existed
+under that name before the trip keeps its statements (tokenfuse's statement is added beside them),
+and statements a person adds during the trip stay when tokenfuse removes its own
+(:func:`with_deny`, :func:`without_deny`).
 """
 
 import json
@@ -10,26 +14,65 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
-from tokenfuse.adapters.aws import translate
+from tokenfuse.adapters.aws import AWS_ERRORS, translate
 from tokenfuse.adapters.guard_scp import DENIED_ACTIONS
+
+DENY_SID = "TokenfuseTrippedProfile"
 
 
 def policy_name(profile_id: str) -> str:
     return f"tokenfuse-trip-{profile_id}"
 
 
+def deny_statement(profile_arn: str) -> dict[str, Any]:
+    return {"Sid": DENY_SID, "Effect": "Deny", "Action": list(DENIED_ACTIONS), "Resource": [profile_arn]}
+
+
 def deny_document(profile_arn: str) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "TokenfuseTrippedProfile",
-                "Effect": "Deny",
-                "Action": list(DENIED_ACTIONS),
-                "Resource": [profile_arn],
-            }
-        ],
-    }
+    """The policy as tokenfuse writes it on a role that had none by that name."""
+    return {"Version": "2012-10-17", "Statement": [deny_statement(profile_arn)]}
+
+
+def _statements(document: dict[str, Any] | None) -> list[dict[str, Any]]:
+    statements = (document or {}).get("Statement", [])
+    listed = [statements] if isinstance(statements, dict) else list(statements)
+    return [s for s in listed if isinstance(s, dict)]
+
+
+def others(document: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The statements that are not tokenfuse's."""
+    return [s for s in _statements(document) if s.get("Sid") != DENY_SID]
+
+
+def has_statement(document: dict[str, Any] | None) -> bool:
+    """True when the document holds a statement of tokenfuse's (whatever a person made of it)."""
+    return any(s.get("Sid") == DENY_SID for s in _statements(document))
+
+
+def has_deny(document: dict[str, Any] | None, profile_arn: str) -> bool:
+    """True when the document holds tokenfuse's deny of exactly the actions on ``profile_arn``."""
+    for statement in _statements(document):
+        if statement.get("Sid") != DENY_SID or statement.get("Effect") != "Deny":
+            continue
+        actions = statement.get("Action", [])
+        resources = statement.get("Resource", [])
+        actions = [actions] if isinstance(actions, str) else list(actions)
+        resources = [resources] if isinstance(resources, str) else list(resources)
+        if set(DENIED_ACTIONS) <= set(actions) and profile_arn in resources:
+            return True
+    return False
+
+
+def with_deny(document: dict[str, Any] | None, profile_arn: str) -> dict[str, Any]:
+    """``document`` (or nothing) plus tokenfuse's deny; every other statement kept."""
+    version = (document or {}).get("Version", "2012-10-17")
+    return {"Version": version, "Statement": [*others(document), deny_statement(profile_arn)]}
+
+
+def without_deny(document: dict[str, Any]) -> dict[str, Any] | None:
+    """``document`` without tokenfuse's statement; None when nothing else is left in it."""
+    kept = others(document)
+    return {"Version": document.get("Version", "2012-10-17"), "Statement": kept} if kept else None
 
 
 def _code(error: ClientError) -> str:
@@ -48,6 +91,8 @@ class InlineDeny:
             if _code(error) == "NoSuchEntity":
                 return None
             raise translate(error) from error
+        except AWS_ERRORS as error:
+            raise translate(error) from error
         document = response["PolicyDocument"]
         if isinstance(document, str):
             parsed: dict[str, Any] = json.loads(unquote(document))
@@ -59,7 +104,7 @@ class InlineDeny:
             self.client.put_role_policy(
                 RoleName=role_name, PolicyName=name, PolicyDocument=json.dumps(document)
             )
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise translate(error) from error
 
     def delete(self, role_name: str, name: str) -> bool:
@@ -70,6 +115,8 @@ class InlineDeny:
             if _code(error) == "NoSuchEntity":
                 return False
             raise translate(error) from error
+        except AWS_ERRORS as error:
+            raise translate(error) from error
         return True
 
     def role_exists(self, role_name: str) -> bool:
@@ -78,5 +125,7 @@ class InlineDeny:
         except ClientError as error:
             if _code(error) == "NoSuchEntity":
                 return False
+            raise translate(error) from error
+        except AWS_ERRORS as error:
             raise translate(error) from error
         return True

@@ -5,7 +5,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tokenfuse.adapters.aws import translate
+from tokenfuse.adapters.aws import AWS_ERRORS, translate
 
 
 def _code(error: ClientError) -> str:
@@ -23,13 +23,15 @@ class LambdaConcurrency:
             if _code(error) == "ResourceNotFoundException":
                 return False
             raise translate(error) from error
+        except AWS_ERRORS as error:
+            raise translate(error) from error
         return True
 
     def role_name(self, function_name: str) -> str | None:
         """The name of the function's execution role."""
         try:
             role = self.client.get_function_configuration(FunctionName=function_name).get("Role")
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise translate(error) from error
         return str(role).rsplit("/", 1)[-1] if role else None
 
@@ -37,7 +39,7 @@ class LambdaConcurrency:
         """The function's reserved concurrency, or None when it has no reservation."""
         try:
             response = self.client.get_function_concurrency(FunctionName=function_name)
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise translate(error) from error
         value = response.get("ReservedConcurrentExecutions")
         return None if value is None else int(value)
@@ -47,11 +49,11 @@ class LambdaConcurrency:
             self.client.put_function_concurrency(
                 FunctionName=function_name, ReservedConcurrentExecutions=value
             )
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise translate(error) from error
 
     def delete(self, function_name: str) -> None:
         try:
             self.client.delete_function_concurrency(FunctionName=function_name)
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise translate(error) from error

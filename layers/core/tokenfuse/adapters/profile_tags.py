@@ -2,9 +2,7 @@
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from tokenfuse.adapters.aws import translate
+from tokenfuse.adapters.aws import AWS_ERRORS, translate
 from tokenfuse.adapters.bedrock import profile_tags
 
 
@@ -13,16 +11,19 @@ class ProfileTags:
         self.client = bedrock
 
     def get(self, arn: str) -> dict[str, str]:
-        return profile_tags(self.client, arn)
+        try:
+            return profile_tags(self.client, arn)
+        except AWS_ERRORS as error:  # a time-out (ClientErrors are translated in profile_tags)
+            raise translate(error) from error
 
     def set(self, arn: str, key: str, value: str) -> None:
         try:
             self.client.tag_resource(resourceARN=arn, tags=[{"key": key, "value": value}])
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise translate(error) from error
 
     def remove(self, arn: str, key: str) -> None:
         try:
             self.client.untag_resource(resourceARN=arn, tagKeys=[key])
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise translate(error) from error

@@ -25,6 +25,7 @@ from tokenfuse.remediation.audit import SYSTEM_ACTOR, Auditor
 from tokenfuse.remediation.channels import ChatPort, EmailPort
 from tokenfuse.remediation.models import ApprovalOutcome, PolicyDecision, RemediationIncident, utc_iso
 from tokenfuse.remediation.refusals import ClickRefusal
+from tokenfuse.teams import FINOPS as FINOPS_TEAM
 from tokenfuse.teams import TeamDirectory
 
 APPROVAL_ID_LENGTH = 10
@@ -111,21 +112,52 @@ def approval_blocks(
     ]
 
 
+def _block_phrase(policy: PolicyDecision) -> str:
+    if policy.action == "throttle":
+        return f"block it for {policy.cooldown_seconds // 60} min (restored automatically)"
+    return "block it until a person restores it"
+
+
 def approval_email(
-    incident: RemediationIncident, policy: PolicyDecision, urls: dict[str, str], deadline: datetime
+    incident: RemediationIncident,
+    policy: PolicyDecision,
+    urls: dict[str, str],
+    deadline: datetime,
+    why_email: str | None = None,
 ) -> tuple[str, str, str]:
-    """Subject, text and HTML of one approver's email (their own signed links)."""
+    """Subject, text and HTML of one approver's email (their own signed links). ``why_email`` says
+    why the request came by email (Slack failed, FinOps standing in). Every value in the HTML part
+    is escaped by the template (Jinja2 autoescape)."""
+    from tokenfuse.html_email import render_html
+
     name = incident.profile_name or incident.profile_id
     subject = f"[tokenfuse] Approve {policy.action} of {name}?"
+    default = f"{policy.action} it" if policy.on_timeout == "trip" else "take no action"
+    rate_now, rate_baseline = _money(incident.cost_per_hour_usd), _money(incident.baseline_cost_per_hour_usd)
     lines = [
+        *([why_email, ""] if why_email else []),
         f"Inference profile {incident.profile_arn} is running away ({incident.kind}, {incident.severity}):",
-        f"now {_money(incident.cost_per_hour_usd)} "
-        f"vs {_money(incident.baseline_cost_per_hour_usd)} baseline.",
-        f"Decide before {utc_iso(deadline)} (the links expire then and work once):",
+        f"now {rate_now} vs {rate_baseline} baseline.",
+        f"Approving will {_block_phrase(policy)}.",
+        f"Decide before {utc_iso(deadline)} (the links expire then and work once); "
+        f"without a decision tokenfuse will {default}:",
         *(f"  {choice}: {url}" for choice, url in urls.items()),
     ]
-    items = "".join(f'<li><a href="{url}">{choice.capitalize()}</a></li>' for choice, url in urls.items())
-    html = f"<p>{'<br>'.join(lines[:3])}</p><ul>{items}</ul>"
+    html = render_html(
+        "approval_request.html",
+        why_email=why_email,
+        subject=subject,
+        profile_arn=incident.profile_arn,
+        kind=incident.kind,
+        severity=incident.severity,
+        rate_now=rate_now,
+        rate_baseline=rate_baseline,
+        action_phrase=_block_phrase(policy),
+        deadline=utc_iso(deadline),
+        default=default,
+        links=[{"label": choice.capitalize(), "url": url} for choice, url in urls.items()],
+        incident_id=incident.incident_id,
+    )
     return subject, "\n".join(lines), html
 
 
@@ -151,13 +183,74 @@ def _finops(deps: RequestDeps) -> teams_view.Owner:
     return teams_view.finops(deps.directory, deps.finops_channel, deps.finops_email)
 
 
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a message went and where it failed, so what tokenfuse says about it is only what happened."""
+
+    told: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+
+    def sentence(self, who: str = "FinOps") -> str:
+        """One sentence for the thread: e.g. "FinOps was told (Slack C0FINOPS01; email to a@x.com)"."""
+        if self.told and self.failed:
+            return f"{who} was told ({'; '.join(self.told)}); failed: {'; '.join(self.failed)}."
+        if self.told:
+            return f"{who} was told ({'; '.join(self.told)})."
+        if self.failed:
+            return f"{who} could not be told: {'; '.join(self.failed)}."
+        return f"{who} has no Slack channel or email configured: nobody else was told."
+
+
+def _email_approval_links(
+    incident: RemediationIncident,
+    policy: PolicyDecision,
+    approval_id: str,
+    *,
+    recipients: list[str],
+    deadline: datetime,
+    why_email: str | None,
+    deps: RequestDeps,
+) -> Delivery:
+    """One email per approver, each with their own signed links."""
+    if not recipients:
+        return Delivery(failed=("no approver has an email address",))
+    if deps.email is None or deps.link_key is None or not deps.approve_url:
+        return Delivery(failed=("email approval links are not configured (SenderEmail, link key, URL)",))
+    key = deps.link_key()
+    told: list[str] = []
+    failed: list[str] = []
+    for email in recipients:
+        urls = {
+            choice: links.link_url(
+                deps.approve_url,
+                links.sign(key, links.LinkClaims(approval_id, choice, email, int(deadline.timestamp()))),
+            )
+            for choice in CHOICES
+        }
+        subject, text, html = approval_email(incident, policy, urls, deadline, why_email)
+        try:
+            deps.email.send([email], subject, text, html)
+            told.append(email)
+        except TokenfuseError as error:
+            failed.append(f"email to {email}: {_one_line(error)}")
+    return Delivery(tuple(told), tuple(failed))
+
+
 def request_approval(
     incident: RemediationIncident, policy: PolicyDecision, task_token: str, deps: RequestDeps
 ) -> dict[str, Any]:
-    """Store the token under a new approval id and ask the approvers (Slack thread, else email)."""
+    """Store the token under a new approval id and ask the approvers: buttons in the Slack thread;
+    when Slack cannot take them (no channel, no token, or the post failed), signed links by email
+    to the team's approvers, or to FinOps's email approvers when the team's approvers have no
+    address. Raises only when no approver could be reached (the ASL then escalates)."""
     team = _approvers(deps, policy)
+    stand_in = not team.approver_emails and team.name != FINOPS_TEAM
+    email_approvers = team.approver_emails or _finops(deps).approver_emails
     slack_ids = team.approver_slack_ids
-    emails = team.approver_emails
     now = deps.now()
     deadline = now + timedelta(seconds=policy.approval_timeout_seconds)
     approval_id = new_approval_id()
@@ -172,53 +265,63 @@ def request_approval(
             "team": team.name,
             "action": policy.action,
             "approver_slack_ids": slack_ids,
-            "approver_emails": emails,
+            "approver_emails": email_approvers,
             "created_at": utc_iso(now),
             "deadline": int(deadline.timestamp()),
             "expires_at": int((deadline + RECORD_TTL).timestamp()),
             "incident": incident.model_dump_json(),
         },
     )
-    channel = incident.slack_channel or (team.slack_channel if team.slack_channel else None)
-    via: str
-    if channel and deps.chat is not None and slack_ids:
-        deps.chat.post(
-            channel,
-            f"Approve {policy.action} of {incident.profile_name or incident.profile_id}?",
-            thread_ts=incident.slack_ts if channel == incident.slack_channel else None,
-            blocks=approval_blocks(incident, policy, approval_id, slack_ids, deadline),
-        )
-        via = "slack"
-    elif emails and deps.email is not None and deps.link_key is not None and deps.approve_url:
-        key = deps.link_key()
-        for email in emails:
-            urls = {
-                choice: links.link_url(
-                    deps.approve_url,
-                    links.sign(key, links.LinkClaims(approval_id, choice, email, int(deadline.timestamp()))),
-                )
-                for choice in CHOICES
-            }
-            subject, text, html = approval_email(incident, policy, urls, deadline)
-            deps.email.send([email], subject, text, html)
-        via = "email"
+    channel = incident.slack_channel or team.slack_channel or None
+    slack_problem: str | None = None
+    if not (channel and deps.chat is not None and slack_ids):
+        slack_problem = "no Slack channel, token or approver Slack id"
     else:
-        raise TokenfuseError(
-            f"team {team.name} has no approver reachable by Slack or email: nobody can approve"
+        try:
+            deps.chat.post(
+                channel,
+                f"Approve {policy.action} of {incident.profile_name or incident.profile_id}?",
+                thread_ts=incident.slack_ts if channel == incident.slack_channel else None,
+                blocks=approval_blocks(incident, policy, approval_id, slack_ids, deadline),
+            )
+        except TokenfuseError as error:
+            slack_problem = f"Slack post failed: {_one_line(error)}"
+    details: dict[str, Any] = {
+        "approval_id": approval_id,
+        "approver_team": team.name,
+        "deadline": utc_iso(deadline),
+    }
+    if slack_problem is None:
+        details |= {"via": "slack", "approvers": slack_ids}
+    else:
+        why = []
+        if channel and slack_ids:  # Slack was the way: say why this came by email instead
+            why.append(f"Slack could not take this request ({slack_problem}), so it comes by email.")
+        if stand_in:
+            why.append(f"Team {team.name}'s approvers have no email address: FinOps's approvers decide.")
+        sent = _email_approval_links(
+            incident,
+            policy,
+            approval_id,
+            recipients=email_approvers,
+            deadline=deadline,
+            why_email=" ".join(why) or None,
+            deps=deps,
         )
-    deps.auditor.record(
-        incident,
-        "approval-requested",
-        policy.action,
-        details={
-            "approval_id": approval_id,
-            "approver_team": team.name,
-            "approvers": slack_ids if via == "slack" else emails,
-            "via": via,
-            "deadline": utc_iso(deadline),
-        },
-    )
-    return {"approval_id": approval_id, "via": via, "deadline": utc_iso(deadline)}
+        if not sent.told:
+            raise TokenfuseError(
+                f"team {team.name} has no approver reachable by Slack or email: nobody can approve "
+                f"({'; '.join([slack_problem, *sent.failed])})"
+            )
+        details |= {
+            "via": "email",
+            "approvers": list(sent.told),
+            "slack_problem": slack_problem,
+            "email_failures": list(sent.failed),
+            "finops_stand_in": stand_in,
+        }
+    deps.auditor.record(incident, "approval-requested", policy.action, details=details)
+    return {"approval_id": approval_id, "via": details["via"], "deadline": utc_iso(deadline)}
 
 
 def approval_decided(
@@ -253,41 +356,49 @@ def approval_timed_out(
         f":alarm_clock: No decision on `{incident.profile_name or incident.profile_id}` "
         f"(team {policy.team}) within {minutes} min: {default}."
     )
-    escalate_to_finops(incident, text, deps)
+    delivery = escalate_to_finops(incident, text, deps)
     deps.auditor.record(
         incident,
         "approval-decided",
         policy.action,
         decision="timeout",
         actor=SYSTEM_ACTOR,
-        details={"on_timeout": policy.on_timeout, "applied": decision},
-        say=text,
+        details={
+            "on_timeout": policy.on_timeout,
+            "applied": decision,
+            "told": list(delivery.told),
+            "failed": list(delivery.failed),
+        },
+        say=f"{text} {delivery.sentence()}",
     )
     return ApprovalOutcome(decision=decision, actor=SYSTEM_ACTOR)
 
 
-def escalate_to_finops(incident: RemediationIncident, text: str, deps: RequestDeps) -> list[str]:
-    """Tell FinOps (its channel and email). Returns where it went; raises only if nothing worked."""
+def escalate_to_finops(incident: RemediationIncident, text: str, deps: RequestDeps) -> Delivery:
+    """Tell FinOps (its channel and its email). Never raises: the :class:`Delivery` says where it
+    went and where it failed, so the thread can say exactly that."""
     finops = _finops(deps)
     told: list[str] = []
-    errors: list[str] = []
+    failed: list[str] = []
     if finops.slack_channel and deps.chat is not None:
         try:
             deps.chat.post(finops.slack_channel, text)
-            told.append(f"slack:{finops.slack_channel}")
+            told.append(f"Slack {finops.slack_channel}")
         except TokenfuseError as error:
-            errors.append(str(error))
+            failed.append(f"Slack {finops.slack_channel}: {_one_line(error)}")
+    elif finops.slack_channel:
+        failed.append(f"Slack {finops.slack_channel}: no Slack token configured")
     if finops.emails and deps.email is not None:
         try:
             deps.email.send(
                 list(finops.emails), f"[tokenfuse] {incident.profile_name or incident.profile_id}", text
             )
-            told.append("email:" + ",".join(finops.emails))
+            told.append("email to " + ", ".join(finops.emails))
         except TokenfuseError as error:
-            errors.append(str(error))
-    if not told and errors:
-        raise TokenfuseError("could not reach FinOps: " + "; ".join(errors))
-    return told
+            failed.append(f"email to {', '.join(finops.emails)}: {_one_line(error)}")
+    elif finops.emails:
+        failed.append(f"email to {', '.join(finops.emails)}: no SES sender configured")
+    return Delivery(tuple(told), tuple(failed))
 
 
 # -- taking decisions --------------------------------------------------------------------------

@@ -5,7 +5,6 @@ adapters (``SLACK_API_BASE_URL`` points Slack at the sandbox's Slack-compatible 
 """
 
 import json
-from html import escape
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -77,7 +76,10 @@ class SesEmail:
         self.sender = sender
 
     def send(self, to: list[str], subject: str, text: str, html: str | None = None) -> None:
-        body = html or f"<pre>{escape(text)}</pre>"
+        """``html`` must come from a template (autoescaped); without one the text is the HTML part."""
+        from tokenfuse.html_email import render_html
+
+        body = html or render_html("plain_text.html", text=text)
         self.sender.send(to, EmailMessage(subject=subject, text=text, html=body))
 
 

@@ -84,23 +84,35 @@ class ApprovalOutcome(_Model):
     approval_id: str | None = None
 
 
+ChangeStatus = Literal["pending", "applied"]
+"""``pending``: written to the record *before* the AWS call, not yet read back as in force (a
+Lambda that died mid-call leaves it so; :meth:`~tokenfuse.remediation.trip.Tripper.settle` reads
+AWS and makes it ``applied`` or drops it). ``applied``: read back or confirmed by AWS."""
+
+
 class ScpChange(_Model):
     policy_id: str
     arns_before: list[str]
     added: bool = Field(description="false when the ARN was already listed: restore leaves it")
+    status: ChangeStatus = "pending"
 
 
 class TagChange(_Model):
     key: str
     previous: str | None = Field(description="the tag's value before the trip; null = it was absent")
     set_to: str
+    status: ChangeStatus = "pending"
 
 
 class RolePolicyChange(_Model):
     account_id: str
     role_name: str
     policy_name: str
-    previous_document: dict[str, Any] | None = Field(description="null = tokenfuse added the policy")
+    previous_document: dict[str, Any] | None = Field(
+        description="the role's policy of that name before the trip (kept beside tokenfuse's "
+        "statement); null = tokenfuse added the policy"
+    )
+    status: ChangeStatus = "pending"
 
 
 class ConcurrencyChange(_Model):
@@ -109,10 +121,17 @@ class ConcurrencyChange(_Model):
     function_name: str
     previous: int | None = Field(description="reserved concurrency before; null = none was set")
     set_to: int
+    status: ChangeStatus = "pending"
 
 
 class TripRecord(_Model):
-    """Everything a trip changed, with the prior state of each thing, so restore puts exactly that back."""
+    """What a trip has in force, with the prior state of each thing, so restore puts exactly that back.
+
+    The record lists only changes that are in force (``applied``) or whose AWS call is under way
+    (``pending``); a change that failed is not listed and its failure is in ``problems``.
+    ``caller_roles`` / ``caller_functions`` are what the trip set out to change, so a record can
+    tell a deny on some caller roles from a deny on all of them.
+    """
 
     trip_id: str
     incident_id: str
@@ -127,12 +146,46 @@ class TripRecord(_Model):
     actor: str
     tripped_at: UtcDateTime
     restore_after: UtcDateTime | None
+    caller_roles: list[str] = Field(default_factory=list, description="inline-deny: the roles to deny")
+    caller_functions: list[str] = Field(default_factory=list, description="throttle: the functions to cap")
     scp: ScpChange | None = None
     tag: TagChange | None = None
     role_policies: list[RolePolicyChange] = Field(default_factory=list)
     concurrency: list[ConcurrencyChange] = Field(default_factory=list)
-    complete: bool = Field(description="false while (or if) the trip stopped half-way")
-    problems: list[str] = Field(default_factory=list, description="dry run: what would have failed")
+    complete: bool = Field(description="true once every change of the trip is applied")
+    problems: list[str] = Field(
+        default_factory=list, description="what failed (dry run: what would have failed), one line each"
+    )
+
+    @property
+    def deny_in_force(self) -> bool:
+        """True when the deny (what stops the spend) is applied in full: the guard SCP lists the
+        ARN, or every caller role carries the inline deny."""
+        if self.mechanism == "guard-scp":
+            return self.scp is not None and self.scp.status == "applied"
+        applied = {c.role_name for c in self.role_policies if c.status == "applied"}
+        return bool(self.caller_roles) and set(self.caller_roles) <= applied
+
+    @property
+    def changes(self) -> list[ScpChange | TagChange | RolePolicyChange | ConcurrencyChange]:
+        """Every recorded change, in the order the trip makes them."""
+        return [
+            *([self.scp] if self.scp else []),
+            *self.role_policies,
+            *([self.tag] if self.tag else []),
+            *self.concurrency,
+        ]
+
+    @property
+    def all_applied(self) -> bool:
+        """Every change the trip set out to make is applied."""
+        capped = {c.function_name for c in self.concurrency if c.status == "applied"}
+        return (
+            self.deny_in_force
+            and self.tag is not None
+            and self.tag.status == "applied"
+            and (self.action != "throttle" or set(self.caller_functions) <= capped)
+        )
 
 
 class RestoreResult(_Model):

@@ -23,7 +23,7 @@ from tokenfuse.adapters.email import EmailSender
 from tokenfuse.adapters.slack import SlackSender, bot_token_from_secret
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.events import Decision
-from tokenfuse.remediation import approvals, policy, verify
+from tokenfuse.remediation import approvals, policy, verify, wording
 from tokenfuse.remediation.access import AccountAccess
 from tokenfuse.remediation.audit import SYSTEM_ACTOR, Auditor, BusPort
 from tokenfuse.remediation.channels import ChatPort, EmailPort, SesEmail, SlackChat, secret_text
@@ -34,6 +34,7 @@ from tokenfuse.remediation.models import (
     ApprovalOutcome,
     PolicyDecision,
     RemediationIncident,
+    RestoreResult,
     TripRecord,
     utc_iso,
 )
@@ -202,23 +203,6 @@ def task_approval_timed_out(payload: dict[str, Any], deps: Deps) -> dict[str, An
     return approvals.approval_timed_out(_incident(payload), _policy(payload), deps.request_deps).to_json()
 
 
-def _describe(record: TripRecord) -> list[str]:
-    lines: list[str] = []
-    if record.scp is not None:
-        lines.append(
-            f"guard SCP {record.scp.policy_id}: add ARN"
-            if record.scp.added
-            else "guard SCP: ARN already listed"
-        )
-    lines += [f"inline deny on role {rp.role_name}" for rp in record.role_policies]
-    if record.tag is not None:
-        lines.append(f"tag {record.tag.key}={record.tag.set_to} (was {record.tag.previous!r})")
-    lines += [
-        f"{c.function_name}: reserved concurrency {c.previous} -> {c.set_to}" for c in record.concurrency
-    ]
-    return lines
-
-
 def _trip_decision(record: TripRecord, decided: PolicyDecision, approval: dict[str, Any]) -> Decision:
     if record.dry_run:
         return "dry-run"
@@ -235,18 +219,11 @@ def task_trip(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
     approval = payload.get("approval") or {}
     actor = str(approval.get("actor") or SYSTEM_ACTOR)
     record = deps.tripper.trip(incident, decided, actor)
-    changes = _describe(record)
-    if record.dry_run:
-        say = "DryRun: would " + "; ".join(changes or ["change nothing"]) + "."
-        if record.problems:
-            say += " Problems: " + "; ".join(record.problems)
-    else:
-        until = (
-            f"until {utc_iso(record.restore_after)} (automatic restore)"
-            if record.restore_after
-            else f"until a person runs `tokenfuse restore {record.profile_arn}`"
-        )
-        say = f":no_entry: Tripped ({record.action}) {until}: " + "; ".join(changes) + "."
+    say = wording.trip_said(record)
+    told: approvals.Delivery | None = None
+    if not record.dry_run and not record.complete:  # a partial trip: FinOps hears it too
+        told = approvals.escalate_to_finops(incident, say, deps.request_deps)
+        say = f"{say} {told.sentence()}"
     # A detach waits for a person: its reply carries the Restore button.
     detached = not record.dry_run and record.restore_after is None
     blocks = restore_blocks(say, record.profile_arn) if detached else None
@@ -256,7 +233,12 @@ def task_trip(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
         record.action,
         decision=_trip_decision(record, decided, approval),
         actor=actor,
-        details={"trip": record.to_json(), "changes": changes},
+        details={
+            "trip": record.to_json(),
+            "in_force": wording.in_force(record),
+            "problems": record.problems,
+            **({"told": list(told.told), "not_told": list(told.failed)} if told else {}),
+        },
         say=say,
         blocks=blocks,
     )
@@ -296,6 +278,13 @@ def task_verify(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
     return result.to_json()
 
 
+def _restored_said(result: RestoreResult, by: str | None = None) -> str:
+    if not result.restored:
+        return f"Restore: {result.note}."
+    who = f" by {by}" if by else ""
+    return f":white_check_mark: Restored{who}: {'; '.join(result.actions) or 'nothing was in force'}."
+
+
 def task_restore(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
     incident = _incident(payload)
     trip = TripRecord.model_validate(payload["trip"])
@@ -306,9 +295,7 @@ def task_restore(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
         trip.action,
         actor=str(payload.get("actor") or SYSTEM_ACTOR),
         details=result.to_json(),
-        say=f":white_check_mark: Restored: {'; '.join(result.actions)}."
-        if result.restored
-        else f"Restore: {result.note}.",
+        say=_restored_said(result),
     )
     return result.to_json()
 
@@ -328,35 +315,101 @@ def _error_text(error: Any) -> str:
     return f"{name}: {cause}".strip(": ")
 
 
+FAILURE_KEYS = (("restore_error", "restore"), ("error", "other"), ("trip_error", "trip"))
+"""Where the ASL's Catches put an error, latest first: Restore's, any other step's, Trip's."""
+
+
+def _failure(state: dict[str, Any]) -> tuple[str, str] | None:
+    """The step that failed last (``restore`` / ``other`` / ``trip``) and its error, if any."""
+    for key, where in FAILURE_KEYS:
+        if state.get(key):
+            return where, _error_text(state[key])
+    return None
+
+
+def _active_trip(deps: Deps, profile_arn: str) -> TripRecord | None:
+    stored = deps.table.get_trip(profile_arn)
+    return TripRecord.model_validate(stored) if stored else None
+
+
 def task_escalate(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    incident = _incident(payload)
-    what = _error_text(payload.get("error"))
-    active = deps.table.get_trip(incident.profile_arn)
-    note = (
-        f" Changes in place are recorded; `tokenfuse restore {incident.profile_arn}` puts them back."
-        if active
-        else ""
-    )
-    text = (
-        f":sos: tokenfuse needs a person for `{incident.profile_name or incident.profile_id}` "
-        f"(team {incident.team or 'unknown'}): {what}.{note}"
+    """Tell FinOps and the team what failed and exactly what is in force; returns the trip still in
+    force (``trip``) and whether the state machine must still run its automatic restore
+    (``restore_due``: a throttle whose trip, or part of it, is in force and whose restore has not
+    failed yet). This incident's trip is settled first (its unconfirmed changes read back; a trip
+    whose deny is not in force is undone), so what is said is what is in force."""
+    state = payload.get("state") or payload  # the ASL passes its whole state; {incident, error} too
+    incident = RemediationIncident.model_validate(state["incident"])
+    decided = (state.get("decided") or {}).get("policy")
+    policy_decided = PolicyDecision.model_validate(decided) if decided else None
+    where, what = _failure(state) or ("other", "unknown error")
+    record = _active_trip(deps, incident.profile_arn)
+    other_trip = record is not None and record.incident_id != incident.incident_id
+    if record is not None and not other_trip:  # read back what is unconfirmed; undo a deny-less trip
+        record = deps.tripper.settle(record)
+    ours = None if other_trip else record
+    restore_due = ours is not None and ours.action == "throttle" and where != "restore"
+    text = wording.failure_said(
+        where,
+        what,
+        ours,
+        profile=incident.profile_name or incident.profile_id,
+        team=incident.team or "unknown",
+        policy=policy_decided,
+        restore_due=restore_due,
+        other=record if other_trip else None,
     )
     told = approvals.escalate_to_finops(incident, text, deps.request_deps)
-    team = owner(deps.directory, incident.team)
-    if not incident.slack_channel and team.known and team.emails and deps.email is not None:
-        try:
-            deps.email.send(list(team.emails), f"[tokenfuse] needs a person: {incident.profile_id}", text)
-            told.append("email:" + ",".join(team.emails))
-        except TokenfuseError as error:
-            told.append(f"team email failed: {error}")
+    team_told = _email_team(deps, incident, text)
     deps.auditor.record(
         incident,
         "escalated",
         "none",
-        details={"error": what, "told": told, "active_trip": active is not None},
-        say=text,
+        details={
+            "failed_step": where,
+            "error": what,
+            "told": [*told.told, *team_told.told],
+            "not_told": [*told.failed, *team_told.failed],
+            "in_force": wording.in_force(ours) if ours else [],
+            "restore_due": restore_due,
+            "active_trip": ours is not None,
+        },
+        say=f"{text} {told.sentence()}",
     )
-    return {"escalated_to": told, "error": what}
+    return {
+        "escalated_to": list(told.told),
+        "error": what,
+        "trip": ours.to_json() if ours else None,
+        "restore_due": restore_due,
+    }
+
+
+def _email_team(deps: Deps, incident: RemediationIncident, text: str) -> approvals.Delivery:
+    """An email-only team (no Slack thread) hears an escalation by email."""
+    team = owner(deps.directory, incident.team)
+    if incident.slack_channel or not (team.known and team.emails) or deps.email is None:
+        return approvals.Delivery()
+    try:
+        deps.email.send(list(team.emails), f"[tokenfuse] needs a person: {incident.profile_id}", text)
+    except TokenfuseError as error:
+        return approvals.Delivery(failed=(f"team email: {' '.join(str(error).split())}",))
+    return approvals.Delivery(told=("email to " + ", ".join(team.emails),))
+
+
+def _outcome(record: TripRecord | None, restored: dict[str, Any], failure: tuple[str, str] | None) -> str:
+    """The run's outcome in words, from what the state says happened."""
+    if record is None:
+        return "trip failed: nothing is in force" if failure and failure[0] == "trip" else "no action"
+    if record.dry_run:
+        return "dry run: planned, nothing changed"
+    what = {"throttle": "throttled", "detach": "detached"}.get(record.action, record.action)
+    if not record.complete:
+        what = f"partly {what} ({'; '.join(record.problems) or 'not every change applied'})"
+    if record.action != "throttle":
+        return f"{what}, until a person restores it"
+    if restored.get("restored"):
+        return f"{what}, then restored after the cooldown"
+    return f"{what}; restore: {restored.get('note') or 'did not run'}"
 
 
 def task_audit(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
@@ -369,14 +422,8 @@ def task_audit(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
     decision: str | None = decided.decision
     if approval.get("decision"):
         decision = "timeout" if approval["decision"] in {"trip", "timeout"} else approval["decision"]
-    if record is None:
-        outcome = "no action"
-    elif record.dry_run:
-        outcome = "dry run: planned, nothing changed"
-    elif record.action == "throttle":
-        outcome = "throttled, then restored after the cooldown"
-    else:
-        outcome = "detached until a person restores it"
+    failure = _failure(state)
+    outcome = _outcome(record, state.get("restored") or {}, failure)
     summary = {
         "execution": payload.get("execution"),
         "decision": decision,
@@ -384,8 +431,13 @@ def task_audit(payload: dict[str, Any], deps: Deps) -> dict[str, Any]:
         "outcome": outcome,
         "trip_id": record.trip_id if record else None,
         "recheck": state.get("recheck"),
+        "failed": failure is not None,
+        "failed_step": failure[0] if failure else None,
     }
-    deps.auditor.record_summary(incident, summary, say=f"Closed: {outcome} (decision: {decision}).")
+    said = f"Closed: {outcome} (decision: {decision})."
+    if failure:
+        said = f"Closed after a failure ({failure[1]}): {outcome} (decision: {decision})."
+    deps.auditor.record_summary(incident, summary, say=said)
     return summary
 
 
@@ -398,6 +450,22 @@ def _incident_of(record: TripRecord, deps: Deps) -> RemediationIncident:
         found = IncidentsTable(table_name).get(record.incident_id)
         if found is not None:
             return RemediationIncident.model_validate(found[0].to_bus())
+    return record_incident(record)
+
+
+def _still_in_force(deps: Deps, record: TripRecord) -> str:
+    """What the table says is in force after a restore failed before it could say so itself."""
+    try:
+        left = _active_trip(deps, record.profile_arn)
+    except TokenfuseError as error:
+        was = "; ".join(wording.in_force(record))
+        return f"Could not read what is still in force ({error}); before the restore: {was}"
+    if left is None:
+        return "Nothing of tokenfuse's is in force on it."
+    return f"Still in force: {'; '.join(wording.in_force(left))}"
+
+
+def record_incident(record: TripRecord) -> RemediationIncident:
     return RemediationIncident(
         incident_id=record.incident_id,
         profile_arn=record.profile_arn,
@@ -429,7 +497,18 @@ def task_restore_profiles(payload: dict[str, Any], deps: Deps) -> dict[str, Any]
         try:
             result = deps.tripper.restore(record.profile_arn, record.trip_id)
         except TokenfuseError as error:
-            failed.append(f"{record.profile_arn}: {error}")
+            what = str(error)
+            if "Still in force" not in what:  # it failed before it could say
+                what = f"{what}. {_still_in_force(deps, record)}"
+            failed.append(f"{record.profile_arn}: {what}")
+            deps.auditor.record(  # the thread hears it too: what is still in force
+                _incident_of(record, deps),
+                "escalated",
+                record.action,
+                actor=actor,
+                details={"manual": True, "failed_step": "restore", "error": what},
+                say=f":warning: Restore by {actor} failed: {what}",
+            )
             continue
         deps.auditor.record(
             _incident_of(record, deps),
@@ -437,7 +516,7 @@ def task_restore_profiles(payload: dict[str, Any], deps: Deps) -> dict[str, Any]
             record.action,
             actor=actor,
             details=result.to_json() | {"manual": True},
-            say=f":white_check_mark: Restored by {actor}: {'; '.join(result.actions)}.",
+            say=_restored_said(result, by=actor),
         )
         results.append(result.to_json())
     return {"results": results, "failed": failed}

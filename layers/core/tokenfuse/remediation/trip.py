@@ -1,20 +1,44 @@
-"""Trip and restore a profile, recording the prior state of everything a trip changes.
+"""Trip and restore a profile; the trip record always equals what is in force in AWS.
 
 A trip, in this order (the deny first: it is what stops the spend):
 
-1. **deny** ``bedrock:InvokeModel*`` / ``bedrock:Converse*`` on the profile ARN: by default its ARN
-   is added to the guard SCP tokenfuse owns (prior list recorded); with ``inline-deny`` a policy
-   ``tokenfuse-trip-<profile id>`` goes on each caller role the ``tokenfuse:callers`` tag names
-   (and on the execution role of each caller function), each role's previous document recorded;
+1. **deny** ``bedrock:InvokeModel`` and ``bedrock:InvokeModelWithResponseStream`` on the profile
+   ARN (Converse and ConverseStream are authorized as those two): by default its ARN is added to
+   the guard SCP tokenfuse owns (prior list recorded); with ``inline-deny`` a policy
+   ``tokenfuse-trip-<profile id>`` on each caller role the ``tokenfuse:callers`` tag names (and on
+   the execution role of each caller function) gets tokenfuse's deny statement beside whatever
+   that policy held before (its previous document recorded);
 2. **tag** ``tokenfuse:state=tripped`` on the profile (previous value or absence recorded);
 3. **throttle only**: reserved concurrency capped on the caller functions (previous value or
    absence recorded).
 
-The record is saved in the approvals table *before* each change, so a trip that stops half-way
-(AccessDenied, throttling) still leaves a record restore can use. Restore walks it backwards and
-puts back exactly the prior state, and only where the current state is still what the trip set:
-a change someone made meanwhile survives (another ARN added to the SCP, a tag or concurrency
-changed by a person, a role policy edited).
+**All or nothing, and the record says what is in force.** Each change is written to the record
+(the approvals table) as ``pending`` before its AWS call and as ``applied`` once AWS confirmed it.
+When a call fails (AccessDenied, throttling, a time-out, a lost member role), tokenfuse reads AWS
+back: a change that took effect anyway is ``applied``, one that did not is dropped from the
+record, one that cannot be read stays ``pending`` (and is said to be unconfirmed). Then:
+
+- **the deny could not be applied in full** (the guard SCP update failed, or one caller role's
+  policy did): the trip is undone completely (every change it applied is put back) and the error
+  is raised; the record is gone, so nothing is said to be in force. A throttled or timed-out call
+  raises :class:`~tokenfuse.errors.TransientAwsError`, which the state machine retries: the retry
+  starts afresh. If the undo itself fails, the record keeps exactly what is still in force;
+- **the deny is in force but a later step failed** (the tag, a concurrency cap): the deny is what
+  stops the spend, so the trip stays as a *partial* trip: ``complete`` is false, ``problems``
+  names what failed, the thread and FinOps are told, and a throttle's automatic restore still
+  puts back whatever was applied.
+
+A trip that finds a half-done record of an earlier attempt (a Lambda that timed out, a retried
+invocation) settles it first (:meth:`Tripper.settle`), then carries on from it with the prior
+values it recorded: nothing is applied twice, nothing recorded is lost.
+
+**Restore** walks the record backwards and puts back exactly the prior state, only where the
+current state is still what the trip set: a change someone made meanwhile survives (another ARN
+or statement added to the guard SCP, a tag or concurrency changed by a person, statements a person
+added to tokenfuse's inline policy: only tokenfuse's statement is removed). It reads back the
+deny after removing it and never reports restored while tokenfuse's deny is still in force; when
+a step fails, the record keeps exactly what is still in force and :class:`RestoreIncomplete` says
+so.
 
 In DryRun the same reads happen and the record says what *would* change; nothing is written to
 AWS and the record is not stored as an active trip.
@@ -23,16 +47,24 @@ AWS and the record is not stored as an active trip.
 import re
 import secrets
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tokenfuse import clock
 from tokenfuse.adapters.guard_scp import GuardScp
-from tokenfuse.adapters.iam_deny import InlineDeny, deny_document, policy_name
+from tokenfuse.adapters.iam_deny import (
+    InlineDeny,
+    has_deny,
+    has_statement,
+    policy_name,
+    with_deny,
+    without_deny,
+)
 from tokenfuse.adapters.lambda_concurrency import LambdaConcurrency
 from tokenfuse.adapters.profile_tags import ProfileTags
-from tokenfuse.errors import TokenfuseError
+from tokenfuse.errors import TokenfuseError, TransientAwsError
 from tokenfuse.remediation.errors import NothingToTrip, ProtectedProfile, RestoreIncomplete
 from tokenfuse.remediation.models import (
     ConcurrencyChange,
@@ -46,6 +78,7 @@ from tokenfuse.remediation.models import (
     utc_iso,
 )
 from tokenfuse.remediation.settings import TripMechanism
+from tokenfuse.remediation.wording import Change, change_line, in_force
 
 STATE_TAG_KEY = "tokenfuse:state"
 STATE_TRIPPED = "tripped"
@@ -74,8 +107,58 @@ class Callers:
 
 def parse_callers(value: str | None) -> list[str]:
     """Caller names from the tag (or the SSM parameter it points to). Bedrock tag values allow no
-    comma (``[a-zA-Z0-9\\s._:/=+@-]``), so spaces separate names as well as commas."""
+    comma (``[a-zA-Z0-9\\s._:/=+@-]``), so spaces separate names; commas are accepted too (an SSM
+    parameter may hold them)."""
     return [part for part in re.split(r"[,\s]+", value or "") if part]
+
+
+def _line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
+
+
+def _replaced[C: (RolePolicyChange, ConcurrencyChange)](
+    changes: list[C], change: C, same: Callable[[C], bool], present: bool
+) -> list[C]:
+    """``changes`` with the one ``same`` picks replaced by ``change`` in its place (appended when
+    absent), or removed (``present=False``)."""
+    out: list[C] = []
+    found = False
+    for existing in changes:
+        if not same(existing):
+            out.append(existing)
+            continue
+        found = True
+        if present:
+            out.append(change)
+    if present and not found:
+        out.append(change)
+    return out
+
+
+def _with(record: TripRecord, change: Change, *, present: bool = True) -> TripRecord:
+    """The record with ``change`` in it (replacing the change of the same thing), or without it
+    (``present=False``: it is no longer, or never was, in force)."""
+    match change:
+        case ScpChange():
+            return record.model_copy(update={"scp": change if present else None})
+        case TagChange():
+            return record.model_copy(update={"tag": change if present else None})
+        case RolePolicyChange():
+            role = change.role_name
+            policies = _replaced(record.role_policies, change, lambda c: c.role_name == role, present)
+            return record.model_copy(update={"role_policies": policies})
+        case ConcurrencyChange():
+            name = change.function_name
+            caps = _replaced(record.concurrency, change, lambda c: c.function_name == name, present)
+            return record.model_copy(update={"concurrency": caps})
+
+
+def _without(record: TripRecord, change: Change) -> TripRecord:
+    return _with(record, change, present=False)
+
+
+def _applied(change: Change) -> Change:
+    return change.model_copy(update={"status": "applied"})
 
 
 class Tripper:
@@ -102,6 +185,8 @@ class Tripper:
         self.protected_tag_key = protected_tag_key
         self.throttle_concurrency = throttle_concurrency
         self.now = now
+        self._written: TripRecord | None = None
+        self._ports: dict[tuple[str, ...], Any] = {}
 
     @property
     def guard(self) -> GuardScp:
@@ -111,22 +196,145 @@ class Tripper:
             self._guard = self._guard_factory()
         return self._guard
 
+    # One adapter per account (and region) for the life of this Tripper (one Lambda invocation):
+    # a boto3 client costs milliseconds to build, and a trip and its read-backs reuse each one.
+    def _tags(self, account_id: str, region: str) -> ProfileTags:
+        return self._port(("tags", account_id, region), lambda: self.access.tags(account_id, region))
+
+    def _roles(self, account_id: str) -> InlineDeny:
+        return self._port(("roles", account_id), lambda: self.access.roles(account_id))
+
+    def _functions(self, account_id: str, region: str) -> LambdaConcurrency:
+        key = ("functions", account_id, region)
+        return self._port(key, lambda: self.access.functions(account_id, region))
+
+    def _port[P](self, key: tuple[str, ...], make: Callable[[], P]) -> P:
+        if key not in self._ports:
+            self._ports[key] = make()
+        port: P = self._ports[key]
+        return port
+
     # -- trip ------------------------------------------------------------------------------------
 
     def trip(self, incident: RemediationIncident, policy: PolicyDecision, actor: str) -> TripRecord:
-        """Deny the profile and record what changed (or, in DryRun, what would)."""
+        """Deny the profile and record what is in force (or, in DryRun, what would be)."""
         dry_run = self.dry_run or policy.dry_run
         if incident.protected:
             raise ProtectedProfile(f"{incident.profile_arn} is tagged protected: tokenfuse never trips it")
-        if not dry_run:
-            existing = self.store.get_trip(incident.profile_arn)
-            if existing is not None:
-                previous = TripRecord.model_validate(existing)
-                if previous.complete:
-                    return previous  # already tripped: one record, one restore
-                self.restore(previous.profile_arn, previous.trip_id)  # a half-done trip (retried): undo, redo
+        resumed = None if dry_run else self._resumable(incident.profile_arn)
+        if resumed is not None and resumed.complete:
+            return resumed  # already tripped: one record, one restore
+        problems: list[str] = []
+        tags, current_tags, callers = self._preconditions(incident, policy, resumed, dry_run, problems)
+        record = self._start(resumed, incident, policy, actor=actor, callers=callers, dry_run=dry_run)
+        self._written = None
+
+        try:
+            record = self._deny(record, dry_run)
+        except Exception as error:
+            if dry_run:
+                problems.append(f"deny not applied: {_line(error)}")
+            else:
+                record = self._after_failed_deny(self._written or record, error)
+
+        # The steps after the deny: (what a failure means, the step, whether it is in force)
+        steps: list[tuple[str, Callable[[TripRecord], TripRecord], Callable[[TripRecord], bool]]] = [
+            (
+                f"{STATE_TAG_KEY} tag not set",
+                lambda r: self._tag(r, tags, current_tags, dry_run),
+                lambda r: r.tag is not None and r.tag.status == "applied",
+            )
+        ]
+        if policy.action == "throttle":
+            steps += [
+                (
+                    f"{name} not capped",
+                    lambda r, n=name: self._cap(r, n, dry_run),  # type: ignore[misc]
+                    lambda r, n=name: any(  # type: ignore[misc]
+                        c.function_name == n and c.status == "applied" for c in r.concurrency
+                    ),
+                )
+                for name in record.caller_functions
+            ]
+        for label, step, in_force_now in steps:
+            try:
+                record = step(record)
+            except Exception as error:
+                if not dry_run:  # read back: a call that failed may have taken effect anyway
+                    record = self._reconcile(self._written or record)
+                if dry_run or not in_force_now(record):
+                    problems.append(f"{label}: {_line(error)}")
+
+        if dry_run:
+            return record.model_copy(update={"complete": not problems, "problems": problems})
+        record = record.model_copy(update={"problems": problems})
+        record = record.model_copy(update={"complete": record.all_applied and not problems})
+        self._save(record)
+        at = record.tripped_at
+        self.store.log_trip(record.profile_arn, utc_iso(at), int(at.timestamp()))
+        return record
+
+    def _preconditions(
+        self,
+        incident: RemediationIncident,
+        policy: PolicyDecision,
+        resumed: TripRecord | None,
+        dry_run: bool,
+        problems: list[str],
+    ) -> tuple[ProfileTags, dict[str, str], Callers]:
+        """The profile's tags (is it protected?) and its callers, read before anything changes."""
+        tags = self._tags(incident.account_id, incident.region)
+        no_tags: dict[str, str] = {}
+        current_tags = self._read(lambda: tags.get(incident.profile_arn), no_tags, dry_run, problems)
+        if current_tags.get(self.protected_tag_key, "").lower() == "true":
+            if resumed is not None:
+                self.settle(resumed, keep_deny=False)
+            raise ProtectedProfile(f"{incident.profile_arn} is tagged {self.protected_tag_key}=true")
+        callers = Callers((), ())
+        if self.mechanism == "inline-deny" or policy.action == "throttle":
+            callers = self._read(lambda: self._callers(incident, current_tags), callers, dry_run, problems)
+        return tags, current_tags, callers
+
+    @staticmethod
+    def _read[T](read: Callable[[], T], default: T, dry_run: bool, problems: list[str]) -> T:
+        """A read the trip needs before changing anything: it raises (nothing is applied yet), except
+        in a dry run, which notes the problem and plans on."""
+        try:
+            return read()
+        except TokenfuseError as error:
+            if not dry_run:
+                raise
+            problems.append(_line(error))
+            return default
+
+    def _resumable(self, profile_arn: str) -> TripRecord | None:
+        """The profile's active trip, settled: complete, partial with its deny in force, or None."""
+        stored = self.store.get_trip(profile_arn)
+        if stored is None:
+            return None
+        previous = TripRecord.model_validate(stored)
+        return previous if previous.complete else self.settle(previous)
+
+    def _start(
+        self,
+        resumed: TripRecord | None,
+        incident: RemediationIncident,
+        policy: PolicyDecision,
+        *,
+        actor: str,
+        callers: Callers,
+        dry_run: bool,
+    ) -> TripRecord:
+        if resumed is not None:  # carry on from it: its prior values are the real ones
+            return resumed.model_copy(
+                update={
+                    "caller_roles": list(dict.fromkeys([*resumed.caller_roles, *callers.roles])),
+                    "caller_functions": list(dict.fromkeys([*resumed.caller_functions, *callers.functions])),
+                    "problems": [],
+                }
+            )
         at = self.now()
-        record = TripRecord(
+        return TripRecord(
             trip_id=secrets.token_hex(6),
             incident_id=incident.incident_id,
             team=incident.team,
@@ -142,99 +350,108 @@ class Tripper:
             restore_after=at + timedelta(seconds=policy.cooldown_seconds)
             if policy.action == "throttle"
             else None,
+            caller_roles=list(callers.roles),
+            caller_functions=list(callers.functions),
             complete=False,
         )
-        problems: list[str] = []
 
-        def step(fn: Callable[[], TripRecord]) -> None:
-            nonlocal record
-            try:
-                record = fn()
-            except TokenfuseError as error:
-                if not dry_run:
-                    raise
-                problems.append(f"{type(error).__name__}: {error}")
-
-        tags = self.access.tags(incident.account_id, incident.region)
-        current_tags: dict[str, str] = {}
+    def _after_failed_deny(self, record: TripRecord, error: Exception) -> TripRecord:
+        """Settle after a deny call failed: carry on when the deny took effect anyway (a time-out
+        after AWS applied it), else raise ``error`` once the trip is undone (or what is left of it
+        recorded)."""
         try:
-            current_tags = tags.get(incident.profile_arn)
-        except TokenfuseError as error:
-            if not dry_run:
-                raise
-            problems.append(f"{type(error).__name__}: {error}")
-        if current_tags.get(self.protected_tag_key, "").lower() == "true":
-            raise ProtectedProfile(f"{incident.profile_arn} is tagged {self.protected_tag_key}=true")
+            settled = self.settle(record)
+        except Exception as cleanup:
+            raise error from cleanup
+        if settled is None or not settled.deny_in_force:
+            raise error
+        return settled
 
-        if self.mechanism == "guard-scp":
-            step(lambda: self._deny_by_scp(record, dry_run))
-        callers: Callers | None = None
-        if self.mechanism == "inline-deny" or policy.action == "throttle":
-            callers = self._callers(incident, current_tags)
-        if self.mechanism == "inline-deny":
-            assert callers is not None
-            step(lambda: self._deny_inline(record, callers, dry_run))
-        step(lambda: self._tag(record, tags, current_tags, dry_run))
-        if policy.action == "throttle":
-            assert callers is not None
-            step(lambda: self._cap(record, callers, dry_run))
-
-        record = record.model_copy(update={"complete": True, "problems": problems})
+    def _save(self, record: TripRecord, dry_run: bool = False) -> TripRecord:
+        """Write the record; :attr:`_written` keeps the latest one meant for the table even when
+        the step that wrote it fails afterwards (its pending change is then read back)."""
         if not dry_run:
+            self._written = record
             self.store.put_trip(record.profile_arn, record.to_json())
-            self.store.log_trip(record.profile_arn, utc_iso(at), int(at.timestamp()))
         return record
 
-    def _save(self, record: TripRecord, dry_run: bool) -> None:
-        if not dry_run:
-            self.store.put_trip(record.profile_arn, record.to_json())
+    def _deny(self, record: TripRecord, dry_run: bool) -> TripRecord:
+        if self.mechanism == "guard-scp":
+            return self._deny_by_scp(record, dry_run)
+        return self._deny_inline(record, dry_run)
 
     def _deny_by_scp(self, record: TripRecord, dry_run: bool) -> TripRecord:
-        before = self.guard.arns()
-        change = ScpChange(
-            policy_id=self.guard.policy_id, arns_before=before, added=record.profile_arn not in before
-        )
-        record = record.model_copy(update={"scp": change})
-        self._save(record, dry_run)
-        if change.added and not dry_run:
-            self.guard.add(record.profile_arn)
-        return record
+        change = record.scp
+        if change is not None and change.status == "applied":
+            return record
+        if change is None:
+            before = self.guard.arns()
+            listed = record.profile_arn in before
+            change = ScpChange(
+                policy_id=self.guard.policy_id,
+                arns_before=before,
+                added=not listed,
+                status="applied" if listed else "pending",
+            )
+            record = self._save(_with(record, change), dry_run)
+            if listed or dry_run:
+                return record
+        _, added = self.guard.add(record.profile_arn)  # reads the ARN back before returning
+        # a pending change was ours (an earlier attempt may have listed it): it stays ours
+        change = change.model_copy(update={"status": "applied", "added": change.added or added})
+        return self._save(_with(record, change))
 
-    def _deny_inline(self, record: TripRecord, callers: Callers, dry_run: bool) -> TripRecord:
-        if not callers.roles:
+    def _deny_inline(self, record: TripRecord, dry_run: bool) -> TripRecord:
+        if not record.caller_roles:
             raise NothingToTrip(
                 f"{record.profile_arn} names no caller roles in {self.callers_tag_key}: "
                 "inline-deny has nothing to deny"
             )
-        roles = self.access.roles(record.account_id)
+        roles = self._roles(record.account_id)
         name = policy_name(record.profile_id)
-        document = deny_document(record.profile_arn)
-        for role in callers.roles:
-            change = RolePolicyChange(
-                account_id=record.account_id,
-                role_name=role,
-                policy_name=name,
-                previous_document=roles.get(role, name),
-            )
-            record = record.model_copy(update={"role_policies": [*record.role_policies, change]})
-            self._save(record, dry_run)
+        for role in record.caller_roles:
+            change = next((c for c in record.role_policies if c.role_name == role), None)
+            if change is not None and change.status == "applied":
+                continue
+            current = roles.get(role, name)
+            if change is None:
+                change = RolePolicyChange(
+                    account_id=record.account_id,
+                    role_name=role,
+                    policy_name=name,
+                    # a deny left by a trip whose record is gone is not part of the prior state
+                    previous_document=without_deny(current) if current is not None else None,
+                )
+                record = self._save(_with(record, change), dry_run)
             if not dry_run:
-                roles.put(role, name, document)
+                try:
+                    roles.put(role, name, with_deny(current, record.profile_arn))
+                except Exception:
+                    if not self._is_in_force_now(record, change):  # failed, and did not take effect
+                        raise
+                record = self._save(_with(record, _applied(change)))
         return record
 
     def _tag(
         self, record: TripRecord, tags: ProfileTags, current: dict[str, str], dry_run: bool
     ) -> TripRecord:
-        change = TagChange(key=STATE_TAG_KEY, previous=current.get(STATE_TAG_KEY), set_to=STATE_TRIPPED)
-        record = record.model_copy(update={"tag": change})
-        self._save(record, dry_run)
-        if not dry_run:
-            tags.set(record.profile_arn, STATE_TAG_KEY, STATE_TRIPPED)
-        return record
+        change = record.tag
+        if change is not None and change.status == "applied":
+            return record
+        if change is None:
+            change = TagChange(key=STATE_TAG_KEY, previous=current.get(STATE_TAG_KEY), set_to=STATE_TRIPPED)
+            record = self._save(_with(record, change), dry_run)
+        if dry_run:
+            return record
+        tags.set(record.profile_arn, STATE_TAG_KEY, STATE_TRIPPED)
+        return self._save(_with(record, _applied(change)))
 
-    def _cap(self, record: TripRecord, callers: Callers, dry_run: bool) -> TripRecord:
-        functions = self.access.functions(record.account_id, record.region)
-        for name in callers.functions:
+    def _cap(self, record: TripRecord, name: str, dry_run: bool) -> TripRecord:
+        change = next((c for c in record.concurrency if c.function_name == name), None)
+        if change is not None and change.status == "applied":
+            return record
+        functions = self._functions(record.account_id, record.region)
+        if change is None:
             previous = functions.get(name)
             cap = self.throttle_concurrency if previous is None else min(previous, self.throttle_concurrency)
             change = ConcurrencyChange(
@@ -244,29 +461,24 @@ class Tripper:
                 previous=previous,
                 set_to=cap,
             )
-            record = record.model_copy(update={"concurrency": [*record.concurrency, change]})
-            self._save(record, dry_run)
-            if not dry_run:
-                functions.put(name, cap)
-        return record
+            record = self._save(_with(record, change), dry_run)
+        if dry_run:
+            return record
+        functions.put(name, change.set_to)
+        return self._save(_with(record, _applied(change)))
 
     def _callers(self, incident: RemediationIncident, tags: dict[str, str]) -> Callers:
         """Roles and functions the callers tag names: ``role/x``, ``function:x``, ARNs, bare names
         (looked up as both), or ``ssm:<parameter>`` / ``/<parameter>`` holding the same list."""
-        entries = parse_callers(tags.get(self.callers_tag_key))
-        expanded: list[str] = []
-        for entry in entries:
-            if entry.startswith(("ssm:", "/")):
-                parameter = entry.removeprefix("ssm:")
-                ssm = self.access.ssm(incident.account_id, incident.region)
-                value = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
-                expanded.extend(parse_callers(value))
-            else:
-                expanded.append(entry)
+        expanded = [
+            name
+            for entry in parse_callers(tags.get(self.callers_tag_key))
+            for name in self._expand(incident, entry)
+        ]
         roles: list[str] = []
         functions: list[str] = []
-        iam = self.access.roles(incident.account_id)
-        lam = self.access.functions(incident.account_id, incident.region)
+        iam = self._roles(incident.account_id)
+        lam = self._functions(incident.account_id, incident.region)
         for entry in expanded:
             if entry.startswith("role/") or ":role/" in entry:
                 roles.append(entry.rsplit("/", 1)[-1])
@@ -283,6 +495,67 @@ class Tripper:
                 if role and role not in roles:
                     roles.append(role)
         return Callers(roles=tuple(dict.fromkeys(roles)), functions=tuple(dict.fromkeys(functions)))
+
+    def _expand(self, incident: RemediationIncident, entry: str) -> list[str]:
+        """An entry of the callers tag: itself, or the names in the SSM parameter it points to."""
+        if not entry.startswith(("ssm:", "/")):
+            return [entry]
+        parameter = entry.removeprefix("ssm:")
+        ssm = self.access.ssm(incident.account_id, incident.region)
+        try:
+            value = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
+        except Exception as error:  # botocore's own errors: the domain does not import botocore
+            raise TokenfuseError(f"callers parameter {parameter}: {_line(error)}") from error
+        return parse_callers(str(value))
+
+    # -- settling a half-done trip ---------------------------------------------------------------
+
+    def settle(self, record: TripRecord, *, keep_deny: bool = True) -> TripRecord | None:
+        """Make the stored record equal what is in force, and the trip all or nothing.
+
+        Each pending change is read back (in force: applied; not: dropped; unreadable: left
+        pending); an applied one was confirmed by AWS and is not second-guessed by a read that IAM's
+        eventual consistency may serve stale. A trip whose deny is in force stays (a partial trip:
+        ``keep_deny``); any other is undone. Returns what is left in force, or None when nothing is
+        (the record is then deleted).
+        """
+        record = self._reconcile(record)
+        if keep_deny and record.deny_in_force:
+            complete = record.all_applied and not record.problems
+            return self._save(record.model_copy(update={"complete": complete}))
+        remaining, _, failures = self._undo(record)
+        if remaining is None:
+            self.store.delete_trip(record.profile_arn, record.trip_id)
+            return None
+        problems = [*remaining.problems, *(f"undo failed: {line}" for line, _ in failures)]
+        return self._save(remaining.model_copy(update={"complete": False, "problems": problems}))
+
+    def _reconcile(self, record: TripRecord) -> TripRecord:
+        """Read back each pending change: applied if AWS has it in force, dropped if not, left
+        pending if it cannot be read."""
+        for change in record.changes:
+            if change.status != "pending":
+                continue
+            try:
+                now_in_force = self._is_in_force(record, change)
+            except Exception:  # noqa: S112 - unreadable now: it stays pending, said to be unconfirmed
+                continue
+            record = _with(record, _applied(change)) if now_in_force else _without(record, change)
+        return record
+
+    def _is_in_force(self, record: TripRecord, change: Change) -> bool:
+        match change:
+            case ScpChange():
+                return record.profile_arn in self.guard.arns()
+            case TagChange():
+                tags = self._tags(record.account_id, record.region).get(record.profile_arn)
+                return tags.get(change.key) == change.set_to
+            case RolePolicyChange():
+                document = self._roles(record.account_id).get(change.role_name, change.policy_name)
+                return has_deny(document, record.profile_arn)
+            case ConcurrencyChange():
+                functions = self._functions(record.account_id, record.region)
+                return functions.get(change.function_name) == change.set_to
 
     # -- restore ---------------------------------------------------------------------------------
 
@@ -301,32 +574,27 @@ class Tripper:
                 restored=False,
                 note=f"the active trip is {record.trip_id}, not {trip_id}: left in place",
             )
-        actions: list[str] = []
-        failures: list[str] = []
-
-        def attempt(label: str, fn: Callable[[], str]) -> None:
-            try:
-                actions.append(fn())
-            except TokenfuseError as error:
-                failures.append(f"{label}: {type(error).__name__}: {error}")
-
-        if record.concurrency:
-            functions = self.access.functions(record.account_id, record.region)
-            for change in reversed(record.concurrency):
-                attempt(change.function_name, lambda c=change: self._restore_concurrency(functions, c))  # type: ignore[misc]
-        if record.tag is not None:
-            tags = self.access.tags(record.account_id, record.region)
-            tag = record.tag
-            attempt("tag", lambda: self._restore_tag(tags, record.profile_arn, tag))
-        if record.role_policies:
-            roles = self.access.roles(record.account_id)
-            for rp in reversed(record.role_policies):
-                attempt(rp.role_name, lambda c=rp: self._restore_role_policy(roles, record.profile_arn, c))  # type: ignore[misc]
-        if record.scp is not None and record.scp.added:
-            attempt("guard SCP", lambda: self._restore_scp(record.profile_arn))
-        if failures:
-            raise RestoreIncomplete("; ".join(failures) + f" (restored: {'; '.join(actions) or 'nothing'})")
-        self.store.delete_trip(profile_arn, record.trip_id)
+        remaining, actions, failures = self._undo(record)
+        if remaining is not None:
+            lines = [line for line, _ in failures]
+            self._save(remaining.model_copy(update={"complete": False, "problems": lines}))
+            message = (
+                f"{'; '.join(lines)}. Still in force: {'; '.join(in_force(remaining))}. "
+                f"Put back: {'; '.join(actions) or 'nothing'}"
+            )
+            if all(isinstance(error, TransientAwsError) for _, error in failures):
+                raise TransientAwsError(message)  # the state machine retries: the rest is put back
+            raise RestoreIncomplete(message)
+        try:
+            self.store.delete_trip(profile_arn, record.trip_id)
+        except Exception:
+            # everything is put back but the record could not go: leave it saying nothing is in force
+            emptied = record.model_copy(
+                update={"scp": None, "tag": None, "role_policies": [], "concurrency": [], "complete": False}
+            )
+            with suppress(Exception):
+                self._save(emptied)
+            raise
         return RestoreResult(
             profile_arn=profile_arn,
             trip_id=record.trip_id,
@@ -351,38 +619,107 @@ class Tripper:
     def active_trips(self) -> list[TripRecord]:
         return [TripRecord.model_validate(item) for item in self.store.list_trips()]
 
-    def _restore_concurrency(self, functions: LambdaConcurrency, change: ConcurrencyChange) -> str:
+    def _undo(self, record: TripRecord) -> tuple[TripRecord | None, list[str], list[tuple[str, Exception]]]:
+        """Put back each change, last first. Returns what is still in force (None: nothing), what
+        was put back, and what failed (one line and the error each)."""
+        remaining = record
+        actions: list[str] = []
+        failures: list[tuple[str, Exception]] = []
+        for change in reversed(record.changes):
+            try:
+                actions.append(self._put_back(record, change))
+            except Exception as error:
+                if self._gone(record, change):  # the call failed, yet it took effect (read back)
+                    actions.append(f"{change_line(change)}: no longer in force (read back after a failure)")
+                else:
+                    failures.append((f"{change_line(change)}: {_line(error)}", error))
+                    continue
+            remaining = _without(remaining, change)
+        return (remaining if remaining.changes else None), actions, failures
+
+    def _gone(self, record: TripRecord, change: Change) -> bool:
+        """True when AWS shows ``change`` no longer in force; False when it is, or cannot be read."""
+        try:
+            return not self._is_in_force(record, change)
+        except Exception:
+            return False
+
+    def _is_in_force_now(self, record: TripRecord, change: Change) -> bool:
+        """True when AWS shows ``change`` in force; False when it is not, or cannot be read."""
+        try:
+            return self._is_in_force(record, change)
+        except Exception:
+            return False
+
+    def _put_back(self, record: TripRecord, change: Change) -> str:
+        match change:
+            case ConcurrencyChange():
+                return self._restore_concurrency(record, change)
+            case TagChange():
+                return self._restore_tag(record, change)
+            case RolePolicyChange():
+                return self._restore_role_policy(record, change)
+            case ScpChange():
+                return self._restore_scp(record, change)
+
+    def _restore_concurrency(self, record: TripRecord, change: ConcurrencyChange) -> str:
+        functions = self._functions(record.account_id, record.region)
         current = functions.get(change.function_name)
+        if current == change.previous:
+            return f"{change.function_name}: reserved concurrency already back to {current}"
         if current != change.set_to:
-            return f"{change.function_name}: concurrency is {current} (changed since the trip), left"
+            return (
+                f"{change.function_name}: reserved concurrency is {current}, "
+                f"not the trip's {change.set_to} (changed since the trip): left"
+            )
         if change.previous is None:
             functions.delete(change.function_name)
             return f"{change.function_name}: reserved concurrency removed (none before)"
         functions.put(change.function_name, change.previous)
         return f"{change.function_name}: reserved concurrency back to {change.previous}"
 
-    def _restore_tag(self, tags: ProfileTags, arn: str, change: TagChange) -> str:
-        current = tags.get(arn).get(change.key)
+    def _restore_tag(self, record: TripRecord, change: TagChange) -> str:
+        tags = self._tags(record.account_id, record.region)
+        current = tags.get(record.profile_arn).get(change.key)
+        if current == change.previous:
+            return f"tag {change.key} already back to {current!r}"
         if current != change.set_to:
-            return f"tag {change.key} is {current!r} (changed since the trip), left"
+            return f"tag {change.key} is {current!r}, not {change.set_to!r} (changed since the trip): left"
         if change.previous is None:
-            tags.remove(arn, change.key)
+            tags.remove(record.profile_arn, change.key)
             return f"tag {change.key} removed (absent before)"
-        tags.set(arn, change.key, change.previous)
+        tags.set(record.profile_arn, change.key, change.previous)
         return f"tag {change.key} back to {change.previous!r}"
 
-    def _restore_role_policy(self, roles: InlineDeny, arn: str, change: RolePolicyChange) -> str:
-        current = roles.get(change.role_name, change.policy_name)
+    def _restore_role_policy(self, record: TripRecord, change: RolePolicyChange) -> str:
+        """Remove tokenfuse's statement only; the policy's other statements stay (the document it
+        had before the trip, and whatever a person added since)."""
+        roles = self._roles(record.account_id)
+        role, name = change.role_name, change.policy_name
+        current = roles.get(role, name)
         if current is None:
-            return f"{change.role_name}: {change.policy_name} already gone"
-        if current != deny_document(arn):
-            return f"{change.role_name}: {change.policy_name} edited since the trip, left"
-        if change.previous_document is None:
-            roles.delete(change.role_name, change.policy_name)
-            return f"{change.role_name}: {change.policy_name} deleted"
-        roles.put(change.role_name, change.policy_name, change.previous_document)
-        return f"{change.role_name}: {change.policy_name} back to its previous document"
+            return f"{role}: {name} already gone"
+        if not has_statement(current):
+            return f"{role}: {name} holds no tokenfuse statement (removed since the trip): left"
+        rest = without_deny(current)
+        if rest is None:
+            roles.delete(role, name)
+            said = f"{role}: {name} deleted"
+        else:
+            roles.put(role, name, rest)
+            said = (
+                f"{role}: {name} back to its previous document"
+                if rest == change.previous_document
+                else f"{role}: tokenfuse's statement removed from {name}; {len(rest['Statement'])} "
+                "other statement(s) kept"
+            )
+        after = roles.get(role, name)  # read back: never say restored while the deny is there
+        if has_statement(after):
+            raise RestoreIncomplete(f"{role}: tokenfuse's deny is still in {name} after removing it")
+        return said
 
-    def _restore_scp(self, arn: str) -> str:
-        removed = self.guard.remove(arn)
+    def _restore_scp(self, record: TripRecord, change: ScpChange) -> str:
+        if not change.added:
+            return "guard SCP: the ARN was listed before the trip, so it stays listed (still denied by that)"
+        removed = self.guard.remove(record.profile_arn)  # reads the document back before returning
         return "guard SCP: ARN removed" if removed else "guard SCP: ARN no longer listed"

@@ -1,0 +1,333 @@
+"""The world every fault-injection case starts from, in moto: a tooling account holding the guard
+SCP, the approvals table and the bus; a member account (reached through its ``tokenfuse-member``
+role, so AssumeRole is one of the calls) with the profile, two caller roles, two caller functions,
+and an inline policy a person already had under tokenfuse's policy name."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.loaders
+import botocore.session
+import pytest
+from moto import mock_aws
+
+from tests.fault_injection.faults import FaultInjector
+from tokenfuse.adapters import aws as aws_adapter
+from tokenfuse.adapters.approvals_table import ApprovalsTable
+from tokenfuse.adapters.bus import EventBus
+from tokenfuse.adapters.guard_scp import empty_document, listed_arns
+from tokenfuse.remediation import tasks
+from tokenfuse.remediation.models import TripRecord
+from tokenfuse.remediation.settings import RemediateSettings, TripMechanism
+from tokenfuse.teams import TeamDirectory
+from tokenfuse_sandbox.emulation import bedrock_profiles
+from tokenfuse_sandbox.template import load_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+MEMBER = "222222222222"
+TABLE = "tokenfuse-approvals-faults"
+BUS = "tokenfuse-faults"
+HAIKU = f"arn:aws:bedrock:{REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
+THREAD, FINOPS_CHANNEL = "C0SEARCH01", "C0FINOPS01"
+CALLER_ROLES = ("caller-a", "caller-b")
+FUNCTIONS = {"worker-a": 25, "worker-b": None}  # reserved concurrency before the trip
+WORKER_ROLE = "worker-role"
+PERSONS_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "PersonsOwn", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
+DIRECTORY = TeamDirectory.model_validate(
+    {
+        "teams": [
+            {
+                "name": "search",
+                "slack_channel": THREAD,
+                "approvers": [{"slack_user_id": "U0ALICE001"}],
+                "policies": {
+                    "throttle": {"mode": "auto", "action": "throttle", "cooldown_minutes": 30},
+                    "detach": {"mode": "auto", "action": "detach"},
+                },
+            }
+        ],
+        "finops": {"slack_channel": FINOPS_CHANNEL, "emails": ["finops@example.com"]},
+    }
+)
+
+
+class Recorder:
+    """Slack and SES as tokenfuse's ports see them: every message kept, in order."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []
+
+    def post(self, channel: str, text: str, *, thread_ts: str | None = None, blocks: Any = None) -> str:
+        self.messages.append((channel, text))
+        return f"{len(self.messages)}.0"
+
+    def send(self, to: list[str], subject: str, text: str, html: str | None = None) -> None:
+        self.messages.append(("email:" + ",".join(to), text))
+
+    def said(self, channel: str) -> list[str]:
+        return [text for where, text in self.messages if where == channel]
+
+
+@dataclass
+class World:
+    policy_id: str
+    profile_arn: str
+    member: boto3.Session
+    faults: FaultInjector
+    guard_document: dict[str, Any]
+    recorder: Recorder = field(default_factory=Recorder)
+    clients: dict[str, Any] = field(default_factory=dict)
+    pristine: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def profile_id(self) -> str:
+        return self.profile_arn.rsplit("/", 1)[-1]
+
+    @property
+    def policy_name(self) -> str:
+        return f"tokenfuse-trip-{self.profile_id}"
+
+    def deps(self, mechanism: TripMechanism) -> tasks.Deps:
+        """What the remediate handler builds for each invocation (a fresh member session each time)."""
+        settings = RemediateSettings(
+            approvals_table_name=TABLE,
+            event_bus_name=BUS,
+            dry_run=False,
+            trip_mechanism=mechanism,
+            guard_policy_id=self.policy_id,
+            finops_slack_channel=FINOPS_CHANNEL,
+        )
+        # The table and bus adapters are plain wrappers of one client each: shared across
+        # invocations to keep the suite quick (their calls are made, and faulted, all the same).
+        if "shared" not in self.clients:
+            self.clients["shared"] = {"table": ApprovalsTable(TABLE), "bus": EventBus(BUS)}
+        return tasks.Deps(
+            settings, chat=self.recorder, email=self.recorder, directory=DIRECTORY, **self.clients["shared"]
+        )
+
+    def incident(self, action: str) -> dict[str, Any]:
+        return {
+            "incident_id": f"inc-faults-{action}",
+            "profile_arn": self.profile_arn,
+            "profile_id": self.profile_id,
+            "profile_name": "search-answers",
+            "account_id": MEMBER,
+            "region": REGION,
+            "team": "search",
+            "environment": action,
+            "kind": "output-runaway",
+            "severity": "high",
+            "cost_per_hour_usd": 120.0,
+            "baseline_cost_per_hour_usd": 6.0,
+            "slack_channel": THREAD,
+            "slack_ts": "100.1",
+        }
+
+    def reset(self) -> None:
+        """Back to the starting state (a fresh approvals table, the guard SCP, tag, policies and
+        concurrency as they were), checked against the first reading: no case sees another's."""
+        self.recorder = Recorder()
+        self.faults.injected, self.faults.plan = [], None
+        ddb = self.client("dynamodb", member=False)
+        ddb.delete_table(TableName=TABLE)
+        _create_table(ddb)
+        org = self.client("organizations", member=False)
+        org.update_policy(PolicyId=self.policy_id, Content=json.dumps(self.guard_document))
+        self.client("bedrock").tag_resource(
+            resourceARN=self.profile_arn, tags=[{"key": "tokenfuse:state", "value": "watching"}]
+        )
+        iam = self.client("iam")
+        for role in (*CALLER_ROLES, WORKER_ROLE):
+            if self.policy_name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+                iam.delete_role_policy(RoleName=role, PolicyName=self.policy_name)
+        iam.put_role_policy(
+            RoleName="caller-b", PolicyName=self.policy_name, PolicyDocument=json.dumps(PERSONS_POLICY)
+        )
+        lam = self.client("lambda")
+        for name, reserved in FUNCTIONS.items():
+            if reserved is None:
+                lam.delete_function_concurrency(FunctionName=name)
+            else:
+                lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+        if not self.pristine:
+            self.pristine = self.observe()
+        assert self.observe() == self.pristine
+
+    def stored_record(self) -> TripRecord | None:
+        """The profile's active trip as the approvals table holds it."""
+        if "table" not in self.clients:
+            self.clients["table"] = ApprovalsTable(TABLE)
+        with self.faults.disarmed():
+            stored = self.clients["table"].get_trip(self.profile_arn)
+        return TripRecord.model_validate(stored) if stored else None
+
+    def client(self, service: str, member: bool = True) -> Any:
+        """A client of the member account (or the tooling account), made once."""
+        key = f"{service}:{member}"
+        if key not in self.clients:
+            session = self.member if member else boto3.Session(region_name=REGION)
+            self.clients[key] = session.client(service, region_name=REGION)  # type: ignore[call-overload]
+        return self.clients[key]
+
+    def observe(self) -> dict[str, Any]:
+        """What is in force in AWS, read back from moto (the injector only counts armed calls)."""
+        org = self.client("organizations", member=False)
+        document = json.loads(org.describe_policy(PolicyId=self.policy_id)["Policy"]["Content"])
+        bedrock = self.client("bedrock")
+        listed = bedrock.list_tags_for_resource(resourceARN=self.profile_arn)["tags"]
+        tags = {t["key"]: t["value"] for t in listed}
+        iam = self.client("iam")
+        policies: dict[str, Any] = {}
+        for role in (*CALLER_ROLES, WORKER_ROLE):
+            names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+            policies[role] = (
+                iam.get_role_policy(RoleName=role, PolicyName=self.policy_name)["PolicyDocument"]
+                if self.policy_name in names
+                else None
+            )
+        lam = self.client("lambda")
+        concurrency = {
+            name: lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
+            for name in FUNCTIONS
+        }
+        return {
+            "scp_arns": listed_arns(document),
+            "other_statements": [
+                s for s in document["Statement"] if s.get("Sid") != "TokenfuseTrippedProfiles"
+            ],
+            "state_tag": tags.get("tokenfuse:state"),
+            "policies": policies,
+            "concurrency": concurrency,
+        }
+
+
+def _role(iam: Any, name: str) -> str:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+
+
+@cache
+def _table_properties() -> dict[str, Any]:
+    properties: dict[str, Any] = load_yaml(ROOT / "template.yaml")["Resources"]["ApprovalsTable"][
+        "Properties"
+    ]
+    return properties
+
+
+def _create_table(ddb: Any) -> None:
+    """The approvals table with the template's own key schema."""
+    props = _table_properties()
+    ddb.create_table(
+        TableName=TABLE,
+        KeySchema=props["KeySchema"],
+        AttributeDefinitions=props["AttributeDefinitions"],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+@cache
+def _shared_loader() -> botocore.loaders.Loader:
+    return botocore.loaders.create_loader()
+
+
+def build_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "POWERTOOLS_SERVICE_NAME": "remediate",
+        "POWERTOOLS_METRICS_NAMESPACE": "tokenfuse",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    # Every boto3 session (one per assumed member role, per invocation, as in Lambda) loads the
+    # service models afresh; one shared loader keeps the suite fast and changes no behaviour.
+    shared = _shared_loader()
+    monkeypatch.setattr(botocore.session, "create_loader", lambda *_args, **_kw: shared)
+    bedrock_profiles.install()
+    faults = FaultInjector()
+    faults.install()
+    try:
+        with mock_aws():
+            aws_adapter.default_session.cache_clear()
+            _create_table(boto3.client("dynamodb", region_name=REGION))
+            boto3.client("events", region_name=REGION).create_event_bus(Name=BUS)
+            org = boto3.client("organizations", region_name=REGION)
+            org.create_organization(FeatureSet="ALL")
+            person = {
+                "Sid": "PersonsGuard",
+                "Effect": "Deny",
+                "Action": "bedrock:DeleteInferenceProfile",
+                "Resource": "*",
+            }
+            document = empty_document()
+            document["Statement"].insert(0, person)
+            policy_id = org.create_policy(
+                Name="tokenfuse-guard",
+                Description="guard",
+                Type="SERVICE_CONTROL_POLICY",
+                Content=json.dumps(document),
+            )["Policy"]["PolicySummary"]["Id"]
+            member = aws_adapter.assume_role_session(f"arn:aws:iam::{MEMBER}:role/admin", "setup")
+            iam = member.client("iam", region_name=REGION)
+            _role(iam, "tokenfuse-member")
+            for role in CALLER_ROLES:
+                _role(iam, role)
+            worker_role = _role(iam, WORKER_ROLE)
+            lam = member.client("lambda", region_name=REGION)
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                archive.writestr("app.py", "def handler(e, c):\n    return e\n")
+            for name, reserved in FUNCTIONS.items():
+                lam.create_function(
+                    FunctionName=name,
+                    Runtime="python3.13",
+                    Role=worker_role,
+                    Handler="app.handler",
+                    Code={"ZipFile": buffer.getvalue()},
+                )
+                if reserved is not None:
+                    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+            arn = member.client("bedrock", region_name=REGION).create_inference_profile(
+                inferenceProfileName="search-answers",
+                modelSource={"copyFrom": HAIKU},
+                tags=[
+                    {"key": "team", "value": "search"},
+                    {"key": "tokenfuse:state", "value": "watching"},
+                    {
+                        "key": "tokenfuse:callers",
+                        "value": "role/caller-a caller-b function:worker-a worker-b",
+                    },
+                ],
+            )["inferenceProfileArn"]
+            iam.put_role_policy(
+                RoleName="caller-b",
+                PolicyName=f"tokenfuse-trip-{arn.rsplit('/', 1)[-1]}",
+                PolicyDocument=json.dumps(PERSONS_POLICY),
+            )
+            aws_adapter.default_session.cache_clear()
+            yield World(
+                policy_id=policy_id, profile_arn=arn, member=member, faults=faults, guard_document=document
+            )
+    finally:
+        faults.uninstall()
+        aws_adapter.default_session.cache_clear()
