@@ -175,6 +175,7 @@ def _classify_native(entry: PriceListEntry, usage: str, flat: str) -> Meter | st
 
 
 _MILLION = re.compile(r"\b(million|1m)\b")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 
 
 _PER_1K = {"1k tokens", "1000 tokens", "1k token"}
@@ -286,8 +287,8 @@ class _Builder:
             self.skip(name, UNKNOWN_NAME, usage)
             return
         region = entry.attribute("regionCode")
-        if not region:
-            self.skip(name, "no regionCode", usage)
+        if not _REGION.fullmatch(region):
+            self.skip(name, f"regionCode {one_line(region, 40)!r} is not an AWS region", usage)
             return
         price = per_million(entry, service_code)
         if isinstance(price, str):

@@ -33,9 +33,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from tokenfuse.text import one_line
 
@@ -303,31 +304,34 @@ def routing_of_profile(model_arns: Sequence[str]) -> Routing:
     return "geographic" if len(regions) > 1 else "in-region"
 
 
-def _read(name: str) -> PriceTable:
-    text = resources.files("tokenfuse").joinpath(name).read_text(encoding="utf-8")
-    return PriceTable.model_validate_json(text)
+def _data(name: str) -> Traversable:
+    return resources.files("tokenfuse").joinpath(name)
 
 
 @cache
 def load_embedded_prices() -> PriceTable:
     """The embedded table (``data/prices.json``), read and validated once per process."""
-    return _read(EMBEDDED_FILE)
+    return PriceTable.model_validate_json(_data(EMBEDDED_FILE).read_text(encoding="utf-8"))
+
+
+def table_in_use(refreshed: Traversable, pin: str | None) -> PriceTable:
+    """The refreshed table at ``refreshed`` unless it is absent or unreadable, or ``pin`` (the
+    ``TOKENFUSE_PRICE_TABLE`` value) is ``embedded``; the embedded table otherwise."""
+    if (pin or "auto").strip().lower() == "embedded" or not refreshed.is_file():
+        return load_embedded_prices()
+    try:
+        return PriceTable.model_validate_json(refreshed.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:  # pydantic's ValidationError is a ValueError
+        # Never price with a table that does not validate; the embedded one names itself in every
+        # alert's rate basis, so the fallback is visible.
+        LOG.error("refreshed price table unreadable, using the embedded one: %s", one_line(error))
+        return load_embedded_prices()
 
 
 @cache
 def load_prices() -> PriceTable:
-    """The table in use: the refreshed one the layer ships, unless absent, unreadable or pinned
-    away (``TOKENFUSE_PRICE_TABLE=embedded``); the embedded one otherwise. Once per process."""
-    if os.environ.get(PRICE_TABLE_ENV, "auto").strip().lower() != "embedded":
-        refreshed = resources.files("tokenfuse").joinpath(REFRESHED_FILE)
-        if refreshed.is_file():
-            try:
-                return _read(REFRESHED_FILE)
-            except (ValidationError, ValueError, OSError) as error:
-                # Never price with a table that does not validate; the embedded one names itself in
-                # every alert's rate basis, so the fallback is visible.
-                LOG.error("refreshed price table unreadable, using the embedded one: %s", one_line(error))
-    return load_embedded_prices()
+    """The table in use (:func:`table_in_use` of the layer's refreshed file), once per process."""
+    return table_in_use(_data(REFRESHED_FILE), os.environ.get(PRICE_TABLE_ENV))
 
 
 def price_for(model_id: str, region: str, table: PriceTable | None = None) -> Rates | None:
