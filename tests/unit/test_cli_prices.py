@@ -5,50 +5,14 @@ from datetime import date, timedelta
 
 from typer.testing import CliRunner
 
+from tests.unit.test_prices import sonnet4_table
 from tokenfuse.attribution.pricing import PriceTable, load_prices
 from tokenfuse_cli.main import app
 from tokenfuse_cli.prices import render
 
-SONNET4 = "anthropic.claude-sonnet-4-20250514-v1:0"
-
 
 def refreshed() -> PriceTable:
-    return PriceTable.model_validate(
-        {
-            "origin": "aws-price-list",
-            "refreshed_at": "2026-12-01T09:30:00Z",
-            "models": {
-                SONNET4: {
-                    "name": "Claude Sonnet 4",
-                    "source": "AWS Price List API (pricing:GetProducts, AmazonBedrockFoundationModels)",
-                    "as_of": "2026-12-01",
-                    "regions": {
-                        "us-east-1": {
-                            "input": 3.0,
-                            "output": 15.0,
-                            "cache_read": 0.3,
-                            "cache_write": 3.75,
-                            "cache_write_1h": 6.0,
-                            "skus": {
-                                "input": {"sku": "EXMAZJU2GSMT5EQC", "effective": "2026-11-01"},
-                                "output": {"sku": "COOBDLGBNMBTC7BS", "effective": "2026-11-15"},
-                            },
-                            "variants": [
-                                {
-                                    "routing": "global",
-                                    "input": 2.7,
-                                    "output": 13.5,
-                                    "skus": {"input": {"sku": "TBBEDXESSBUEO4NW", "effective": "2026-11-01"}},
-                                },
-                                {"tier": "flex", "input": 1.5, "output": 7.5},
-                            ],
-                        },
-                        "us-west-2": {"input": 3.0, "output": 15.0, "as_of": "2026-11-27"},
-                    },
-                }
-            },
-        }
-    )
+    return sonnet4_table(global_rate=True, flex=True)
 
 
 def test_lists_every_model_and_region_with_its_date():
@@ -90,7 +54,7 @@ def test_a_refreshed_table_shows_every_way_of_calling_and_its_sku():
         "3.75",
         "6",
         "SKU",
-        "EXMAZJU2GSMT5EQC,",
+        "QZ4REGIONSKU0001,",
         "effective",
         "2026-11-15",
     ]
@@ -101,7 +65,7 @@ def test_a_refreshed_table_shows_every_way_of_calling_and_its_sku():
         "-",
         "-",
         "SKU",
-        "TBBEDXESSBUEO4NW,",
+        "QZ4GLOBALSKU0001,",
         "effective",
         "2026-11-01",
     ]

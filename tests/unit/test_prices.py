@@ -162,19 +162,27 @@ def test_routing_of_a_profile_from_the_models_it_lists(regions, routing):
     assert routing_of_profile([_arn(r) for r in regions]) == routing
 
 
-def _table(*, global_rate: bool, origin: str = "aws-price-list") -> PriceTable:
-    sku = {"sku": "QZ4GLOBALSKU0001", "effective": "2026-11-01"}
-    regional = {"sku": "QZ4REGIONSKU0001", "effective": "2026-10-15"}
-    variants = (
-        [{"routing": "global", "input": 2.7, "output": 13.5, "skus": {"input": sku}}] if global_rate else []
-    )
+def sonnet4_table(*, global_rate: bool, flex: bool = False) -> PriceTable:
+    """A refreshed table of Sonnet 4: us-east-1 from the Price List (regional, the global rate when
+    asked, a flex rate without SKUs when asked), us-west-2's embedded figures kept."""
+    regional = {
+        "input": {"sku": "QZ4REGIONSKU0001", "effective": "2026-10-15"},
+        "output": {"sku": "QZ4REGIONOUT0001", "effective": "2026-11-15"},
+    }
+    variants: list[dict] = []
+    if global_rate:
+        sku = {"sku": "QZ4GLOBALSKU0001", "effective": "2026-11-01"}
+        variants.append({"routing": "global", "input": 2.7, "output": 13.5, "skus": {"input": sku}})
+    if flex:
+        variants.append({"tier": "flex", "input": 1.5, "output": 7.5})
     return PriceTable.model_validate(
         {
-            "origin": origin,
+            "origin": "aws-price-list",
+            "refreshed_at": "2026-12-01T09:30:00Z",
             "models": {
                 SONNET4: {
                     "name": "Claude Sonnet 4",
-                    "source": "AWS Price List API",
+                    "source": "AWS Price List API (pricing:GetProducts, AmazonBedrockFoundationModels)",
                     "as_of": "2026-12-01",
                     "regions": {
                         "us-east-1": {
@@ -182,7 +190,8 @@ def _table(*, global_rate: bool, origin: str = "aws-price-list") -> PriceTable:
                             "output": 15.0,
                             "cache_read": 0.3,
                             "cache_write": 3.75,
-                            "skus": {"input": regional},
+                            "cache_write_1h": 6.0,
+                            "skus": regional,
                             "variants": variants,
                         },
                         "us-west-2": {"input": 3.0, "output": 15.0, "as_of": "2026-11-27"},
@@ -195,7 +204,7 @@ def _table(*, global_rate: bool, origin: str = "aws-price-list") -> PriceTable:
 
 def test_a_global_call_is_priced_at_the_global_rate_and_says_so():
     # Given a refreshed table with Sonnet 4's global rate in us-east-1 ($2.70 / $13.50)
-    quote = _table(global_rate=True).quote(f"global.{SONNET4}", "us-east-1", "global")
+    quote = sonnet4_table(global_rate=True).quote(f"global.{SONNET4}", "us-east-1", "global")
     # Then 3,000 input + 400 output tokens cost 3,000 x 2.7 / 1e6 + 400 x 13.5 / 1e6 = $0.0135
     assert quote is not None
     assert quote.rates.cost(3_000, 400) == pytest.approx(0.0135)
@@ -211,7 +220,7 @@ def test_a_global_call_is_priced_at_the_global_rate_and_says_so():
 
 
 def test_a_geographic_call_is_priced_at_the_in_region_rate():
-    quote = _table(global_rate=True).quote(f"us.{SONNET4}", "us-east-1", "geographic")
+    quote = sonnet4_table(global_rate=True).quote(f"us.{SONNET4}", "us-east-1", "geographic")
     assert quote is not None
     assert quote.rates.cost(3_000, 400) == pytest.approx(0.015)  # 3,000 x 3 / 1e6 + 400 x 15 / 1e6
     assert "in-region rate of us-east-1, which AWS bills for geographic cross-region calls" in quote.basis
@@ -219,14 +228,14 @@ def test_a_geographic_call_is_priced_at_the_in_region_rate():
 
 
 def test_a_global_call_without_a_global_rate_falls_back_and_says_so():
-    quote = _table(global_rate=False).quote(f"global.{SONNET4}", "us-east-1", "global")
+    quote = sonnet4_table(global_rate=False).quote(f"global.{SONNET4}", "us-east-1", "global")
     assert quote is not None
     assert quote.rates.cost(3_000, 400) == pytest.approx(0.015)
     assert "as the table has no global cross-region rate for this model" in quote.basis
 
 
 def test_kept_embedded_figures_name_their_own_date():
-    quote = _table(global_rate=False).quote(SONNET4, "us-west-2", "in-region")
+    quote = sonnet4_table(global_rate=False).quote(SONNET4, "us-west-2", "in-region")
     assert quote is not None
     assert "(embedded figures as of 2026-11-27, kept by the refresh)" in quote.basis
     # And a model without cache rates is not said to assume a cache TTL
@@ -240,7 +249,7 @@ def test_the_embedded_table_names_itself():
 
 
 def test_oldest_date_counts_kept_embedded_figures():
-    assert _table(global_rate=False).oldest_as_of() == date(2026, 11, 27)
+    assert sonnet4_table(global_rate=False).oldest_as_of() == date(2026, 11, 27)
 
 
 # -- which table is in use -------------------------------------------------------------------------
@@ -251,13 +260,13 @@ def _refreshed_file(tmp_path, text: str):
 
 
 def test_the_refreshed_table_is_used_when_the_layer_ships_it(tmp_path):
-    path = _refreshed_file(tmp_path, _table(global_rate=True).model_dump_json())
+    path = _refreshed_file(tmp_path, sonnet4_table(global_rate=True).model_dump_json())
     assert table_in_use(path, None).origin == "aws-price-list"
     assert table_in_use(path, "auto").origin == "aws-price-list"
 
 
 def test_the_embedded_table_when_pinned_absent_or_unreadable(tmp_path, caplog):
-    good = _refreshed_file(tmp_path, _table(global_rate=True).model_dump_json())
+    good = _refreshed_file(tmp_path, sonnet4_table(global_rate=True).model_dump_json())
     assert table_in_use(good, "embedded") is load_embedded_prices()
     assert table_in_use(tmp_path / "absent.json", None) is load_embedded_prices()
     # An unreadable refreshed file is never priced with: the embedded table, and one error line
@@ -271,7 +280,7 @@ def test_the_embedded_table_when_pinned_absent_or_unreadable(tmp_path, caplog):
 def test_the_alert_says_which_rate_was_assumed():
     # Given a culprit whose dollars used Sonnet 4's global rate
     spike = load_spike("spike-alarm.json")
-    basis = _table(global_rate=True).quote(f"global.{SONNET4}", "us-east-1", "global").basis
+    basis = sonnet4_table(global_rate=True).quote(f"global.{SONNET4}", "us-east-1", "global").basis
     culprit = spike.culprits[0].model_copy(update={"rate_basis": basis})
     spike = spike.model_copy(update={"culprits": [culprit, *spike.culprits[1:]]})
     view = view_for(spike)
