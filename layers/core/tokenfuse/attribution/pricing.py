@@ -27,7 +27,6 @@ What varies, and what attribution can know of it:
 """
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -38,6 +37,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tokenfuse.settings import FunctionSettings
 from tokenfuse.text import one_line
 
 LOG = logging.getLogger(__name__)
@@ -47,8 +47,6 @@ CROSS_REGION_PREFIXES = frozenset({"us", "eu", "apac", "global", "us-gov", "ca",
 
 EMBEDDED_FILE = "data/prices.json"
 REFRESHED_FILE = "data/prices.refreshed.json"
-PRICE_TABLE_ENV = "TOKENFUSE_PRICE_TABLE"
-"""``embedded`` pins the embedded table; unset (or ``auto``): the refreshed one when the layer has it."""
 
 ServiceTier = Literal["default", "priority", "flex", "reserved"]
 """Bedrock's ``service_tier`` values (the ``default`` tier is the one AWS calls Standard)."""
@@ -328,10 +326,16 @@ def table_in_use(refreshed: Traversable, pin: str | None) -> PriceTable:
         return load_embedded_prices()
 
 
+class PriceTableSettings(FunctionSettings):
+    """Which table a function prices with (any function that prices reads it, by its variable)."""
+
+    tokenfuse_price_table: Literal["auto", "embedded"] = "auto"
+
+
 @cache
 def load_prices() -> PriceTable:
     """The table in use (:func:`table_in_use` of the layer's refreshed file), once per process."""
-    return table_in_use(_data(REFRESHED_FILE), os.environ.get(PRICE_TABLE_ENV))
+    return table_in_use(_data(REFRESHED_FILE), PriceTableSettings.from_env().tokenfuse_price_table)
 
 
 def price_for(model_id: str, region: str, table: PriceTable | None = None) -> Rates | None:
