@@ -8,7 +8,8 @@
 Emulations (what moto lacks) are named as such in each module: in-process Lambda (runtime.py),
 event delivery (delivery.py), the Function URL endpoint (function_url.py), and the ones under
 ``emulation/`` (Bedrock inference profiles, the Bedrock runtime with its denies, metrics and
-invocation logs, subscription-filter delivery, simulated clock, Slack server, alarm evaluation).
+invocation logs, subscription-filter delivery, simulated clock, Slack server, alarm evaluation, the
+Price List API).
 """
 
 from __future__ import annotations
@@ -241,18 +242,23 @@ class Sandbox:
     # -- emulations ----------------------------------------------------------------------------
     def _install_emulations(self) -> None:
         """The emulations under ``emulation/``: Bedrock inference profiles, the Bedrock runtime
-        (denies, metrics, invocation logs) and tokenfuse's Metrics Insights queries in moto, the
-        simulated clock (tokenfuse.clock, Step Functions waits), subscription-filter delivery and
+        (denies, metrics, invocation logs), tokenfuse's Metrics Insights queries and the Price List
+        in moto, the simulated clock (tokenfuse.clock, Step Functions waits), subscription-filter delivery and
         alarm evaluation on it, and the Slack server."""
         if not self.emulations:
             return
-        from tokenfuse_sandbox.emulation import bedrock_profiles, bedrock_runtime, metrics_insights
+        from tokenfuse_sandbox.emulation import (
+            bedrock_profiles,
+            bedrock_runtime,
+            metrics_insights,
+            price_list,
+        )
         from tokenfuse_sandbox.emulation.alarms import AlarmEvaluator
         from tokenfuse_sandbox.emulation.clock import SimulatedClock
         from tokenfuse_sandbox.emulation.invocation_logs import SubscriptionDelivery
         from tokenfuse_sandbox.emulation.slack_server import SlackServer
 
-        for emulation in (bedrock_profiles, bedrock_runtime, metrics_insights):
+        for emulation in (bedrock_profiles, bedrock_runtime, metrics_insights, price_list):
             if not emulation.installed():
                 emulation.install()
                 self._undo.append(emulation.uninstall)

@@ -178,6 +178,11 @@ class Culprit(BusModel):
     region: str
     model_ids: list[str] = Field(default_factory=list)
     unpriced_models: list[str] = Field(default_factory=list)
+    rate_basis: str | None = Field(
+        default=None,
+        description="which rate the dollars use and what was assumed: the AWS/Bedrock metrics carry no "
+        "service tier, cache TTL or batch (null: unpriced, or not said)",
+    )
     callers: list[CallerShare] | None = Field(
         default=None,
         description="role ARNs with their share, where invocation logs name them (null: unknown)",

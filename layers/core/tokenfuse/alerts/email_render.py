@@ -29,6 +29,8 @@ def render_email(view: AlertView, fallback_note: str | None = None) -> EmailMess
     ]
     if view.spark:
         rows.append((f"Spend ({view.spark_caption})", view.spark))
+    if view.rate_basis:
+        rows.append(("Rate", view.rate_basis))
     table = "\n".join(
         f'<tr><th align="left" style="padding:4px 12px 4px 0">{escape(k)}</th><td>{escape(v)}</td></tr>'
         for k, v in rows

@@ -54,6 +54,8 @@ def render_alert(view: AlertView) -> SlackMessage:
     ]
     if view.spark:
         blocks.append({"type": "section", "text": _md(f"*Spend ({view.spark_caption}):* `{view.spark}`")})
+    if view.rate_basis:
+        blocks.append({"type": "context", "elements": [_md(_clip(f"Rate: {view.rate_basis}", 3000))]})
     blocks += [
         {"type": "section", "text": _md(f"*Next:* {view.next_step}")},
         {"type": "context", "elements": [_md(f":bulb: *Lever:* {view.lever}")]},
@@ -87,6 +89,8 @@ def alert_text(view: AlertView) -> str:
     ]
     if view.spark:
         lines.append(f"Spend ({view.spark_caption}): {view.spark}")
+    if view.rate_basis:
+        lines.append(f"Rate: {view.rate_basis}")
     lines += [f"Next: {view.next_step}", f"Lever: {view.lever}"]
     lines += [f"{link.label}: {link.url}" for link in view.links]
     lines.append(f"Incident {i.incident_id} · {view.sources_line}")

@@ -96,6 +96,11 @@ class AlertView:
         return f"$/h, last {hours} h"
 
     @property
+    def rate_basis(self) -> str | None:
+        """Which rate the dollars use and what was assumed (the metrics carry no tier, TTL or batch)."""
+        return self.incident.culprit.rate_basis
+
+    @property
     def next_step(self) -> str:
         if self.incident.is_direct_model and self.incident.status != "planned" and self.planned is None:
             return DIRECT_MODEL_NEXT

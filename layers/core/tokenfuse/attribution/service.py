@@ -43,7 +43,15 @@ from tokenfuse.adapters.cloudwatch import (
 )
 from tokenfuse.attribution.kinds import KindThresholds
 from tokenfuse.attribution.peak import find_peak
-from tokenfuse.attribution.pricing import PriceTable, Rates, base_model_id, load_prices
+from tokenfuse.attribution.pricing import (
+    PriceTable,
+    Quote,
+    Rates,
+    base_model_id,
+    load_prices,
+    routing_of_model_id,
+    routing_of_profile,
+)
 from tokenfuse.attribution.rank import (
     Owner,
     ProfileFigures,
@@ -491,7 +499,7 @@ class Attributor:
             subject = candidate.subject
             if candidate.window_factors or candidate.baseline_factors:
                 hourly.scale(candidate.window_factors, candidate.baseline_factors)
-            rates, model_ids, unpriced = self._rates(subject, region)
+            rates, model_ids, unpriced, rate_basis = self._rates(subject, region)
             since = subject.profile.created_at if subject.profile else None
             baseline, _ = hourly.baseline(since)
             profile = subject.profile
@@ -504,6 +512,7 @@ class Attributor:
                     region=(profile.region if profile else None) or region,
                     model_ids=model_ids,
                     rates=rates,
+                    rate_basis=rate_basis,
                     unpriced_models=unpriced,
                     window=hourly.window(),
                     baseline=baseline,
@@ -522,25 +531,34 @@ class Attributor:
             )
         return out
 
-    def _rates(self, subject: Subject, region: str) -> tuple[Rates | None, tuple[str, ...], tuple[str, ...]]:
-        """(rates, the model ids behind the subject, those without a price)."""
+    def _rates(
+        self, subject: Subject, region: str
+    ) -> tuple[Rates | None, tuple[str, ...], tuple[str, ...], str | None]:
+        """(rates, the model ids behind the subject, those without a price, which rate that is and
+        why). The routing (in-region, geographic, global) is the subject's: a ModelId prefix, or the
+        regions of the models a profile lists."""
         if subject.profile is None:
             model = subject.model_id or ""
-            found = self.prices.price_for(model, region)
-            return found, (model,), () if found else (model,)
+            found = self.prices.quote(model, region, routing_of_model_id(model))
+            if found is None:
+                return None, (model,), (model,), None
+            return found.rates, (model,), (), found.basis
         profile = subject.profile
+        routing = routing_of_profile(profile.model_arns)
         model_ids = tuple(dict.fromkeys(base_model_id(arn) for arn in profile.model_arns))
-        rates: Rates | None = None
+        quote: Quote | None = None
         unpriced = []
         for model_id in model_ids:
-            found = self.prices.price_for(model_id, region)
+            found = self.prices.quote(model_id, region, routing)
             if found is None:
                 unpriced.append(model_id)
-            elif rates is None:
-                rates = found
+            elif quote is None:
+                quote = found
         if not model_ids:
             unpriced.append(profile.arn)
-        return rates, model_ids, tuple(unpriced)
+        if quote is None:
+            return None, model_ids, tuple(unpriced), None
+        return quote.rates, model_ids, tuple(unpriced), quote.basis
 
     def _owner(self, bedrock: Any, arn: str) -> Owner:
         try:
