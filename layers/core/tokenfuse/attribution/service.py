@@ -262,6 +262,12 @@ class Attributor:
         figures: list[ProfileFigures] = []
         reads: list[ScopeRead] = []
         notes: list[str] = []
+        if grid.clamped:
+            notes.append(
+                f"window clamped: the signal spans {signal.window_start:%Y-%m-%d %H:%M}Z to "
+                f"{signal.window_end:%Y-%m-%d %H:%M}Z; its last {s.max_window_hours} h were attributed "
+                "(MAX_WINDOW_HOURS)"
+            )
         clients_of: dict[str, ScopeClients] = {}
         known = self.known_scopes() if self.known_scopes and signal.source == "budget" else ()
         for account, region in scopes_of(signal, self.region or default_region(), known):
