@@ -54,7 +54,15 @@ from tokenfuse.attribution.rank import (
     severity,
     unattributed,
 )
-from tokenfuse.attribution.series import Candidate, SeriesTotals, Subject, rank_series, subjects_of
+from tokenfuse.attribution.series import (
+    Candidate,
+    SeriesTotals,
+    Subject,
+    profile_labels,
+    rank_series,
+    subject_rates,
+    subjects_of,
+)
 from tokenfuse.attribution.usage import (
     INPUT_TOKENS,
     METRICS,
@@ -199,12 +207,6 @@ def scopes_of(
 
 def _named(signal: SpendSignal) -> set[str]:
     return {value for value in (signal.profile_id, signal.profile_arn) if value}
-
-
-def _profile_labels(profiles: Sequence[InferenceProfile]) -> set[str]:
-    """Every ModelId a scope's profiles may appear under: both forms of each, and the models behind them."""
-    labels = {form for p in profiles for form in (p.profile_id, p.arn)}
-    return labels | {base_model_id(arn) for p in profiles for arn in p.model_arns}
 
 
 MAX_UNLISTED_FETCHES = 20
@@ -384,7 +386,7 @@ class Attributor:
                 "the baseline starts more than two weeks ago, past what Metrics Insights reads: "
                 "ranked with MetricStat reads"
             )
-            totals = self._partitioned(cloudwatch, grid, listed | _profile_labels(profiles))
+            totals = self._partitioned(cloudwatch, grid, listed | profile_labels(profiles))
             return totals, "metric-stat", reason, len(listed)
         if len(profiles) >= SERIES_CHECK_PROFILES:
             listed = self._list_series(cloudwatch)
@@ -524,23 +526,7 @@ class Attributor:
 
     def _rates(self, subject: Subject, region: str) -> tuple[Rates | None, tuple[str, ...], tuple[str, ...]]:
         """(rates, the model ids behind the subject, those without a price)."""
-        if subject.profile is None:
-            model = subject.model_id or ""
-            found = self.prices.price_for(model, region)
-            return found, (model,), () if found else (model,)
-        profile = subject.profile
-        model_ids = tuple(dict.fromkeys(base_model_id(arn) for arn in profile.model_arns))
-        rates: Rates | None = None
-        unpriced = []
-        for model_id in model_ids:
-            found = self.prices.price_for(model_id, region)
-            if found is None:
-                unpriced.append(model_id)
-            elif rates is None:
-                rates = found
-        if not model_ids:
-            unpriced.append(profile.arn)
-        return rates, model_ids, tuple(unpriced)
+        return subject_rates(subject, region, self.prices)
 
     def _owner(self, bedrock: Any, arn: str) -> Owner:
         try:
