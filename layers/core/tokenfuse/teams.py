@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -128,7 +127,9 @@ class Team(DirectoryModel):
     approvers: list[Approver] = Field(default_factory=list)
     policies: dict[str, Policy] = Field(default_factory=dict)
     planned_windows: list[PlannedWindow] = Field(default_factory=list)
-    timezone: str = Field(default="UTC", description="IANA time zone of the weekly digest (Monday 08:00 there)")
+    timezone: str = Field(
+        default="UTC", description="IANA time zone of the weekly digest (Monday 08:00 there)"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -28,6 +28,7 @@ def reconcile(
     lines: Sequence[Line],
     billed: Mapping[date, Mapping[str, float]],
     period: Period,
+    *,
     tag_keys: TagKeys,
     team_for: Callable[[str], str | None],
     source: str = "cost-explorer",

@@ -41,6 +41,7 @@ def make_report(
     reader: ShowbackReader,
     scopes: Iterable[tuple[str | None, str]],
     period: Period,
+    *,
     now: datetime,
     directory: TeamDirectory,
     options: ReportOptions | None = None,
@@ -56,7 +57,7 @@ def make_report(
     reconciliation: Reconciliation | None = None
     if cost_explorer is not None:
         billed = daily_cost_by_tag(cost_explorer, period.start, period.end, opts.tag_keys.team)
-        reconciliation = reconcile(lines, billed, period, opts.tag_keys, team_for)
+        reconciliation = reconcile(lines, billed, period, tag_keys=opts.tag_keys, team_for=team_for)
     notes = [note for read in reader.reads for note in read.notes]
     return build_report(
         lines,
