@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 DEFAULT_REGIONS = "us-east-1,us-west-2"
 COLUMNS = (
-    ("team / feature", "left"), ("env", "left"), ("spend", "right"), ("change", "right"), ("requests", "right"),
-    ("$/req", "right"), ("in/req", "right"), ("out/req", "right"), ("cache/req", "right"), ("top model", "left"),
+    ("team / feature", "left"), ("env", "left"), ("spend", "right"), ("change", "right"),
+    ("requests", "right"), ("$/req", "right"), ("in/req", "right"), ("out/req", "right"),
+    ("cache/req", "right"), ("top model", "left"),
 )  # fmt: skip
 
 
