@@ -35,7 +35,7 @@ FLAGS = (
     "--no-first-run",
     "--hide-scrollbars",
 )
-MISSING = "Chromium or ChromeDriver is missing ({}): `make test` installs Debian's chromium and chromium-driver"
+MISSING = "Chromium or ChromeDriver is missing ({}): `make test` installs chromium and chromium-driver"
 
 
 @dataclass(frozen=True)

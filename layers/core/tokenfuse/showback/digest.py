@@ -161,7 +161,8 @@ def finops_digest(report: ShowbackReport, recipient: Recipient) -> Digest:
         levers=tuple(f"{lever.team}/{_lever(lever)}" for lever in report.levers),
         forecast=(
             f"{f.month} month-end, estimated: {usd(f.month_end_usd.base)} "
-            f"(optimized {usd(f.month_end_usd.optimized)}, stress {usd(f.month_end_usd.stress)}); {f.quarter}: {usd(f.next_quarter_usd.base)}"
+            f"(optimized {usd(f.month_end_usd.optimized)}, stress {usd(f.month_end_usd.stress)}); "
+            f"{f.quarter}: {usd(f.next_quarter_usd.base)}"
         ),
         period=_period(report),
     )
