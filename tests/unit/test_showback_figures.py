@@ -204,15 +204,17 @@ def test_least_squares_line_and_quarters():
     assert next_quarter(date(2026, 2, 5))[:2] == (date(2026, 4, 1), date(2026, 7, 1))
 
 
+def unit_price(usd_per_hour):
+    return ReportOptions(unit_prices={"anthropic.claude-sonnet-4-20250514-v1:0": usd_per_hour})
+
+
 def test_provisioned_throughput_break_even_by_hand():
     period = Period.last_week(NOW.date())
     monthly = 9_157.05 * 30 / 7  # $39,244.50 a month on demand
-    below = build_report([SUPPORT], period=period, now=NOW, team_for=team_for,
-                         options=ReportOptions(unit_prices={"anthropic.claude-sonnet-4-20250514-v1:0": 60.0}))  # fmt: skip
+    below = build_report([SUPPORT], period=period, now=NOW, team_for=team_for, options=unit_price(60.0))
     assert not any(lever.lever == "provisioned-throughput" for lever in below.levers)  # 60 x 730 = $43,800
     assert any("not proposed" in note for note in below.notes)
-    above = build_report([SUPPORT], period=period, now=NOW, team_for=team_for,
-                         options=ReportOptions(unit_prices={"anthropic.claude-sonnet-4-20250514-v1:0": 40.0}))  # fmt: skip
+    above = build_report([SUPPORT], period=period, now=NOW, team_for=team_for, options=unit_price(40.0))
     pt = next(lever for lever in above.levers if lever.lever == "provisioned-throughput")
     assert pt.saving_usd_per_month == pytest.approx(round(monthly - 40.0 * 730, 2))
 
@@ -264,7 +266,8 @@ def test_digest_is_due_monday_eight_in_the_teams_zone(zone, expected):
 
 def test_due_recipients_per_hour():
     directory = load_directory(
-        "teams:\n  - {name: a, slack_channel: C0AAAAAAAA}\n  - {name: b, slack_channel: C0BBBBBBBB, timezone: America/New_York}\n"
+        "teams:\n  - {name: a, slack_channel: C0AAAAAAAA}\n"
+        "  - {name: b, slack_channel: C0BBBBBBBB, timezone: America/New_York}\n"
         "finops: {slack_channel: C0FINOPS01}\n"
     )
     assert [r.name for r in due_recipients(directory, datetime(2026, 12, 7, 8, 0, tzinfo=UTC))] == [
