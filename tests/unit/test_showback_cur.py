@@ -25,16 +25,51 @@ def rows():
         # (start, product code, product map, usage type, line type, amount, cost, tags)
         (day(2026, 11, 30, 3), bed, bedrock, "USE1-NovaPro-input-tokens", "Usage", 1_000_000, 0.80, team),
         (day(2026, 11, 30, 3), bed, bedrock, "USE1-NovaPro-output-tokens", "Usage", 250_000, 0.80, team),
-        (day(2026, 12, 1, 9), bed, bedrock, "USE1-NovaPro-cache-read-input-token-count", "Usage", 400_000, 0.08,
-         team),
+        (
+            day(2026, 12, 1, 9),
+            bed,
+            bedrock,
+            "USE1-NovaPro-cache-read-input-token-count",
+            "Usage",
+            400_000,
+            0.08,
+            team,
+        ),
         # Anthropic bills as its own product (Marketplace usage type), untagged
-        (day(2026, 12, 2, 9), haiku, claude, "USW2-MP:USW2_InputTokenCount-Units", "Usage", 2_000_000, 0.50, []),
-        (day(2026, 12, 2, 9), haiku, claude, "USW2-MP:USW2_OutputTokenCount-Units", "Usage", 100_000, 0.125, []),
+        (
+            day(2026, 12, 2, 9),
+            haiku,
+            claude,
+            "USW2-MP:USW2_InputTokenCount-Units",
+            "Usage",
+            2_000_000,
+            0.50,
+            [],
+        ),
+        (
+            day(2026, 12, 2, 9),
+            haiku,
+            claude,
+            "USW2-MP:USW2_OutputTokenCount-Units",
+            "Usage",
+            100_000,
+            0.125,
+            [],
+        ),
         # outside the period, another service, a tax line: not counted
         (day(2026, 12, 7, 0), bed, bedrock, "USE1-NovaPro-input-tokens", "Usage", 9_000_000, 7.20, team),
-        (day(2026, 12, 1, 0), ec2, [("product_name", "Amazon EC2")], "BoxUsage:t3.micro", "Usage", 24, 0.25, team),
+        (
+            day(2026, 12, 1, 0),
+            ec2,
+            [("product_name", "Amazon EC2")],
+            "BoxUsage:t3.micro",
+            "Usage",
+            24,
+            0.25,
+            team,
+        ),
         (day(2026, 12, 1, 0), bed, bedrock, "", "Tax", 0, 0.15, team),
-    ]  # fmt: skip
+    ]
 
 
 @pytest.fixture
