@@ -18,8 +18,12 @@ import typer
 from tokenfuse_cli.local import stdout_to_stderr
 from tokenfuse_cli.report import (
     DEFAULT_REGIONS,
+    DirectoryOption,
     LiveOptions,
+    MemberRoleOption,
+    ProfileOption,
     Refused,
+    RegionsOption,
     choose_period,
     live_report,
     sandbox_report,
@@ -72,16 +76,10 @@ def plan(  # noqa: PLR0917 - typer options
     management_account: Annotated[
         str | None, typer.Option("--management-account", help="Account id the budgets go in.")
     ] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="AWS named profile.")] = None,
-    regions: Annotated[
-        str, typer.Option("--regions", help="Comma-separated regions to read.")
-    ] = DEFAULT_REGIONS,
-    member_role: Annotated[
-        str, typer.Option("--member-role", help="Role to assume in member accounts.")
-    ] = "tokenfuse-member",
-    team_directory: Annotated[
-        Path | None, typer.Option("--team-directory", help="Team directory YAML file.")
-    ] = None,
+    profile: ProfileOption = None,
+    regions: RegionsOption = DEFAULT_REGIONS,
+    member_role: MemberRoleOption = "tokenfuse-member",
+    team_directory: DirectoryOption = None,
     budgets_role: Annotated[
         str | None,
         typer.Option("--budgets-role", help="Management-account role that may create tokenfuse-* budgets."),

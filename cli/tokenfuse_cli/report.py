@@ -35,6 +35,12 @@ COLUMNS = (
 )  # fmt: skip
 
 
+ProfileOption = Annotated[str | None, typer.Option("--profile", help="AWS named profile.")]
+RegionsOption = Annotated[str, typer.Option("--regions", help="Comma-separated regions to read.")]
+MemberRoleOption = Annotated[str, typer.Option("--member-role", help="Role to assume in member accounts.")]
+DirectoryOption = Annotated[Path | None, typer.Option("--team-directory", help="Team directory YAML file.")]
+
+
 class Refused(Exception):
     """A missing credential, region, file or table: one line, exit 2."""
 
@@ -261,17 +267,11 @@ def report(  # noqa: PLR0917 - typer options
     html_path: Annotated[
         Path | None, typer.Option("--html", help="Write the self-contained HTML page.")
     ] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="AWS named profile.")] = None,
+    profile: ProfileOption = None,
     region: Annotated[str | None, typer.Option("--region", help="Region for the API clients.")] = None,
-    regions: Annotated[
-        str, typer.Option("--regions", help="Comma-separated regions to read.")
-    ] = DEFAULT_REGIONS,
-    member_role: Annotated[
-        str, typer.Option("--member-role", help="Role to assume in member accounts.")
-    ] = "tokenfuse-member",
-    team_directory: Annotated[
-        Path | None, typer.Option("--team-directory", help="Team directory YAML file.")
-    ] = None,
+    regions: RegionsOption = DEFAULT_REGIONS,
+    member_role: MemberRoleOption = "tokenfuse-member",
+    team_directory: DirectoryOption = None,
     budgets_role: Annotated[
         str | None, typer.Option("--budgets-role", help="Payer-account role for Cost Explorer.")
     ] = None,

@@ -3,12 +3,11 @@ organization (sandbox/tokenfuse_sandbox/story/showback.py); the HTML page in a r
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_sandbox_cli import tokenfuse
 from tests.support.browser import Browser
 
 pytestmark = pytest.mark.e2e
@@ -23,18 +22,6 @@ UNTAGGED = 7 * 2_000 * (1_500 * 3.0 + 1_000 * 15.0) / 1e6  # 3.5 sonnet: $273.00
 UNKNOWN = 7 * 6_000 * (2_500 * 0.25 + 400 * 1.25) / 1e6  # 3 haiku: $47.25
 DIRECT = 7 * 3_000 * (1_000 * 0.25 + 200 * 1.25) / 1e6  # 3 haiku called directly: $10.50
 DRILL_PER_DAY = 1_000 * (500 * 0.25 + 100 * 1.25) / 1e6  # billed, in no figure: $0.25
-
-
-def tokenfuse(*args: str) -> subprocess.CompletedProcess[str]:
-    code = "import sys; from tokenfuse_cli.main import app; sys.argv[0] = 'tokenfuse'; app()"
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
