@@ -1,10 +1,12 @@
 """DigestFunction's environment (template.yaml), and the schedules' input it accepts."""
 
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from tokenfuse.attribution.rank import TagKeys
+from tokenfuse.events import UtcDateTime
 from tokenfuse.inventory.triggers import SCHEDULE_ARN_PATTERN
 from tokenfuse.settings import FunctionSettings
 
@@ -30,6 +32,21 @@ class DigestSettings(FunctionSettings):
         return TagKeys(self.team_tag_key, self.feature_tag_key, self.environment_tag_key)
 
 
+def _text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be a timestamp string, as Scheduler writes <aws.scheduler.scheduled-time>")
+    return value
+
+
+def _plausible(value: datetime) -> datetime:
+    if not 2000 <= value.year <= 2999:
+        raise ValueError("must fall in the years 2000-2999")
+    return value
+
+
+ScheduledTime = Annotated[UtcDateTime, BeforeValidator(_text), AfterValidator(_plausible)]
+
+
 class DigestRun(BaseModel):
     """What the digest's schedules deliver (their ``Input``, Scheduler's context attributes filled in):
     ``weekly-digest`` hourly on Mondays, ``daily-reconciliation`` once a day."""
@@ -38,4 +55,4 @@ class DigestRun(BaseModel):
 
     action: Literal["weekly-digest", "daily-reconciliation"]
     schedule_arn: str = Field(pattern=SCHEDULE_ARN_PATTERN)
-    scheduled_time: AwareDatetime
+    scheduled_time: ScheduledTime
