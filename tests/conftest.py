@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+# The real headless browser fixture (`browser`): tests/support/browser.py
+pytest_plugins = ["tests.support.browser"]
+
 # CI draws the same examples on every run (a landing never depends on the draw); locally each run
 # draws new ones, which is how a new counterexample is found. .ci/run sets HYPOTHESIS_PROFILE=ci.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
@@ -32,7 +35,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 HANDLERS = ROOT / "tests" / "fixtures" / "handlers"
-FUNCTIONS = ["approve", "attribute", "intake", "inventory", "notify", "remediate"]
+FUNCTIONS = ["approve", "attribute", "digest", "intake", "inventory", "notify", "remediate"]
 
 
 def build_project(

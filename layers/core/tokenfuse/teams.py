@@ -11,8 +11,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tokenfuse import safe_yaml
 from tokenfuse.errors import TokenfuseError
@@ -83,6 +92,15 @@ class Policy(DirectoryModel):
         return cost_per_hour_usd - (baseline_per_hour_usd or 0.0) >= self.min_spike_usd_per_hour
 
 
+def iana_zone(value: str) -> str:
+    """``value`` when it names an IANA time zone (``Europe/Paris``, ``UTC``), else ValueError."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"not an IANA time zone (like Europe/Paris or UTC): {one_line(value, 60)}") from None
+    return value
+
+
 class PlannedWindow(DirectoryModel):
     start: UtcDateTime
     end: UtcDateTime
@@ -109,6 +127,14 @@ class Team(DirectoryModel):
     approvers: list[Approver] = Field(default_factory=list)
     policies: dict[str, Policy] = Field(default_factory=dict)
     planned_windows: list[PlannedWindow] = Field(default_factory=list)
+    timezone: str = Field(
+        default="UTC", description="IANA time zone of the weekly digest (Monday 08:00 there)"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        return iana_zone(value)
 
     @model_validator(mode="after")
     def _reachable(self) -> "Team":

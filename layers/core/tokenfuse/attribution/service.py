@@ -45,12 +45,9 @@ from tokenfuse.attribution.kinds import KindThresholds
 from tokenfuse.attribution.peak import find_peak
 from tokenfuse.attribution.pricing import (
     PriceTable,
-    Quote,
     Rates,
     base_model_id,
     load_prices,
-    routing_of_model_id,
-    routing_of_profile,
 )
 from tokenfuse.attribution.rank import (
     Owner,
@@ -62,7 +59,15 @@ from tokenfuse.attribution.rank import (
     severity,
     unattributed,
 )
-from tokenfuse.attribution.series import Candidate, SeriesTotals, Subject, rank_series, subjects_of
+from tokenfuse.attribution.series import (
+    Candidate,
+    SeriesTotals,
+    Subject,
+    profile_labels,
+    rank_series,
+    subject_rates,
+    subjects_of,
+)
 from tokenfuse.attribution.usage import (
     INPUT_TOKENS,
     METRICS,
@@ -207,12 +212,6 @@ def scopes_of(
 
 def _named(signal: SpendSignal) -> set[str]:
     return {value for value in (signal.profile_id, signal.profile_arn) if value}
-
-
-def _profile_labels(profiles: Sequence[InferenceProfile]) -> set[str]:
-    """Every ModelId a scope's profiles may appear under: both forms of each, and the models behind them."""
-    labels = {form for p in profiles for form in (p.profile_id, p.arn)}
-    return labels | {base_model_id(arn) for p in profiles for arn in p.model_arns}
 
 
 MAX_UNLISTED_FETCHES = 20
@@ -398,7 +397,7 @@ class Attributor:
                 "the baseline starts more than two weeks ago, past what Metrics Insights reads: "
                 "ranked with MetricStat reads"
             )
-            totals = self._partitioned(cloudwatch, grid, listed | _profile_labels(profiles))
+            totals = self._partitioned(cloudwatch, grid, listed | profile_labels(profiles))
             return totals, "metric-stat", reason, len(listed)
         if len(profiles) >= SERIES_CHECK_PROFILES:
             listed = self._list_series(cloudwatch)
@@ -540,31 +539,8 @@ class Attributor:
     def _rates(
         self, subject: Subject, region: str
     ) -> tuple[Rates | None, tuple[str, ...], tuple[str, ...], str | None]:
-        """(rates, the model ids behind the subject, those without a price, which rate that is and
-        why). The routing (in-region, geographic, global) is the subject's: a ModelId prefix, or the
-        regions of the models a profile lists."""
-        if subject.profile is None:
-            model = subject.model_id or ""
-            found = self.prices.quote(model, region, routing_of_model_id(model))
-            if found is None:
-                return None, (model,), (model,), None
-            return found.rates, (model,), (), found.basis
-        profile = subject.profile
-        routing = routing_of_profile(profile.model_arns)
-        model_ids = tuple(dict.fromkeys(base_model_id(arn) for arn in profile.model_arns))
-        quote: Quote | None = None
-        unpriced = []
-        for model_id in model_ids:
-            found = self.prices.quote(model_id, region, routing)
-            if found is None:
-                unpriced.append(model_id)
-            elif quote is None:
-                quote = found
-        if not model_ids:
-            unpriced.append(profile.arn)
-        if quote is None:
-            return None, model_ids, tuple(unpriced), None
-        return quote.rates, model_ids, tuple(unpriced), quote.basis
+        """(rates, the model ids behind the subject, those without a price, which rate and why)."""
+        return subject_rates(subject, region, self.prices)
 
     def _owner(self, bedrock: Any, arn: str) -> Owner:
         try:
