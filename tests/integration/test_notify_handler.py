@@ -285,6 +285,32 @@ def test_unknown_team_goes_to_finops_and_two_teams_get_their_own_channel(world):
     assert "unknown team 'growth'" in world.posts("C0FINOPS01")[0].text
 
 
+def test_finops_comes_from_the_stack_parameters_when_the_directory_names_none(world, env):
+    # Given a directory with no finops section, and the stack's FinOpsSlackChannel / FinOpsEmail
+    ssm = boto3.client("ssm", region_name=REGION)
+    ssm.put_parameter(
+        Name=PARAMETER,
+        Type="String",
+        Overwrite=True,
+        Value="teams:\n  - {name: support, slack_channel: C0SUPPORT1}\n",
+    )
+    env.setenv("FINOPS_SLACK_CHANNEL", "C0FINOPS01")
+    parameters.clear_caches()
+    try:
+        # When a spike on support's profile and an untagged one arrives
+        summary = world.invoke(spike())
+    finally:
+        ssm.put_parameter(
+            Name=PARAMETER,
+            Type="String",
+            Overwrite=True,
+            Value=(ROOT / "config" / "teams.example.yaml").read_text(),
+        )
+    # Then the untagged profile's alert goes to the stack's FinOps channel, resolved at load
+    assert [p.channel for p in world.posts()] == ["C0SUPPORT1", "C0FINOPS01"]
+    assert walk(summary, 1) == [("slack", "C0FINOPS01", "delivered", None)]
+
+
 def test_email_only_team_gets_an_email(world):
     s = spike()
     legal = profile(s, 0, "legal0000001", team="legal", environment="prod")
