@@ -244,7 +244,11 @@ class AlertService:
                 extra={
                     "alert": what,
                     "owner": route.owner,
-                    "attempts": [a.as_dict() for a in delivery.attempts],
+                    # where each rung went, without the addresses (the summary names them)
+                    "attempts": [
+                        {key: value for key, value in a.as_dict().items() if key != "to"}
+                        for a in delivery.attempts
+                    ],
                 },
             )
         if not delivery.delivered:
