@@ -11,7 +11,8 @@ import pytest
 from tests.unit.test_render_alerts import load_spike, view_for
 from tokenfuse.adapters.price_list import PriceListEntry, RefusedEntry, parse_entry
 from tokenfuse.alerts.email_render import render_email
-from tokenfuse.alerts.slack_render import alert_text, render_alert
+from tokenfuse.alerts.messages import alert_text
+from tokenfuse.alerts.slack_render import render_alert
 from tokenfuse.attribution import price_refresh
 from tokenfuse.attribution.price_refresh import Meter, build_table, classify, per_million
 from tokenfuse.attribution.pricing import (

@@ -1,13 +1,13 @@
 """Sending to Slack through slack-sdk's WebClient: post, update, thread replies.
 
 429s are retried after Slack's Retry-After (``RateLimitErrorRetryHandler``), connection errors and
-5xx a couple of times; what still fails raises :class:`SlackDeliveryError`, which the alert
-service turns into the email / FinOps fallback. The bot token comes from Secrets Manager through
-Powertools (cached), never from an environment value, and is never logged.
+5xx a couple of times; what still fails raises :class:`SlackDeliveryError` with Slack's error
+code, which the alerts stage records before it tries the next destination of its ladder. The bot
+token comes from Secrets Manager through Powertools (cached), never from an environment value,
+and is never logged.
 """
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
@@ -19,12 +19,15 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from tokenfuse.errors import TokenfuseError
+from tokenfuse.notifications import Posted, SlackMessage
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 TOKEN_MAX_AGE_SECONDS = 300
 
-# Errors that say this channel (not Slack as a whole) cannot take the message: another channel may.
-CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "restricted_action"})
+WORKSPACE_ERRORS = frozenset(
+    {"no_token", "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+)
+"""Slack errors after which no channel of the workspace will take a message (the token is the problem)."""
 
 
 class SlackDeliveryError(TokenfuseError):
@@ -35,23 +38,10 @@ class SlackDeliveryError(TokenfuseError):
         self.code = code
 
     @property
-    def channel_only(self) -> bool:
-        """True when another channel of the same workspace may still work."""
-        return self.code in CHANNEL_ERRORS
-
-
-@dataclass(frozen=True)
-class SlackMessage:
-    """What a renderer produces: the plain-text fallback (reads well alone) and Block Kit blocks."""
-
-    text: str
-    blocks: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Posted:
-    channel: str
-    ts: str
+    def workspace_wide(self) -> bool:
+        """True when no channel of this workspace will work either (a missing, revoked or refused
+        token); False when another channel may (``channel_not_found``, a 5xx, a lost connection)."""
+        return self.code in WORKSPACE_ERRORS
 
 
 class SlackSender:
@@ -133,12 +123,24 @@ def bot_token_from_secret(secret_arn: str | None, max_age: int = TOKEN_MAX_AGE_S
     try:
         value = str(parameters.get_secret(secret_arn, max_age=max_age)).strip()
     except GetParameterError as error:
-        if "ResourceNotFoundException" in str(error):  # created by the stack, value not set yet
+        if _aws_error_code(error) == "ResourceNotFoundException":  # created by the stack, value not set yet
             return None
         raise TokenfuseError(
             f"cannot read the Slack bot token secret: {' '.join(str(error).split())}"
         ) from None
     if value.startswith("{"):
-        document = json.loads(value)
+        try:
+            document = json.loads(value)
+        except (ValueError, RecursionError):
+            raise TokenfuseError("the Slack bot token secret starts with '{' but is not JSON") from None
         value = str(document.get("bot_token") or document.get("token") or "")
     return value or None
+
+
+def _aws_error_code(error: Exception) -> str | None:
+    """The AWS error code behind a Powertools parameters error (it re-raises botocore's
+    ``ClientError`` as ``GetParameterError`` inside its ``except``, so the original is the context)."""
+    from botocore.exceptions import ClientError
+
+    cause = error.__cause__ or error.__context__
+    return str(cause.response["Error"].get("Code")) if isinstance(cause, ClientError) else None

@@ -9,9 +9,11 @@ from tokenfuse.adapters.email import EmailSender
 from tokenfuse.adapters.incidents_table import IncidentsTable
 from tokenfuse.adapters.remediation import RemediationStarter
 from tokenfuse.adapters.slack import SlackSender, bot_token_from_secret
+from tokenfuse.alerts.email_delivery import EmailDelivery
 from tokenfuse.alerts.service import AlertService, CulpritSignal, Idempotent
 from tokenfuse.alerts.settings import NotifySettings
-from tokenfuse.teams import TeamDirectory, deployed_directory
+from tokenfuse.alerts.slack_delivery import SlackDelivery
+from tokenfuse.teams import deployed_directory
 
 IDEMPOTENCY_KEY_PREFIX = "tokenfuse-notify"
 
@@ -19,17 +21,23 @@ IDEMPOTENCY_KEY_PREFIX = "tokenfuse-notify"
 def build_service(
     settings: NotifySettings, lambda_context: Any | None = None, test: bool = False
 ) -> AlertService:
-    directory = (
-        deployed_directory(settings.team_directory_parameter, settings.parameter_max_age_seconds)
-        if settings.team_directory_parameter
-        else TeamDirectory()
+    directory = deployed_directory(
+        settings.team_directory_parameter,
+        settings.parameter_max_age_seconds,
+        finops_slack_channel=settings.finops_slack_channel,
+        finops_email=settings.finops_email,
     )
     token = bot_token_from_secret(settings.slack_bot_token_secret_arn, settings.parameter_max_age_seconds)
+    table = IncidentsTable(settings.incidents_table_name)
     return AlertService(
         directory=directory,
-        table=IncidentsTable(settings.incidents_table_name),
-        slack=SlackSender(token, base_url=settings.slack_api_base_url),
-        email=EmailSender(settings.sender_email),
+        table=table,
+        slack=SlackDelivery(
+            SlackSender(token, base_url=settings.slack_api_base_url),
+            table,
+            settings.slack_posts_per_team_per_10_minutes,
+        ),
+        email=EmailDelivery(EmailSender(settings.sender_email)),
         remediation=(
             RemediationStarter(settings.remediation_state_machine_arn)
             if settings.remediation_state_machine_arn
@@ -37,9 +45,6 @@ def build_service(
         ),
         bus=EventBus(settings.event_bus_name) if settings.event_bus_name else None,
         quiet_hours=settings.incident_quiet_hours,
-        posts_per_team_per_10_minutes=settings.slack_posts_per_team_per_10_minutes,
-        finops_slack_channel=settings.finops_slack_channel,
-        finops_email=settings.finops_email,
         idempotent=idempotency(settings, lambda_context),
         test=test,
     )

@@ -8,8 +8,9 @@ import json
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from tokenfuse.adapters.email import EmailMessage, EmailSender
-from tokenfuse.adapters.slack import SlackMessage, SlackSender
+from tokenfuse.adapters.email import EmailSender
+from tokenfuse.adapters.slack import SlackSender
+from tokenfuse.notifications import EmailMessage, SlackMessage
 
 
 class ChatPort(Protocol):

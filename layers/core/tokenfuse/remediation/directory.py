@@ -33,8 +33,8 @@ def finops(
     f = directory.finops
     return Owner(
         name=FINOPS,
-        slack_channel=f.slack_channel or fallback_channel or None,
-        emails=tuple(f.emails or ([fallback_email] if fallback_email else [])),
+        slack_channel=f.slack_channel,  # with the stack's FinOps parameters (teams.deployed_directory)
+        emails=tuple(f.emails),
         approvers=tuple(f.approvers),
         known=True,
     )

@@ -73,9 +73,12 @@ class Deps:
     @cached_property
     def directory(self) -> TeamDirectory:
         """The deployed directory (Powertools caches the parameter for 5 minutes)."""
-        if self.settings.team_directory_parameter:
-            return deployed_directory(self.settings.team_directory_parameter)
-        return TeamDirectory()
+        s = self.settings
+        return deployed_directory(
+            s.team_directory_parameter,
+            finops_slack_channel=s.finops_slack_channel,
+            finops_email=s.finops_email,
+        )
 
     @cached_property
     def chat(self) -> ChatPort | None:

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from tokenfuse.adapters.email import EmailDeliveryError, EmailMessage, EmailSender
-from tokenfuse.adapters.slack import SlackDeliveryError, SlackMessage, SlackSender
+from tokenfuse.adapters.email import EmailDeliveryError, EmailSender
+from tokenfuse.adapters.slack import SlackDeliveryError, SlackSender
 from tokenfuse.errors import TokenfuseError
+from tokenfuse.notifications import EmailMessage, SlackMessage
 from tokenfuse.showback.models import Lever, Mover, ShowbackReport, TeamFigures
 from tokenfuse.showback.render import environment, filters, per_request, percent, signed_usd, usd
 from tokenfuse.teams import FINOPS, TeamDirectory
