@@ -57,9 +57,9 @@ class Recipient:
     emails: tuple[str, ...]
 
 
-def due_recipients(directory: TeamDirectory, at: datetime, finops_channel: str | None = None,
-                   finops_emails: Sequence[str] = ()) -> list[Recipient]:  # fmt: skip
-    """Who gets a digest on the run of ``at`` (floored to its hour)."""
+def due_recipients(directory: TeamDirectory, at: datetime) -> list[Recipient]:
+    """Who gets a digest on the run of ``at`` (floored to its hour); FinOps's destination is the
+    directory's, resolved when it loaded (``deployed_directory``)."""
     hour = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     monday = week_monday(hour)
     out = [
@@ -70,9 +70,8 @@ def due_recipients(directory: TeamDirectory, at: datetime, finops_channel: str |
     if due_at(monday, "UTC") == hour:
         finops = directory.finops
         out.append(
-            Recipient(FINOPS, "FinOps", finops.slack_channel or finops_channel,
-                      tuple(finops.emails or [e for e in finops_emails if e])),
-        )  # fmt: skip
+            Recipient(FINOPS, "FinOps", finops.slack_channel, tuple(finops.emails)),
+        )
     return out
 
 

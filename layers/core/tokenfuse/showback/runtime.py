@@ -48,10 +48,12 @@ def weekly_report(settings: DigestSettings, at: datetime) -> ShowbackReport:
 
 
 def weekly_digest(settings: DigestSettings, run: DigestRun) -> dict[str, Any]:
-    directory = deployed_directory(settings.team_directory_parameter)
-    due = digest.due_recipients(
-        directory, run.scheduled_time, settings.finops_slack_channel, [settings.finops_email or ""]
+    directory = deployed_directory(
+        settings.team_directory_parameter,
+        finops_slack_channel=settings.finops_slack_channel,
+        finops_email=settings.finops_email,
     )
+    due = digest.due_recipients(directory, run.scheduled_time)
     if not due:
         return {"action": run.action, "due": [], "delivered": []}
     report = weekly_report(settings, run.scheduled_time)
