@@ -26,11 +26,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from tokenfuse.adapters.aws import MemberSessions
+
+if TYPE_CHECKING:
+    from tokenfuse_sandbox.core import Sandbox
 
 TOKENFUSE_ACCOUNT = "111122223333"
 MEMBER_ROLE = "tokenfuse-member"
@@ -344,7 +347,7 @@ def _profiles(sessions: Sessions, now: datetime, specs: Sequence[ProfileSpec]) -
     return out
 
 
-def seed(sb: Any, profiles: Sequence[ProfileSpec] = PROFILES) -> tuple[Org, Sessions]:
+def seed(sb: Sandbox, profiles: Sequence[ProfileSpec] = PROFILES) -> tuple[Org, Sessions]:
     """Seed the organization into a running sandbox (the directory and Slack channels are passed
     to the Sandbox itself: see :func:`sandbox_settings`)."""
     sb.enable_cross_account()
