@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 DEFAULT_REGIONS = "us-east-1,us-west-2"
 SANDBOX_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
-SANDBOX_REGIONS = ("us-east-1", "us-west-2")
 SANDBOX_TEAMS = """\
 teams:
   - name: search

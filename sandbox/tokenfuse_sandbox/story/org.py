@@ -150,7 +150,6 @@ class Org:
     accounts: tuple[AccountSpec, ...]
     profiles: dict[str, SeededProfile]
     guard_policy_id: str
-    tokenfuse_bus_arn: str
     budget_threshold_usd: float | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -357,7 +356,7 @@ def seed(sb: Sandbox, profiles: Sequence[ProfileSpec] = PROFILES) -> tuple[Org, 
     bus_arn = str(sb.attr("TokenfuseBus", "Arn"))
     _forwarding_rules(sessions, bus_arn)
     seeded = _profiles(sessions, sb.now(), profiles)
-    return Org(ACCOUNTS, seeded, guard, bus_arn), sessions
+    return Org(ACCOUNTS, seeded, guard), sessions
 
 
 def create_budget(sessions: Sessions, threshold_usd: float) -> None:
