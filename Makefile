@@ -33,10 +33,11 @@ $(SAM_BIN)/.installed:
 
 venv: $(BIN)/.installed $(SAM_BIN)/.installed  ## create both virtual environments
 
-lint: venv  ## ruff, mypy on the domain package, sam validate --lint, cfn-lint
+lint: venv  ## ruff, strict mypy over every room, import-linter (layers, 0 cycles), sam validate --lint, cfn-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(SAM_BIN)/sam validate --lint --template template.yaml --region $(REGION)
 	$(SAM_BIN)/cfn-lint $(CFN_TEMPLATES)
 

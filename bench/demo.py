@@ -157,6 +157,9 @@ def _storm() -> str:
     settings = org_mod.sandbox_settings("notify")
     with Sandbox(clock_start=history_start - timedelta(hours=1), clock_mode="block", fire_schedules=False,
                  **settings) as sb:  # fmt: skip
+        if sb.clock is None or sb.slack is None:
+            raise RuntimeError("the storm needs the sandbox's clock and Slack server")
+        clock, slack = sb.clock, sb.slack
         org, sessions = org_mod.seed(sb, specs)
         sb.drain()
         # The storm's signals are the only ones: the alarms the inventory armed are removed, so the
@@ -173,9 +176,9 @@ def _storm() -> str:
         traffic.history(history_start, start)
         for minute in range(10):
             traffic.send(start + timedelta(minutes=minute), 60)
-        sb.clock.advance_to(start + timedelta(minutes=10))
+        clock.advance_to(start + timedelta(minutes=10))
         sb.drain()
-        calls_before = len(sb.slack.calls)
+        calls_before = len(slack.calls)
         invocations_before = len(sb.invocations)
         unique = [
             (p, start + timedelta(minutes=3 + k, seconds=2))
@@ -194,8 +197,8 @@ def _storm() -> str:
             for profile, changed_at in batch:
                 key = (profile.spec.account_id, profile.spec.region)
                 by_source.setdefault(key, []).append(_alarm_event(profile, changed_at))
-            for (account, region), entries in by_source.items():
-                sessions.client("events", account, region).put_events(Entries=entries)
+            for (account_id, region), entries in by_source.items():
+                sessions.client("events", account_id, region).put_events(Entries=entries)
             sb.delivery.step()
         sb.drain(timeout=600, max_rounds=100_000)
         wall = time.perf_counter() - wall
@@ -203,9 +206,9 @@ def _storm() -> str:
         from tokenfuse.adapters.incidents_table import IncidentsTable
 
         incidents = IncidentsTable(sb.resources["IncidentsTable"]).incidents()
-        posts = [c for c in sb.slack.calls[calls_before:] if c.method == "chat.postMessage" and c.ok]
+        posts = [c for c in slack.calls[calls_before:] if c.method == "chat.postMessage" and c.ok]
         top = [c for c in posts if not c.thread_ts]
-        updates = [c for c in sb.slack.calls[calls_before:] if c.method == "chat.update" and c.ok]
+        updates = [c for c in slack.calls[calls_before:] if c.method == "chat.update" and c.ok]
         runs: dict[str, int] = {}
         for inv in sb.invocations[invocations_before:]:
             runs[inv.function] = runs.get(inv.function, 0) + 1

@@ -1,6 +1,8 @@
-"""The remediation ASL's structure: Retry/Catch on every Task, named errors that exist, and every
-``$.decided.policy.*`` path a field the policy task really returns."""
+"""The remediation ASL's structure: a valid States Language definition (statelint, offline), Retry/Catch
+on every Task, named errors that exist, and every ``$.decided.policy.*`` path a field the policy task
+really returns."""
 
+import copy
 import inspect
 import json
 import pkgutil
@@ -9,6 +11,7 @@ from importlib import import_module
 from pathlib import Path
 
 import pytest
+from statelint.linter import Linter
 
 import tokenfuse
 from tokenfuse.errors import TokenfuseError
@@ -113,34 +116,47 @@ def test_approval_waits_for_the_token_with_the_policy_timeout():
     }
 
 
-def test_every_next_exists_and_every_state_is_reachable():
-    reachable, todo = set(), [ASL["StartAt"]]
-    while todo:
-        name = todo.pop()
-        if name in reachable:
-            continue
-        reachable.add(name)
-        state = STATES[name]
-        nexts = [state.get("Next"), state.get("Default")]
-        nexts += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
-        for n in filter(None, nexts):
-            assert n in STATES, f"{name} -> missing {n}"
-            todo.append(n)
-    assert reachable == set(STATES)
+DEFINITIONS = sorted((ROOT / "statemachines").glob("*.asl.json"))
 
 
-def test_moto_accepts_the_definition():
-    import boto3
-    from moto import mock_aws
+@pytest.mark.parametrize("path", DEFINITIONS, ids=lambda p: p.name)
+def test_statelint_finds_no_problem(path):
+    """The States Language itself (offline, statelint): fields, types, and every Next, Default and
+    Catch target a state that exists, every state reachable."""
+    assert DEFINITIONS, "no state machine definition found"
+    assert Linter.validate(json.loads(path.read_text())) == []
 
-    with mock_aws():
-        iam = boto3.client("iam", region_name="us-east-1")
-        role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        body = ASL_PATH.read_text().replace(
-            "${RemediateFunctionArn}", "arn:aws:lambda:us-east-1:123456789012:function:remediate"
-        )
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        sfn.create_state_machine(name="remediation", definition=body, roleArn=role)
+
+def _first(kind: str) -> tuple[str, list[str | int]]:
+    """The first state of the real definition with a ``kind`` target, and the path to it."""
+    for name, state in STATES.items():
+        if kind == "Next" and "Next" in state:
+            return name, ["Next"]
+        if kind == "Default" and "Default" in state:
+            return name, ["Default"]
+        if kind == "Choice" and state["Type"] == "Choice":
+            return name, ["Choices", 0, "Next"]
+        if kind == "Catch" and state.get("Catch"):
+            return name, ["Catch", 0, "Next"]
+    raise AssertionError(f"the definition has no {kind} target")
+
+
+@pytest.mark.parametrize("kind", ["Next", "Default", "Choice", "Catch"])
+def test_a_target_that_names_no_state_is_refused(kind):
+    broken = copy.deepcopy(ASL)
+    name, path = _first(kind)
+    node = broken["States"][name]
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = "NoSuchState"
+    problems = Linter.validate(broken)
+    assert any('No state found named "NoSuchState"' in p and name in p for p in problems), problems
+
+
+def test_an_unreachable_state_is_refused():
+    broken = copy.deepcopy(ASL)
+    broken["States"]["Orphan"] = {"Type": "Pass", "End": True}
+    assert Linter.validate(broken) == ["No transition found to state State Machine.Orphan"]
 
 
 def test_each_failure_lands_where_escalate_reads_it():
