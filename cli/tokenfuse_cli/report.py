@@ -224,11 +224,11 @@ def render_terminal(report: ShowbackReport, width: int = 160) -> str:
         console.print(
             "biggest movers: " + "; ".join(f"{m.label} {signed_usd(m.change_usd)}" for m in report.movers)
         )
-    f = report.forecast
+    forecast = report.forecast
     console.print(
-        f"forecast {f.month} month-end [estimate]: base {usd(f.month_end_usd.base)}, optimized "
-        f"{usd(f.month_end_usd.optimized)}, stress {usd(f.month_end_usd.stress)}; {f.quarter}: base "
-        f"{usd(f.next_quarter_usd.base)} ({f.trend_model})"
+        f"forecast {forecast.month} month-end [estimate]: base {usd(forecast.month_end_usd.base)}, "
+        f"optimized {usd(forecast.month_end_usd.optimized)}, stress {usd(forecast.month_end_usd.stress)}; "
+        f"{forecast.quarter}: base {usd(forecast.next_quarter_usd.base)} ({forecast.trend_model})"
     )
     for lever in report.levers:
         saving = usd(lever.saving_usd_per_month)

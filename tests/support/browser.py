@@ -97,7 +97,8 @@ class Browser:
         return self.driver.execute_script(source, *args)
 
     def boxes(self, selector: str) -> list[Box]:
-        return [Box(*map(float, rect[:4]), str(rect[4])) for rect in self.script(_RECTS, selector)]
+        rects: list[list[Any]] = self.script(_RECTS, selector)
+        return [Box(float(r[0]), float(r[1]), float(r[2]), float(r[3]), str(r[4])) for r in rects]
 
     def screenshot(self, path: Path, full_page: bool = True) -> None:
         if full_page:
