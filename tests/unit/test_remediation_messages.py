@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tokenfuse.adapters.iam_deny import deny_document, has_deny, has_statement, with_deny, without_deny
-from tokenfuse.remediation.models import ConcurrencyChange, RolePolicyChange, ScpChange, TagChange, TripRecord
 from tokenfuse.remediation.messages import failure_said, in_force, trip_said
+from tokenfuse.remediation.models import ConcurrencyChange, RolePolicyChange, ScpChange, TagChange, TripRecord
 
 ARN = "arn:aws:bedrock:us-east-1:111111111111:application-inference-profile/abc123def456"
 AT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
