@@ -11,9 +11,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tests.fault_injection import asl
+from tokenfuse.events import Action
 from tokenfuse.remediation.contracts import (
     TASK_RESULTS,
     ApprovalRequested,
@@ -26,7 +27,10 @@ from tokenfuse.remediation.contracts import (
 from tokenfuse.remediation.errors import InvalidTaskInput
 from tokenfuse.remediation.models import (
     ApprovalOutcome,
+    Choice,
+    Mode,
     PolicyDecision,
+    RemediationIncident,
     RestoreResult,
     ScpChange,
     TagChange,
@@ -63,6 +67,36 @@ INCIDENT = {  # the execution input, as RemediationStarter sends it (the inciden
 }
 
 
+POLICY: dict[str, object] = {
+    "mode": "approve",
+    "team_mode": "approve",
+    "action": "throttle",
+    "decision": None,
+    "reasons": [],
+    "team": "search",
+    "approver_team": "search",
+    "environment": "prod",
+    "approval_timeout_seconds": 900,
+    "snooze_seconds": 600,
+    "verify_delay_seconds": 120,
+    "cooldown_seconds": 1800,
+    "on_timeout": "none",
+    "dry_run": False,
+    "mechanism": "guard-scp",
+    "trips_last_hour": 0,
+}
+
+
+def policy_decision(**changes: object) -> PolicyDecision:
+    """The policy task's output for team search's prod policy (approve a throttle), changed."""
+    return PolicyDecision.model_validate(POLICY | changes)
+
+
+def remediation_incident(**changes: object) -> RemediationIncident:
+    """The execution input's incident, as remediation reads it, changed."""
+    return RemediationIncident.model_validate(INCIDENT["incident"] | changes)
+
+
 class LambdaError(Exception):
     """What the remediate function raises, by the name Step Functions sees."""
 
@@ -76,10 +110,10 @@ class Story:
     """One path through the state machine: the policy, what the approvers answer (in order), what
     each check finds, which task fails."""
 
-    mode: str = "approve"
-    action: str = "throttle"
-    on_timeout: str = "none"
-    answers: list[str] = field(default_factory=list)  # approve | decline | snooze | timeout
+    mode: Mode = "approve"
+    action: Action = "throttle"
+    on_timeout: Literal["none", "trip"] = "none"
+    answers: list[Choice | Literal["timeout"]] = field(default_factory=list)
     still_running: list[bool] = field(default_factory=list)  # each verify's finding, in order
     fails: str | None = None  # the task that raises AccessDenied
     restore_due: bool = False  # Escalate's answer
@@ -87,24 +121,13 @@ class Story:
     refused: list[str] = field(default_factory=list)  # InvalidTaskInput lines
 
     def policy(self) -> PolicyDecision:
-        decision = {"auto": "auto", "dry-run": "dry-run", "notify": "notify"}.get(self.mode)
-        return PolicyDecision(
-            mode=self.mode,  # type: ignore[arg-type]
-            team_mode="auto" if self.mode == "dry-run" else self.mode,  # type: ignore[arg-type]
-            action=self.action,  # type: ignore[arg-type]
-            decision=decision,  # type: ignore[arg-type]
-            reasons=[],
-            team="search",
-            approver_team="search",
-            environment="prod",
-            approval_timeout_seconds=900,
-            snooze_seconds=600,
-            verify_delay_seconds=120,
-            cooldown_seconds=1800,
-            on_timeout=self.on_timeout,  # type: ignore[arg-type]
+        return policy_decision(
+            mode=self.mode,
+            team_mode="auto" if self.mode == "dry-run" else self.mode,
+            action=self.action,
+            decision={"auto": "auto", "dry-run": "dry-run", "notify": "notify"}.get(self.mode),
+            on_timeout=self.on_timeout,
             dry_run=self.mode == "dry-run",
-            mechanism="guard-scp",
-            trips_last_hour=0,
         )
 
     def trip(self) -> TripRecord:
@@ -116,7 +139,7 @@ class Story:
             profile_id="abc123def456",
             account_id="111111111111",
             region="us-east-1",
-            action=self.action,  # type: ignore[arg-type]
+            action=self.action,
             mechanism="guard-scp",
             dry_run=self.mode == "dry-run",
             actor="U0ALICE001",
@@ -139,7 +162,7 @@ class Story:
                     approval_id="Abc123_-xy", via="slack", deadline="2026-11-27T03:15:00Z"
                 )
             case "approval-decided":
-                return task.approval  # type: ignore[union-attr]
+                return task.approval
             case "approval-timed-out":
                 trips = self.on_timeout == "trip"
                 return ApprovalOutcome(decision="trip" if trips else "timeout", actor="tokenfuse")
@@ -149,7 +172,7 @@ class Story:
                 still = self.still_running.pop(0)
                 return VerifyResult(
                     still_running=still,
-                    expect=task.expect,  # type: ignore[union-attr]
+                    expect=task.expect,
                     before_tokens_per_minute=40_000.0,
                     after_tokens_per_minute=40_000.0 if still else 0.0,
                     threshold_ratio=0.1,
@@ -170,10 +193,10 @@ class Story:
                     restore_due=self.restore_due,
                 )
             case "audit":
-                state = task.state  # type: ignore[union-attr]
+                state = task.state
                 failure = state.failure()
                 return AuditSummary(
-                    execution=task.execution,  # type: ignore[union-attr]
+                    execution=task.execution,
                     decision=state.decided.policy.decision,
                     actor=None,
                     outcome="no action",
@@ -199,7 +222,7 @@ class Story:
         answer = self.answers.pop(0)
         if answer == "timeout":
             raise asl.States("States.Timeout", "no decision in time")
-        return ApprovalOutcome(decision=answer, actor="U0ALICE001", approval_id="Abc123_-xy").to_json()  # type: ignore[arg-type]
+        return ApprovalOutcome(decision=answer, actor="U0ALICE001", approval_id="Abc123_-xy").to_json()
 
 
 STORIES: dict[str, tuple[Story, str, list[str]]] = {

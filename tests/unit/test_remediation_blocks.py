@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 
+from tests.fault_injection.contract_walk import policy_decision, remediation_incident
 from tests.support.adversarial import HOSTILE_STRINGS, unicode_text
 from tokenfuse.adapters.slack import SlackMessage
 from tokenfuse.remediation.blocks import (
@@ -20,31 +21,10 @@ from tokenfuse.remediation.blocks import (
     section,
 )
 from tokenfuse.remediation.channels import SlackChat
-from tokenfuse.remediation.models import PolicyDecision, RemediationIncident
 
 ARN = "arn:aws:bedrock:us-east-1:111111111111:application-inference-profile/abc123def456"
 DEADLINE = datetime(2026, 11, 27, 3, 15, tzinfo=UTC)
 SECTION_LIMIT, LABEL_LIMIT, VALUE_LIMIT = 3000, 75, 2000  # Slack's, as its Block Kit reference gives them
-
-
-def incident(**changes: object) -> RemediationIncident:
-    base = {
-        "incident_id": "inc-1", "profile_arn": ARN, "profile_id": "abc123def456",
-        "profile_name": "search-answers", "account_id": "111111111111", "region": "us-east-1",
-        "team": "search", "kind": "output-runaway", "severity": "high", "cost_per_hour_usd": 120.0,
-        "baseline_cost_per_hour_usd": 6.0,
-    }  # fmt: skip
-    return RemediationIncident.model_validate(base | changes)
-
-
-def policy(**changes: object) -> PolicyDecision:
-    base = {
-        "mode": "approve", "team_mode": "approve", "action": "throttle", "decision": None, "reasons": [],
-        "team": "search", "approver_team": "search", "environment": "prod", "approval_timeout_seconds": 900,
-        "snooze_seconds": 600, "verify_delay_seconds": 120, "cooldown_seconds": 1800, "on_timeout": "none",
-        "dry_run": False, "mechanism": "guard-scp", "trips_last_hour": 0,
-    }  # fmt: skip
-    return PolicyDecision.model_validate(base | changes)
 
 
 def _buttons(blocks: list[dict]) -> list[dict]:
@@ -52,7 +32,9 @@ def _buttons(blocks: list[dict]) -> list[dict]:
 
 
 def test_the_approval_request_is_a_section_and_three_buttons_carrying_only_id_and_choice():
-    blocks = approval_blocks(incident(), policy(), "Abc123_-xy", ["U0ALICE001"], DEADLINE)
+    blocks = approval_blocks(
+        remediation_incident(), policy_decision(), "Abc123_-xy", ["U0ALICE001"], DEADLINE
+    )
     assert [type(b) for b in blocks] == [SectionBlock, ActionsBlock]
     out = rendered(blocks)
     text = out[0]["text"]
@@ -78,14 +60,20 @@ def test_the_approval_request_is_a_section_and_three_buttons_carrying_only_id_an
 
 
 def test_an_approval_with_a_trip_by_default_says_so():
-    out = rendered(approval_blocks(incident(), policy(on_timeout="trip"), "Abc123_-xy", [], DEADLINE))
+    out = rendered(
+        approval_blocks(
+            remediation_incident(), policy_decision(on_timeout="trip"), "Abc123_-xy", [], DEADLINE
+        )
+    )
     assert "Approvers: FinOps on-call." in out[0]["text"]["text"]
     assert "tokenfuse will trip it and tell FinOps." in out[0]["text"]["text"]
 
 
 def test_a_request_with_hundreds_of_approvers_is_clipped_inside_slacks_limit_and_says_so():
     approvers = [f"U{n:09d}" for n in range(400)]  # 400 mentions: ~6,000 characters
-    out = rendered(approval_blocks(incident(), policy(), "Abc123_-xy", approvers, DEADLINE))
+    out = rendered(
+        approval_blocks(remediation_incident(), policy_decision(), "Abc123_-xy", approvers, DEADLINE)
+    )
     text = out[0]["text"]["text"]
     assert len(text) == SECTION_LIMIT and text.endswith(" …")
 
@@ -93,7 +81,11 @@ def test_a_request_with_hundreds_of_approvers_is_clipped_inside_slacks_limit_and
 @given(name=unicode_text, kind_of_text=st.sampled_from(HOSTILE_STRINGS))
 def test_any_profile_name_renders(name, kind_of_text):
     blocks = approval_blocks(
-        incident(profile_name=(name + kind_of_text)[:256]), policy(), "Abc123_-xy", ["U0ALICE001"], DEADLINE
+        remediation_incident(profile_name=(name + kind_of_text)[:256]),
+        policy_decision(),
+        "Abc123_-xy",
+        ["U0ALICE001"],
+        DEADLINE,
     )
     out = rendered(blocks)  # slack_sdk raises SlackObjectFormationError past any limit
     assert len(out[0]["text"]["text"]) <= SECTION_LIMIT

@@ -7,14 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.fault_injection.contract_walk import policy_decision, remediation_incident
 from tokenfuse.adapters.iam_deny import deny_document, has_deny, has_statement, with_deny, without_deny
 from tokenfuse.remediation import messages
 from tokenfuse.remediation.messages import failure_said, in_force, trip_said
 from tokenfuse.remediation.models import (
     ApprovalOutcome,
     ConcurrencyChange,
-    PolicyDecision,
-    RemediationIncident,
     RestoreResult,
     RolePolicyChange,
     ScpChange,
@@ -165,20 +164,7 @@ def test_another_incidents_trip_in_force_is_named_not_denied_away():
     )
 
 
-def policy(**changes: object) -> PolicyDecision:
-    base = {
-        "mode": "approve", "team_mode": "approve", "action": "throttle", "decision": None, "reasons": [],
-        "team": "search", "approver_team": "search", "environment": "prod", "approval_timeout_seconds": 900,
-        "snooze_seconds": 600, "verify_delay_seconds": 120, "cooldown_seconds": 1800, "on_timeout": "none",
-        "dry_run": False, "mechanism": "guard-scp", "trips_last_hour": 0,
-    }  # fmt: skip
-    return PolicyDecision.model_validate(base | changes)
-
-
-INCIDENT = RemediationIncident(
-    incident_id="inc-1", profile_arn=ARN, profile_id="abc123def456", profile_name="search-answers",
-    account_id="111111111111", region="us-east-1", team="search",
-)  # fmt: skip
+INCIDENT = remediation_incident()
 
 
 @pytest.mark.parametrize(
@@ -208,7 +194,7 @@ def test_durations_never_round_to_zero_minutes(seconds, said):
     ],
 )
 def test_the_policy_says_what_happens_next(changes, said):
-    assert messages.policy_said(policy(**changes)) == said
+    assert messages.policy_said(policy_decision(**changes)) == said
 
 
 @pytest.mark.parametrize(
@@ -222,21 +208,23 @@ def test_the_policy_says_what_happens_next(changes, said):
 )
 def test_a_decision_is_said_by_who_made_it(decision, said):
     outcome = ApprovalOutcome(decision=decision, actor="U0ALICE001", approval_id="Abc123_-xy")
-    assert messages.decision_said(outcome, policy()) == said
+    assert messages.decision_said(outcome, policy_decision()) == said
 
 
 def test_an_email_approver_is_named_by_address():
     outcome = ApprovalOutcome(decision="approve", actor="bob@example.com")
-    assert messages.decision_said(outcome, policy()) == "bob@example.com approved: tripping (throttle)."
+    assert (
+        messages.decision_said(outcome, policy_decision()) == "bob@example.com approved: tripping (throttle)."
+    )
 
 
 def test_a_short_approval_timeout_is_not_said_to_be_zero_minutes():
-    said = messages.timed_out_said(INCIDENT, policy(approval_timeout_seconds=30), trips=True)
+    said = messages.timed_out_said(INCIDENT, policy_decision(approval_timeout_seconds=30), trips=True)
     assert said == (
         ":alarm_clock: No decision on `search-answers` (team search) within 30 s: "
         "tripping it (throttle) as the policy says."
     )
-    assert messages.timed_out_said(INCIDENT, policy(), trips=False).endswith(
+    assert messages.timed_out_said(INCIDENT, policy_decision(), trips=False).endswith(
         "within 15 min: no action taken."
     )
 
