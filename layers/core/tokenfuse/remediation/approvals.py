@@ -25,6 +25,7 @@ from tokenfuse.remediation.models import (
     PolicyDecision,
     RemediationIncident,
     TimeoutDecision,
+    audited_decision,
     utc_iso,
 )
 from tokenfuse.teams import FINOPS as FINOPS_TEAM
@@ -202,7 +203,7 @@ def approval_decided(
         incident,
         "approval-decided",
         policy.action,
-        decision="timeout" if outcome.decision in {"trip", "timeout"} else outcome.decision,  # type: ignore[arg-type]
+        decision=audited_decision(outcome.decision),
         actor=outcome.actor,
         details={"approval_id": outcome.approval_id},
         say=messages.decision_said(outcome, policy),

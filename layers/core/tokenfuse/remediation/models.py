@@ -100,6 +100,14 @@ class PolicyDecision(_Model):
     trips_last_hour: int
 
 
+def audited_decision(decision: Choice | TimeoutDecision) -> Decision:
+    """An approval's decision as the audit names it: a time-out (with or without the policy's trip)
+    is ``timeout``."""
+    if decision == "trip" or decision == "timeout":  # noqa: PLR1714 - two comparisons narrow the type
+        return "timeout"
+    return decision
+
+
 class ApprovalOutcome(_Model):
     """What SendTaskSuccess returns to the waiting task (``$.approval``)."""
 

@@ -55,6 +55,7 @@ from tokenfuse.remediation.models import (
     RestoreResult,
     TripRecord,
     VerifyResult,
+    audited_decision,
     utc_iso,
 )
 from tokenfuse.remediation.settings import RemediateSettings
@@ -204,10 +205,8 @@ def task_approval_timed_out(task: ApprovalTimedOutTask, deps: Deps) -> ApprovalO
 def _trip_decision(record: TripRecord, decided: PolicyDecision, approval: TripApproval) -> Decision:
     if record.dry_run:
         return "dry-run"
-    if approval.decision == "approve":
-        return "approve"
-    if approval.decision == "trip":
-        return "timeout"
+    if approval.decision is not None:
+        return audited_decision(approval.decision)
     return decided.decision or "auto"
 
 
@@ -321,9 +320,9 @@ def task_escalate(task: EscalateTask, deps: Deps) -> EscalationResult:
 def task_audit(task: AuditTask, deps: Deps) -> AuditSummary:
     state = task.state
     approval = state.approval
-    decision: str | None = state.decided.policy.decision
-    if approval is not None and approval.decision:
-        decision = "timeout" if approval.decision in {"trip", "timeout"} else approval.decision
+    decision = state.decided.policy.decision
+    if approval is not None and approval.decision is not None:
+        decision = audited_decision(approval.decision)
     failure = state.failure()
     record = state.trip
     restored = state.restored
