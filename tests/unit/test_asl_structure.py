@@ -15,8 +15,8 @@ from statelint.linter import Linter
 
 import tokenfuse
 from tokenfuse.errors import TokenfuseError
+from tokenfuse.remediation.contracts import FAILURE_KEYS, TASK_RESULTS
 from tokenfuse.remediation.models import PolicyDecision, TripRecord, VerifyResult
-from tokenfuse.remediation.tasks import TASKS
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL_PATH = ROOT / "statemachines" / "remediation.asl.json"
@@ -58,6 +58,26 @@ def test_every_task_retries_named_transient_errors_only(name):
     assert any("TransientAwsError" in r["ErrorEquals"] for r in retries)
 
 
+LAMBDA_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.SdkClientException",
+    "TransientAwsError",
+]
+SHARED_RETRY = {"ErrorEquals": LAMBDA_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2}
+RESTORE_RETRY = {"ErrorEquals": LAMBDA_ERRORS, "IntervalSeconds": 5, "MaxAttempts": 5, "BackoffRate": 2}
+
+
+@pytest.mark.parametrize("name", sorted(TASK_STATES))
+def test_every_task_retries_with_the_one_shared_block(name):
+    # ASL has no shared Retry (nor do DefinitionSubstitutions, which substitute strings): every
+    # Task repeats the same block, and this keeps the copies equal. Restore alone retries longer:
+    # a throttle whose restore gives up stays denied until a person comes.
+    expected = RESTORE_RETRY if name == "Restore" else SHARED_RETRY
+    assert TASK_STATES[name]["Retry"] == [expected]
+
+
 @pytest.mark.parametrize("name", sorted(TASK_STATES))
 def test_every_task_catches_into_escalate(name):
     catches = TASK_STATES[name].get("Catch")
@@ -66,6 +86,11 @@ def test_every_task_catches_into_escalate(name):
     assert last["ErrorEquals"] == ["States.ALL"]
     target = "RemediationFailed" if name == "Escalate" else "Escalate"
     assert last["Next"] == target
+    # only the approval's time-out goes anywhere else; a named clause before States.ALL that leads
+    # to the same place would be one more copy to keep in step
+    assert [c["ErrorEquals"] for c in catches[:-1]] == (
+        [["States.Timeout"]] if name == "RequestApproval" else []
+    )
 
 
 def test_every_named_error_is_a_tokenfuse_exception():
@@ -100,7 +125,7 @@ def test_choices_read_fields_the_tasks_return():
 def test_every_task_payload_names_a_dispatched_task():
     for name, state in TASK_STATES.items():
         task = state["Parameters"]["Payload"]["task"]
-        assert task in TASKS, f"{name} invokes unknown task {task}"
+        assert task in TASK_RESULTS, f"{name} invokes unknown task {task}"
         assert state["Parameters"]["FunctionName"] == "${RemediateFunctionArn}"
 
 
@@ -159,9 +184,23 @@ def test_an_unreachable_state_is_refused():
     assert Linter.validate(broken) == ["No transition found to state State Machine.Orphan"]
 
 
-def test_each_failure_lands_where_escalate_reads_it():
-    from tokenfuse.remediation.tasks import FAILURE_KEYS
+def test_moto_parses_the_definition():
+    import boto3
+    from moto import mock_aws
 
+    # with execute_state_machine, moto parses the definition at create time (without, it stores any
+    # string): a syntax error fails here
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        iam = boto3.client("iam", region_name="us-east-1")
+        role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        body = ASL_PATH.read_text().replace(
+            "${RemediateFunctionArn}", "arn:aws:lambda:us-east-1:123456789012:function:remediate"
+        )
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        sfn.create_state_machine(name="remediation", definition=body, roleArn=role)
+
+
+def test_each_failure_lands_where_escalate_reads_it():
     where = {f"$.{key}" for key, _ in FAILURE_KEYS}
     for name, state in TASK_STATES.items():
         for catch in state["Catch"]:

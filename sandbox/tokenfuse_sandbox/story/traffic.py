@@ -119,7 +119,7 @@ class Traffic:
 
         The generator sends a minute of calls at once, so it reads the SCPs as written: the
         runtime's propagation delay (a few seconds) is below its resolution."""
-        from tokenfuse.remediation.trip import parse_callers
+        from tokenfuse.remediation.callers import parse_callers
         from tokenfuse_sandbox.emulation import bedrock_access, bedrock_runtime
 
         spec = profile.spec

@@ -1,6 +1,5 @@
 """Wiring of the approve endpoint's domain objects from its environment (the handler stays thin)."""
 
-import json
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -15,8 +14,10 @@ from tokenfuse.adapters.incidents_table import IncidentsTable
 from tokenfuse.adapters.stepfunctions import TaskCallbacks
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.observability import logger
-from tokenfuse.remediation.approvals import ApprovalDesk, ApproverOf, DecisionReply
+from tokenfuse.remediation import messages
 from tokenfuse.remediation.channels import SlackResponder, secret_text
+from tokenfuse.remediation.contracts import RestoreProfilesTask
+from tokenfuse.remediation.decisions import ApprovalDesk, ApproverOf, DecisionReply
 from tokenfuse.remediation.directory import owner
 from tokenfuse.remediation.email_links import EmailLinks
 from tokenfuse.remediation.interactions import (
@@ -81,19 +82,13 @@ def feedback_hook(settings: ApproveSettings) -> FeedbackHook | None:
         table = IncidentsTable(table_name)
         found = table.get(incident_id)
         if found is None:
-            text = "This incident is unknown. Nothing was changed."
-            return DecisionReply(200, text, refused="unknown-incident", about=about)
+            return DecisionReply(200, messages.UNKNOWN_INCIDENT, refused="unknown-incident", about=about)
         incident, _ = found
         session = assume_role_session(settings.budgets_role_arn) if settings.budgets_role_arn else None
         sent = AnomalyFeedback(session=session).provide_choice(list(incident.anomaly_ids), choice)
         if choice == "planned":
-            incidents.mark_planned(table, incident_id, f"planned activity (<@{actor}>)", clock.now())
-        if not sent:
-            text = f"Noted '{choice}'. No Cost Anomaly Detection anomaly is linked to this incident yet."
-        else:
-            text = (
-                f"Thanks <@{actor}>: sent '{choice}' to Cost Anomaly Detection for {len(sent)} anomaly(ies)."
-            )
+            incidents.mark_planned(table, incident_id, messages.planned_by(actor), clock.now())
+        text = messages.feedback_sent(choice, actor, len(sent))
         return DecisionReply(200, text, changed=True, about=about)
 
     return hook
@@ -111,21 +106,19 @@ def restore_hook(settings: ApproveSettings, lambda_client: Any | None = None) ->
         about = {"profile_arn": profile_arn}
         trip = ApprovalsTable(settings.approvals_table_name).get_trip(profile_arn)
         if trip is None:
-            text = "This profile has no active trip: nothing to restore."
-            return DecisionReply(200, text, refused="no-active-trip", about=about)
+            return DecisionReply(200, messages.NOTHING_TO_RESTORE, refused="no-active-trip", about=about)
         team = owner(team_directory(settings), trip.get("team"))
         about["team"] = team.name
         if user_id not in team.approver_slack_ids:
-            refusal = "Only an on-call approver of the owning team can restore it. Nothing was changed."
+            refusal = messages.ONLY_TEAM_RESTORES
             return DecisionReply(403, refusal, refused="not-an-approver", about=about)
-        payload = {"task": "restore-profiles", "profile_arn": profile_arn, "actor": f"slack:{user_id}"}
+        payload = RestoreProfilesTask(
+            task="restore-profiles", profile_arn=profile_arn, actor=f"slack:{user_id}"
+        ).model_dump_json(exclude_defaults=True)
         (lambda_client or client("lambda")).invoke(
-            FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode()
+            FunctionName=function_name, InvocationType="Event", Payload=payload.encode()
         )
-        text = (
-            f"Restoring {profile_arn.rsplit('/', 1)[-1]} for <@{user_id}>: the result follows in this thread."
-        )
-        return DecisionReply(200, text, changed=True, about=about)
+        return DecisionReply(200, messages.restoring(profile_arn, user_id), changed=True, about=about)
 
     return hook
 
