@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from tokenfuse import clock
 from tokenfuse.adapters.stepfunctions import TaskNoLongerWaiting
 from tokenfuse.errors import TokenfuseError
+from tokenfuse.observability import correlate
 from tokenfuse.remediation import directory as teams_view
 from tokenfuse.remediation import links
 from tokenfuse.remediation.audit import SYSTEM_ACTOR, Auditor
@@ -43,6 +46,14 @@ class ApprovalStore(Protocol):
 
 class CallbackPort(Protocol):
     def succeed(self, task_token: str, output: dict[str, Any]) -> None: ...
+
+
+def correlation_id_of(item: dict[str, Any]) -> str | None:
+    """The spike's correlation id, from the incident an approval record stores (None if it has none)."""
+    try:
+        return RemediationIncident.model_validate_json(str(item.get("incident") or "")).correlation_id
+    except ValidationError:
+        return None
 
 
 def new_approval_id() -> str:
@@ -451,6 +462,7 @@ class ApprovalDesk:
                 about=about,
             )
         about.update({k: str(item[k]) for k in ("incident_id", "team") if item.get(k)})
+        correlate(correlation_id_of(item), incident_id=about.get("incident_id"))
         if slack_user_id:
             actor, via = slack_user_id, "slack"
             allowed = slack_user_id in (item.get("approver_slack_ids") or [])

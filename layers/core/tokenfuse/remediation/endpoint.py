@@ -2,7 +2,6 @@
 
 import json
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, GetSecretError
@@ -13,8 +12,9 @@ from tokenfuse.adapters.approvals_table import ApprovalsTable
 from tokenfuse.adapters.aws import assume_role_session, client
 from tokenfuse.adapters.incidents_table import IncidentsTable
 from tokenfuse.adapters.stepfunctions import TaskCallbacks
+from tokenfuse.composition import composition_root
 from tokenfuse.errors import TokenfuseError
-from tokenfuse.observability import logger
+from tokenfuse.observability import correlate, logger
 from tokenfuse.remediation.approvals import ApprovalDesk, ApproverOf, DecisionReply
 from tokenfuse.remediation.channels import SlackResponder, secret_text
 from tokenfuse.remediation.directory import owner
@@ -84,6 +84,7 @@ def feedback_hook(settings: ApproveSettings) -> FeedbackHook | None:
             text = "This incident is unknown. Nothing was changed."
             return DecisionReply(200, text, refused="unknown-incident", about=about)
         incident, _ = found
+        correlate(incident.dedup_keys[0] if incident.dedup_keys else None, incident_id=incident_id)
         session = assume_role_session(settings.budgets_role_arn) if settings.budgets_role_arn else None
         sent = AnomalyFeedback(session=session).provide_choice(list(incident.anomaly_ids), choice)
         if choice == "planned":
@@ -113,6 +114,7 @@ def restore_hook(settings: ApproveSettings, lambda_client: Any | None = None) ->
         if trip is None:
             text = "This profile has no active trip: nothing to restore."
             return DecisionReply(200, text, refused="no-active-trip", about=about)
+        correlate(trip.get("correlation_id"), incident_id=trip.get("incident_id"))
         team = owner(team_directory(settings), trip.get("team"))
         about["team"] = team.name
         if user_id not in team.approver_slack_ids:
@@ -172,6 +174,9 @@ def _secret(arn: str | None, variable: str, *keys: str) -> str:
     return text
 
 
-@cache
-def endpoint(settings: ApproveSettings) -> Endpoint:
+@composition_root
+def dependencies(settings: ApproveSettings) -> Endpoint:
+    """ApproveFunction's composition root (:mod:`tokenfuse.composition`). Nothing it holds outlives
+    what it may: the directory and the secrets are read per request (Powertools' max-age cache), and
+    the management-account session of a CAD feedback click per click."""
     return Endpoint(settings)

@@ -48,6 +48,13 @@ class RemediationIncident(BaseModel):
     baseline_cost_per_hour_usd: float | None = None
     opened_at: UtcDateTime | None = None
     protected: bool = False
+    dedup_keys: list[str] = Field(default_factory=list, description="the incident's signals, first first")
+
+    @property
+    def correlation_id(self) -> str:
+        """The spike's correlation id in every log line: its first signal's dedup key (the incident
+        id for an incident recorded before incidents carried their keys)."""
+        return self.dedup_keys[0] if self.dedup_keys else self.incident_id
 
 
 class PolicyDecision(_Model):
@@ -135,6 +142,9 @@ class TripRecord(_Model):
 
     trip_id: str
     incident_id: str
+    correlation_id: str | None = Field(
+        default=None, description="the spike's correlation id (its incident's first dedup key)"
+    )
     team: str | None = Field(default=None, description="the owning team, whose approvers may restore")
     profile_arn: str
     profile_id: str
