@@ -230,6 +230,8 @@ class Sandbox:
             if module is None or not (name == "tokenfuse" or name.startswith("tokenfuse.")):
                 continue
             for value in list(vars(module).values()):
+                if isinstance(value, type):  # a class's cache_clear is not a cache (composition.Root)
+                    continue
                 clear = getattr(value, "cache_clear", None)
                 if callable(clear) and getattr(value, "__module__", None) == name:
                     clear()

@@ -19,7 +19,7 @@ CROSS_REGION_PREFIXES = frozenset({"us", "eu", "apac", "global", "us-gov", "ca",
 class Rates(BaseModel):
     """One model's on-demand rates in one region, USD per million tokens."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     input: float = Field(ge=0)
     output: float = Field(ge=0)
@@ -45,7 +45,7 @@ class Rates(BaseModel):
 
 
 class ModelPrice(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     name: str
     source: str = Field(description="the page the figures come from")
@@ -58,7 +58,7 @@ class ModelPrice(BaseModel):
 
 
 class PriceTable(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     currency: Literal["USD"] = "USD"
     unit: Literal["per-million-tokens"] = "per-million-tokens"

@@ -128,7 +128,6 @@ class AwsClientFactory(aws.MemberSessions):
         )
 
 
-@dataclass
 class AttributeSettings(AttributionSettings):
     """AttributeFunction's environment (template.yaml): the knobs, the bus and the inventory table."""
 

@@ -18,7 +18,7 @@ TimeoutDecision = Literal["trip", "timeout"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -30,7 +30,7 @@ class RemediationIncident(BaseModel):
     Unknown keys are ignored: the incidents module owns the full model, remediation reads this much.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     incident_id: str
     profile_arn: str
