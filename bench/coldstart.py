@@ -64,7 +64,7 @@ def lambda_handler(event, context):
              "EventBusName": os.environ["EVENT_BUS_NAME"]}
     return boto3.client("events").put_events(Entries=[entry])["FailedEntryCount"]
 """
-SIGNING_SECRET = "bench-slack-signing-secret"  # noqa: S105 - the bench's fake Slack app
+SIGNING_SECRET = "bench-slack-signing-secret"  # the bench's fake Slack app
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 PROFILE_NAME = "support-chat"
 MODEL = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0"
