@@ -218,15 +218,17 @@ class World:
         return self.profile_arn.rsplit("/", 1)[-1]
 
     def reset(self) -> None:
-        """The state every round starts from: tables empty, queues purged."""
+        """The state every round starts from: tables and queues empty."""
         ddb, sqs = self.clients["dynamodb"], self.clients["sqs"]
         for name in ddb.list_tables()["TableNames"]:
             keys = [k["AttributeName"] for k in ddb.describe_table(TableName=name)["Table"]["KeySchema"]]
             for page in ddb.get_paginator("scan").paginate(TableName=name):
                 for item in page["Items"]:
                     ddb.delete_item(TableName=name, Key={k: item[k] for k in keys})
-        for url in sqs.list_queues().get("QueueUrls", []):
-            sqs.purge_queue(QueueUrl=url)
+        for url in sqs.list_queues().get("QueueUrls", []):  # PurgeQueue allows one call a minute
+            while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+                entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+                sqs.delete_message_batch(QueueUrl=url, Entries=entries)
 
     # -- what a function runs with ---------------------------------------------------------------------
     def environment(self, spec: Any) -> dict[str, str]:

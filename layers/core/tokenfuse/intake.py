@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tokenfuse import clock
+from tokenfuse.adapters.aws import default_session
 from tokenfuse.adapters.budgets import BudgetsReader
 from tokenfuse.adapters.bus import EventBus
 from tokenfuse.composition import composition_root
@@ -94,7 +95,9 @@ class Intake:
     def from_settings(cls, settings: IntakeSettings) -> "Intake":
         return cls(
             bus=EventBus(settings.event_bus_name),
-            persistence=DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name),
+            persistence=DynamoDBPersistenceLayer(
+                table_name=settings.idempotency_table_name, boto3_session=default_session()
+            ),
             budgets_role_arn=settings.budgets_role_arn,
         )
 

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, GetSecretError
@@ -9,7 +10,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from tokenfuse import clock, incidents
 from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
 from tokenfuse.adapters.approvals_table import ApprovalsTable
-from tokenfuse.adapters.aws import assume_role_session, client
+from tokenfuse.adapters.aws import assume_role_session, client, share_session_with_parameters
 from tokenfuse.adapters.incidents_table import IncidentsTable
 from tokenfuse.adapters.stepfunctions import TaskCallbacks
 from tokenfuse.composition import composition_root
@@ -132,13 +133,23 @@ def restore_hook(settings: ApproveSettings, lambda_client: Any | None = None) ->
     return hook
 
 
+class _Callbacks:
+    """Step Functions' task callbacks, its client created with the first decision that resumes an
+    execution (a refused or stale click never needs it)."""
+
+    @cached_property
+    def _callbacks(self) -> TaskCallbacks:
+        return TaskCallbacks(client("stepfunctions"))
+
+    def succeed(self, task_token: str, output: dict[str, Any]) -> None:
+        self._callbacks.succeed(task_token, output)
+
+
 class Endpoint:
     def __init__(self, settings: ApproveSettings, now_epoch: Callable[[], float] = _now_epoch) -> None:
         self.settings = settings
         table = ApprovalsTable(settings.approvals_table_name)
-        self.desk = ApprovalDesk(
-            table, TaskCallbacks(client("stepfunctions")), now=clock.now, approver_of=approver_of(settings)
-        )
+        self.desk = ApprovalDesk(table, _Callbacks(), now=clock.now, approver_of=approver_of(settings))
         refusals = Refusals(table, now=clock.now)
         self.slack = SlackInteractions(
             self._signing_secret,
@@ -179,4 +190,5 @@ def dependencies(settings: ApproveSettings) -> Endpoint:
     """ApproveFunction's composition root (:mod:`tokenfuse.composition`). Nothing it holds outlives
     what it may: the directory and the secrets are read per request (Powertools' max-age cache), and
     the management-account session of a CAD feedback click per click."""
+    share_session_with_parameters("ssm", "secrets")
     return Endpoint(settings)

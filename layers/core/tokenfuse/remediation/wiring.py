@@ -7,6 +7,7 @@ builds the rest anew (the team directory, the Slack token, member-account sessio
 
 from typing import Any
 
+from tokenfuse.adapters.aws import share_session_with_parameters
 from tokenfuse.composition import composition_root
 from tokenfuse.remediation.settings import RemediateSettings
 from tokenfuse.remediation.tasks import Deps
@@ -22,6 +23,7 @@ dedup key is the spike's correlation id. A stack-deletion custom resource has it
 @composition_root
 def dependencies(settings: RemediateSettings) -> Deps:
     """RemediateFunction's composition root (:mod:`tokenfuse.composition`)."""
+    share_session_with_parameters("ssm", "secrets")
     return Deps(settings)
 
 
