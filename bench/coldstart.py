@@ -227,8 +227,10 @@ class World:
                     ddb.delete_item(TableName=name, Key={k: item[k] for k in keys})
         for url in sqs.list_queues().get("QueueUrls", []):  # PurgeQueue allows one call a minute
             while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-                entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-                sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+                handles = [
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+                ]
+                sqs.delete_message_batch(QueueUrl=url, Entries=handles)
 
     # -- what a function runs with ---------------------------------------------------------------------
     def environment(self, spec: Any) -> dict[str, str]:

@@ -9,9 +9,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tokenfuse.observability import correlate, lambda_handler_shell
-from tokenfuse.remediation import custom_resource, tasks
+from tokenfuse.remediation import custom_resource
 from tokenfuse.remediation.settings import RemediateSettings
-from tokenfuse.remediation.wiring import CORRELATION_ID_PATH, invocation_deps, log_keys
+from tokenfuse.remediation.wiring import CORRELATION_ID_PATH, invocation_deps, log_keys, run_task
 
 
 @lambda_handler_shell(correlation_id_path=CORRELATION_ID_PATH)
@@ -20,4 +20,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if custom_resource.is_custom_resource(event):
         return custom_resource.handle(event, deps.tripper)
     correlate(None, **log_keys(event))
-    return tasks.dispatch(event, deps)
+    return run_task(event, deps)

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from tokenfuse import clock
 from tokenfuse.adapters.stepfunctions import TaskNoLongerWaiting
 from tokenfuse.errors import TokenfuseError
-from tokenfuse.observability import correlate
+from tokenfuse.observability import correlate, logger
 from tokenfuse.remediation import directory as teams_view
 from tokenfuse.remediation import links
 from tokenfuse.remediation.audit import SYSTEM_ACTOR, Auditor
@@ -504,6 +504,7 @@ class ApprovalDesk:
                 503, "tokenfuse could not record your decision just now; please click again.", about=about
             )
         done = {"approve": "Approved: tripping now.", "decline": "Declined: no action.", "snooze": "Snoozed."}
+        logger.info("approval decided", approval_id=approval_id, decision=choice, actor=actor, via=via)
         return DecisionReply(200, f"{done[choice]} (by {_who(actor)})", changed=True, about=about)
 
     def _not_an_approver(self, actor: str, item: dict[str, Any], about: dict[str, str]) -> DecisionReply:

@@ -9,6 +9,8 @@ from typing import Any
 
 from tokenfuse.adapters.aws import share_session_with_parameters
 from tokenfuse.composition import composition_root
+from tokenfuse.observability import logger
+from tokenfuse.remediation import tasks
 from tokenfuse.remediation.settings import RemediateSettings
 from tokenfuse.remediation.tasks import Deps
 
@@ -32,6 +34,18 @@ def invocation_deps(settings: RemediateSettings) -> Deps:
     return dependencies(settings).for_invocation()
 
 
+OUTCOME_FIELDS = ("mode", "action", "decision", "outcome", "still_running", "restored", "escalated_to")
+"""What a task's line says of its result (the fields a task's result has, among these)."""
+
+
+def run_task(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """Run the task the payload names; one line says it ran and what came of it (under the spike's
+    correlation id and the incident's id, so the remediation can be followed in the logs)."""
+    result = tasks.dispatch(event, deps)
+    logger.info("remediation task done", **{k: result[k] for k in OUTCOME_FIELDS if k in result})
+    return result
+
+
 def log_keys(event: object) -> dict[str, Any]:
     """The keys every line of a task logs: the task's name and its incident's id (None where the
     payload has none, or is not what a task receives: the task itself refuses it)."""
@@ -46,4 +60,4 @@ def log_keys(event: object) -> dict[str, Any]:
     }
 
 
-__all__ = ["CORRELATION_ID_PATH", "dependencies", "invocation_deps", "log_keys"]
+__all__ = ["CORRELATION_ID_PATH", "dependencies", "invocation_deps", "log_keys", "run_task"]
