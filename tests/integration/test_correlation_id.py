@@ -61,9 +61,9 @@ def test_every_function_that_handled_the_spike_logs_its_first_dedup_key(story):
     # Given the id notify opened the incident under: the first signal's dedup key, as intake put it
     (opened,) = recorded(lines, incident["incident_id"], "opened")
     correlation_id = opened["correlation_id"]
-    assert any(
-        function_of(line) == "intake" and line.get("dedup_key") == correlation_id for line in lines
-    ), correlation_id
+    assert any(function_of(line) == "intake" and line.get("dedup_key") == correlation_id for line in lines), (
+        correlation_id
+    )
     # When every line is grouped by its correlation id
     by_id = defaultdict(list)
     for line in lines:

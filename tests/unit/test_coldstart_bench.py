@@ -49,7 +49,9 @@ def test_a_handler_that_raises_stops_the_bench(tmp_path):
 
 
 def test_the_child_reports_what_it_imported(tmp_path):
-    (tmp_path / "tiny_app.py").write_text("import json\n\ndef lambda_handler(event, context):\n    return event\n")
+    (tmp_path / "tiny_app.py").write_text(
+        "import json\n\ndef lambda_handler(event, context):\n    return event\n"
+    )
     figures, result = coldstart.cold_start(
         tmp_path, "tiny_app.lambda_handler", {"a": 1}, {"PATH": "/usr/bin:/bin"}, tmp_path
     )
