@@ -405,15 +405,21 @@ def _restore_env(name: str, value: str | None) -> None:
 # One cold start
 # --------------------------------------------------------------------------------------------------
 def cold_start(
-    code_dir: Path, handler: str, event: Any, env: dict[str, str], workdir: Path
+    code_dir: Path,
+    handler: str,
+    event: Any,
+    env: dict[str, str],
+    workdir: Path,
+    function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench",
 ) -> tuple[ColdStart, Any]:
-    """Start a fresh interpreter, import the handler, invoke it once: the figures and its result."""
+    """Start a fresh interpreter, import the handler, invoke it once (its context naming
+    ``function_arn``): the figures and its result."""
     event_file, report_file = workdir / "event.json", workdir / "report.json"
     event_file.write_text(json.dumps(event))
     report_file.unlink(missing_ok=True)
     argv = [sys.executable, "-I", str(INVOKE_ONCE), str(code_dir), str(LAYER), handler]
     done = subprocess.run(
-        [*argv, str(event_file), str(report_file)],
+        [*argv, str(event_file), str(report_file), function_arn],
         env=env,
         cwd=workdir,
         capture_output=True,
@@ -448,10 +454,14 @@ def one_round(world: World) -> dict[str, ColdStart]:
 
     def run(name: str, event: Any) -> Any:
         spec = world.functions[name]
-        runs[name], result = cold_start(spec.code_dir, spec.handler, event, world.environment(spec), work)
+        env = world.environment(spec)
+        runs[name], result = cold_start(spec.code_dir, spec.handler, event, env, work, spec.arn)
         return result
 
-    runs[BARE], failed = cold_start(bare_dir, "bare_app.lambda_handler", {}, world.bare_environment(), work)
+    bare_arn = f"arn:aws:lambda:{world.region}:{world.account_id}:function:bare"
+    runs[BARE], failed = cold_start(
+        bare_dir, "bare_app.lambda_handler", {}, world.bare_environment(), work, bare_arn
+    )
     _expect(BARE, failed == 0, failed)
     result = run("intake", world.intake_event(datetime.now(UTC)))
     _expect("intake", result == {"batchItemFailures": []}, result)

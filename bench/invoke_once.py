@@ -1,6 +1,6 @@
 """One cold start, in the fresh interpreter bench/coldstart.py starts: import a handler, invoke it once.
 
-    python -I bench/invoke_once.py CODE_DIR LAYER_DIR MODULE.FUNCTION EVENT_JSON REPORT_JSON
+    python -I bench/invoke_once.py CODE_DIR LAYER_DIR MODULE.FUNCTION EVENT_JSON REPORT_JSON FUNCTION_ARN
 
 Only the standard library is imported before the timer starts (the event is read first: Lambda's
 runtime hands the handler a parsed event). The report holds the import and first-invoke times, the
@@ -25,10 +25,11 @@ from typing import Any
 class LambdaContext:
     """The attributes Lambda's context has and Powertools reads."""
 
-    def __init__(self, function_name: str, timeout_seconds: float = 30.0) -> None:
+    def __init__(self, function_arn: str, timeout_seconds: float = 30.0) -> None:
+        function_name = function_arn.rsplit(":", 1)[-1]
         self.function_name = function_name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.invoked_function_arn = function_arn
         self.memory_limit_in_mb = 512
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"
@@ -49,7 +50,7 @@ def peak_rss_mb() -> float:
 
 
 def main(argv: list[str]) -> int:
-    code_dir, layer_dir, handler_path, event_path, report_path = argv
+    code_dir, layer_dir, handler_path, event_path, report_path, function_arn = argv
     event = json.loads(Path(event_path).read_text())
     before = set(sys.modules)
     module_name, _, function = handler_path.rpartition(".")
@@ -60,7 +61,7 @@ def main(argv: list[str]) -> int:
     result: Any = None
     error: str | None = None
     try:
-        result = handler(event, LambdaContext(Path(code_dir).name))
+        result = handler(event, LambdaContext(function_arn))
     except Exception as exc:  # reported, not raised: the bench says which handler failed and how
         error = f"{type(exc).__name__}: {exc}"
     invoked = time.perf_counter()

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tokenfuse.attribution import AttributeSettings
 from tokenfuse.attribution.wiring import attribute_signal, dependencies
+from tokenfuse.composition import own_account
 from tokenfuse.events import SpendSignal
 from tokenfuse.observability import lambda_handler_shell
 
@@ -25,4 +26,4 @@ class SpendSignalEvent(EventBridgeModel):
 @lambda_handler_shell(correlation_id_path="detail.dedup_key")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies(AttributeSettings.from_env())  # a broken environment fails before the event is read
-    return attribute_signal(parse(event=event, model=SpendSignalEvent).detail, deps)
+    return attribute_signal(parse(event=event, model=SpendSignalEvent).detail, deps, own_account(context))

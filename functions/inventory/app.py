@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tokenfuse.composition import own_account
 from tokenfuse.inventory import runtime
 from tokenfuse.inventory.cloudtrail import ProfileChange
 from tokenfuse.inventory.config import InventorySettings
@@ -31,7 +32,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     trigger = read_trigger(event)
     if isinstance(trigger, Refusal):
         return runtime.refuse(trigger, event)
-    inventory = deps.inventory()
+    inventory = deps.inventory(own_account(context))
     if isinstance(trigger, ProfileChange):
         logger.append_keys(trigger="cloudtrail")
         return runtime.handle_cloudtrail(trigger, inventory)

@@ -16,7 +16,7 @@ from tokenfuse.remediation.wiring import CORRELATION_ID_PATH, invocation_deps, l
 
 @lambda_handler_shell(correlation_id_path=CORRELATION_ID_PATH)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    deps = invocation_deps(RemediateSettings.from_env())  # a broken environment fails here
+    deps = invocation_deps(RemediateSettings.from_env(), context)  # a broken environment fails here
     if custom_resource.is_custom_resource(event):
         return custom_resource.handle(event, deps.tripper)
     correlate(None, **log_keys(event))

@@ -97,7 +97,7 @@ def handler(aws, monkeypatch):
     monkeypatch.setattr(observability.metrics.provider, "namespace", "tokenfuse")
     bedrock = FakeBedrock(account=ACCOUNT, region=REGION)
 
-    def build(config, inventory=None):
+    def build(config, inventory=None, own_account=None):
         clients = ScopeClients(bedrock, aws["cloudwatch"])
         return Attributor(lambda account, region: clients, config, now=lambda: NOW)
 

@@ -48,6 +48,15 @@ def composition_root[SettingsT: FunctionSettings, BuiltT](
     return cast("Root[SettingsT, BuiltT]", cached)
 
 
+def own_account(context: object) -> str | None:
+    """The function's own account, from the invocation's ``invoked_function_arn``
+    (``arn:<partition>:lambda:<region>:<account>:function:<name>``): what would otherwise cost an
+    STS client and a GetCallerIdentity call at every cold start. None when the context has none."""
+    parts = str(getattr(context, "invoked_function_arn", "") or "").split(":")
+    account = parts[4] if len(parts) > 4 else ""
+    return account if account.isdigit() and len(account) == 12 else None
+
+
 def reset() -> None:
     """Forget every root built so far (the sandbox at each new deployment, tests that change the
     environment): the next invocation builds them anew."""
@@ -55,4 +64,4 @@ def reset() -> None:
         clear()
 
 
-__all__ = ["Root", "composition_root", "reset"]
+__all__ = ["Root", "composition_root", "own_account", "reset"]

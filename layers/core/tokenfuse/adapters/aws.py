@@ -147,3 +147,10 @@ def share_session_with_parameters(*providers: Literal["ssm", "secrets"]) -> None
             constants.DEFAULT_PROVIDERS[name] = SecretsProvider(
                 boto3_session=default_session(), boto_config=RETRY_CONFIG
             )
+
+
+def get_secret(arn: str) -> Any:
+    """A secret through Powertools (cached for 5 minutes across invocations)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    return parameters.get_secret(arn, max_age=300)

@@ -19,9 +19,12 @@ from tokenfuse.events import SpendSignal
 from tokenfuse.observability import logger, metrics
 
 
-def build_attributor(config: AttributeSettings, inventory: InventoryTable | None = None) -> Attributor:
+def build_attributor(
+    config: AttributeSettings, inventory: InventoryTable | None = None, own_account: str | None = None
+) -> Attributor:
     """The Attributor with real AWS clients, for one invocation (tests replace this function to
-    inject fakes). Owners come from the inventory table first, Bedrock's tags otherwise."""
+    inject fakes). Owners come from the inventory table first, Bedrock's tags otherwise;
+    ``own_account`` is the function's account (None: asked of STS when first needed)."""
     known_tags = known_scopes = None
     if inventory is not None:
         table = inventory
@@ -34,7 +37,7 @@ def build_attributor(config: AttributeSettings, inventory: InventoryTable | None
             return sorted({(r.account_id, r.region) for r in table.all()})
 
     return Attributor(
-        AwsClientFactory(config.member_role_name),
+        AwsClientFactory(config.member_role_name, own_account=own_account),
         config,
         known_tags=known_tags,
         known_scopes=known_scopes,
@@ -47,9 +50,9 @@ class AttributeDependencies:
     bus: EventBus
     inventory: InventoryTable | None
 
-    def attributor(self) -> Attributor:
+    def attributor(self, own_account: str | None = None) -> Attributor:
         """A new Attributor for this invocation (its member-account sessions die with it)."""
-        return build_attributor(self.settings, self.inventory)
+        return build_attributor(self.settings, self.inventory, own_account)
 
 
 @composition_root
@@ -59,12 +62,14 @@ def dependencies(settings: AttributeSettings) -> AttributeDependencies:
     return AttributeDependencies(settings, EventBus(settings.event_bus_name), inventory)
 
 
-def attribute_signal(signal: SpendSignal, deps: AttributeDependencies) -> dict[str, Any]:
+def attribute_signal(
+    signal: SpendSignal, deps: AttributeDependencies, own_account: str | None = None
+) -> dict[str, Any]:
     """Attribute one signal; publish the SpikeAttributed when there is something to act on (a
     culprit whose cost grew, direct model calls included, or a profile the signal names) and return
     its ``to_bus()`` dict; otherwise log "no culprit" and return a dict that says so."""
     logger.append_keys(signal_source=signal.source)
-    result = deps.attributor().attribute(signal)
+    result = deps.attributor(own_account).attribute(signal)
     metrics.add_metric(name="Culprits", unit=MetricUnit.Count, value=len(result.culprits))
     # CloudWatch has no currency unit: dollars are unit-less figures
     metrics.add_metric(name="SpikeUsd", unit=MetricUnit.NoUnit, value=result.spike_usd)

@@ -32,7 +32,7 @@ class InventoryDependencies:
     table: InventoryTable
     bus: EventBus
 
-    def inventory(self) -> Inventory:
+    def inventory(self, own_account: str | None = None) -> Inventory:
         """A fresh Inventory for one invocation: its member-account sessions (assumed roles, whose
         credentials expire within the hour) never outlive it, and the team directory is re-read
         (through Powertools' max-age cache) so an edit reaches a warm container."""
@@ -41,7 +41,9 @@ class InventoryDependencies:
             table=self.table,
             teams=load_team_resolver(self.settings.team_directory_parameter),
             bus=self.bus,
-            sessions=MemberSessions(self.settings.member_role_name, "tokenfuse-inventory"),
+            sessions=MemberSessions(
+                self.settings.member_role_name, "tokenfuse-inventory", own_account=own_account
+            ),
         )
 
 

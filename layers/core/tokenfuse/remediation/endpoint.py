@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from tokenfuse import clock, incidents
 from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
 from tokenfuse.adapters.approvals_table import ApprovalsTable
-from tokenfuse.adapters.aws import assume_role_session, client, share_session_with_parameters
+from tokenfuse.adapters.aws import assume_role_session, client, get_secret, share_session_with_parameters
 from tokenfuse.adapters.incidents_table import IncidentsTable
 from tokenfuse.adapters.stepfunctions import TaskCallbacks
 from tokenfuse.composition import composition_root
@@ -28,7 +28,6 @@ from tokenfuse.remediation.interactions import (
 )
 from tokenfuse.remediation.refusals import Refusals, printable
 from tokenfuse.remediation.settings import ApproveSettings
-from tokenfuse.remediation.tasks import get_secret
 from tokenfuse.teams import FINOPS, TeamDirectory, deployed_directory
 
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from tokenfuse import clock
 from tokenfuse.adapters.approvals_table import ApprovalsTable
-from tokenfuse.adapters.aws import client
+from tokenfuse.adapters.aws import client, get_secret
 from tokenfuse.adapters.bus import EventBus
 from tokenfuse.adapters.cloudwatch import MetricReader
 from tokenfuse.adapters.email import EmailSender
@@ -43,13 +43,6 @@ from tokenfuse.remediation.verify import MetricReaderPort
 from tokenfuse.teams import TeamDirectory, deployed_directory
 
 
-def get_secret(arn: str) -> Any:
-    """A secret through Powertools (cached for 5 minutes across invocations)."""
-    from aws_lambda_powertools.utilities import parameters
-
-    return parameters.get_secret(arn, max_age=300)
-
-
 class Deps:
     """Everything the tasks use, built on first use from the settings; any piece can be injected.
 
@@ -63,16 +56,23 @@ class Deps:
     """The pieces a container keeps across invocations: a table, the bus and SES, no credentials."""
 
     def __init__(
-        self, settings: RemediateSettings, now: Callable[[], datetime] = clock.now, **overrides: Any
+        self,
+        settings: RemediateSettings,
+        now: Callable[[], datetime] = clock.now,
+        *,
+        own_account: str | None = None,
+        **overrides: Any,
     ) -> None:
         self.settings = settings
         self.now = now
+        self.own_account = own_account  # the function's account (None: asked of STS when needed)
         for name, value in overrides.items():
             setattr(self, name, value)
 
-    def for_invocation(self) -> "Deps":
+    def for_invocation(self, own_account: str | None = None) -> "Deps":
         """A new ``Deps`` for one invocation that shares this one's :attr:`KEPT` pieces."""
-        return Deps(self.settings, self.now, **{name: getattr(self, name) for name in self.KEPT})
+        kept = {name: getattr(self, name) for name in self.KEPT}
+        return Deps(self.settings, self.now, own_account=own_account, **kept)
 
     @cached_property
     def table(self) -> ApprovalsTable:
@@ -123,7 +123,7 @@ class Deps:
 
     @cached_property
     def access(self) -> AccountAccess:
-        return AccountAccess(self.settings.member_role_name)
+        return AccountAccess(self.settings.member_role_name, own_account=self.own_account)
 
     @cached_property
     def tripper(self) -> Tripper:

@@ -8,7 +8,7 @@ builds the rest anew (the team directory, the Slack token, member-account sessio
 from typing import Any
 
 from tokenfuse.adapters.aws import share_session_with_parameters
-from tokenfuse.composition import composition_root
+from tokenfuse.composition import composition_root, own_account
 from tokenfuse.observability import logger
 from tokenfuse.remediation import tasks
 from tokenfuse.remediation.settings import RemediateSettings
@@ -29,9 +29,9 @@ def dependencies(settings: RemediateSettings) -> Deps:
     return Deps(settings)
 
 
-def invocation_deps(settings: RemediateSettings) -> Deps:
+def invocation_deps(settings: RemediateSettings, context: object = None) -> Deps:
     """The ``Deps`` of one invocation, sharing the container's long-lived pieces."""
-    return dependencies(settings).for_invocation()
+    return dependencies(settings).for_invocation(own_account(context))
 
 
 OUTCOME_FIELDS = ("mode", "action", "decision", "outcome", "still_running", "restored", "escalated_to")
