@@ -45,6 +45,20 @@ ROUNDS = 5
 GOAL = 1.5
 """Every handler within 1.5x of the bare handler, on time and on peak memory."""
 
+CALLS = {
+    "intake": "DynamoDB (idempotency: put, update), EventBridge (PutEvents)",
+    "attribute": "DynamoDB (the inventory's owners), Bedrock (GetInferenceProfile, tags), CloudWatch "
+    "(Metrics Insights and MetricStat reads), EventBridge",
+    "notify": "SSM (team directory), Secrets Manager (Slack token), DynamoDB (idempotency, incidents), "
+    "Slack (post), Step Functions (StartExecution), EventBridge",
+    "remediate": "SSM, Secrets Manager, DynamoDB (trips, audit), EventBridge, Slack (thread reply)",
+    "approve": "Secrets Manager (signing secret), DynamoDB (approval, refused-click audit), slack-sdk's "
+    "signature check",
+    "inventory": "SSM, Bedrock (profile, tags), DynamoDB (inventory), CloudWatch (alarms), EventBridge",
+}
+"""What each handler's first invocation calls (from its code path), where the bare handler calls one
+EventBridge PutEvents: each further service is one more botocore model loaded and client built."""
+
 FUNCTIONS = {  # the order one spike goes through them
     "intake": "IntakeFunction",
     "attribute": "AttributeFunction",
@@ -64,6 +78,23 @@ def lambda_handler(event, context):
              "EventBusName": os.environ["EVENT_BUS_NAME"]}
     return boto3.client("events").put_events(Entries=[entry])["FailedEntryCount"]
 """
+FLOOR = "floor"
+FLOOR_APP = """import os
+
+import boto3
+import pydantic  # every handler validates its settings and its event with it
+
+from tokenfuse.observability import lambda_handler_shell
+
+
+@lambda_handler_shell(correlation_id_path="id")
+def lambda_handler(event, context):
+    entry = {"Source": "tokenfuse.bench", "DetailType": "Floor", "Detail": "{}",
+             "EventBusName": os.environ["EVENT_BUS_NAME"]}
+    return boto3.client("events").put_events(Entries=[entry])["FailedEntryCount"]
+"""
+"""The house's floor: the bare handler wearing the shell (Powertools' logger, metrics and tracer),
+with pydantic imported. What no tokenfuse handler can go below."""
 SIGNING_SECRET = "bench-slack-signing-secret"  # the bench's fake Slack app
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 PROFILE_NAME = "support-chat"
@@ -450,6 +481,7 @@ def one_round(world: World) -> dict[str, ColdStart]:
     bare_dir = work / "bare"
     bare_dir.mkdir(exist_ok=True)
     (bare_dir / "bare_app.py").write_text(BARE_APP)
+    (bare_dir / "floor_app.py").write_text(FLOOR_APP)
     runs: dict[str, ColdStart] = {}
 
     def run(name: str, event: Any) -> Any:
@@ -463,6 +495,10 @@ def one_round(world: World) -> dict[str, ColdStart]:
         bare_dir, "bare_app.lambda_handler", {}, world.bare_environment(), work, bare_arn
     )
     _expect(BARE, failed == 0, failed)
+    runs[FLOOR], failed = cold_start(
+        bare_dir, "floor_app.lambda_handler", {"id": "floor"}, world.bare_environment(), work, bare_arn
+    )
+    _expect(FLOOR, failed == 0, failed)
     result = run("intake", world.intake_event(datetime.now(UTC)))
     _expect("intake", result == {"batchItemFailures": []}, result)
     result = run("attribute", world.delivered("attribute", "Spend Signal"))
@@ -502,12 +538,26 @@ def within_goal(figures: ColdStart, bare: ColdStart) -> bool:
     return figures.total_ms <= GOAL * bare.total_ms and figures.peak_rss_mb <= GOAL * bare.peak_rss_mb
 
 
+def _beyond(figures: ColdStart, base: ColdStart) -> list[str]:
+    """The top-level packages ``figures`` imported that ``base`` did not (private ones and the
+    handler modules themselves left out)."""
+    handlers = {"app", "bare_app", "floor_app"}
+    return [p for p in figures.packages if p not in set(base.packages) | handlers and not p.startswith("_")]
+
+
 def report(medians: dict[str, ColdStart], rounds: int) -> str:
     bare = medians[BARE]
     rows = [
         f"| bare `import boto3` handler, one PutEvents | {bare.import_ms:.0f} | {bare.invoke_ms:.0f} | "
         f"{bare.total_ms:.0f} | 1.0x | {bare.cpu_ms:.0f} | 1.0x | {bare.peak_rss_mb:.1f} | 1.0x | |"
     ]
+    floor = medians[FLOOR]
+    rows.append(
+        f"| floor: the bare handler in the shell, pydantic imported | {floor.import_ms:.0f} | "
+        f"{floor.invoke_ms:.0f} | {floor.total_ms:.0f} | {floor.total_ms / bare.total_ms:.2f}x | "
+        f"{floor.cpu_ms:.0f} | {floor.cpu_ms / bare.cpu_ms:.2f}x | {floor.peak_rss_mb:.1f} | "
+        f"{floor.peak_rss_mb / bare.peak_rss_mb:.2f}x | {'met' if within_goal(floor, bare) else 'NOT met'} |"
+    )
     beyond: list[str] = []
     for name in FUNCTIONS:
         f = medians[name]
@@ -517,8 +567,8 @@ def report(medians: dict[str, ColdStart], rounds: int) -> str:
             f"{f.total_ms / bare.total_ms:.2f}x | {f.cpu_ms:.0f} | {f.cpu_ms / bare.cpu_ms:.2f}x | "
             f"{f.peak_rss_mb:.1f} | {f.peak_rss_mb / bare.peak_rss_mb:.2f}x | {'met' if met else 'NOT met'} |"
         )
-        extra = [p for p in f.packages if p not in bare.packages and not p.startswith("_")]
-        beyond.append(f"- {name}: {', '.join(extra)}")
+        extra = ", ".join(_beyond(f, floor)) or "nothing more"
+        beyond.append(f"- {name}: imports {extra}; calls {CALLS[name]}")
     met_all = all(within_goal(medians[n], bare) for n in FUNCTIONS)
     return "\n".join(
         [
@@ -540,8 +590,10 @@ def report(medians: dict[str, ColdStart], rounds: int) -> str:
             f"Goal (every handler within {GOAL}x of the bare handler on time and peak memory): "
             f"**{'met' if met_all else 'NOT met'}**.",
             "",
-            "What each handler imports beyond the bare handler's `boto3` (top-level packages, after its "
-            "first invocation):",
+            "The floor row is what every handler pays before its own work: Powertools' logger, metrics "
+            "and X-Ray tracer (tracing is on) and pydantic. Beyond the floor, what each handler imports "
+            "(top-level packages, after its first invocation) and which services its first invocation "
+            f"calls (the floor imports {', '.join(_beyond(floor, bare)) or 'nothing'} beyond `boto3`):",
             "",
             *beyond,
         ]

@@ -14,7 +14,7 @@ def test_one_round_measures_every_handler_through_the_spikes_own_events():
     # Given the bench at one round
     medians = coldstart.measure(rounds=1)
     # Then the bare handler and every function were measured (each run checked its real outcome)
-    assert set(medians) == {coldstart.BARE, *coldstart.FUNCTIONS}
+    assert set(medians) == {coldstart.BARE, coldstart.FLOOR, *coldstart.FUNCTIONS}
     for name, figures in medians.items():
         assert figures.import_ms > 0 and figures.invoke_ms > 0, name
         assert figures.cpu_ms > 0 and figures.peak_rss_mb > 10, name
