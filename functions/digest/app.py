@@ -11,15 +11,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from tokenfuse.observability import logger, metrics, tracer
+from tokenfuse.observability import lambda_handler_shell, logger, metrics
 from tokenfuse.showback import runtime
 from tokenfuse.showback.settings import DigestRun, DigestSettings
 from tokenfuse.text import one_line
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@lambda_handler_shell()
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     settings = DigestSettings.from_env()  # a broken environment fails here, before the event is read
     try:

@@ -221,19 +221,22 @@ class Sandbox:
 
     @staticmethod
     def _reset_domain_session() -> None:
-        """Every sandbox is a fresh deployment, so every function cold-starts: the domain package's
-        module-level caches (boto3 session, settings, secrets...) are cleared; the handlers' own
-        modules are imported anew by the runtime."""
+        """Every sandbox is a fresh deployment, so every function cold-starts: every function's
+        composition root (tokenfuse.composition) and the domain package's other module-level
+        caches (boto3 session, settings, secrets...) are cleared; the handlers' own modules are
+        imported anew by the runtime."""
+        from tokenfuse import composition
+
+        composition.reset()
         for name, module in list(sys.modules.items()):
             if module is None or not (name == "tokenfuse" or name.startswith("tokenfuse.")):
                 continue
             for value in list(vars(module).values()):
+                if isinstance(value, type):  # a class's cache_clear is not a cache (composition.Root)
+                    continue
                 clear = getattr(value, "cache_clear", None)
                 if callable(clear) and getattr(value, "__module__", None) == name:
                     clear()
-            reset = vars(module).get("reset")
-            if name == "tokenfuse.intake" and callable(reset):
-                reset()
         # Powertools' parameter and secret cache is process-wide: a team directory or a secret of an
         # earlier sandbox must not leak into this one.
         from aws_lambda_powertools.utilities import parameters

@@ -36,7 +36,7 @@ UtcDateTime = Annotated[
 class BusModel(BaseModel):
     """Base of every event model: immutable, strict about unknown keys, JSON with every key present."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     def to_bus(self) -> dict[str, Any]:
         """The event's ``detail`` as it goes on the bus (every key present, nulls included)."""

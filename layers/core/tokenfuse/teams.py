@@ -49,7 +49,7 @@ _SEVERITY_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical":
 
 
 class DirectoryModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 
 class Approver(DirectoryModel):

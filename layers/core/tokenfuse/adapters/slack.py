@@ -8,18 +8,13 @@ and is never logged.
 """
 
 import json
-from typing import Any
-
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
+from typing import TYPE_CHECKING, Any
 
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.notifications import Posted, SlackMessage
+
+if TYPE_CHECKING:  # slack-sdk is imported with the first client, off every path that sends nothing
+    from slack_sdk import WebClient
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 TOKEN_MAX_AGE_SECONDS = 300
@@ -51,7 +46,7 @@ class SlackSender:
         self,
         token: str | None,
         base_url: str | None = None,
-        client: WebClient | None = None,
+        client: "WebClient | None" = None,
         max_rate_limit_retries: int = 2,
         timeout_seconds: int = 10,
     ) -> None:
@@ -62,12 +57,19 @@ class SlackSender:
         self._timeout = timeout_seconds
 
     @property
-    def client(self) -> WebClient:
+    def client(self) -> "WebClient":
         if self._client is None:
             if not self._token:
                 raise SlackDeliveryError(
                     "no_token", "no Slack bot token configured (secret empty or missing)"
                 )
+            from slack_sdk import WebClient
+            from slack_sdk.http_retry.builtin_handlers import (
+                ConnectionErrorRetryHandler,
+                RateLimitErrorRetryHandler,
+                ServerErrorRetryHandler,
+            )
+
             base_url = self._base_url if self._base_url.endswith("/") else self._base_url + "/"
             self._client = WebClient(
                 token=self._token,
@@ -94,8 +96,11 @@ class SlackSender:
         return Posted(channel=str(data.get("channel") or channel), ts=str(data.get("ts") or ts))
 
     def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        client = self.client  # imports slack-sdk, whose errors are caught below
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
         try:
-            response = getattr(self.client, method)(**kwargs)
+            response = getattr(client, method)(**kwargs)
         except SlackApiError as error:
             status = getattr(error.response, "status_code", None)
             data = error.response.data if isinstance(error.response.data, dict) else {}

@@ -64,7 +64,7 @@ RATE_FIELDS: tuple[RateField, ...] = ("input", "output", "cache_read", "cache_wr
 class Rates(BaseModel):
     """One model's rates for one way of calling it in one region, USD per million tokens."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     input: float = Field(ge=0)
     output: float = Field(ge=0)
@@ -148,7 +148,7 @@ class PriceListName(BaseModel):
 
 
 class ModelPrice(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     name: str
     source: str = Field(description="where the figures come from (a page, or the Price List API)")
@@ -164,7 +164,7 @@ class ModelPrice(BaseModel):
 
 
 class PriceTable(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     currency: Literal["USD"] = "USD"
     unit: Literal["per-million-tokens"] = "per-million-tokens"

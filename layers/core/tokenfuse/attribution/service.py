@@ -132,8 +132,10 @@ ClientFactory = Callable[[str | None, str], ScopeClients]
 class AwsClientFactory(aws.MemberSessions):
     """Clients in the function's own account, or through the member role in another account."""
 
-    def __init__(self, member_role_name: str, base: Any | None = None) -> None:
-        super().__init__(member_role_name, "tokenfuse-attribute", base=base)
+    def __init__(
+        self, member_role_name: str, base: Any | None = None, own_account: str | None = None
+    ) -> None:
+        super().__init__(member_role_name, "tokenfuse-attribute", base=base, own_account=own_account)
 
     def __call__(self, account_id: str | None, region: str) -> ScopeClients:
         return ScopeClients(
@@ -141,7 +143,6 @@ class AwsClientFactory(aws.MemberSessions):
         )
 
 
-@dataclass
 class AttributeSettings(AttributionSettings):
     """AttributeFunction's environment (template.yaml): the knobs, the bus and the inventory table."""
 

@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from tokenfuse import clock
 from tokenfuse.adapters.stepfunctions import TaskNoLongerWaiting
 from tokenfuse.errors import TokenfuseError
+from tokenfuse.observability import correlate, logger
 from tokenfuse.remediation import messages
 from tokenfuse.remediation.links import CHOICES
-from tokenfuse.remediation.models import ApprovalOutcome
+from tokenfuse.remediation.models import ApprovalOutcome, RemediationIncident
 from tokenfuse.remediation.refusals import ClickRefusal
 
 
@@ -71,6 +74,7 @@ class ApprovalDesk:
         if item is None:
             return DecisionReply(200, messages.UNKNOWN_APPROVAL, refused="unknown-approval", about=about)
         about.update({k: str(item[k]) for k in ("incident_id", "team") if item.get(k)})
+        correlate(correlation_id_of(item), incident_id=about.get("incident_id"))
         if slack_user_id:
             actor, via = slack_user_id, "slack"
             allowed = slack_user_id in (item.get("approver_slack_ids") or [])
@@ -103,6 +107,7 @@ class ApprovalDesk:
         except TokenfuseError:
             self.store.reopen(approval_id, actor)
             return DecisionReply(503, messages.NOT_RECORDED, about=about)
+        logger.info("approval decided", approval_id=approval_id, decision=choice, actor=actor, via=via)
         return DecisionReply(200, messages.decided_reply(choice, actor), changed=True, about=about)
 
     def _not_an_approver(self, actor: str, item: dict[str, Any], about: dict[str, str]) -> DecisionReply:
@@ -116,6 +121,14 @@ class ApprovalDesk:
                 403, text, refused="other-team-approver", about={**about, "approver_of": " ".join(others)}
             )
         return DecisionReply(403, text, refused="not-an-approver", about=about)
+
+
+def correlation_id_of(item: dict[str, Any]) -> str | None:
+    """The spike's correlation id, from the incident an approval record stores (None if it has none)."""
+    try:
+        return RemediationIncident.model_validate_json(str(item.get("incident") or "")).correlation_id
+    except ValidationError:
+        return None
 
 
 def _already(item: dict[str, Any]) -> str:

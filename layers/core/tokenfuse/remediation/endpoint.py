@@ -1,7 +1,7 @@
 """Wiring of the approve endpoint's domain objects from its environment (the handler stays thin)."""
 
 from collections.abc import Callable
-from functools import cache
+from functools import cached_property
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, GetSecretError
@@ -9,11 +9,12 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from tokenfuse import clock, incidents
 from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
 from tokenfuse.adapters.approvals_table import ApprovalsTable
-from tokenfuse.adapters.aws import assume_role_session, client
+from tokenfuse.adapters.aws import assume_role_session, client, get_secret, share_session_with_parameters
 from tokenfuse.adapters.incidents_table import IncidentsTable
 from tokenfuse.adapters.stepfunctions import TaskCallbacks
+from tokenfuse.composition import composition_root
 from tokenfuse.errors import TokenfuseError
-from tokenfuse.observability import logger
+from tokenfuse.observability import correlate, logger
 from tokenfuse.remediation import messages
 from tokenfuse.remediation.channels import SlackResponder, secret_text
 from tokenfuse.remediation.contracts import RestoreProfilesTask
@@ -28,7 +29,6 @@ from tokenfuse.remediation.interactions import (
 )
 from tokenfuse.remediation.refusals import Refusals, printable
 from tokenfuse.remediation.settings import ApproveSettings
-from tokenfuse.remediation.tasks import get_secret
 from tokenfuse.teams import FINOPS, TeamDirectory, deployed_directory
 
 
@@ -84,6 +84,7 @@ def feedback_hook(settings: ApproveSettings) -> FeedbackHook | None:
         if found is None:
             return DecisionReply(200, messages.UNKNOWN_INCIDENT, refused="unknown-incident", about=about)
         incident, _ = found
+        correlate(incident.dedup_keys[0] if incident.dedup_keys else None, incident_id=incident_id)
         session = assume_role_session(settings.budgets_role_arn) if settings.budgets_role_arn else None
         sent = AnomalyFeedback(session=session).provide_choice(list(incident.anomaly_ids), choice)
         if choice == "planned":
@@ -107,6 +108,7 @@ def restore_hook(settings: ApproveSettings, lambda_client: Any | None = None) ->
         trip = ApprovalsTable(settings.approvals_table_name).get_trip(profile_arn)
         if trip is None:
             return DecisionReply(200, messages.NOTHING_TO_RESTORE, refused="no-active-trip", about=about)
+        correlate(trip.get("correlation_id"), incident_id=trip.get("incident_id"))
         team = owner(team_directory(settings), trip.get("team"))
         about["team"] = team.name
         if user_id not in team.approver_slack_ids:
@@ -123,13 +125,23 @@ def restore_hook(settings: ApproveSettings, lambda_client: Any | None = None) ->
     return hook
 
 
+class _Callbacks:
+    """Step Functions' task callbacks, its client created with the first decision that resumes an
+    execution (a refused or stale click never needs it)."""
+
+    @cached_property
+    def _callbacks(self) -> TaskCallbacks:
+        return TaskCallbacks(client("stepfunctions"))
+
+    def succeed(self, task_token: str, output: dict[str, Any]) -> None:
+        self._callbacks.succeed(task_token, output)
+
+
 class Endpoint:
     def __init__(self, settings: ApproveSettings, now_epoch: Callable[[], float] = _now_epoch) -> None:
         self.settings = settings
         table = ApprovalsTable(settings.approvals_table_name)
-        self.desk = ApprovalDesk(
-            table, TaskCallbacks(client("stepfunctions")), now=clock.now, approver_of=approver_of(settings)
-        )
+        self.desk = ApprovalDesk(table, _Callbacks(), now=clock.now, approver_of=approver_of(settings))
         refusals = Refusals(table, now=clock.now)
         self.slack = SlackInteractions(
             self._signing_secret,
@@ -165,6 +177,10 @@ def _secret(arn: str | None, variable: str, *keys: str) -> str:
     return text
 
 
-@cache
-def endpoint(settings: ApproveSettings) -> Endpoint:
+@composition_root
+def dependencies(settings: ApproveSettings) -> Endpoint:
+    """ApproveFunction's composition root (:mod:`tokenfuse.composition`). Nothing it holds outlives
+    what it may: the directory and the secrets are read per request (Powertools' max-age cache), and
+    the management-account session of a CAD feedback click per click."""
+    share_session_with_parameters("ssm", "secrets")
     return Endpoint(settings)

@@ -145,7 +145,7 @@ def _payload(body: str) -> dict[str, object] | str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, strict=True, frozen=True, extra="ignore")
 
 
 class _User(_Model):

@@ -30,7 +30,7 @@ Usd = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -42,7 +42,7 @@ class RemediationIncident(BaseModel):
     Unknown keys are ignored: the incidents module owns the full model, remediation reads this much.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     incident_id: Name
     profile_arn: ProfileArn
@@ -60,6 +60,13 @@ class RemediationIncident(BaseModel):
     baseline_cost_per_hour_usd: Usd | None = None
     opened_at: UtcDateTime | None = None
     protected: StrictBool = False
+    dedup_keys: list[str] = Field(default_factory=list, description="the incident's signals, first first")
+
+    @property
+    def correlation_id(self) -> str:
+        """The spike's correlation id in every log line: its first signal's dedup key (the incident
+        id for an incident recorded before incidents carried their keys)."""
+        return self.dedup_keys[0] if self.dedup_keys else self.incident_id
 
     @classmethod
     def of_trip(cls, record: "TripRecord") -> "RemediationIncident":
@@ -174,6 +181,9 @@ class TripRecord(_Model):
 
     trip_id: str
     incident_id: str
+    correlation_id: str | None = Field(
+        default=None, description="the spike's correlation id (its incident's first dedup key)"
+    )
     team: str | None = Field(default=None, description="the owning team, whose approvers may restore")
     profile_arn: str
     profile_id: str

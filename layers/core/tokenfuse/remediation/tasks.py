@@ -15,11 +15,10 @@ from typing import Any, assert_never
 
 from tokenfuse import clock
 from tokenfuse.adapters.approvals_table import ApprovalsTable
-from tokenfuse.adapters.aws import client
+from tokenfuse.adapters.aws import client, get_secret
 from tokenfuse.adapters.bus import EventBus
 from tokenfuse.adapters.cloudwatch import MetricReader
 from tokenfuse.adapters.email import EmailSender
-from tokenfuse.adapters.slack import SlackSender, bot_token_from_secret
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.events import Decision
 from tokenfuse.remediation import approvals, messages, policy, verify
@@ -64,23 +63,36 @@ from tokenfuse.remediation.verify import MetricReaderPort
 from tokenfuse.teams import TeamDirectory, deployed_directory
 
 
-def get_secret(arn: str) -> Any:
-    """A secret through Powertools (cached for 5 minutes across invocations)."""
-    from aws_lambda_powertools.utilities import parameters
-
-    return parameters.get_secret(arn, max_age=300)
-
-
 class Deps:
-    """Everything the tasks use, built on first use from the settings; any piece can be injected."""
+    """Everything the tasks use, built on first use from the settings; any piece can be injected.
+
+    One ``Deps`` serves one invocation (:meth:`for_invocation`): the container keeps only
+    :attr:`KEPT` (see :mod:`tokenfuse.composition`). The rest is per invocation: the team
+    directory and the Slack token (Powertools' max-age cache: an edit or a rotation reaches a warm
+    container) and the member-account sessions (``access``: assumed roles whose credentials expire
+    within the hour), with what is built on them (``chat``, ``auditor``, ``tripper``)."""
+
+    KEPT = ("table", "bus", "email")
+    """The pieces a container keeps across invocations: a table, the bus and SES, no credentials."""
 
     def __init__(
-        self, settings: RemediateSettings, now: Callable[[], datetime] = clock.now, **overrides: Any
+        self,
+        settings: RemediateSettings,
+        now: Callable[[], datetime] = clock.now,
+        *,
+        own_account: str | None = None,
+        **overrides: Any,
     ) -> None:
         self.settings = settings
         self.now = now
+        self.own_account = own_account  # the function's account (None: asked of STS when needed)
         for name, value in overrides.items():
             setattr(self, name, value)
+
+    def for_invocation(self, own_account: str | None = None) -> "Deps":
+        """A new ``Deps`` for one invocation that shares this one's :attr:`KEPT` pieces."""
+        kept = {name: getattr(self, name) for name in self.KEPT}
+        return Deps(self.settings, self.now, own_account=own_account, **kept)
 
     @cached_property
     def table(self) -> ApprovalsTable:
@@ -102,6 +114,9 @@ class Deps:
 
     @cached_property
     def chat(self) -> ChatPort | None:
+        # slack-sdk is imported when a task first speaks to Slack, not by every remediate cold start
+        from tokenfuse.adapters.slack import SlackSender, bot_token_from_secret
+
         token = bot_token_from_secret(self.settings.slack_bot_token_secret_arn)
         if not token:
             return None
@@ -119,17 +134,19 @@ class Deps:
 
     @cached_property
     def auditor(self) -> Auditor:
+        from aws_lambda_powertools.metrics import MetricUnit
+
         from tokenfuse.observability import logger, metrics
 
         def chat_failed(error: Exception) -> None:
             logger.warning("Slack thread update failed", extra={"error": str(error)})
-            metrics.add_metric(name="SlackUpdateFailed", unit="Count", value=1)
+            metrics.add_metric(name="SlackUpdateFailed", unit=MetricUnit.Count, value=1)
 
         return Auditor(self.table, self.bus, self.chat, self.now, on_chat_error=chat_failed)
 
     @cached_property
     def access(self) -> AccountAccess:
-        return AccountAccess(self.settings.member_role_name)
+        return AccountAccess(self.settings.member_role_name, own_account=self.own_account)
 
     @cached_property
     def tripper(self) -> Tripper:

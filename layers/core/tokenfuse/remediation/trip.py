@@ -239,6 +239,7 @@ class Tripper:
         return TripRecord(
             trip_id=secrets.token_hex(6),
             incident_id=incident.incident_id,
+            correlation_id=incident.correlation_id,
             team=incident.team,
             profile_arn=incident.profile_arn,
             profile_id=incident.profile_id,
