@@ -38,10 +38,16 @@ def test_every_handler_wears_the_shell_and_nothing_else(path):
     assert not [part for part in SHELL_PARTS if part in source]
 
 
-def test_six_handlers():
-    assert [p.parent.name for p in HANDLERS] == [
-        "approve", "attribute", "intake", "inventory", "notify", "remediate",
-    ]  # fmt: skip
+def test_the_handlers_checked_are_the_templates_functions():
+    from tokenfuse_sandbox.template import load_yaml
+
+    resources = load_yaml(ROOT / "template.yaml")["Resources"]
+    code = {
+        str(r["Properties"]["CodeUri"]).strip("/").removeprefix("functions/")
+        for r in resources.values()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    assert [p.parent.name for p in HANDLERS] == sorted(code)
 
 
 def test_metric_units_are_powertools_constants_everywhere():
