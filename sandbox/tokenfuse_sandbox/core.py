@@ -128,6 +128,8 @@ class Sandbox:
         self._patches = moto_patches.MotoPatches()  # the sandbox's own changes inside moto
         self._recorders: list[tuple[str, str]] = []  # (bus name, recorder queue url)
         self._bus_events: list[dict[str, Any]] = []
+        self.custom_resources: dict[str, dict[str, Any]] = {}
+        """Logical id -> the response each custom resource sent to its Create request."""
 
     # -- lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> Sandbox:
@@ -174,6 +176,9 @@ class Sandbox:
         if self.load_handlers:
             for lid in self.runtime.functions:
                 self.runtime.load(lid)
+            from tokenfuse_sandbox.custom_resources import create_all
+
+            self.custom_resources = create_all(self.provisioner, self.runtime)
         if self.clock is not None and self.fire_schedules:
             for sched in self.provisioner.wiring.schedules:  # unsupported expressions fail now
                 fire_times(sched["expression"], self.clock.now(), self.clock.now())

@@ -52,7 +52,7 @@ class MeterSettings(FunctionSettings):
     burn_floor_usd_per_hour: float = Field(default=5.0, gt=0, le=1e9)
     realert_seconds: int = Field(default=300, ge=10, le=86400)
     baseline_days: int = Field(default=7, ge=1, le=14)
-    team_directory_parameter_name: str | None = None
+    team_directory_parameter: str | None = None
     member_role_name: str = "tokenfuse-member"
     team_tag_key: str = "team"
     environment_tag_key: str = "environment"
@@ -129,10 +129,10 @@ class _SubjectReads:
 
     def policy(self, subject: Subject) -> Policy | None:
         s = self.settings
-        if not s.team_directory_parameter_name:
+        if not s.team_directory_parameter:
             return None
         try:
-            directory = deployed_directory(s.team_directory_parameter_name)
+            directory = deployed_directory(s.team_directory_parameter)
         except TokenfuseError as error:
             logger.warning(f"team directory not read (default burn settings): {error}")
             return None

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from tokenfuse.errors import UnsupportedSignal
 from tokenfuse.events import SpendSignal
-from tokenfuse.signals import alarms, budgets, cost_anomaly
+from tokenfuse.signals import alarms, budgets, cost_anomaly, invocation_log
 from tokenfuse.signals._common import NESTING_LIMIT, condense, parse_time, shorten
 from tokenfuse.signals.envelope import Inner, unwrap
 from tokenfuse.signals.plausibility import require_plausible
@@ -60,6 +60,10 @@ def _recognise(inner: Inner, received_at: datetime) -> SpendSignal:
                 detail,
                 received_at=received_at,
                 raw_source=inner.raw_source,
+            )
+        if event.source == invocation_log.EVENT_SOURCE and event.detail_type == invocation_log.DETAIL_TYPE:
+            return invocation_log.parse(
+                event.account, detail, received_at=received_at, raw_source=inner.raw_source
             )
         raise UnsupportedSignal(
             f"EventBridge event {shorten(event.source, 60)} / {shorten(event.detail_type, 60)}"
