@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from tokenfuse_sandbox.runtime import Runtime
 
 CUSTOM_TYPES = ("AWS::CloudFormation::CustomResource",)
-STACK_ID = "arn:aws:cloudformation:{region}:{account}:stack/tokenfuse-sandbox/00000000-0000-0000-0000-000000000000"
+STACK_ID = (
+    "arn:aws:cloudformation:{region}:{account}:stack/tokenfuse-sandbox/00000000-0000-0000-0000-000000000000"
+)
 
 
 class _Responses:

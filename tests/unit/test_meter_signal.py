@@ -48,6 +48,14 @@ def test_the_spend_rate_sample_is_one_invocation_log_signal() -> None:
     assert "support-agent-runtime" in signal.summary and "$244.08/h over 20 s" in signal.summary
 
 
+def test_tokenfuses_own_meter_may_speak_for_a_member_account() -> None:
+    event = {**SAMPLE, "account": "111122223333"}
+    (signal,) = parse_signal(event, received_at=RECEIVED, tokenfuse_account="111122223333")
+    assert signal.account_id == "444455556666"
+    with pytest.raises(MalformedSignal, match="is not the sending account"):
+        parse_signal(event, received_at=RECEIVED, tokenfuse_account="999999999999")
+
+
 def test_unknown_extra_fields_of_a_newer_meter_are_accepted() -> None:
     (signal,) = parse_signal(sample(new_figure=3, records_seen=12), received_at=RECEIVED)
     assert signal.source == "invocation-log"

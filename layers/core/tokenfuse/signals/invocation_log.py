@@ -4,7 +4,9 @@ queue: one normalized spend signal like the others (``source: invocation-log``).
 
 The event must come from the account it meters: its ``account_id`` (and its profile's account)
 equals the EventBridge event's ``account``, which EventBridge sets from the caller and no sender
-can forge. A member account may speak only of its own spend. Fields a newer meter adds are
+can forge. A member account may speak only of its own spend; tokenfuse's own account (its main
+stack's meter, which may read member accounts' records through the member role) may speak for any.
+Fields a newer meter adds are
 accepted (member stacks and the main stack are updated apart); the dollars are believed as sent,
 within the plausibility bounds every signal passes.
 """
@@ -28,13 +30,18 @@ class _SpendRateIn(SpendRate):
 
 
 def parse(
-    account: str | None, detail: dict[str, Any], *, received_at: datetime, raw_source: RawSource
+    account: str | None,
+    detail: dict[str, Any],
+    *,
+    received_at: datetime,
+    raw_source: RawSource,
+    tokenfuse_account: str | None = None,
 ) -> SpendSignal:
     try:
         rate = _SpendRateIn.model_validate(detail)
     except ValidationError as error:
         raise condense(error, "spend-rate event") from None
-    if account != rate.account_id:
+    if account != rate.account_id and (tokenfuse_account is None or account != tokenfuse_account):
         raise MalformedSignal(
             f"spend-rate event: account_id {shorten(rate.account_id, 20)} is not the sending account "
             f"{shorten(account, 20)}"

@@ -1,0 +1,171 @@
+"""The sub-minute fast path in the sandbox: model invocation logging on in each member account and
+region with a profile, the meter subscribed to it, and calls sent through the emulated
+``bedrock-runtime`` a few seconds apart, so that records reach the meter on the subscription's
+5-second ticks.
+
+**The member side.** What ``org/member.yaml``'s custom resource does in each member account and
+region is done here with the same code (:func:`tokenfuse.meter.logging_setup.set_up`, logging
+turned on, the meter subscribed). Emulation: the meter that each member log group feeds is the
+main stack's ``MeterFunction``, run in-process with the main stack's configuration (its counters
+table, its environment) under a twin function of the same name in the member account and region
+(CloudWatch Logs subscribes only a function of its own account and region); it reads the member
+account's profiles and metrics through the member role. ``org/member.yaml`` deploys a meter of its
+own per account and region.
+
+**The calls.** Each caller is a role of the profile's account (``<profile name>-runtime``), whose
+STS session calls ``Converse`` through boto3's own client; the emulated runtime enforces the guard
+SCP (after its propagation delay), publishes the ``AWS/Bedrock`` metrics and writes the records.
+Token counts come from the scenario (input words; ``maxTokens`` sets the output).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from tokenfuse_sandbox.story.org import Org, SeededProfile, Sessions
+
+if TYPE_CHECKING:
+    from tokenfuse_sandbox.core import Sandbox
+    from tokenfuse_sandbox.story.scenarios import Scenario
+
+LOG_GROUP = "/aws/bedrock/modelinvocations"
+SLICE = timedelta(seconds=5)
+ANSWER_TOKENS_CEILING = 1_000_000
+"""The emulated model answers ``maxTokens`` words (under this ceiling): the scenario's output."""
+
+
+def caller_role(profile: SeededProfile) -> str:
+    return f"{profile.spec.name}-runtime"
+
+
+@dataclass
+class MemberMeters:
+    """Where each member account and region's invocation logs go, and what set-up said."""
+
+    outcomes: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+def wire_member_meters(sb: Sandbox, sessions: Sessions, org: Org) -> MemberMeters:
+    """Logging on and the meter subscribed in every member account and region with a profile."""
+    from tokenfuse.adapters.invocation_logging import InvocationLogging
+    from tokenfuse.meter.logging_setup import LoggingSetupProperties, set_up
+
+    meter = sb.runtime.functions["MeterFunction"]
+    wired = MemberMeters()
+    roles: dict[str, Any] = {}
+    for account, region in sorted({(p.spec.account_id, p.spec.region) for p in org.profiles.values()}):
+        lam = sessions.client("lambda", account, region)
+        if account not in roles:  # IAM is global: one logging role per account
+            iam = sessions.client("iam", account, region)
+            roles[account] = iam.create_role(
+                RoleName="tokenfuse-invocation-logging", AssumeRolePolicyDocument="{}"
+            )["Role"]
+        role = roles[account]
+        twin = lam.create_function(
+            FunctionName=meter.name,
+            Runtime="python3.13",
+            Role=role["Arn"],
+            Handler="app.lambda_handler",
+            Code={"ZipFile": sb.provisioner._zip},  # noqa: SLF001 - the sandbox's own placeholder code
+        )
+        props = LoggingSetupProperties.model_validate(
+            {
+                "LogGroupName": LOG_GROUP,
+                "EnableLogging": True,
+                "LoggingRoleArn": role["Arn"],
+                "MeterFunctionArn": twin["FunctionArn"],
+                "FilterName": meter.name,
+            }
+        )
+        logging = InvocationLogging(
+            sessions.client("bedrock", account, region), sessions.client("logs", account, region)
+        )
+        wired.outcomes[(account, region)] = set_up(props, logging).reason
+    return wired
+
+
+@dataclass
+class FastCalls:
+    """Calls through the emulated runtime, a slice of seconds at a time."""
+
+    sessions: Sessions
+    org: Org
+    scenario: Scenario
+    loop_start: datetime
+    profiles: tuple[str, ...]
+    """The profile keys whose callers call (the culprit, and any others the story wants)."""
+    _carry: dict[str, float] = field(default_factory=dict)
+    _clients: dict[str, Any] = field(default_factory=dict)
+    sent: int = 0
+    denied: int = 0
+    first_denied_at: datetime | None = None
+
+    def looping(self, profile: SeededProfile, t: datetime) -> bool:
+        return (
+            profile.key == self.scenario.profile_key
+            and self.loop_start <= t < self.loop_start + self.scenario.fixed_after
+        )
+
+    def _runtime(self, profile: SeededProfile) -> Any:
+        if profile.key not in self._clients:
+            import boto3
+
+            spec = profile.spec
+            sts = self.sessions.client("sts", spec.account_id, spec.region)
+            role_arn = f"arn:aws:iam::{spec.account_id}:role/{caller_role(profile)}"
+            creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="app-1")["Credentials"]
+            self._clients[profile.key] = boto3.client(
+                "bedrock-runtime",
+                region_name=spec.region,
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+            )
+        return self._clients[profile.key]
+
+    def calls_in(self, profile: SeededProfile, t: datetime, seconds: float) -> Iterator[tuple[int, int]]:
+        """(input, output tokens) of each call the profile's callers make in [t, t + seconds)."""
+        from tokenfuse_sandbox.story.traffic import diurnal
+
+        spec = profile.spec
+        rpm = spec.requests_per_minute * diurnal(t)
+        inp, out = spec.input_per_request, spec.output_per_request
+        if self.looping(profile, t):
+            rpm *= self.scenario.requests
+            inp, out = round(inp * self.scenario.input_tokens), round(out * self.scenario.output_tokens)
+        due = self._carry.get(profile.key, 0.0) + rpm * seconds / 60
+        whole = int(due)
+        self._carry[profile.key] = due - whole
+        for _ in range(whole):
+            yield inp, out
+
+    def send(self, t: datetime, seconds: float) -> None:
+        """The slice's calls, at the simulated now (the records' timestamps)."""
+        from botocore.exceptions import ClientError
+
+        from tokenfuse_sandbox.emulation import bedrock_runtime
+
+        bedrock_runtime.configure(answer_tokens=ANSWER_TOKENS_CEILING)
+        for key in self.profiles:
+            profile = self.org.profiles[key]
+            for inp, out in self.calls_in(profile, t, seconds):
+                prompt = " ".join(["word"] * max(1, inp))  # the emulation counts one token a word
+                try:
+                    self._runtime(profile).converse(
+                        modelId=profile.arn,
+                        messages=[{"role": "user", "content": [{"text": prompt}]}],
+                        inferenceConfig={"maxTokens": out},
+                    )
+                    self.sent += 1
+                except ClientError as error:
+                    if error.response.get("Error", {}).get("Code") != "AccessDeniedException":
+                        raise
+                    self.denied += 1
+                    if self.first_denied_at is None:
+                        self.first_denied_at = t
+
+
+__all__ = ["LOG_GROUP", "SLICE", "FastCalls", "MemberMeters", "caller_role", "wire_member_meters"]
