@@ -139,6 +139,6 @@ def test_a_broken_delivery_is_refused_in_one_line(
 
 def test_the_original_record_burns_at_this_threshold() -> None:
     """The control: the unmutated record is counted and, at $0.01/h, alerts."""
-    meter, counters, bus, _ = _meter()
+    meter, _counters, bus, _ = _meter()
     result = meter.handle(delivery([ORIGINAL]))
     assert result.records == 1 and len(bus.events) == 1 and bus.events[0].profile_arn == PROFILE_ARN

@@ -69,7 +69,7 @@ def wire_member_meters(sb: Sandbox, sessions: Sessions, org: Org) -> MemberMeter
             Runtime="python3.13",
             Role=role["Arn"],
             Handler="app.lambda_handler",
-            Code={"ZipFile": sb.provisioner._zip},  # noqa: SLF001 - the sandbox's own placeholder code
+            Code={"ZipFile": sb.provisioner._zip},
         )
         props = LoggingSetupProperties.model_validate(
             {
