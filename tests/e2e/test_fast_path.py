@@ -8,73 +8,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
-from tokenfuse_sandbox.core import Sandbox
 from tokenfuse_sandbox.emulation.bedrock_access import SCP_PROPAGATION_SECONDS
 from tokenfuse_sandbox.emulation.invocation_logs import LOG_DELIVERY_SECONDS
-from tokenfuse_sandbox.story import org as org_mod
-from tokenfuse_sandbox.story import scenarios
-from tokenfuse_sandbox.story.fastpath import SLICE, FastCalls, caller_role, wire_member_meters
+from tokenfuse_sandbox.story.fastpath import FastRun, caller_role, run_fast_path
 from tokenfuse_sandbox.story.org import owner_of
-from tokenfuse_sandbox.story.timeline import HISTORY_START, LOOP_START
-from tokenfuse_sandbox.story.traffic import Traffic
-
-
-@dataclass
-class Run:
-    sb: Sandbox
-    calls: FastCalls
-    culprit: org_mod.SeededProfile
-    alerted_at: datetime | None
-    wiring: dict[tuple[str, str], str]
+from tokenfuse_sandbox.story.timeline import LOOP_START
 
 
 @pytest.fixture(scope="module")
-def run() -> Iterator[Run]:
-    scenario = scenarios.get("runaway-loop")
-    settings = org_mod.sandbox_settings("auto")
-    with Sandbox(
-        clock_start=HISTORY_START - timedelta(hours=1),
-        clock_mode="block",
-        fire_schedules=False,
-        function_urls=False,
-        **settings,
-    ) as sb:
-        assert sb.clock is not None and sb.slack is not None
-        org, sessions = org_mod.seed(sb)
-        sb.drain()
-        culprit = org.profiles[scenario.profile_key]
-        traffic = Traffic(sessions, org, scenario, LOOP_START)
-        traffic.history(HISTORY_START, LOOP_START.replace(minute=0) - timedelta(hours=1))
-        wired = wire_member_meters(sb, sessions, org)
-        start = LOOP_START - timedelta(seconds=60)
-        sb.clock.advance_to(start)
-        sb.drain()
-        calls = FastCalls(sessions, org, scenario, LOOP_START, (culprit.key,))
-        owner = owner_of(culprit.spec)
-        alerted_at = None
-        t = start
-        while t < LOOP_START + timedelta(seconds=180) and calls.first_denied_at is None:
-            calls.send(t, SLICE.total_seconds())
-            t += SLICE
-            sb.clock.advance_to(t)
-            sb.drain(timeout=60)
-            if alerted_at is None and sb.slack.messages(owner.channel):
-                alerted_at = t
-        yield Run(sb, calls, culprit, alerted_at, wired.outcomes)
+def run() -> Iterator[FastRun]:
+    yield from run_fast_path("runaway-loop", "auto")
 
 
-def test_the_member_side_is_wired_by_the_custom_resources_code(run: Run) -> None:
+def test_the_member_side_is_wired_by_the_custom_resources_code(run: FastRun) -> None:
     account, region = run.culprit.spec.account_id, run.culprit.spec.region
     assert "turned on to /aws/bedrock/modelinvocations" in run.wiring[(account, region)]
     assert "meter subscribed" in run.wiring[(account, region)]
 
 
-def test_the_meter_sends_one_spend_rate_event_naming_the_caller(run: Run) -> None:
+def test_the_meter_sends_one_spend_rate_event_naming_the_caller(run: FastRun) -> None:
     rates = [e for e in run.sb.bus_events if e.get("detail-type") == "Spend Rate"]
     assert len(rates) == 1
     detail = rates[0]["detail"]
@@ -86,7 +42,7 @@ def test_the_meter_sends_one_spend_rate_event_naming_the_caller(run: Run) -> Non
     assert detail["burn_usd_per_hour"] > detail["threshold_usd_per_hour"] > 0
 
 
-def test_the_signal_opens_one_incident_and_the_alert_names_the_callers_role(run: Run) -> None:
+def test_the_signal_opens_one_incident_and_the_alert_names_the_callers_role(run: FastRun) -> None:
     signals = [e for e in run.sb.bus_events if e.get("detail-type") == "Spend Signal"]
     assert [s["detail"]["source"] for s in signals] == ["invocation-log"]
     opened = [e for e in run.sb.bus_events if e.get("detail-type") == "Incident Opened"]
@@ -96,16 +52,16 @@ def test_the_signal_opens_one_incident_and_the_alert_names_the_callers_role(run:
     assert any(caller_role(run.culprit) in text for text in texts)
 
 
-def test_auto_policy_contains_the_loop_within_60_simulated_seconds(run: Run) -> None:
-    assert run.calls.first_denied_at is not None
-    contained = (run.calls.first_denied_at - LOOP_START).total_seconds()
-    alerted = ((run.alerted_at or LOOP_START) - LOOP_START).total_seconds()
+def test_auto_policy_contains_the_loop_within_60_simulated_seconds(run: FastRun) -> None:
+    assert run.contained_after is not None and run.alerted_after is not None
+    contained, alerted = run.contained_after, run.alerted_after
     print(
         f"fast path: alert at +{alerted:.0f} s, contained at +{contained:.0f} s "
         f"(log delivery every {LOG_DELIVERY_SECONDS} s, SCP propagation {SCP_PROPAGATION_SECONDS} s, "
         f"burn window 20 s in 10-second buckets)"
     )
-    assert run.alerted_at is not None and alerted <= 30
+    assert alerted <= 30
     assert 0 < contained < 60
-    # after containment the loop's calls are refused
+    # after containment the loop's calls are refused; what it spent before is priced per call
     assert run.calls.denied >= 1
+    assert 0 < run.spent_usd < run.loop_usd_per_hour * 24 / 1000  # at least 1,000x less than CAD-only

@@ -142,13 +142,15 @@ class FastCalls:
         for _ in range(whole):
             yield inp, out
 
-    def send(self, t: datetime, seconds: float) -> None:
-        """The slice's calls, at the simulated now (the records' timestamps)."""
+    def send(self, t: datetime, seconds: float) -> list[tuple[str, int, int]]:
+        """The slice's calls, at the simulated now (the records' timestamps); (profile key, input,
+        output tokens) of each call answered."""
         from botocore.exceptions import ClientError
 
         from tokenfuse_sandbox.emulation import bedrock_runtime
 
         bedrock_runtime.configure(answer_tokens=ANSWER_TOKENS_CEILING)
+        answered: list[tuple[str, int, int]] = []
         for key in self.profiles:
             profile = self.org.profiles[key]
             for inp, out in self.calls_in(profile, t, seconds):
@@ -160,12 +162,98 @@ class FastCalls:
                         inferenceConfig={"maxTokens": out},
                     )
                     self.sent += 1
+                    answered.append((key, inp, out))
                 except ClientError as error:
                     if error.response.get("Error", {}).get("Code") != "AccessDeniedException":
                         raise
                     self.denied += 1
                     if self.first_denied_at is None:
                         self.first_denied_at = t
+        return answered
 
 
 __all__ = ["LOG_GROUP", "SLICE", "FastCalls", "MemberMeters", "caller_role", "wire_member_meters"]
+
+
+@dataclass
+class FastRun:
+    """One loop on the fast path, measured in simulated seconds from the loop's start."""
+
+    sb: Sandbox
+    calls: FastCalls
+    culprit: SeededProfile
+    wiring: dict[tuple[str, str], str]
+    alerted_after: float | None
+    contained_after: float | None
+    spent_usd: float
+    """The culprit's dollars from the loop's start until the calls were refused (priced per call)."""
+    loop_usd_per_hour: float
+
+
+def run_fast_path(
+    scenario_name: str = "runaway-loop", policy: str = "auto", *, limit: timedelta = timedelta(seconds=180)
+) -> Iterator[FastRun]:
+    """The loop from one minute before it starts until its calls are refused (or ``limit``), in a
+    fresh sandbox seeded with the demo's organization; yields the run while the sandbox is up."""
+    from tokenfuse_sandbox.core import Sandbox
+    from tokenfuse_sandbox.story import org as org_mod
+    from tokenfuse_sandbox.story import scenarios
+    from tokenfuse_sandbox.story.org import owner_of
+    from tokenfuse_sandbox.story.timeline import HISTORY_START, LOOP_START
+    from tokenfuse_sandbox.story.traffic import Traffic, _rates
+
+    scenario = scenarios.get(scenario_name)
+    settings = org_mod.sandbox_settings(policy)
+    with Sandbox(
+        clock_start=HISTORY_START - timedelta(hours=1),
+        clock_mode="block",
+        fire_schedules=False,
+        function_urls=False,
+        **settings,
+    ) as sb:
+        assert sb.clock is not None and sb.slack is not None
+        org, sessions = org_mod.seed(sb)
+        sb.drain()
+        culprit = org.profiles[scenario.profile_key]
+        Traffic(sessions, org, scenario, LOOP_START).history(
+            HISTORY_START, LOOP_START.replace(minute=0) - timedelta(hours=1)
+        )
+        wired = wire_member_meters(sb, sessions, org)
+        start = LOOP_START - timedelta(seconds=60)
+        sb.clock.advance_to(start)
+        sb.drain()
+        calls = FastCalls(sessions, org, scenario, LOOP_START, (culprit.key,))
+        owner = owner_of(culprit.spec)
+        rates = _rates(culprit.spec.model_arn, culprit.spec.region)
+        alerted: datetime | None = None
+        spent = 0.0
+        t = start
+        while t < LOOP_START + limit and calls.first_denied_at is None:
+            answered = calls.send(t, SLICE.total_seconds())
+            if t >= LOOP_START and rates is not None:
+                spent += sum(rates.cost(i, o) for _, i, o in answered)
+            t += SLICE
+            sb.clock.advance_to(t)
+            sb.drain(timeout=60)
+            if alerted is None and sb.slack.messages(owner.channel):
+                alerted = t
+        spec = culprit.spec
+        per_call = (
+            rates.cost(
+                round(spec.input_per_request * scenario.input_tokens),
+                round(spec.output_per_request * scenario.output_tokens),
+            )
+            if rates
+            else 0.0
+        )
+        loop_rate = per_call * spec.requests_per_minute * scenario.requests * 60
+        yield FastRun(
+            sb,
+            calls,
+            culprit,
+            wired.outcomes,
+            (alerted - LOOP_START).total_seconds() if alerted else None,
+            (calls.first_denied_at - LOOP_START).total_seconds() if calls.first_denied_at else None,
+            spent,
+            loop_rate,
+        )
