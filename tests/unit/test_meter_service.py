@@ -236,10 +236,8 @@ def test_callers_are_named_with_their_share_of_the_window() -> None:
         for i, s in enumerate(seconds)
     ]
     (event,) = world.meter.handle(delivery(records)).spend_rates
-    assert [(c.role_arn, c.share) for c in event.callers] == [
-        (ROLE_ARN, pytest.approx(0.75)),
-        ("arn:aws:iam::444455556666:role/support-batch", pytest.approx(0.25)),
-    ]
+    assert [c.role_arn for c in event.callers] == [ROLE_ARN, "arn:aws:iam::444455556666:role/support-batch"]
+    assert [c.share for c in event.callers] == pytest.approx([0.75, 0.25])
 
 
 def test_concurrent_deliveries_add_up_in_the_counters() -> None:
