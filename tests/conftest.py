@@ -28,7 +28,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 HANDLERS = ROOT / "tests" / "fixtures" / "handlers"
-FUNCTIONS = ["approve", "attribute", "intake", "inventory", "notify", "remediate"]
+FUNCTIONS = ["approve", "attribute", "drill", "intake", "inventory", "notify", "remediate"]
 
 
 def build_project(

@@ -33,10 +33,23 @@ def handle(
             data = {"Restored": len(restored)}
         except TokenfuseError as error:
             status, reason = "FAILED", f"restore --all failed: {error}"[:1000]
+    return respond(event, status, reason, data=data, physical_id=PHYSICAL_ID, send=send)
+
+
+def respond(
+    event: dict[str, Any],
+    status: str,
+    reason: str,
+    *,
+    data: dict[str, Any],
+    physical_id: str,
+    send: Callable[[str, dict[str, Any]], None] = cfn_response.send,
+) -> dict[str, Any]:
+    """Answer CloudFormation (the custom-resource response document) and return what was sent."""
     body = {
         "Status": status,
         "Reason": reason,
-        "PhysicalResourceId": event.get("PhysicalResourceId") or PHYSICAL_ID,
+        "PhysicalResourceId": event.get("PhysicalResourceId") or physical_id,
         "StackId": event["StackId"],
         "RequestId": event["RequestId"],
         "LogicalResourceId": event["LogicalResourceId"],

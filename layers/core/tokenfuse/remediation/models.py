@@ -48,6 +48,11 @@ class RemediationIncident(BaseModel):
     baseline_cost_per_hour_usd: float | None = None
     opened_at: UtcDateTime | None = None
     protected: bool = False
+    drill: bool = Field(
+        default=False,
+        description="a fire drill's incident (tokenfuse.drill): trips its canary even under DryRun, "
+        "and only a profile tagged tokenfuse:drill=true",
+    )
 
 
 class PolicyDecision(_Model):
@@ -74,6 +79,7 @@ class PolicyDecision(_Model):
     dry_run: bool
     mechanism: Literal["guard-scp", "inline-deny"]
     trips_last_hour: int
+    drill: bool = Field(default=False, description="a drill incident: the trip acts on its canary only")
 
 
 class ApprovalOutcome(_Model):

@@ -64,6 +64,7 @@ from tokenfuse.adapters.iam_deny import (
 )
 from tokenfuse.adapters.lambda_concurrency import LambdaConcurrency
 from tokenfuse.adapters.profile_tags import ProfileTags
+from tokenfuse.drill.canary import CANARY_NAME_PREFIX, DRILL_TAG_KEY, DRILL_TAG_VALUE, is_drill_profile
 from tokenfuse.errors import TokenfuseError, TransientAwsError
 from tokenfuse.remediation.errors import NothingToTrip, ProtectedProfile, RestoreIncomplete
 from tokenfuse.remediation.models import (
@@ -218,7 +219,8 @@ class Tripper:
 
     def trip(self, incident: RemediationIncident, policy: PolicyDecision, actor: str) -> TripRecord:
         """Deny the profile and record what is in force (or, in DryRun, what would be)."""
-        dry_run = self.dry_run or policy.dry_run
+        # A drill acts even under DryRun, and only on a canary (its live tags are checked first).
+        dry_run = policy.dry_run or (self.dry_run and not policy.drill)
         if incident.protected:
             raise ProtectedProfile(f"{incident.profile_arn} is tagged protected: tokenfuse never trips it")
         resumed = None if dry_run else self._resumable(incident.profile_arn)
@@ -271,7 +273,8 @@ class Tripper:
         record = record.model_copy(update={"complete": record.all_applied and not problems})
         self._save(record)
         at = record.tripped_at
-        self.store.log_trip(record.profile_arn, utc_iso(at), int(at.timestamp()))
+        if not policy.drill:  # a drill's canary is outside the trips-per-hour bound
+            self.store.log_trip(record.profile_arn, utc_iso(at), int(at.timestamp()))
         return record
 
     def _preconditions(
@@ -290,6 +293,11 @@ class Tripper:
             if resumed is not None:
                 self.settle(resumed, keep_deny=False)
             raise ProtectedProfile(f"{incident.profile_arn} is tagged {self.protected_tag_key}=true")
+        if policy.drill and not is_drill_profile(incident.profile_name, current_tags):
+            raise NothingToTrip(
+                f"{incident.profile_arn} is not a drill canary (tagged {DRILL_TAG_KEY}={DRILL_TAG_VALUE}, "
+                f"named {CANARY_NAME_PREFIX}...): a drill trips only its own canary"
+            )
         callers = Callers((), ())
         if self.mechanism == "inline-deny" or policy.action == "throttle":
             callers = self._read(lambda: self._callers(incident, current_tags), callers, dry_run, problems)

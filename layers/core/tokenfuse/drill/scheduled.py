@@ -1,0 +1,170 @@
+"""DrillFunction's work: the scheduled drill (weekly by default), and the stack's delete.
+
+- The schedule's own input (EventBridge Scheduler fills in its ARN and time) runs a drill within
+  the function's time (every wait stops in time for the cleanup), tells FinOps how it went
+  (Slack, else email: a check of its own, ``finops-told``), and publishes ``DrillPassed`` (1 or 0)
+  for the dashboard and the alarm on a failed drill.
+- A CloudFormation Delete (the stack going away) restores and deletes every canary left, whatever
+  its age: nothing of a drill outlives tokenfuse.
+- Anything else is refused with one line and runs nothing.
+"""
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tokenfuse.adapters import cfn_response
+from tokenfuse.adapters.email import EmailSender
+from tokenfuse.adapters.slack import SlackSender, bot_token_from_secret
+from tokenfuse.drill.canary import DRILL_TAG_KEY
+from tokenfuse.drill.drill import ACTOR, DrillConfig, DrillPorts, lift_and_delete, run_drill
+from tokenfuse.drill.report import Check, DrillReport
+from tokenfuse.drill.settings import DrillSettings
+from tokenfuse.drill.wiring import DrillTarget, build_drill
+from tokenfuse.errors import TokenfuseError
+from tokenfuse.observability import logger, metrics
+from tokenfuse.remediation import custom_resource
+from tokenfuse.remediation.channels import ChatPort, EmailPort, SesEmail, SlackChat
+
+PHYSICAL_ID = "tokenfuse-drill-canaries"
+DRILL_PASSED = "DrillPassed"
+FINOPS_TOLD = "finops-told"
+
+
+class ScheduledDrill(BaseModel):
+    """The schedule's input (template.yaml, DrillFunction's ``WeeklyDrill`` event)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Literal["scheduled-drill"]
+    schedule_arn: str
+    scheduled_time: str
+
+
+class FinOpsReport:
+    """:class:`~tokenfuse.drill.ports.ReportPort`: FinOps's Slack channel, else (no channel, or
+    Slack refused the post) FinOps's email."""
+
+    def __init__(
+        self, chat: ChatPort | None, channel: str | None, email: EmailPort | None, recipients: Sequence[str]
+    ) -> None:
+        self.chat, self.channel = chat, channel
+        self.email, self.recipients = email, [r for r in recipients if r]
+
+    def post(self, text: str) -> str:
+        failures: list[str] = []
+        if self.chat is not None and self.channel:
+            try:
+                self.chat.post(self.channel, text)
+                return f"Slack {self.channel}"
+            except TokenfuseError as error:
+                failures.append(f"Slack {self.channel}: {' '.join(str(error).split())}")
+        if self.email is not None and self.recipients:
+            try:
+                self.email.send(self.recipients, text.splitlines()[0][:120], text)
+                told = f"email to {', '.join(self.recipients)}"
+                return f"{told} ({failures[0]})" if failures else told
+            except TokenfuseError as error:
+                failures.append(f"email: {' '.join(str(error).split())}")
+        raise TokenfuseError("; ".join(failures) or "no FinOps Slack channel or email is configured")
+
+
+def finops_report(settings: DrillSettings) -> FinOpsReport:
+    token = bot_token_from_secret(settings.slack_bot_token_secret_arn)
+    chat = SlackChat(SlackSender(token, settings.slack_api_base_url)) if token else None
+    email = SesEmail(EmailSender(settings.sender_email)) if settings.sender_email else None
+    return FinOpsReport(chat, settings.finops_slack_channel, email, [settings.finops_email or ""])
+
+
+def summary_text(report: DrillReport, config: DrillConfig) -> str:
+    """The FinOps message: the verdict, the figures, each failed check."""
+    verdict = "passed" if report.passed else "FAILED"
+    head = f"tokenfuse fire drill {verdict} in {config.account_id} {config.region} (run {config.run_id})"
+    seconds = "unknown" if report.seconds_to_deny is None else f"{report.seconds_to_deny:g} s"
+    cost = "unknown" if report.cost_usd is None else f"${report.cost_usd:.8f}"
+    lines = [
+        head,
+        f"deny took effect in {seconds}; ModelId form: {report.model_id_form or 'unknown'}; "
+        f"calls cost {cost}",
+    ]
+    lines += [f"FAIL {c.name}: {c.detail}" for c in report.checks if not c.passed]
+    return "\n".join(lines)
+
+
+def run_scheduled(
+    settings: DrillSettings,
+    remaining_ms: int | None,
+    *,
+    build: Callable[..., tuple[DrillPorts, DrillConfig]] = build_drill,
+    report: FinOpsReport | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> DrillReport:
+    """One drill within the function's time; FinOps told; ``DrillPassed`` published."""
+    deadline = None
+    if remaining_ms is not None and now is not None:
+        deadline = now() + timedelta(milliseconds=remaining_ms - 30_000)
+    ports, config = build(DrillTarget.of_settings(settings), deadline=deadline)
+    result = run_drill(ports, config)
+    try:
+        where = (report or finops_report(settings)).post(summary_text(result, config))
+        result = result.with_check(Check.ok(FINOPS_TOLD, f"told FinOps by {where}"))
+    except TokenfuseError as error:
+        result = result.with_check(
+            Check.failed(
+                FINOPS_TOLD,
+                f"FinOps could not be told: {' '.join(str(error).split())}",
+                "check the Slack bot token secret and FinOpsSlackChannel / FinOpsEmail",
+            )
+        )
+    metrics.add_metric(name=DRILL_PASSED, unit="Count", value=1 if result.passed else 0)
+    logger.info(
+        "drill finished",
+        extra={"passed": result.passed, "failed": [c.name for c in result.checks if not c.passed]},
+    )
+    return result
+
+
+def on_stack_event(
+    event: dict[str, Any],
+    settings: DrillSettings,
+    *,
+    build: Callable[..., tuple[DrillPorts, DrillConfig]] = build_drill,
+    send: Callable[[str, dict[str, Any]], None] = cfn_response.send,
+) -> dict[str, Any]:
+    """Delete: every canary (any age) restored and deleted; FAILED (the stack stops deleting) when
+    one cannot be, so nothing of a drill outlives the stack unseen. Create/Update: nothing."""
+    if event["RequestType"] != "Delete":
+        return custom_resource.respond(
+            event, "SUCCESS", "nothing to do", data={}, physical_id=PHYSICAL_ID, send=send
+        )
+    ports, _ = build(DrillTarget.of_settings(settings))
+    problems: list[str] = []
+    removed = 0
+    for canary in ports.canaries.canaries():
+        left = lift_and_delete(ports, canary)
+        problems += left
+        removed += not left
+    if problems:
+        reason = f"drill canaries left ({DRILL_TAG_KEY}=true): {'; '.join(problems)}"[:1000]
+        return custom_resource.respond(event, "FAILED", reason, data={}, physical_id=PHYSICAL_ID, send=send)
+    said = f"deleted {removed} drill canary(ies)"
+    return custom_resource.respond(
+        event, "SUCCESS", said, data={"Deleted": removed}, physical_id=PHYSICAL_ID, send=send
+    )
+
+
+def read_trigger(event: Any) -> ScheduledDrill | str:
+    """The schedule's input, or the one line saying why the event is refused."""
+    if not isinstance(event, dict):
+        return f"not a drill trigger: a {type(event).__name__}"
+    try:
+        return ScheduledDrill.model_validate(event)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = "/".join(str(part) for part in first["loc"]) or "event"
+        return f"not a drill trigger: {where}: {first['msg']}"
+
+
+__all__ = ["ACTOR", "ScheduledDrill", "on_stack_event", "read_trigger", "run_scheduled", "summary_text"]
