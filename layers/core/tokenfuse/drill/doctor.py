@@ -425,19 +425,28 @@ class GuardCheck:
             )
         document = organization.policy_document(policy)
         sids = {s.get("Sid") for s in _statements(document)}
-        problems = []
+        problems: list[str] = []
+        fixes: list[str] = []
         if STATEMENT_SID not in sids:
             problems.append(f"{policy} has no {STATEMENT_SID} statement: a trip cannot list an ARN")
         if TAG_GUARD_SID not in sids:
             problems.append(
                 f"{policy} has no {TAG_GUARD_SID} statement: the drill's tag-guard check cannot pass"
             )
+        if problems:
+            fixes.append(
+                "add the missing statement(s) from org/guard-scp.json (aws organizations update-policy)"
+            )
         targets = set(organization.policy_targets(policy))
         holding = sorted({s.account_id for s in context.scopes_with_profiles})
         management = context.management_account
         uncovered = [a for a in holding if a != management and not targets & {a, *organization.parents(a)}]
         if uncovered:
-            problems.append(f"attached nowhere above {listed(uncovered)}, which hold profiles")
+            where = ", ".join(sorted(targets)) or "nowhere"
+            problems.append(f"attached to {where}: nothing above {listed(uncovered)}, which hold profiles")
+            fixes.append(
+                f"attach {policy} to the root or to the OUs above them (aws organizations attach-policy)"
+            )
         in_management = sorted(
             r.profile_name or r.profile_id
             for r in context.records
@@ -446,16 +455,11 @@ class GuardCheck:
         if in_management:
             problems.append(
                 f"SCPs never apply to the management account {management}: its profiles "
-                f"{listed(in_management)} "
-                "need the inline deny (TripMechanism=inline-deny with their callers tagged)"
+                f"{listed(in_management)} need the inline deny"
             )
+            fixes.append("move those workloads to a member account, or use TripMechanism=inline-deny")
         if problems:
-            return Check.failed(
-                self.name,
-                "; ".join(problems),
-                "attach the guard to the root or to the OUs above those accounts (aws organizations "
-                "attach-policy), and keep workloads out of the management account",
-            )
+            return Check.failed(self.name, "; ".join(problems), "; ".join(fixes))
         return Check.ok(
             self.name,
             f"{policy} ({len(listed_arns(document))} ARN(s) listed) is attached to {listed(sorted(targets))} "
