@@ -163,10 +163,10 @@ class ProvingGround:
         sb = self.sb
         sb.enable_cross_account()
         sessions = org_mod.Sessions(sb.account_id)
-        org_mod._organization(sessions)  # noqa: SLF001 - the demo's organization, seeded as the demo seeds it
+        org_mod._organization(sessions)
         self._guard(sessions)
         self._member_stack_set(sessions)
-        seeded = org_mod._profiles(sessions, sb.now(), org_mod.PROFILES)  # noqa: SLF001
+        seeded = org_mod._profiles(sessions, sb.now(), org_mod.PROFILES)
         if "logging-off" not in self.faults:
             self._invocation_logging(sessions)
         self._traffic(sessions, seeded.values())
@@ -199,7 +199,10 @@ class ProvingGround:
             Capabilities=["CAPABILITY_NAMED_IAM"],
             Parameters=[
                 {"ParameterKey": "ToolingAccountId", "ParameterValue": self.sb.account_id},
-                {"ParameterKey": "TokenfuseBusArn", "ParameterValue": str(self.sb.attr("TokenfuseBus", "Arn"))},
+                {
+                    "ParameterKey": "TokenfuseBusArn",
+                    "ParameterValue": str(self.sb.attr("TokenfuseBus", "Arn")),
+                },
             ],
         )
         root = organizations.list_roots()["Roots"][0]["Id"]
@@ -213,7 +216,9 @@ class ProvingGround:
         for account in org_mod.ACCOUNTS:
             for region in org_mod.REGIONS:
                 sessions.client("logs", account.account_id, region).create_log_group(logGroupName=LOG_GROUP)
-                sessions.client("bedrock", account.account_id, region).put_model_invocation_logging_configuration(
+                sessions.client(
+                    "bedrock", account.account_id, region
+                ).put_model_invocation_logging_configuration(
                     loggingConfig={
                         "cloudWatchConfig": {
                             "logGroupName": LOG_GROUP,
@@ -237,7 +242,11 @@ class ProvingGround:
         management = org_mod.TOKENFUSE_ACCOUNT
         ce = sessions.client("ce", management, "us-east-1")
         monitor = ce.create_anomaly_monitor(
-            AnomalyMonitor={"MonitorName": "tokenfuse-services", "MonitorType": "DIMENSIONAL", "MonitorDimension": "SERVICE"}
+            AnomalyMonitor={
+                "MonitorName": "tokenfuse-services",
+                "MonitorType": "DIMENSIONAL",
+                "MonitorDimension": "SERVICE",
+            }
         )["MonitorArn"]
         threshold = {
             "Dimensions": {
@@ -256,7 +265,10 @@ class ProvingGround:
             }
         )
         ce.update_cost_allocation_tags_status(
-            CostAllocationTagsStatus=[{"TagKey": "team", "Status": "Active"}, {"TagKey": "feature", "Status": "Active"}]
+            CostAllocationTagsStatus=[
+                {"TagKey": "team", "Status": "Active"},
+                {"TagKey": "feature", "Status": "Active"},
+            ]
         )
         org_mod.create_budget(sessions, 1_000.0)
         sessions.client("budgets", management, "us-east-1").create_notification(
@@ -280,4 +292,3 @@ class ProvingGround:
             UseCaseDescription="tokenfuse alerts and approval requests to the teams that own Bedrock spend",
             ProductionAccessEnabled=True,
         )
-

@@ -442,8 +442,8 @@ class GuardCheck:
         management = context.management_account
         uncovered = [a for a in holding if a != management and not targets & {a, *organization.parents(a)}]
         if uncovered:
-            where = ", ".join(sorted(targets)) or "nowhere"
-            problems.append(f"attached to {where}: nothing above {listed(uncovered)}, which hold profiles")
+            where = f"attached to {', '.join(sorted(targets))}" if targets else "attached nowhere"
+            problems.append(f"{where}: nothing above {listed(uncovered)}, which hold profiles")
             fixes.append(
                 f"attach {policy} to the root or to the OUs above them (aws organizations attach-policy)"
             )

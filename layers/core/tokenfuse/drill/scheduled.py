@@ -10,6 +10,7 @@
 """
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -43,9 +44,16 @@ class ScheduledDrill(BaseModel):
     scheduled_time: str
 
 
+@dataclass(frozen=True)
+class Told:
+    """Where FinOps was told, and what failed on the way (Slack refused, then email worked)."""
+
+    where: str
+    failures: tuple[str, ...] = ()
+
+
 class FinOpsReport:
-    """:class:`~tokenfuse.drill.ports.ReportPort`: FinOps's Slack channel, else (no channel, or
-    Slack refused the post) FinOps's email."""
+    """FinOps's Slack channel, else (no channel, or Slack refused the post) FinOps's email."""
 
     def __init__(
         self, chat: ChatPort | None, channel: str | None, email: EmailPort | None, recipients: Sequence[str]
@@ -53,19 +61,21 @@ class FinOpsReport:
         self.chat, self.channel = chat, channel
         self.email, self.recipients = email, [r for r in recipients if r]
 
-    def post(self, text: str) -> str:
+    def post(self, text: str) -> Told:
+        """Raises TokenfuseError when FinOps could be told nowhere."""
         failures: list[str] = []
         if self.chat is not None and self.channel:
             try:
                 self.chat.post(self.channel, text)
-                return f"Slack {self.channel}"
+                return Told(f"Slack {self.channel}")
             except TokenfuseError as error:
                 failures.append(f"Slack {self.channel}: {' '.join(str(error).split())}")
+        elif self.channel:
+            failures.append(f"Slack {self.channel}: no bot token in the secret")
         if self.email is not None and self.recipients:
             try:
                 self.email.send(self.recipients, text.splitlines()[0][:120], text)
-                told = f"email to {', '.join(self.recipients)}"
-                return f"{told} ({failures[0]})" if failures else told
+                return Told(f"email to {', '.join(self.recipients)}", tuple(failures))
             except TokenfuseError as error:
                 failures.append(f"email: {' '.join(str(error).split())}")
         raise TokenfuseError("; ".join(failures) or "no FinOps Slack channel or email is configured")
@@ -107,16 +117,17 @@ def run_scheduled(
         deadline = now() + timedelta(milliseconds=remaining_ms - 30_000)
     ports, config = build(DrillTarget.of_settings(settings), deadline=deadline)
     result = run_drill(ports, config)
+    fix = "check the Slack bot token secret and FinOpsSlackChannel / FinOpsEmail (tokenfuse doctor: slack)"
     try:
-        where = (report or finops_report(settings)).post(summary_text(result, config))
-        result = result.with_check(Check.ok(FINOPS_TOLD, f"told FinOps by {where}"))
+        told = (report or finops_report(settings)).post(summary_text(result, config))
+        if told.failures:  # FinOps heard it, but not where it should have: that is worth an alarm too
+            said = f"told FinOps by {told.where}, but {'; '.join(told.failures)}"
+            result = result.with_check(Check.failed(FINOPS_TOLD, said, fix))
+        else:
+            result = result.with_check(Check.ok(FINOPS_TOLD, f"told FinOps by {told.where}"))
     except TokenfuseError as error:
         result = result.with_check(
-            Check.failed(
-                FINOPS_TOLD,
-                f"FinOps could not be told: {' '.join(str(error).split())}",
-                "check the Slack bot token secret and FinOpsSlackChannel / FinOpsEmail",
-            )
+            Check.failed(FINOPS_TOLD, f"FinOps could not be told: {' '.join(str(error).split())}", fix)
         )
     metrics.add_metric(name=DRILL_PASSED, unit="Count", value=1 if result.passed else 0)
     logger.info(

@@ -1,0 +1,71 @@
+"""`tokenfuse doctor`: is the deployment whole? Read-only, never touching traffic (tokenfuse.drill.doctor).
+
+Against a deployment (``--stack-name``, ``--region``, standard AWS credentials in the tooling
+account): the member accounts' role and forwarding (the member StackSet's instances), every
+profile watched, metrics and invocation logging where profiles are, the signal topics and what
+publishes to them, the guard SCP's reach, cost-allocation tags, Slack, SES, the team directory,
+prices, left-behind canaries, and IAM's policy simulator on the guard (``--simulate-as``: a role in
+an account the guard covers). The management-account reads go through ``--management-role`` (the
+``DoctorRoleArn`` output of org/management.yaml) unless the credentials are the management
+account's own. ``--sandbox`` checks the sandbox's proving ground, ``--sandbox-fault`` breaks it
+first. Output and exit codes as ``tokenfuse drill``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tokenfuse_cli.drill import FAULT_HELP, finish, read_deployment, run_command, where
+
+
+def doctor(  # noqa: PLR0917 - typer options
+    stack_name: Annotated[str, typer.Option("--stack-name", help="The tokenfuse stack.")] = "tokenfuse-dev",
+    region: Annotated[str | None, typer.Option("--region", help="The stack's region.")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="AWS named profile.")] = None,
+    management_role: Annotated[
+        str | None,
+        typer.Option("--management-role", help="Role for the management account's reads (DoctorRoleArn)."),
+    ] = None,
+    simulate_as: Annotated[
+        str | None,
+        typer.Option("--simulate-as", help="Role ARN IAM's policy simulator checks the guard for."),
+    ] = None,
+    stack_set_region: Annotated[
+        str | None, typer.Option("--stack-set-region", help="Region of the member StackSet.")
+    ] = None,
+    delegated_admin: Annotated[
+        bool, typer.Option("--delegated-admin", help="Read the StackSet as its delegated administrator.")
+    ] = False,
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="Check the sandbox (no AWS).")] = False,
+    sandbox_fault: Annotated[list[str] | None, typer.Option("--sandbox-fault", help=FAULT_HELP)] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the report as JSON to this path ('-' = stdout).")
+    ] = None,
+) -> None:
+    """Check that the deployment is whole, without touching traffic."""
+    from tokenfuse.drill.doctor import run_doctor
+    from tokenfuse.drill.report import render_text
+
+    def real() -> Any:
+        from tokenfuse.adapters.slack import bot_token_from_secret
+        from tokenfuse.drill.wiring import build_doctor, management_session
+
+        deployment = read_deployment(stack_name, region, profile)
+        sources = build_doctor(
+            deployment,
+            management=management_session(management_role),
+            slack_token=bot_token_from_secret(deployment.slack_bot_token_secret),
+            simulate_as=simulate_as,
+            stack_set_region=stack_set_region,
+            stack_set_call_as="DELEGATED_ADMIN" if delegated_admin else "SELF",
+        )
+        return run_doctor(sources)
+
+    def in_sandbox(ground: Any) -> Any:
+        return run_doctor(ground.doctor())
+
+    report = run_command("doctor", sandbox, sandbox_fault or [], real, in_sandbox)
+    finish(report, json_path, lambda r: render_text(f"tokenfuse doctor ({where(sandbox, stack_name)})", r))
