@@ -38,6 +38,8 @@ from typing import Any
 from tokenfuse.drill.deployment import Deployment
 from tokenfuse.drill.doctor import DoctorSources
 from tokenfuse.drill.drill import DrillConfig, DrillPorts
+from tokenfuse.drill.settings import DrillSettings
+from tokenfuse.drill.wiring import DrillTarget
 from tokenfuse_sandbox import faults as fault_mod
 from tokenfuse_sandbox.story import org as org_mod
 
@@ -138,13 +140,28 @@ class ProvingGround:
 
     def drill(self) -> tuple[DrillPorts, DrillConfig]:
         """The drill's ports and config, as ``tokenfuse drill`` builds them for a real stack."""
-        from tokenfuse.drill.wiring import DrillTarget, build_drill
+        from tokenfuse.drill.wiring import DrillTarget
+
+        return self.build(DrillTarget.of_deployment(self.deployment))
+
+    def build(self, target: DrillTarget, deadline: datetime | None = None) -> tuple[DrillPorts, DrillConfig]:
+        """:func:`tokenfuse.drill.wiring.build_drill` on the sandbox's clock (its ``build`` argument)."""
+        from tokenfuse.drill.wiring import build_drill
 
         return build_drill(
-            DrillTarget.of_deployment(self.deployment),
-            drill_clock=SandboxClock(self.sb),
-            on_wait=self.sb.delivery.step,
+            target, drill_clock=SandboxClock(self.sb), on_wait=self.sb.delivery.step, deadline=deadline
         )
+
+    def drill_settings(self) -> DrillSettings:
+        """DrillFunction's settings, from its environment as the template sets it.
+
+        The scheduled drill runs in this process with them (``scheduled.run_scheduled``), not inside
+        the function: the in-process Lambda emulation runs one invocation at a time, and a drill
+        inside DrillFunction would wait on a state machine whose tasks are invocations too."""
+        from tokenfuse.drill.settings import DrillSettings
+
+        spec = self.sb.runtime.functions["DrillFunction"]
+        return DrillSettings.from_env(self.sb.runtime.env_for(spec))
 
     def doctor(self) -> DoctorSources:
         """The doctor's sources, as ``tokenfuse doctor`` builds them (no policy simulator: moto has none)."""

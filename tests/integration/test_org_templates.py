@@ -90,7 +90,8 @@ def test_member_role_actions_are_exactly_what_tokenfuse_calls():
     star = {a for a, r in allowed.items() if r == "*"}
     assert star == {
         "bedrock:ListInferenceProfiles", "account:ListRegions",
-        "cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "bedrock:GetModelInvocationLoggingConfiguration",
+        "cloudwatch:GetMetricData", "cloudwatch:ListMetrics",
+        "bedrock:GetModelInvocationLoggingConfiguration",
     }  # fmt: skip
     assert denied == {"iam:PutRolePolicy", "iam:DeleteRolePolicy"}  # never on itself
     # the drill's rights reach canaries only: every statement on profiles is tag-conditioned
@@ -148,7 +149,6 @@ def test_management_template():
 
 def test_guard_scp_denies_invocation_of_a_placeholder_profile():
     from tokenfuse.adapters.guard_scp import PLACEHOLDER_ARN, empty_document, listed_arns
-
     from tokenfuse.drill.canary import tag_guard_statement
 
     policy = json.loads((ORG / "guard-scp.json").read_text())
