@@ -13,18 +13,28 @@ first. Output and exit codes as ``tokenfuse drill``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from tokenfuse_cli.drill import FAULT_HELP, finish, read_deployment, run_command, where
+from tokenfuse_cli.drill import (
+    Faults,
+    InSandbox,
+    JsonPath,
+    Profile,
+    Region,
+    StackName,
+    finish,
+    read_deployment,
+    run_command,
+    where,
+)
 
 
 def doctor(  # noqa: PLR0917 - typer options
-    stack_name: Annotated[str, typer.Option("--stack-name", help="The tokenfuse stack.")] = "tokenfuse-dev",
-    region: Annotated[str | None, typer.Option("--region", help="The stack's region.")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="AWS named profile.")] = None,
+    stack_name: StackName = "tokenfuse-dev",
+    region: Region = None,
+    profile: Profile = None,
     management_role: Annotated[
         str | None,
         typer.Option("--management-role", help="Role for the management account's reads (DoctorRoleArn)."),
@@ -39,11 +49,9 @@ def doctor(  # noqa: PLR0917 - typer options
     delegated_admin: Annotated[
         bool, typer.Option("--delegated-admin", help="Read the StackSet as its delegated administrator.")
     ] = False,
-    sandbox: Annotated[bool, typer.Option("--sandbox", help="Check the sandbox (no AWS).")] = False,
-    sandbox_fault: Annotated[list[str] | None, typer.Option("--sandbox-fault", help=FAULT_HELP)] = None,
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Write the report as JSON to this path ('-' = stdout).")
-    ] = None,
+    sandbox: InSandbox = False,
+    sandbox_fault: Faults = None,
+    json_path: JsonPath = None,
 ) -> None:
     """Check that the deployment is whole, without touching traffic."""
     from tokenfuse.drill.doctor import run_doctor

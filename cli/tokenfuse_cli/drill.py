@@ -26,6 +26,15 @@ import typer
 from tokenfuse_cli.local import stdout_to_stderr
 
 FAULT_HELP = "Sandbox only: inject guard-detached, logging-off, slack-token-invalid or metrics-missing."
+# The options drill and doctor share.
+StackName = Annotated[str, typer.Option("--stack-name", help="The tokenfuse stack.")]
+Region = Annotated[str | None, typer.Option("--region", help="The stack's region.")]
+Profile = Annotated[str | None, typer.Option("--profile", help="AWS named profile.")]
+InSandbox = Annotated[bool, typer.Option("--sandbox", help="Run against the sandbox (no AWS).")]
+Faults = Annotated[list[str] | None, typer.Option("--sandbox-fault", help=FAULT_HELP)]
+JsonPath = Annotated[
+    Path | None, typer.Option("--json", help="Write the report as JSON to this path ('-' = stdout).")
+]
 
 
 class Report(Protocol):
@@ -39,18 +48,16 @@ class Unusable(Exception):
 
 
 def drill(  # noqa: PLR0917 - typer options
-    stack_name: Annotated[str, typer.Option("--stack-name", help="The tokenfuse stack.")] = "tokenfuse-dev",
-    region: Annotated[str | None, typer.Option("--region", help="The stack's region.")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="AWS named profile.")] = None,
+    stack_name: StackName = "tokenfuse-dev",
+    region: Region = None,
+    profile: Profile = None,
     account: Annotated[
         str | None,
         typer.Option("--account", help="Account for the canaries (default: the stack's DrillAccountId)."),
     ] = None,
-    sandbox: Annotated[bool, typer.Option("--sandbox", help="Run against the sandbox (no AWS).")] = False,
-    sandbox_fault: Annotated[list[str] | None, typer.Option("--sandbox-fault", help=FAULT_HELP)] = None,
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Write the report as JSON to this path ('-' = stdout).")
-    ] = None,
+    sandbox: InSandbox = False,
+    sandbox_fault: Faults = None,
+    json_path: JsonPath = None,
 ) -> None:
     """Trip a canary through the deployed breaker, prove the deny and the restore, clean up."""
     from tokenfuse.drill.drill import run_drill

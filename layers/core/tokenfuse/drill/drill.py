@@ -51,8 +51,8 @@ from tokenfuse.drill.ports import (
     CanaryPort,
     Clock,
     InvocationLogPort,
+    ManagementAccountPort,
     MetricsPort,
-    OrganizationPort,
     RemediationPort,
 )
 from tokenfuse.drill.report import Check, DrillReport, ModelIdForm
@@ -101,7 +101,7 @@ class DrillPorts:
     metrics: MetricsPort
     logs: InvocationLogPort
     remediation: RemediationPort
-    organization: OrganizationPort | None = None
+    organization: ManagementAccountPort | None = None
     prices: PriceTable | None = None
 
 

@@ -131,11 +131,13 @@ class OrgAccount:
     name: str | None = None
 
 
-class OrganizationPort(Protocol):
-    """Organizations, read from the management account (or its delegated administrator)."""
-
+class ManagementAccountPort(Protocol):
     def management_account(self) -> str | None:
         """The organization's management account (None: this account is in no organization)."""
+
+
+class OrganizationPort(ManagementAccountPort, Protocol):
+    """Organizations, read from the management account (or its delegated administrator)."""
 
     def active_accounts(self) -> list[OrgAccount]: ...
 

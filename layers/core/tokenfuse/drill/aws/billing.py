@@ -1,7 +1,7 @@
 """Billing in the management account: Cost Anomaly Detection subscriptions, the budgets' SNS
 subscribers, cost-allocation tags."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from tokenfuse.adapters.aws import AWS_ERRORS, translate
@@ -18,25 +18,15 @@ class Billing:
 
     def anomaly_subscriptions(self) -> list[AnomalySubscription]:
         found: list[AnomalySubscription] = []
-        kwargs: dict[str, Any] = {}
-        try:
-            while True:
-                page = self.ce.get_anomaly_subscriptions(**kwargs)
-                for sub in page.get("AnomalySubscriptions", []):
-                    topics = tuple(
-                        str(s["Address"]) for s in sub.get("Subscribers", []) if s.get("Type") == "SNS"
-                    )
-                    found.append(
-                        AnomalySubscription(
-                            str(sub.get("SubscriptionName")), str(sub.get("Frequency")), topics
-                        )
-                    )
-                token = page.get("NextPageToken")
-                if not token:
-                    return found
-                kwargs["NextPageToken"] = token
-        except AWS_ERRORS as error:
-            raise translate(error) from error
+        for page in _pages(self.ce.get_anomaly_subscriptions, {}, "NextPageToken"):
+            for sub in page.get("AnomalySubscriptions", []):
+                topics = tuple(
+                    str(s["Address"]) for s in sub.get("Subscribers", []) if s.get("Type") == "SNS"
+                )
+                found.append(
+                    AnomalySubscription(str(sub.get("SubscriptionName")), str(sub.get("Frequency")), topics)
+                )
+        return found
 
     def budget_topics(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -62,16 +52,24 @@ class Billing:
         return topics
 
     def cost_allocation_tags(self, keys: Sequence[str]) -> dict[str, str]:
-        statuses: dict[str, str] = {}
-        kwargs: dict[str, Any] = {"TagKeys": list(keys), "Type": "UserDefined"}
+        kwargs = {"TagKeys": list(keys), "Type": "UserDefined"}
+        return {
+            str(tag["TagKey"]): str(tag.get("Status"))
+            for page in _pages(self.ce.list_cost_allocation_tags, kwargs, "NextToken")
+            for tag in page.get("CostAllocationTags", [])
+        }
+
+
+def _pages(
+    call: Callable[..., dict[str, Any]], kwargs: dict[str, Any], token: str
+) -> Iterator[dict[str, Any]]:
+    """Every page of a Cost Explorer list (botocore has no paginator for these), following ``token``."""
+    while True:
         try:
-            while True:
-                page = self.ce.list_cost_allocation_tags(**kwargs)
-                for tag in page.get("CostAllocationTags", []):
-                    statuses[str(tag["TagKey"])] = str(tag.get("Status"))
-                token = page.get("NextToken")
-                if not token:
-                    return statuses
-                kwargs["NextToken"] = token
+            page = call(**kwargs)
         except AWS_ERRORS as error:
             raise translate(error) from error
+        yield page
+        if not page.get(token):
+            return
+        kwargs = {**kwargs, token: page[token]}
