@@ -80,3 +80,12 @@ def test_help_names_the_sandbox_faults(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
     assert "guard-detached" in result.output and "--json" in result.output
+
+
+def test_the_slack_manifest_lets_the_doctor_see_channel_membership():
+    from pathlib import Path
+
+    import yaml
+
+    manifest = yaml.safe_load((Path(__file__).resolve().parents[2] / "slack" / "manifest.yaml").read_text())
+    assert {"channels:read", "groups:read"} <= set(manifest["oauth_config"]["scopes"]["bot"])
