@@ -29,6 +29,7 @@ the drill waits (:class:`SandboxClock`): ``seconds_to_deny`` is the emulation's 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +39,7 @@ from typing import Any
 from tokenfuse.drill.deployment import Deployment
 from tokenfuse.drill.doctor import DoctorSources
 from tokenfuse.drill.drill import DrillConfig, DrillPorts
+from tokenfuse.drill.report import DrillReport
 from tokenfuse.drill.settings import DrillSettings
 from tokenfuse.drill.wiring import DrillTarget
 from tokenfuse_sandbox import faults as fault_mod
@@ -153,15 +155,23 @@ class ProvingGround:
         )
 
     def drill_settings(self) -> DrillSettings:
-        """DrillFunction's settings, from its environment as the template sets it.
-
-        The scheduled drill runs in this process with them (``scheduled.run_scheduled``), not inside
-        the function: the in-process Lambda emulation runs one invocation at a time, and a drill
-        inside DrillFunction would wait on a state machine whose tasks are invocations too."""
+        """DrillFunction's settings, from its environment as the template sets it."""
         from tokenfuse.drill.settings import DrillSettings
 
         spec = self.sb.runtime.functions["DrillFunction"]
         return DrillSettings.from_env(self.sb.runtime.env_for(spec))
+
+    def scheduled_drill(self) -> DrillReport:
+        """DrillFunction's scheduled drill: its composition root, built from its template
+        environment, on the sandbox's clock.
+
+        It runs in this process, not inside the function: the in-process Lambda emulation runs one
+        invocation at a time, and a drill inside DrillFunction would wait on a state machine whose
+        tasks are invocations too."""
+        from tokenfuse.drill import scheduled
+
+        deps = dataclasses.replace(scheduled.dependencies(self.drill_settings()), build=self.build)
+        return deps.scheduled_drill(None, self.sb.now)
 
     def doctor(self) -> DoctorSources:
         """The doctor's sources, as ``tokenfuse doctor`` builds them (no policy simulator: moto has none)."""

@@ -7,7 +7,6 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from tokenfuse.drill import scheduled
 from tokenfuse.drill.doctor import run_doctor
 from tokenfuse.drill.drill import run_drill
 from tokenfuse_cli.main import app
@@ -45,7 +44,7 @@ def test_a_fault_fails_exactly_its_checks(fault):
         assert "to fix:" in detail and fix in detail
         if fault == "slack-token-invalid":
             # the scheduled drill tells FinOps: Slack refuses, email reaches them, the check fails
-            report = scheduled.run_scheduled(ground.drill_settings(), None, build=ground.build)
+            report = ground.scheduled_drill()
             assert failed(report) == ["finops-told"]
             told = report.checks[-1].detail
             assert "told FinOps by email to finops@example.com, but Slack C0FINOPS01" in told

@@ -14,7 +14,6 @@ import pytest
 from tokenfuse.adapters.approvals_table import ApprovalsTable
 from tokenfuse.adapters.guard_scp import listed_arns
 from tokenfuse.adapters.inventory_table import InventoryTable
-from tokenfuse.drill import scheduled
 from tokenfuse.drill.canary import CANARY_MAX_AGE
 from tokenfuse.drill.doctor import run_doctor
 from tokenfuse.drill.drill import CHECKS, run_drill
@@ -121,8 +120,8 @@ def test_the_doctor_finds_the_deployment_whole(ground):
 
 
 def test_the_scheduled_drill_tells_finops_and_passes(ground):
-    # DrillFunction's own work, with its template environment (see ProvingGround.drill_settings)
-    report = scheduled.run_scheduled(ground.drill_settings(), None, build=ground.build)
+    # DrillFunction's own work, with its template environment (see ProvingGround.scheduled_drill)
+    report = ground.scheduled_drill()
     assert report.passed, [(c.name, c.detail) for c in report.checks if not c.passed]
     assert report.checks[-1].detail == "told FinOps by Slack C0FINOPS01"
     [message] = ground.sb.slack.messages(org_mod.FINOPS.channel)[-1:]

@@ -8,12 +8,12 @@ import pytest
 
 from tests.support.drill_fakes import PRICES, REGION
 from tokenfuse.attribution.pricing import PriceTable
+from tokenfuse.canaries import is_drill_profile
 from tokenfuse.drill.canary import (
     CANARY_MAX_AGE,
     DrillError,
     canary_name,
     canary_tags,
-    is_drill_profile,
     is_left_behind,
     tag_guard_statement,
 )

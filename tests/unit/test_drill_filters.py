@@ -17,8 +17,8 @@ from tests.support.handlers import load_handler
 from tests.support.inventory_aws import REGION, inventory_aws
 from tokenfuse.adapters.cost_explorer import cost_by_tag
 from tokenfuse.attribution import AttributionSettings, Attributor, ScopeClients
+from tokenfuse.canaries import DRILL_COST_TAGS
 from tokenfuse.events import SpendSignal
-from tokenfuse.inventory.service import DRILL_COST_TAGS
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -6,11 +6,12 @@ from typing import Any
 import pytest
 
 from tests.support.drill_fakes import START, World
+from tokenfuse.canaries import DRILL_TAG_KEY
 from tokenfuse.drill import scheduled
-from tokenfuse.drill.canary import DRILL_TAG_KEY
 from tokenfuse.drill.scheduled import FinOpsReport, on_stack_event, read_trigger, run_scheduled
 from tokenfuse.drill.settings import DrillSettings
 from tokenfuse.errors import TokenfuseError
+from tokenfuse.remediation.errors import InvalidTaskInput
 
 SETTINGS = DrillSettings(
     remediation_state_machine_arn="arn:aws:states:us-east-1:222233334444:stateMachine:tokenfuse-remediation-dev",
@@ -65,8 +66,8 @@ def schedule(world: World, report: FinOpsReport):
     return run_scheduled(
         SETTINGS,
         remaining_ms=900_000,
-        build=lambda target, deadline=None: (world.ports(), world.config(deadline=deadline)),
         report=report,
+        build=lambda target, deadline=None: (world.ports(), world.config(deadline=deadline)),
         now=world.clock.now,
     )
 
@@ -142,18 +143,22 @@ def test_the_drill_gets_the_functions_time_less_a_margin():
         return world.ports(), world.config(deadline=deadline)
 
     run_scheduled(
-        SETTINGS, 900_000, build=build, report=FinOpsReport(Chat(), "C0", None, []), now=world.clock.now
+        SETTINGS, 900_000, report=FinOpsReport(Chat(), "C0", None, []), build=build, now=world.clock.now
     )
     assert (seen["deadline"] - START).total_seconds() == 870
 
 
-STACK_EVENT = {
+DRILL_FUNCTION = "arn:aws:lambda:us-east-1:222233334444:function:tokenfuse-drill-dev"
+STACK_EVENT = {  # CloudFormation's Delete request, as it reaches the function
     "RequestType": "Delete",
+    "ServiceToken": DRILL_FUNCTION,
     "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x",
     "StackId": "arn:aws:cloudformation:us-east-1:222233334444:stack/tokenfuse-dev/1",
     "RequestId": "r1",
     "LogicalResourceId": "DrillCanariesOnDelete",
     "PhysicalResourceId": "tokenfuse-drill-canaries",
+    "ResourceType": "AWS::CloudFormation::CustomResource",
+    "ResourceProperties": {"ServiceToken": DRILL_FUNCTION},
 }
 
 
@@ -162,7 +167,10 @@ def test_deleting_the_stack_restores_and_deletes_every_canary_whatever_its_age()
     young = world.add_canary("tokenfuse-drill-20261130t095900-aaaaaa", {DRILL_TAG_KEY: "true"}, START)
     sent: list[dict] = []
     body = on_stack_event(
-        STACK_EVENT, SETTINGS, build=lambda target: (world.ports(), None), send=lambda u, b: sent.append(b)
+        STACK_EVENT,
+        SETTINGS,
+        build=lambda target, deadline=None: (world.ports(), None),
+        send=lambda u, b: sent.append(b),
     )
     assert body["Status"] == "SUCCESS" and body["Data"] == {"Deleted": 1}
     assert world.canaries == {} and young.arn in world.restores
@@ -173,7 +181,10 @@ def test_a_canary_that_cannot_be_lifted_fails_the_delete_and_is_kept():
     world = World(fail_restore=True)
     world.add_canary("tokenfuse-drill-20261130t095900-aaaaaa", {DRILL_TAG_KEY: "true"}, START)
     body = on_stack_event(
-        STACK_EVENT, SETTINGS, build=lambda target: (world.ports(), None), send=lambda u, b: None
+        STACK_EVENT,
+        SETTINGS,
+        build=lambda target, deadline=None: (world.ports(), None),
+        send=lambda u, b: None,
     )
     assert body["Status"] == "FAILED" and "restore failed" in body["Reason"]
     assert len(world.canaries) == 1
@@ -183,9 +194,25 @@ def test_create_and_update_do_nothing():
     world = World()
     world.add_canary("tokenfuse-drill-20261130t095900-aaaaaa", {DRILL_TAG_KEY: "true"}, START)
     body = on_stack_event(
-        {**STACK_EVENT, "RequestType": "Create"},
+        {k: v for k, v in STACK_EVENT.items() if k != "PhysicalResourceId"} | {"RequestType": "Create"},
         SETTINGS,
-        build=lambda target: (world.ports(), None),
+        build=lambda target, deadline=None: (world.ports(), None),
         send=lambda u, b: None,
     )
     assert body["Status"] == "SUCCESS" and len(world.canaries) == 1
+    assert body["PhysicalResourceId"] == "tokenfuse-drill-canaries"
+
+
+def test_a_request_that_is_not_cloudformations_is_refused_and_deletes_nothing():
+    world = World()
+    world.add_canary("tokenfuse-drill-20261130t095900-aaaaaa", {DRILL_TAG_KEY: "true"}, START)
+    sent: list[dict] = []
+    broken = {k: v for k, v in STACK_EVENT.items() if k != "StackId"}
+    with pytest.raises(InvalidTaskInput, match="StackId"):
+        on_stack_event(
+            broken,
+            SETTINGS,
+            build=lambda target, deadline=None: (world.ports(), None),
+            send=lambda u, b: sent.append(b),
+        )
+    assert sent == [] and len(world.canaries) == 1

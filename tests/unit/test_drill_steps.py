@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from tests.support.drill_fakes import ACCOUNT, MODEL, PER_CALL_USD, START, World
-from tokenfuse.drill.canary import DRILL_TAG_KEY, TAG_GUARD_TAG_KEY
+from tokenfuse.canaries import DRILL_TAG_KEY
+from tokenfuse.drill.canary import TAG_GUARD_TAG_KEY
 from tokenfuse.drill.drill import CHECKS, run_drill
 
 

@@ -3,7 +3,7 @@ with botocore's standard retry mode, and STS role sessions into member accounts.
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -122,3 +122,35 @@ class MemberSessions:
 
     def client(self, service: str, account_id: str | None, region: str | None = None) -> Any:
         return client(service, region, self.session(account_id))
+
+
+def share_session_with_parameters(*providers: Literal["ssm", "secrets"]) -> None:
+    """Powertools' ``parameters.get_parameter`` / ``get_secret`` read through :func:`default_session`
+    (with tokenfuse's retry config) instead of a boto3 session of their own: one botocore session
+    per container, whose loaded endpoint data and service models every client shares. Only the
+    providers a function reads are built (building one creates its client). A provider already in
+    place is kept; after ``parameters.clear_caches()`` Powertools builds its own again."""
+    from aws_lambda_powertools.utilities.parameters import constants
+
+    for name in providers:
+        if name in constants.DEFAULT_PROVIDERS:
+            continue
+        if name == "ssm":
+            from aws_lambda_powertools.utilities.parameters.ssm import SSMProvider
+
+            constants.DEFAULT_PROVIDERS[name] = SSMProvider(
+                boto3_session=default_session(), boto_config=RETRY_CONFIG
+            )
+        else:
+            from aws_lambda_powertools.utilities.parameters.secrets import SecretsProvider
+
+            constants.DEFAULT_PROVIDERS[name] = SecretsProvider(
+                boto3_session=default_session(), boto_config=RETRY_CONFIG
+            )
+
+
+def get_secret(arn: str) -> Any:
+    """A secret through Powertools (cached for 5 minutes across invocations)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    return parameters.get_secret(arn, max_age=300)

@@ -51,7 +51,7 @@ class MalformedMetricData(TokenfuseError):
 
 
 class _Answer(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True, strict=True)
 
 
 class _Message(_Answer):

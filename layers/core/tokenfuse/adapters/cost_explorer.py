@@ -28,6 +28,27 @@ def cost_by_tag(
     activated matches nothing, so it excludes nothing).
     """
     totals: dict[str, float] = {}
+    days = daily_cost_by_tag(
+        client, start, end, tag_key, service=service, metric=metric, exclude_tags=exclude_tags
+    )
+    for groups in days.values():
+        for key, amount in groups.items():
+            totals[key] = totals.get(key, 0.0) + amount
+    return totals
+
+
+def daily_cost_by_tag(
+    client: Any,
+    start: date,
+    end: date,
+    tag_key: str,
+    *,
+    service: str = BEDROCK_SERVICE,
+    metric: str = "UnblendedCost",
+    exclude_tags: Mapping[str, str] | None = None,
+) -> dict[date, dict[str, float]]:
+    """Per day of [start, end), USD per tag group key (as :func:`cost_by_tag`), following NextPageToken."""
+    days: dict[date, dict[str, float]] = {}
     scope: dict[str, Any] = {"Dimensions": {"Key": "SERVICE", "Values": [service]}}
     if exclude_tags:
         exclusions = [{"Not": {"Tags": {"Key": k, "Values": [v]}}} for k, v in exclude_tags.items()]
@@ -45,6 +66,8 @@ def cost_by_tag(
         except ClientError as error:
             raise translate(error) from error
         for period in page.get("ResultsByTime", []):
+            day = date.fromisoformat(str(period.get("TimePeriod", {}).get("Start", start.isoformat()))[:10])
+            totals = days.setdefault(day, {})
             for group in period.get("Groups", []):
                 key = group["Keys"][0] if group.get("Keys") else f"{tag_key}$"
                 amount = float(group.get("Metrics", {}).get(metric, {}).get("Amount", 0.0))
@@ -55,5 +78,5 @@ def cost_by_tag(
                 totals[f"{tag_key}$"] = totals.get(f"{tag_key}$", 0.0) + amount
         token = page.get("NextPageToken")
         if not token:
-            return totals
+            return days
         kwargs["NextPageToken"] = token

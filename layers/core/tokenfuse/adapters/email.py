@@ -1,23 +1,31 @@
-"""Sending email through SES (``send_email`` with an HTML and a plain-text part)."""
+"""Sending email through SES (``send_email`` with an HTML and a plain-text part).
 
-from dataclasses import dataclass
+SES's refusals of this message (``MessageRejected``, an unverified MAIL FROM domain) and a missing
+sender or recipient raise :class:`EmailDeliveryError` with a code; other AWS errors (throttling,
+access) are translated as every adapter translates them (:func:`tokenfuse.adapters.aws.translate`).
+"""
+
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from tokenfuse.adapters.aws import AWS_ERRORS, client, translate
 from tokenfuse.errors import TokenfuseError
+from tokenfuse.notifications import EmailMessage
+
+REFUSALS = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException"})
+"""SES error codes that refuse this message (another address or a fixed identity may work)."""
+EMAIL_DISABLED = "email_disabled"
+NO_RECIPIENTS = "no_recipients"
 
 
 class EmailDeliveryError(TokenfuseError):
-    """SES refused the message (or no sender is configured)."""
+    """SES refused the message, or it cannot be sent at all. ``code`` is SES's error code, or
+    :data:`EMAIL_DISABLED` / :data:`NO_RECIPIENTS`."""
 
-
-@dataclass(frozen=True)
-class EmailMessage:
-    subject: str
-    text: str
-    html: str
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class EmailSender:
@@ -40,10 +48,10 @@ class EmailSender:
         recipients = sorted({address for address in to if address})
         if not self.sender:
             raise EmailDeliveryError(
-                "email is disabled: no SES sender configured (stack parameter SenderEmail)"
+                EMAIL_DISABLED, "email is disabled: no SES sender configured (stack parameter SenderEmail)"
             )
         if not recipients:
-            raise EmailDeliveryError("no email recipients")
+            raise EmailDeliveryError(NO_RECIPIENTS, "no email recipients")
         try:
             response = self.client.send_email(
                 Source=self.sender,
@@ -57,8 +65,9 @@ class EmailSender:
                 },
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] in {"MessageRejected", "MailFromDomainNotVerifiedException"}:
-                raise EmailDeliveryError(" ".join(str(error).split())) from error
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in REFUSALS:
+                raise EmailDeliveryError(code, " ".join(str(error).split())) from error
             raise translate(error) from error
         except AWS_ERRORS as error:
             raise translate(error) from error

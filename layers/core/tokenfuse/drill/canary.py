@@ -1,12 +1,9 @@
-"""Drill canaries: the predicate that keeps them out of every figure, their names, their model.
+"""Drill canaries: their names, tags and age, and the guard's drill statement.
 
 A canary is an application inference profile the drill creates for itself and deletes at its end.
-It carries ``tokenfuse:drill=true`` and a name starting with :data:`CANARY_NAME_PREFIX`; it never
-carries a team tag. :func:`is_drill_profile` is the one test every figure uses (inventory
-compliance, attributable %, alerts, the trip's own check). Its tag test is exactly what the drill's
-IAM conditions read (``aws:ResourceTag/tokenfuse:drill`` equals ``true``, case-sensitive); the name
-test is what IAM cannot read (a profile ARN carries its id, not its name), and what a team cannot
-give its own profile afterwards (names never change).
+It carries the marks of :mod:`tokenfuse.canaries` (the tag ``tokenfuse:drill=true`` and a name
+starting with ``tokenfuse-drill-``, tested by :func:`~tokenfuse.canaries.is_drill_profile`, which
+every figure uses); it never carries a team tag.
 
 The **tag canary** carries :data:`TAG_GUARD_TAG_KEY` ``=true`` as well: the guard SCP's drill
 statement (:func:`tag_guard_statement`, in ``org/guard-scp.json``) denies a profile carrying both
@@ -18,26 +15,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tokenfuse.adapters.guard_scp import DENIED_ACTIONS
+from tokenfuse.canaries import CANARY_NAME_PREFIX, DRILL_TAG_KEY, DRILL_TAG_VALUE, is_drill_profile
 from tokenfuse.errors import TokenfuseError
 
-DRILL_TAG_KEY = "tokenfuse:drill"
-DRILL_TAG_VALUE = "true"
 TAG_GUARD_TAG_KEY = "tokenfuse:drill-deny"
 TAG_GUARD_SID = "TokenfuseDrillTagGuard"
-CANARY_NAME_PREFIX = "tokenfuse-drill-"
 CANARY_MAX_AGE = timedelta(minutes=45)
 """Longer than any drill runs (its waits add up to 25 minutes): an older canary was left behind."""
 
 
 class DrillError(TokenfuseError):
     """The drill cannot start: one line naming what is missing."""
-
-
-def is_drill_profile(name: str | None, tags: Mapping[str, str]) -> bool:
-    """True for a drill canary: tagged ``tokenfuse:drill=true`` and named ``tokenfuse-drill-...``.
-    Such a profile is in no figure, and is the only one a drill incident may trip. Bedrock profile
-    names never change, so tagging a team's profile cannot take it out of the figures."""
-    return tags.get(DRILL_TAG_KEY) == DRILL_TAG_VALUE and (name or "").startswith(CANARY_NAME_PREFIX)
 
 
 def is_left_behind(

@@ -18,15 +18,8 @@ from typing import Any, Protocol
 
 from tokenfuse.adapters.guard_scp import STATEMENT_SID, listed_arns
 from tokenfuse.attribution.pricing import PriceTable, load_prices
-from tokenfuse.drill.canary import (
-    CANARY_MAX_AGE,
-    DRILL_TAG_KEY,
-    DRILL_TAG_VALUE,
-    TAG_GUARD_SID,
-    TAG_GUARD_TAG_KEY,
-    is_drill_profile,
-    is_left_behind,
-)
+from tokenfuse.canaries import DRILL_TAG_KEY, DRILL_TAG_VALUE, is_drill_profile
+from tokenfuse.drill.canary import CANARY_MAX_AGE, TAG_GUARD_SID, TAG_GUARD_TAG_KEY, is_left_behind
 from tokenfuse.drill.deployment import Deployment
 from tokenfuse.drill.ports import (
     AccountPort,

@@ -7,29 +7,38 @@
 - A CloudFormation Delete (the stack going away) restores and deletes every canary left, whatever
   its age: nothing of a drill outlives tokenfuse.
 - Anything else is refused with one line and runs nothing.
+
+:func:`dependencies` is DrillFunction's composition root (:mod:`tokenfuse.composition`): it keeps
+where the drill runs and FinOps's email; the bot token (a secret a person may rotate) and the
+drill's sessions (assumed roles, whose credentials expire) are made anew per invocation.
 """
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tokenfuse.adapters import cfn_response
+from tokenfuse.adapters.aws import share_session_with_parameters
 from tokenfuse.adapters.email import EmailSender
 from tokenfuse.adapters.slack import SlackSender, bot_token_from_secret
-from tokenfuse.drill.canary import DRILL_TAG_KEY
+from tokenfuse.canaries import DRILL_TAG_KEY
+from tokenfuse.composition import composition_root
 from tokenfuse.drill.drill import ACTOR, DrillConfig, DrillPorts, lift_and_delete, run_drill
 from tokenfuse.drill.report import Check, DrillReport
 from tokenfuse.drill.settings import DrillSettings
 from tokenfuse.drill.wiring import DrillTarget, build_drill
 from tokenfuse.errors import TokenfuseError
-from tokenfuse.observability import logger, metrics
+from tokenfuse.observability import correlate, logger, metrics
 from tokenfuse.remediation import custom_resource
 from tokenfuse.remediation.channels import ChatPort, EmailPort, SesEmail, SlackChat
 
 PHYSICAL_ID = "tokenfuse-drill-canaries"
+CORRELATION_ID_PATH = "RequestId || scheduled_time"
+"""A stack event's RequestId; a scheduled drill's time, until the drill's own run id replaces it."""
 DRILL_PASSED = "DrillPassed"
 FINOPS_TOLD = "finops-told"
 
@@ -81,11 +90,12 @@ class FinOpsReport:
         raise TokenfuseError("; ".join(failures) or "no FinOps Slack channel or email is configured")
 
 
-def finops_report(settings: DrillSettings) -> FinOpsReport:
-    token = bot_token_from_secret(settings.slack_bot_token_secret_arn)
-    chat = SlackChat(SlackSender(token, settings.slack_api_base_url)) if token else None
-    email = SesEmail(EmailSender(settings.sender_email)) if settings.sender_email else None
-    return FinOpsReport(chat, settings.finops_slack_channel, email, [settings.finops_email or ""])
+class BuildDrill(Protocol):
+    """:func:`tokenfuse.drill.wiring.build_drill`'s shape (the sandbox and tests pass their own)."""
+
+    def __call__(
+        self, target: DrillTarget, *, deadline: datetime | None = None
+    ) -> tuple[DrillPorts, DrillConfig]: ...
 
 
 def summary_text(report: DrillReport, config: DrillConfig) -> str:
@@ -107,8 +117,8 @@ def run_scheduled(
     settings: DrillSettings,
     remaining_ms: int | None,
     *,
-    build: Callable[..., tuple[DrillPorts, DrillConfig]] = build_drill,
-    report: FinOpsReport | None = None,
+    report: FinOpsReport,
+    build: BuildDrill = build_drill,
     now: Callable[[], datetime] | None = None,
 ) -> DrillReport:
     """One drill within the function's time; FinOps told; ``DrillPassed`` published."""
@@ -116,10 +126,11 @@ def run_scheduled(
     if remaining_ms is not None and now is not None:
         deadline = now() + timedelta(milliseconds=remaining_ms - 30_000)
     ports, config = build(DrillTarget.of_settings(settings), deadline=deadline)
+    correlate(config.run_id, run_id=config.run_id)
     result = run_drill(ports, config)
     fix = "check the Slack bot token secret and FinOpsSlackChannel / FinOpsEmail (tokenfuse doctor: slack)"
     try:
-        told = (report or finops_report(settings)).post(summary_text(result, config))
+        told = report.post(summary_text(result, config))
         if told.failures:  # FinOps heard it, but not where it should have: that is worth an alarm too
             said = f"told FinOps by {told.where}, but {'; '.join(told.failures)}"
             result = result.with_check(Check.failed(FINOPS_TOLD, said, fix))
@@ -129,7 +140,7 @@ def run_scheduled(
         result = result.with_check(
             Check.failed(FINOPS_TOLD, f"FinOps could not be told: {' '.join(str(error).split())}", fix)
         )
-    metrics.add_metric(name=DRILL_PASSED, unit="Count", value=1 if result.passed else 0)
+    metrics.add_metric(name=DRILL_PASSED, unit=MetricUnit.Count, value=1 if result.passed else 0)
     logger.info(
         "drill finished",
         extra={"passed": result.passed, "failed": [c.name for c in result.checks if not c.passed]},
@@ -138,17 +149,19 @@ def run_scheduled(
 
 
 def on_stack_event(
-    event: dict[str, Any],
+    event: object,
     settings: DrillSettings,
     *,
-    build: Callable[..., tuple[DrillPorts, DrillConfig]] = build_drill,
+    build: BuildDrill = build_drill,
     send: Callable[[str, dict[str, Any]], None] = cfn_response.send,
 ) -> dict[str, Any]:
     """Delete: every canary (any age) restored and deleted; FAILED (the stack stops deleting) when
-    one cannot be, so nothing of a drill outlives the stack unseen. Create/Update: nothing."""
-    if event["RequestType"] != "Delete":
+    one cannot be, so nothing of a drill outlives the stack unseen. Create/Update: nothing.
+    A request that is none of these is :class:`~tokenfuse.remediation.errors.InvalidTaskInput`."""
+    request = custom_resource.parse_request(event)
+    if request.request_type != "Delete":
         return custom_resource.respond(
-            event, "SUCCESS", "nothing to do", data={}, physical_id=PHYSICAL_ID, send=send
+            request, "SUCCESS", "nothing to do", data={}, physical_id=PHYSICAL_ID, send=send
         )
     ports, _ = build(DrillTarget.of_settings(settings))
     problems: list[str] = []
@@ -158,11 +171,11 @@ def on_stack_event(
         problems += left
         removed += not left
     if problems:
-        reason = f"drill canaries left ({DRILL_TAG_KEY}=true): {'; '.join(problems)}"[:1000]
-        return custom_resource.respond(event, "FAILED", reason, data={}, physical_id=PHYSICAL_ID, send=send)
+        reason = f"drill canaries left ({DRILL_TAG_KEY}=true): {'; '.join(problems)}"
+        return custom_resource.respond(request, "FAILED", reason, data={}, physical_id=PHYSICAL_ID, send=send)
     said = f"deleted {removed} drill canary(ies)"
     return custom_resource.respond(
-        event, "SUCCESS", said, data={"Deleted": removed}, physical_id=PHYSICAL_ID, send=send
+        request, "SUCCESS", said, data={"Deleted": removed}, physical_id=PHYSICAL_ID, send=send
     )
 
 
@@ -178,4 +191,49 @@ def read_trigger(event: Any) -> ScheduledDrill | str:
         return f"not a drill trigger: {where}: {first['msg']}"
 
 
-__all__ = ["ACTOR", "ScheduledDrill", "on_stack_event", "read_trigger", "run_scheduled", "summary_text"]
+@dataclass(frozen=True)
+class DrillDependencies:
+    """What DrillFunction keeps per container: its settings and FinOps's email (SES)."""
+
+    settings: DrillSettings
+    email: EmailPort | None
+    build: BuildDrill = build_drill
+
+    def finops_report(self) -> FinOpsReport:
+        """FinOps's channels for one invocation: the bot token is re-read (Powertools' max-age
+        cache), so a rotated token reaches a warm container."""
+        settings = self.settings
+        token = bot_token_from_secret(settings.slack_bot_token_secret_arn)
+        chat = SlackChat(SlackSender(token, settings.slack_api_base_url)) if token else None
+        return FinOpsReport(chat, settings.finops_slack_channel, self.email, [settings.finops_email or ""])
+
+    def scheduled_drill(self, remaining_ms: int | None, now: Callable[[], datetime]) -> DrillReport:
+        """One drill within the invocation's ``remaining_ms`` (:func:`run_scheduled`)."""
+        return run_scheduled(
+            self.settings, remaining_ms, report=self.finops_report(), build=self.build, now=now
+        )
+
+    def stack_event(self, event: object) -> dict[str, Any]:
+        """The stack's custom resource (:func:`on_stack_event`)."""
+        return on_stack_event(event, self.settings, build=self.build)
+
+
+@composition_root
+def dependencies(settings: DrillSettings) -> DrillDependencies:
+    """DrillFunction's composition root (:mod:`tokenfuse.composition`)."""
+    share_session_with_parameters("secrets")
+    email = SesEmail(EmailSender(settings.sender_email)) if settings.sender_email else None
+    return DrillDependencies(settings, email)
+
+
+__all__ = [
+    "ACTOR",
+    "CORRELATION_ID_PATH",
+    "DrillDependencies",
+    "ScheduledDrill",
+    "dependencies",
+    "on_stack_event",
+    "read_trigger",
+    "run_scheduled",
+    "summary_text",
+]

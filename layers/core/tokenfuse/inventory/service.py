@@ -23,7 +23,7 @@ from tokenfuse.adapters.cloudwatch import MetricReader, MetricRequest
 from tokenfuse.adapters.cost_explorer import cost_by_tag
 from tokenfuse.adapters.inventory_table import InventoryTable
 from tokenfuse.adapters.organizations import Account, enabled_regions, list_active_accounts
-from tokenfuse.drill.canary import DRILL_TAG_KEY, DRILL_TAG_VALUE, is_drill_profile
+from tokenfuse.canaries import DRILL_COST_TAGS, is_drill_profile
 from tokenfuse.errors import AccessDenied, NotFound, TokenfuseError
 from tokenfuse.events import ProfileNonCompliant
 from tokenfuse.inventory.attributable import AttributableShare, attributable_share
@@ -43,7 +43,6 @@ from tokenfuse.inventory.thresholds import (
 from tokenfuse.observability import logger
 
 SQS_BATCH = 10
-DRILL_COST_TAGS = {DRILL_TAG_KEY: DRILL_TAG_VALUE}
 """Left out of the attributable % (once tokenfuse:drill is a cost-allocation tag: until then the
 drill's micro-dollars count as untagged spend, below Cost Explorer's cent)."""
 # A region the account has not enabled answers with an invalid-token error; an SCP-denied one with
@@ -82,6 +81,11 @@ class ChangeResult:
 class _Live:
     profile: bedrock_api.InferenceProfile
     tags: dict[str, str]
+
+
+def new_sweep_id() -> str:
+    """A sweep's id (its start time and 8 random hex digits): every line of one sweep logs it."""
+    return clock.now().strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
 class Inventory:
@@ -165,7 +169,7 @@ class Inventory:
         """One SQS message per account (send_message_batch of 10); the number of messages sent."""
         if not self.settings.sweep_queue_url:
             raise TokenfuseError("INVENTORY_SWEEP_QUEUE_URL is not set: cannot fan out the sweep")
-        sweep_id = sweep_id or clock.now().strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+        sweep_id = sweep_id or new_sweep_id()
         accounts = self.accounts()
         sqs = self._sqs or client("sqs")
         for start in range(0, len(accounts), SQS_BATCH):

@@ -65,7 +65,7 @@ _REGION_NAMES = {
 
 
 class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+    model_config = ConfigDict(defer_build=True, extra="ignore", allow_inf_nan=False)
 
 
 class _State(_Loose):

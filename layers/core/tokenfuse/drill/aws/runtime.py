@@ -13,7 +13,7 @@ from tokenfuse import clock
 from tokenfuse.adapters.aws import AWS_ERRORS, translate
 from tokenfuse.adapters.bedrock import get_profile, iter_application_profiles, profile_tags
 from tokenfuse.adapters.cloudwatch import MetricReader, MetricRequest
-from tokenfuse.drill.canary import CANARY_NAME_PREFIX, is_drill_profile
+from tokenfuse.canaries import CANARY_NAME_PREFIX, is_drill_profile
 from tokenfuse.drill.ports import CallOutcome, Canary
 from tokenfuse.errors import NotFound, TokenfuseError
 
