@@ -217,8 +217,12 @@ def test_deleting_the_stack_lifts_and_deletes_what_a_cut_short_drill_left(ground
     server = HTTPServer(("127.0.0.1", 0), CloudFormation)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        event = {
+        drill_function = ground.sb.runtime.functions["DrillFunction"].arn
+        event = {  # CloudFormation's Delete request for the template's DrillCanariesOnDelete
             "RequestType": "Delete",
+            "ServiceToken": drill_function,
+            "ResourceType": "AWS::CloudFormation::CustomResource",
+            "ResourceProperties": {"ServiceToken": drill_function},
             "ResponseURL": f"http://127.0.0.1:{server.server_port}/answer",
             "StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/tokenfuse-dev/1",
             "RequestId": "delete-1",
