@@ -24,10 +24,8 @@ from tokenfuse_cli.drill import (
     Profile,
     Region,
     StackName,
-    finish,
     read_deployment,
-    run_command,
-    where,
+    report_on,
 )
 
 
@@ -55,7 +53,6 @@ def doctor(  # noqa: PLR0917 - typer options
 ) -> None:
     """Check that the deployment is whole, without touching traffic."""
     from tokenfuse.drill.doctor import run_doctor
-    from tokenfuse.drill.report import render_text
 
     def real() -> Any:
         from tokenfuse.adapters.slack import bot_token_from_secret
@@ -75,5 +72,4 @@ def doctor(  # noqa: PLR0917 - typer options
     def in_sandbox(ground: Any) -> Any:
         return run_doctor(ground.doctor())
 
-    report = run_command("doctor", sandbox, sandbox_fault or [], real, in_sandbox)
-    finish(report, json_path, lambda r: render_text(f"tokenfuse doctor ({where(sandbox, stack_name)})", r))
+    report_on("doctor", stack_name, sandbox, sandbox_fault, json_path, real, in_sandbox)

@@ -61,7 +61,6 @@ def drill(  # noqa: PLR0917 - typer options
 ) -> None:
     """Trip a canary through the deployed breaker, prove the deny and the restore, clean up."""
     from tokenfuse.drill.drill import run_drill
-    from tokenfuse.drill.report import render_text
 
     def real() -> Any:
         from tokenfuse.drill.wiring import DrillTarget, build_drill
@@ -72,12 +71,24 @@ def drill(  # noqa: PLR0917 - typer options
     def in_sandbox(ground: Any) -> Any:
         return run_drill(*ground.drill())
 
-    report = run_command("drill", sandbox, sandbox_fault or [], real, in_sandbox)
-    finish(report, json_path, lambda r: render_text(f"tokenfuse drill ({where(sandbox, stack_name)})", r))
+    report_on("drill", stack_name, sandbox, sandbox_fault, json_path, real, in_sandbox)
 
 
-def where(sandbox: bool, stack_name: str) -> str:
-    return "the sandbox" if sandbox else f"stack {stack_name}"
+def report_on(  # noqa: PLR0917 - the shared options of drill and doctor
+    name: str,
+    stack_name: str,
+    sandbox: bool,
+    faults: list[str] | None,
+    json_path: Path | None,
+    real: Callable[[], Report],
+    in_sandbox: Callable[[Any], Report],
+) -> None:
+    """Run the command (:func:`run_command`) and report as ``--json`` asks (:func:`finish`)."""
+    from tokenfuse.drill.report import render_text
+
+    report = run_command(name, sandbox, faults or [], real, in_sandbox)
+    where = "the sandbox" if sandbox else f"stack {stack_name}"
+    finish(report, json_path, lambda r: render_text(f"tokenfuse {name} ({where})", r))
 
 
 def run_command(

@@ -33,7 +33,7 @@ from tokenfuse.drill.ports import (
     StackSetPort,
     TopicsPort,
 )
-from tokenfuse.drill.report import Check, DoctorReport
+from tokenfuse.drill.report import Check, DoctorReport, error_said
 from tokenfuse.inventory.models import ProfileRecord
 from tokenfuse.inventory.thresholds import ALARM_PREFIX, METRICS, alarm_name
 from tokenfuse.remediation.models import TripRecord
@@ -42,10 +42,6 @@ from tokenfuse.teams import TeamDirectory, TeamDirectoryError, uploadable_direct
 PRICES_STALE_AFTER_DAYS = 90
 SHOWN = 5
 """At most this many names are listed in a detail line (then "+N more")."""
-
-
-def _line(error: BaseException) -> str:
-    return f"{type(error).__name__}: {' '.join(str(error).split())}"
 
 
 def listed(items: Sequence[str], limit: int = SHOWN) -> str:
@@ -164,7 +160,7 @@ class DoctorContext:
             try:
                 self._reads[scope] = _Read(profiles=self.account(scope).profiles())
             except Exception as error:
-                self._reads[scope] = _Read(error=_line(error))
+                self._reads[scope] = _Read(error=error_said(error))
         return self._reads[scope]
 
     def tags(self, scope: Scope, profile: LiveProfile) -> dict[str, str]:
@@ -779,5 +775,5 @@ def run_doctor(sources: DoctorSources, checks: Iterable[DoctorCheck] | None = No
         try:
             results.append(check.run(context))
         except Exception as error:
-            results.append(Check.failed(check.name, f"could not check: {_line(error)}"))
+            results.append(Check.failed(check.name, f"could not check: {error_said(error)}"))
     return DoctorReport.of(results)

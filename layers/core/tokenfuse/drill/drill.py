@@ -55,7 +55,7 @@ from tokenfuse.drill.ports import (
     MetricsPort,
     RemediationPort,
 )
-from tokenfuse.drill.report import Check, DrillReport, ModelIdForm
+from tokenfuse.drill.report import Check, DrillReport, ModelIdForm, error_said
 from tokenfuse.remediation.models import TripRecord
 
 CHECKS = (
@@ -105,10 +105,6 @@ class DrillPorts:
     prices: PriceTable | None = None
 
 
-def _line(error: BaseException) -> str:
-    return f"{type(error).__name__}: {' '.join(str(error).split())}"
-
-
 def _usd(value: float) -> str:
     return f"${value:.8f}"
 
@@ -147,7 +143,7 @@ class Drill:
                 if any(not check.passed for name, check in self.state.checks.items() if name in GATES):
                     break  # no canary, or one that does not answer: nothing after can be proven
         except Exception as error:  # a step's port failed in a way the step did not expect
-            self._record(Check.failed(self._current_step(), f"the drill stopped: {_line(error)}"))
+            self._record(Check.failed(self._current_step(), f"the drill stopped: {error_said(error)}"))
         finally:
             self._finish()
         return self._report()
@@ -276,7 +272,7 @@ class Drill:
                 Check.ok(
                     "account",
                     f"{account} {self.config.region}; the organization is not readable here "
-                    f"({_line(error)}): if this is the management account, no SCP can deny in it "
+                    f"({error_said(error)}): if this is the management account, no SCP can deny in it "
                     "(the denied check tells)",
                 )
             )
@@ -298,7 +294,7 @@ class Drill:
         try:
             model = cheapest_text_model(self.ports.prices or load_prices(), config.region)
         except Exception as error:
-            return self._record(Check.failed("canary", _line(error), "add the region to prices.json"))
+            return self._record(Check.failed("canary", error_said(error), "add the region to prices.json"))
         self.state.model = model
         arn = model.model_arn(config.region, config.partition)
         tags = canary_tags(config.caller_role, callers_tag_key=config.callers_tag_key)
@@ -314,7 +310,7 @@ class Drill:
             return self._record(
                 Check.failed(
                     "canary",
-                    f"could not create the canary on {model.model_id}: {_line(error)}",
+                    f"could not create the canary on {model.model_id}: {error_said(error)}",
                     "grant the drill's role bedrock:CreateInferenceProfile and bedrock:TagResource on "
                     "application-inference-profile/* with aws:RequestTag/tokenfuse:drill = true (README)",
                 )
@@ -639,7 +635,7 @@ class Drill:
                 if self.ports.canaries.exists(canary.arn):
                     problems.append(f"{canary.name} still exists after its delete")
             except Exception as error:
-                problems.append(f"{canary.name}: {_line(error)}")
+                problems.append(f"{canary.name}: {error_said(error)}")
         self.state.deleted = not problems
         return problems
 
@@ -658,7 +654,7 @@ class Drill:
                     problems += list(self.ports.remediation.restore(canary.arn, ACTOR).failed)
                     self.state.restored = not problems
             except Exception as error:
-                problems.append(f"restore of {canary.name} failed: {_line(error)}")
+                problems.append(f"restore of {canary.name} failed: {error_said(error)}")
             if not self.state.restored and not problems:
                 problems.append(f"{canary.name} is still tripped")
         if self.state.canary is not None or self.state.tag_canary is not None:
@@ -668,7 +664,7 @@ class Drill:
                 try:
                     self._delete()
                 except Exception as error:
-                    problems.append(f"delete failed: {_line(error)}")
+                    problems.append(f"delete failed: {error_said(error)}")
         if problems or (not self.state.deleted and self.state.canary is not None):
             left = problems or ["the canaries were not deleted"]
             self.state.checks["cleanup"] = Check.failed(
@@ -705,12 +701,12 @@ def lift_and_delete(ports: DrillPorts, canary: Canary) -> list[str]:
     try:
         problems += list(ports.remediation.restore(canary.arn, ACTOR).failed)
     except Exception as error:
-        problems.append(f"{canary.name}: restore failed: {_line(error)}")
+        problems.append(f"{canary.name}: restore failed: {error_said(error)}")
     if not problems:
         try:
             ports.canaries.delete(canary.arn)
         except Exception as error:
-            problems.append(f"{canary.name}: delete failed: {_line(error)}")
+            problems.append(f"{canary.name}: delete failed: {error_said(error)}")
     return problems
 
 

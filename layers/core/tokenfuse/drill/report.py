@@ -10,6 +10,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+
+def said(value: object) -> str:
+    """``value`` on one line: its whitespace, newlines included, collapsed to single spaces."""
+    return " ".join(str(value).split())
+
+
+def error_said(error: BaseException) -> str:
+    """An error as a check's detail names it: its type, then what it said, on one line."""
+    return f"{type(error).__name__}: {said(error)}"
+
+
 ModelIdForm = Literal["profile-id", "profile-arn", "both"]
 """Which ``ModelId`` value the canary's ``AWS/Bedrock`` datapoint carried."""
 

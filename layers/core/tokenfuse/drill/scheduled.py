@@ -28,7 +28,7 @@ from tokenfuse.adapters.slack import SlackSender, bot_token_from_secret
 from tokenfuse.canaries import DRILL_TAG_KEY
 from tokenfuse.composition import composition_root
 from tokenfuse.drill.drill import ACTOR, DrillConfig, DrillPorts, lift_and_delete, run_drill
-from tokenfuse.drill.report import Check, DrillReport
+from tokenfuse.drill.report import Check, DrillReport, said
 from tokenfuse.drill.settings import DrillSettings
 from tokenfuse.drill.wiring import DrillTarget, build_drill
 from tokenfuse.errors import TokenfuseError
@@ -78,7 +78,7 @@ class FinOpsReport:
                 self.chat.post(self.channel, text)
                 return Told(f"Slack {self.channel}")
             except TokenfuseError as error:
-                failures.append(f"Slack {self.channel}: {' '.join(str(error).split())}")
+                failures.append(f"Slack {self.channel}: {said(error)}")
         elif self.channel:
             failures.append(f"Slack {self.channel}: no bot token in the secret")
         if self.email is not None and self.recipients:
@@ -86,7 +86,7 @@ class FinOpsReport:
                 self.email.send(self.recipients, text.splitlines()[0][:120], text)
                 return Told(f"email to {', '.join(self.recipients)}", tuple(failures))
             except TokenfuseError as error:
-                failures.append(f"email: {' '.join(str(error).split())}")
+                failures.append(f"email: {said(error)}")
         raise TokenfuseError("; ".join(failures) or "no FinOps Slack channel or email is configured")
 
 
@@ -132,14 +132,12 @@ def run_scheduled(
     try:
         told = report.post(summary_text(result, config))
         if told.failures:  # FinOps heard it, but not where it should have: that is worth an alarm too
-            said = f"told FinOps by {told.where}, but {'; '.join(told.failures)}"
-            result = result.with_check(Check.failed(FINOPS_TOLD, said, fix))
+            heard = f"told FinOps by {told.where}, but {'; '.join(told.failures)}"
+            result = result.with_check(Check.failed(FINOPS_TOLD, heard, fix))
         else:
             result = result.with_check(Check.ok(FINOPS_TOLD, f"told FinOps by {told.where}"))
     except TokenfuseError as error:
-        result = result.with_check(
-            Check.failed(FINOPS_TOLD, f"FinOps could not be told: {' '.join(str(error).split())}", fix)
-        )
+        result = result.with_check(Check.failed(FINOPS_TOLD, f"FinOps could not be told: {said(error)}", fix))
     metrics.add_metric(name=DRILL_PASSED, unit=MetricUnit.Count, value=1 if result.passed else 0)
     logger.info(
         "drill finished",
@@ -173,9 +171,9 @@ def on_stack_event(
     if problems:
         reason = f"drill canaries left ({DRILL_TAG_KEY}=true): {'; '.join(problems)}"
         return custom_resource.respond(request, "FAILED", reason, data={}, physical_id=PHYSICAL_ID, send=send)
-    said = f"deleted {removed} drill canary(ies)"
+    deleted = f"deleted {removed} drill canary(ies)"
     return custom_resource.respond(
-        request, "SUCCESS", said, data={"Deleted": removed}, physical_id=PHYSICAL_ID, send=send
+        request, "SUCCESS", deleted, data={"Deleted": removed}, physical_id=PHYSICAL_ID, send=send
     )
 
 

@@ -7,6 +7,7 @@ from tokenfuse.adapters.bedrock import iter_application_profiles, profile_tags
 from tokenfuse.adapters.cloudwatch import model_id_series
 from tokenfuse.drill.aws.runtime import invocation_log_group
 from tokenfuse.drill.ports import LiveProfile
+from tokenfuse.drill.report import said
 from tokenfuse.errors import TokenfuseError
 
 SERIES_METRIC = "Invocations"
@@ -55,7 +56,7 @@ class MemberAccounts:
         try:
             self.sessions.session(account_id)
         except TokenfuseError as error:
-            return " ".join(str(error).split())
+            return said(error)
         return None
 
     def account(self, account_id: str, region: str) -> AccountReader:

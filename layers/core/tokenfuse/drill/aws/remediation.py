@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tokenfuse.adapters.aws import AWS_ERRORS, translate
 from tokenfuse.drill.ports import RestoreOutcome, TripOutcome
+from tokenfuse.drill.report import said
 from tokenfuse.errors import TokenfuseError
 
 POLL_SECONDS = 2.0
@@ -27,10 +28,6 @@ class _RestoreAnswer(BaseModel):
 
     results: list[_Restored] = Field(default_factory=list)
     failed: list[str] = Field(default_factory=list)
-
-
-def _one_line(text: Any) -> str:
-    return " ".join(str(text).split())
 
 
 class DeployedRemediation:
@@ -82,7 +79,7 @@ class DeployedRemediation:
         trip = ((output or {}).get("tripped") or {}).get("trip")
         failure = None
         if status != "SUCCEEDED":
-            failure = _one_line(f"{described.get('error') or ''} {described.get('cause') or ''}") or None
+            failure = said(f"{described.get('error') or ''} {described.get('cause') or ''}") or None
         return TripOutcome(execution=arn.rsplit(":", 1)[-1], status=status, trip=trip, error=failure)
 
     def restore(self, profile_arn: str, actor: str) -> RestoreOutcome:
@@ -95,8 +92,8 @@ class DeployedRemediation:
             raise translate(error) from error
         body = _json(response["Payload"].read())
         if response.get("FunctionError"):
-            said = _one_line(f"{(body or {}).get('errorType')}: {(body or {}).get('errorMessage')}")
-            return RestoreOutcome(restored=False, note=said, failed=(said,))
+            refused = said(f"{(body or {}).get('errorType')}: {(body or {}).get('errorMessage')}")
+            return RestoreOutcome(restored=False, note=refused, failed=(refused,))
         try:
             answer = _RestoreAnswer.model_validate(body)
         except ValidationError as error:
