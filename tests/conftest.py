@@ -39,6 +39,7 @@ FUNCTIONS = [
     "approve",
     "attribute",
     "digest",
+    "drill",
     "intake",
     "inventory",
     "invocation_logging",

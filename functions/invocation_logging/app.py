@@ -10,10 +10,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tokenfuse.adapters.invocation_logging import InvocationLogging
-from tokenfuse.meter.logging_setup import handle
+from tokenfuse.meter.logging_setup import InvocationLoggingSettings, handle
 from tokenfuse.observability import lambda_handler_shell
 
 
 @lambda_handler_shell(correlation_id_path="RequestId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    InvocationLoggingSettings.from_env()  # a broken environment fails before the request is read
     return handle(event, InvocationLogging())

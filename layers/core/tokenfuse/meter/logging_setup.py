@@ -22,18 +22,19 @@ on and the configuration is still the one it wrote.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models.cloudformation_custom_resource import (
-    CloudFormationCustomResourceCreateModel,
     CloudFormationCustomResourceDeleteModel,
-    CloudFormationCustomResourceUpdateModel,
 )
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tokenfuse.adapters import cfn_response
 from tokenfuse.adapters.invocation_logging import InvocationLogging
 from tokenfuse.errors import TokenfuseError
+from tokenfuse.remediation import custom_resource
+from tokenfuse.settings import FunctionSettings
+from tokenfuse.signals._common import condense
 from tokenfuse.text import one_line
 
 FILTER_PATTERN = '{ $.schemaType = "ModelInvocationLog" }'
@@ -41,26 +42,13 @@ MAX_FILTERS = 2
 TURNED_ON = "turned-on"
 Outcome = Literal["found", "turned-on", "s3-only", "off"]
 PHYSICAL_ID = "tokenfuse-invocation-logging"
-
-Request = Annotated[
-    CloudFormationCustomResourceCreateModel
-    | CloudFormationCustomResourceUpdateModel
-    | CloudFormationCustomResourceDeleteModel,
-    Field(discriminator="request_type"),
-]
+REASON_LIMIT = 1000
 
 
-class SetupRequestRefused(TokenfuseError):
-    """Not a CloudFormation custom resource request this resource answers (one line)."""
-
-
-def parse_request(event: object) -> Request:
-    try:
-        return TypeAdapter(Request).validate_python(event)
-    except ValidationError as error:
-        first = error.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "(root)"
-        raise SetupRequestRefused(f"custom resource request: {where}: {first.get('msg')}") from None
+class InvocationLoggingSettings(FunctionSettings):
+    """InvocationLoggingFunction's environment: nothing of its own (what it sets up comes in the
+    custom resource's properties); read like every function's, so a variable added later is
+    validated before the first request."""
 
 
 class LoggingSetupProperties(BaseModel):
@@ -144,58 +132,46 @@ def handle(
     logging: InvocationLogging,
     send: Callable[[str, dict[str, Any]], None] = cfn_response.send,
 ) -> dict[str, Any]:
-    """Answer CloudFormation's request (a request that does not parse raises InvalidTaskInput)."""
-    request = parse_request(event)
+    """Answer CloudFormation's request and return what was sent. A request that does not parse
+    (nowhere to answer) raises :class:`~tokenfuse.remediation.errors.InvalidTaskInput`; properties
+    that do not parse, or a set-up that fails, answer FAILED with the one line saying why."""
+    request = custom_resource.parse_request(event)
+    status: Literal["SUCCESS", "FAILED"] = "SUCCESS"
+    data: dict[str, Any] = {}
+    previous = getattr(request, "physical_resource_id", None)
+    physical_id = str(previous or PHYSICAL_ID)
     try:
         props = LoggingSetupProperties.model_validate(request.resource_properties or {})
     except ValidationError as error:
-        first = error.errors(include_url=False, include_input=False)[0]
-        raise SetupRequestRefused(
-            f"custom resource properties: {first.get('loc')}: {first.get('msg')}"
-        ) from None
-    status, data = "SUCCESS", {}
-    previous = getattr(request, "physical_resource_id", None)
+        line = str(condense(error, "custom resource properties"))
+        return custom_resource.respond(request, "FAILED", line, data={}, physical_id=physical_id, send=send)
     try:
         if isinstance(request, CloudFormationCustomResourceDeleteModel):
-            reason, physical_id = tear_down(props, str(previous or ""), logging), str(previous)
+            reason = tear_down(props, physical_id, logging)
         else:
             result = set_up(props, logging)
             reason = result.reason
             # stable across updates (a new id would make CloudFormation delete the old one: unsubscribe)
-            physical_id = (
-                str(previous)
-                if previous
-                else PHYSICAL_ID + (f"|{TURNED_ON}" if result.outcome == TURNED_ON else "")
-            )
+            if not previous and result.outcome == TURNED_ON:
+                physical_id = f"{PHYSICAL_ID}|{TURNED_ON}"
             data = {
                 "LogGroupName": result.log_group or "",
                 "Logging": result.outcome,
                 "Subscribed": str(result.subscribed).lower(),
             }
     except TokenfuseError as error:
-        status, reason = "FAILED", one_line(f"invocation logging set-up failed: {error}", 1000)
-        physical_id = str(previous or PHYSICAL_ID)
-    body = {
-        "Status": status,
-        "Reason": one_line(reason, 1000),
-        "PhysicalResourceId": physical_id,
-        "StackId": request.stack_id,
-        "RequestId": request.request_id,
-        "LogicalResourceId": request.logical_resource_id,
-        "NoEcho": False,
-        "Data": data,
-    }
-    send(str(request.response_url), body)
-    return body
+        status, reason = "FAILED", f"invocation logging set-up failed: {error}"
+    return custom_resource.respond(
+        request, status, one_line(reason, REASON_LIMIT), data=data, physical_id=physical_id, send=send
+    )
 
 
 __all__ = [
     "FILTER_PATTERN",
+    "InvocationLoggingSettings",
     "LoggingSetupProperties",
-    "SetupRequestRefused",
     "SetupResult",
     "handle",
-    "parse_request",
     "set_up",
     "tear_down",
 ]
