@@ -81,29 +81,21 @@ def create_all(provisioner: Provisioner, runtime: Runtime) -> dict[str, dict[str
             function = runtime.logical_id(str(props.get("ServiceToken", "")).rsplit(":", 1)[-1])
             if function is None:
                 continue  # a service token outside the template: nothing the sandbox can run
-            key = uuid.uuid4().hex
-            event = {
-                "RequestType": "Create",
-                "ServiceToken": props["ServiceToken"],
-                "ResponseURL": server.url(key),
-                "StackId": STACK_ID.format(region=template.region, account=template.account_id),
-                "RequestId": str(uuid.uuid4()),
-                "LogicalResourceId": lid,
-                "ResourceType": template.resources[lid].get("Type"),
-                "ResourceProperties": props,
-            }
-            invocation = runtime.invoke(function, event, trigger="cloudformation:Create")
-            with server.responses.lock:
-                answer = server.responses.bodies.get(key)
-            if answer is None and invocation.ok:
-                # a scripted test double that never answers: CloudFormation would wait an hour
-                LOG.warning("custom resource %s: %s sent no response", lid, function)
-                continue
-            if answer is None or answer.get("Status") != "SUCCESS":
+            answer = send_create(
+                runtime,
+                server,
+                function,
+                logical_id=lid,
+                resource_type=str(template.resources[lid].get("Type")),
+                stack_id=STACK_ID.format(region=template.region, account=template.account_id),
+                properties=props,
+            )
+            if answer is None:
+                continue  # a scripted test double that never answers (warned)
+            if answer.get("Status") != "SUCCESS":
                 from tokenfuse_sandbox.template import TemplateError
 
-                reason = (answer or {}).get("Reason") or (invocation.error or {}).get("errorMessage")
-                raise TemplateError(f"Resources.{lid}: custom resource failed: {reason}")
+                raise TemplateError(f"Resources.{lid}: custom resource failed: {answer.get('Reason')}")
             physical = provisioner.physicals[lid]
             physical.ref = answer.get("PhysicalResourceId") or physical.ref
             physical.attrs.update({str(k): v for k, v in (answer.get("Data") or {}).items()})
@@ -111,4 +103,40 @@ def create_all(provisioner: Provisioner, runtime: Runtime) -> dict[str, dict[str
     return answers
 
 
-__all__ = ["ResponseServer", "create_all"]
+def send_create(
+    runtime: Runtime,
+    server: ResponseServer,
+    function: str,
+    *,
+    logical_id: str,
+    resource_type: str,
+    stack_id: str,
+    properties: dict[str, Any],
+) -> dict[str, Any] | None:
+    """CloudFormation's Create request to ``function`` (a logical id of the runtime); the response
+    it PUT (None: it answered nothing yet returned, warned). A function that raised without
+    answering is a FAILED response carrying its error."""
+    key = uuid.uuid4().hex
+    event = {
+        "RequestType": "Create",
+        "ServiceToken": properties["ServiceToken"],
+        "ResponseURL": server.url(key),
+        "StackId": stack_id,
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": logical_id,
+        "ResourceType": resource_type,
+        "ResourceProperties": properties,
+    }
+    invocation = runtime.invoke(function, event, trigger="cloudformation:Create")
+    with server.responses.lock:
+        answer = server.responses.bodies.get(key)
+    if answer is None and invocation.ok:
+        # a scripted test double that never answers: CloudFormation would wait an hour
+        LOG.warning("custom resource %s: %s sent no response", logical_id, function)
+        return None
+    if answer is None:
+        return {"Status": "FAILED", "Reason": (invocation.error or {}).get("errorMessage")}
+    return answer
+
+
+__all__ = ["ResponseServer", "create_all", "send_create"]

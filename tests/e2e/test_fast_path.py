@@ -24,10 +24,18 @@ def run() -> Iterator[FastRun]:
     yield from run_fast_path("runaway-loop", "auto")
 
 
-def test_the_member_side_is_wired_by_the_custom_resources_code(run: FastRun) -> None:
+def test_the_member_side_is_org_member_yaml_deployed_as_the_stack_set(run: FastRun) -> None:
     account, region = run.culprit.spec.account_id, run.culprit.spec.region
     assert "turned on to /aws/bedrock/modelinvocations" in run.wiring[(account, region)]
-    assert "meter subscribed" in run.wiring[(account, region)]
+    assert "meter subscribed as tokenfuse-meter" in run.wiring[(account, region)]
+    # the member stack's own meter counted the loop, in the member account; the main stack's did not
+    ran = {i.function for i in run.sb.invocations}
+    member_meter = f"MeterFunction_{account}_{region.replace('-', '_')}"
+    assert member_meter in ran and "MeterFunction" not in ran
+    counters = run.calls.sessions.client("dynamodb", account, region).scan(
+        TableName="tokenfuse-meter-counters"
+    )
+    assert counters["Count"] > 0
 
 
 def test_the_meter_sends_one_spend_rate_event_naming_the_caller(run: FastRun) -> None:

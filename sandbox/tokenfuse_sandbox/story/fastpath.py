@@ -3,14 +3,11 @@ region with a profile, the meter subscribed to it, and calls sent through the em
 ``bedrock-runtime`` a few seconds apart, so that records reach the meter on the subscription's
 5-second ticks.
 
-**The member side.** What ``org/member.yaml``'s custom resource does in each member account and
-region is done here with the same code (:func:`tokenfuse.meter.logging_setup.set_up`, logging
-turned on, the meter subscribed). Emulation: the meter that each member log group feeds is the
-main stack's ``MeterFunction``, run in-process with the main stack's configuration (its counters
-table, its environment) under a twin function of the same name in the member account and region
-(CloudWatch Logs subscribes only a function of its own account and region); it reads the member
-account's profiles and metrics through the member role. ``org/member.yaml`` deploys a meter of its
-own per account and region.
+**The member side** is ``org/member.yaml`` deployed as the StackSet
+(:mod:`tokenfuse_sandbox.member_stacks`) with the meter's artifacts and
+``EnableInvocationLogging=true``: in each member account and region its own MeterFunction,
+counters table and dead-letter queue, and its custom resource turning logging on and subscribing
+that meter, which sends spend-rate events to tokenfuse's bus in the tooling account.
 
 **The calls.** Each caller is a role of the profile's account (``<profile name>-runtime``), whose
 STS session calls ``Converse`` through boto3's own client; the emulated runtime enforces the guard
@@ -32,6 +29,8 @@ if TYPE_CHECKING:
     from tokenfuse_sandbox.story.scenarios import Scenario
 
 LOG_GROUP = "/aws/bedrock/modelinvocations"
+SETUP = "InvocationLogMeterSetup"
+"""org/member.yaml's custom resource that finds or turns on logging and subscribes the meter."""
 SLICE = timedelta(seconds=5)
 ANSWER_TOKENS_CEILING = 1_000_000
 """The emulated model answers ``maxTokens`` words (under this ceiling): the scenario's output."""
@@ -41,50 +40,12 @@ def caller_role(profile: SeededProfile) -> str:
     return f"{profile.spec.name}-runtime"
 
 
-@dataclass
-class MemberMeters:
-    """Where each member account and region's invocation logs go, and what set-up said."""
-
-    outcomes: dict[tuple[str, str], str] = field(default_factory=dict)
-
-
-def wire_member_meters(sb: Sandbox, sessions: Sessions, org: Org) -> MemberMeters:
-    """Logging on and the meter subscribed in every member account and region with a profile."""
-    from tokenfuse.adapters.invocation_logging import InvocationLogging
-    from tokenfuse.meter.logging_setup import LoggingSetupProperties, set_up
-
-    meter = sb.runtime.functions["MeterFunction"]
-    wired = MemberMeters()
-    roles: dict[str, Any] = {}
-    for account, region in sorted({(p.spec.account_id, p.spec.region) for p in org.profiles.values()}):
-        lam = sessions.client("lambda", account, region)
-        if account not in roles:  # IAM is global: one logging role per account
-            iam = sessions.client("iam", account, region)
-            roles[account] = iam.create_role(
-                RoleName="tokenfuse-invocation-logging", AssumeRolePolicyDocument="{}"
-            )["Role"]
-        role = roles[account]
-        twin = lam.create_function(
-            FunctionName=meter.name,
-            Runtime="python3.13",
-            Role=role["Arn"],
-            Handler="app.lambda_handler",
-            Code={"ZipFile": sb.provisioner._zip},
-        )
-        props = LoggingSetupProperties.model_validate(
-            {
-                "LogGroupName": LOG_GROUP,
-                "EnableLogging": True,
-                "LoggingRoleArn": role["Arn"],
-                "MeterFunctionArn": twin["FunctionArn"],
-                "FilterName": meter.name,
-            }
-        )
-        logging = InvocationLogging(
-            sessions.client("bedrock", account, region), sessions.client("logs", account, region)
-        )
-        wired.outcomes[(account, region)] = set_up(props, logging).reason
-    return wired
+def member_wiring(org: Org) -> dict[tuple[str, str], str]:
+    """(account, region) -> what each member stack's invocation-logging set-up answered."""
+    stacks = org.member_stacks
+    if stacks is None:
+        return {}
+    return {(a.account_id, a.region): a.reason for a in stacks.answers if a.logical_id == SETUP}
 
 
 @dataclass
@@ -172,7 +133,7 @@ class FastCalls:
         return answered
 
 
-__all__ = ["LOG_GROUP", "SLICE", "FastCalls", "MemberMeters", "caller_role", "wire_member_meters"]
+__all__ = ["LOG_GROUP", "SLICE", "FastCalls", "caller_role", "member_wiring"]
 
 
 @dataclass
@@ -196,6 +157,7 @@ def run_fast_path(
     """The loop from one minute before it starts until its calls are refused (or ``limit``), in a
     fresh sandbox seeded with the demo's organization; yields the run while the sandbox is up."""
     from tokenfuse_sandbox.core import Sandbox
+    from tokenfuse_sandbox.member_stacks import meter_parameters
     from tokenfuse_sandbox.story import org as org_mod
     from tokenfuse_sandbox.story import scenarios
     from tokenfuse_sandbox.story.org import owner_of
@@ -212,13 +174,12 @@ def run_fast_path(
         **settings,
     ) as sb:
         assert sb.clock is not None and sb.slack is not None
-        org, sessions = org_mod.seed(sb)
+        org, sessions = org_mod.seed(sb, member_parameters=meter_parameters(enable_logging=True))
         sb.drain()
         culprit = org.profiles[scenario.profile_key]
         Traffic(sessions, org, scenario, LOOP_START).history(
             HISTORY_START, LOOP_START.replace(minute=0) - timedelta(hours=1)
         )
-        wired = wire_member_meters(sb, sessions, org)
         start = LOOP_START - timedelta(seconds=60)
         sb.clock.advance_to(start)
         sb.drain()
@@ -251,7 +212,7 @@ def run_fast_path(
             sb,
             calls,
             culprit,
-            wired.outcomes,
+            member_wiring(org),
             (alerted - LOOP_START).total_seconds() if alerted else None,
             (calls.first_denied_at - LOOP_START).total_seconds() if calls.first_denied_at else None,
             spent,
