@@ -136,7 +136,10 @@ def test_refused_records_are_listed_by_event_id_and_the_rest_kept() -> None:
     messages: list[dict[str, object] | str] = [record(AT), "not json", record(AT, request_id="second")]
     got = read_delivery(delivery(messages))
     assert [r.request_id for r in got.records] == [messages[0]["requestId"], "second"]  # type: ignore[index]
-    assert [(r.event_id, r.reason) for r in got.refusals] == [(f"{1:056d}", "record is not JSON")]
+    # the signal parsers' own line: where JSON broke, never the text itself
+    assert [(r.event_id, r.reason) for r in got.refusals] == [
+        (f"{1:056d}", "record looks like JSON but does not parse: Expecting value: line 1 column 1 (char 0)")
+    ]
 
 
 def test_a_control_message_carries_no_record() -> None:

@@ -22,12 +22,11 @@ was wrong, never the value of a body. A record that does not parse is refused wi
 counted; it never reaches a counter or an event.
 """
 
-import json
 import math
 import zlib
 from base64 import b64decode
 from binascii import Error as Base64Error
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -36,6 +35,8 @@ from aws_lambda_powertools.utilities.parser.models import CloudWatchLogsDecode
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
 
 from tokenfuse.arns import ACCOUNT_PATTERN, PROFILE_ARN, REGION_PATTERN, caller_role_arn
+from tokenfuse.errors import MalformedSignal
+from tokenfuse.signals._common import condense, load_json
 from tokenfuse.text import one_line
 
 MAX_DECOMPRESSED_BYTES = 8 * 1024 * 1024
@@ -43,7 +44,6 @@ MAX_DECOMPRESSED_BYTES = 8 * 1024 * 1024
 up to about 1 MB; a Lambda asynchronous payload is at most 256 KB compressed): past it, refused."""
 MAX_TOKENS = 100_000_000
 """No one request reads or writes more tokens than this (the largest context windows hold about 2M)."""
-NESTING_LIMIT = 100
 
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_TOKENS)]
 AccountId = Annotated[str, StringConstraints(pattern=rf"^{ACCOUNT_PATTERN}$")]
@@ -201,7 +201,7 @@ def decode(event: Mapping[str, Any]) -> tuple[CloudWatchLogsDecode, int]:
     try:
         return CloudWatchLogsDecode.model_validate_json(text), len(text)
     except ValidationError as error:
-        raise DeliveryRefused(_first_problem(error, "the delivery")) from None
+        raise DeliveryRefused(str(condense(error, "the delivery"))) from None
 
 
 def _gunzip(compressed: bytes) -> bytes:
@@ -242,20 +242,16 @@ def read_delivery(event: Mapping[str, Any]) -> Delivery:
 def parse_record(message: str) -> MeteredRecord:
     """One log event's message as a :class:`MeteredRecord`, or :class:`RecordRefused` (one line
     naming the field, never a body's text)."""
-    try:
-        document = json.loads(message)
-    except RecursionError:
-        raise RecordRefused(f"record nests deeper than {NESTING_LIMIT} levels") from None
-    except ValueError:
-        raise RecordRefused("record is not JSON") from None
+    try:  # the signal parsers' bounded JSON: refused past NESTING_LIMIT levels, in one line
+        document = load_json(message, "record")
+    except MalformedSignal as error:
+        raise RecordRefused(str(error)) from None
     if not isinstance(document, dict):
         raise RecordRefused(f"record is a JSON {type(document).__name__}, not an object")
-    if _depth_over(document, NESTING_LIMIT):
-        raise RecordRefused(f"record nests deeper than {NESTING_LIMIT} levels")
     try:
         record = _Record.model_validate(document)
     except ValidationError as error:
-        raise RecordRefused(_first_problem(error, "record")) from None
+        raise RecordRefused(str(condense(error, "record"))) from None
     caller = caller_role_arn(record.identity.arn)
     if caller is None:
         raise RecordRefused("record: identity.arn is not an IAM role session, role, user or root ARN")
@@ -299,33 +295,6 @@ def _body_usage(body: Any) -> _Usage | None:
 
 def _first_known(*values: int | None) -> int:
     return next((v for v in values if v is not None), 0)
-
-
-def _depth_over(value: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        children: Iterator[Any]
-        if isinstance(node, dict):
-            children = iter(node.values())
-        elif isinstance(node, list):
-            children = iter(node)
-        else:
-            continue
-        if depth + 1 > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
-
-
-def _first_problem(error: ValidationError, what: str) -> str:
-    problems = error.errors(include_url=False, include_input=False, include_context=False)
-    if not problems:
-        return f"{what} does not validate"
-    first = problems[0]
-    where = ".".join(str(part) for part in first.get("loc", ())) or "(root)"
-    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-    return one_line(f"{what}: {where}: {first.get('msg', 'invalid')}{more}", 200)
 
 
 __all__ = [
