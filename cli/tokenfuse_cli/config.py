@@ -111,8 +111,13 @@ def test_alert(
         )
     if not attempt.delivered:
         raise Failed(f"{attempt.destination.medium} refused the test alert: {attempt.problem}")
+    where = (
+        f"posted to {attempt.thread.channel} at ts {attempt.thread.ts}"
+        if attempt.thread is not None
+        else f"emailed {attempt.destination.address}"
+    )
     for sent in attempt.sent:
-        typer.echo(f"{attempt.destination.medium}: sent to {attempt.destination.address}:\n")
+        typer.echo(f"{where}:\n")
         typer.echo(sent.text)
 
 

@@ -57,9 +57,13 @@ def payload(profile_arn: str | None, all_trips: bool, actor: str) -> dict[str, A
     """The remediate function's ``restore-profiles`` task input, checked by its model (a profile ARN
     that is none fails in one line, before the function is invoked)."""
     from tokenfuse.remediation.contracts import parse_task
+    from tokenfuse.remediation.errors import InvalidTaskInput
 
     task = {"task": "restore-profiles", "profile_arn": profile_arn, "all": all_trips, "actor": actor}
-    parsed: dict[str, Any] = parse_task(task).model_dump(mode="json")
+    try:
+        parsed: dict[str, Any] = parse_task(task).model_dump(mode="json")
+    except InvalidTaskInput as error:
+        raise Refused(str(error)) from None
     return parsed
 
 
