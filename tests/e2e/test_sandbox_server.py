@@ -20,8 +20,14 @@ TOKENFUSE = Path(sys.executable).with_name("tokenfuse")
 
 
 def run(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - the project's own entry point
-        [str(TOKENFUSE), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    return subprocess.run(
+        [str(TOKENFUSE), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
