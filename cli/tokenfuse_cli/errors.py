@@ -97,11 +97,24 @@ def explain(error: BaseException) -> Explained | None:  # noqa: PLR0911 - one an
         return shaped
     from tokenfuse.errors import AccessDenied, NotFound, TokenfuseError
 
+    cause = _refused_cause(error)
+    if cause is not None:  # the domain's translation of a missing credential, region, table
+        return cause
     if isinstance(error, NotFound | AccessDenied):
         return Explained(_squeeze(error), EXIT_REFUSED)
     if isinstance(error, TokenfuseError):
         return Explained(_squeeze(error), EXIT_FAILED)
     return None
+
+
+def _refused_cause(error: BaseException) -> Explained | None:
+    """What the error was raised from, when that is a refusal (the adapters translate botocore's
+    errors into the domain's, ``raise ... from`` the original)."""
+    cause = error.__cause__
+    if cause is None or cause is error:
+        return None
+    explained = explain(cause)
+    return explained if explained is not None and explained.code == EXIT_REFUSED else None
 
 
 def _explain_aws(error: BaseException) -> Explained | None:  # noqa: PLR0911 - one per kind
