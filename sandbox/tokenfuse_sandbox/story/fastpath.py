@@ -87,6 +87,12 @@ class FastCalls:
             )
         return self._clients[profile.key]
 
+    def _output_limit(self, profile: SeededProfile) -> int:
+        from tokenfuse_sandbox.emulation import bedrock_runtime
+
+        spec = profile.spec
+        return bedrock_runtime.resolve(spec.account_id, spec.region, profile.arn).model.max_output_tokens
+
     def calls_in(self, profile: SeededProfile, t: datetime, seconds: float) -> Iterator[tuple[int, int]]:
         """(input, output tokens) of each call the profile's callers make in [t, t + seconds)."""
         from tokenfuse_sandbox.story.traffic import diurnal
@@ -97,6 +103,7 @@ class FastCalls:
         if self.looping(profile, t):
             rpm *= self.scenario.requests
             inp, out = round(inp * self.scenario.input_tokens), round(out * self.scenario.output_tokens)
+        out = min(out, self._output_limit(profile))  # a model answers at most its output limit
         due = self._carry.get(profile.key, 0.0) + rpm * seconds / 60
         whole = int(due)
         self._carry[profile.key] = due - whole

@@ -15,6 +15,7 @@ from tokenfuse_sandbox.story.timeline import LOOP_START, MINUTES_BEFORE, StorySt
 if TYPE_CHECKING:
     from tokenfuse_sandbox.core import Sandbox
     from tokenfuse_sandbox.emulation.slack_server import SlackServer
+    from tokenfuse_sandbox.story.fastpath import FastCalls
     from tokenfuse_sandbox.story.meter import Meter
     from tokenfuse_sandbox.story.scenarios import Scenario
     from tokenfuse_sandbox.story.traffic import Traffic
@@ -49,6 +50,10 @@ class Story(Protocol):
     def observer(self) -> Observer: ...
     @property
     def now(self) -> datetime: ...
+    @property
+    def contained_at(self) -> datetime | None: ...
+    @property
+    def fast(self) -> FastCalls | None: ...
 
 
 EMULATIONS = [
@@ -104,7 +109,7 @@ class DemoReport:
 def render_entry(entry: Entry) -> str:
     where = f"  [{entry.where}]" if entry.where else ""
     usd = f"  ${entry.usd:,.2f}" if entry.usd is not None else ""
-    return f"{entry.at:%a %H:%M}  {entry.kind:<11} {entry.text}{usd}{where}"
+    return f"{entry.at:%a %H:%M:%S}  {entry.kind:<11} {entry.text}{usd}{where}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -211,7 +216,7 @@ def _loop_window(story: Story) -> tuple[datetime | None, datetime | None]:
     looping = [
         b
         for b in story.traffic.batches
-        if b.profile_key == story.culprit.key and b.looping and b.seconds == 60
+        if b.profile_key == story.culprit.key and b.looping and b.seconds <= 60
     ]
     started = min((b.start for b in looping), default=None)
     spending = [b for b in looping if b.output_tokens or b.input_tokens]
@@ -228,7 +233,7 @@ def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
         and m["at"] >= iso(loop_started)
     ]  # fmt: skip
     alerted_at = top_level[0]["at"] if top_level else None
-    contained = story.observer.denied_at.get(culprit.key)
+    contained = story.contained_at
     restored = story.observer.lifted_at.get(culprit.key)
     alarm = next(
         (
@@ -247,7 +252,11 @@ def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
         "contained_at": iso(contained),
         "loop_stopped_at": iso(loop_stopped),
         "restored_at": iso(restored),
+        "path": "invocation-log" if story.fast is not None else "token-rate-alarm",
+        "latencies": _latencies(story),
         "minutes_to_contain": None,
+        "seconds_to_alert": None,
+        "seconds_to_contain": None,
         "spent_before_containment_usd": None,
         "spent_while_denied_usd": None,
         "counterfactual_usd": {"cad": None, "budgets": None},
@@ -258,14 +267,17 @@ def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
     if loop_started is None:
         return summary
     end = contained or loop_stopped or loop_started
+    if alerted_at:
+        summary["seconds_to_alert"] = round((_at(alerted_at) - loop_started).total_seconds())
     if contained:
         summary["minutes_to_contain"] = round((contained - loop_started).total_seconds() / 60, 1)
+        summary["seconds_to_contain"] = round((contained - loop_started).total_seconds())
         lifted = restored or story.now
         summary["spent_while_denied_usd"] = round(meter.total(culprit, contained, lifted), 2)
     spent = meter.total(culprit, loop_started, end)
     summary["spent_before_containment_usd"] = round(spent, 2)
     # The loop's measured rate against the same hour yesterday, carried on until CAD / Budgets.
-    minutes = max(1.0, (end - loop_started).total_seconds() / 60)
+    minutes = max(1.0, (end - loop_started).total_seconds()) / 60
     day = timedelta(days=1)
     yesterday_hour = meter.total(culprit, loop_started - day, loop_started - day + timedelta(hours=1))
     ratio = spent / (yesterday_hour / 60 * minutes) if yesterday_hour else None
@@ -278,9 +290,20 @@ def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
             "on over yesterday's measured hours until CAD (24 h after the start) or Budgets (8 h) would "
             "have caught it"
         )
-        if spent > 0:
+        if spent > 0 and contained:  # only a loop tokenfuse contained is credited against CAD
             summary["times_less_than_cad"] = round(cad / spent, 1)
     return summary
+
+
+def _latencies(story: Story) -> dict[str, int] | None:
+    """The emulation's assumed latencies on the invocation-log path (None on the alarm path)."""
+    from tokenfuse_sandbox.story.driver import latencies
+
+    return latencies() if story.fast is not None else None
+
+
+def _at(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -321,7 +344,7 @@ def _series(story: Story, summary: dict[str, Any]) -> dict[str, Any]:
 def _missing(story: Story, summary: dict[str, Any], incidents: list[dict[str, Any]]) -> list[str]:
     """What the story expected and did not see (shown, never papered over)."""
     out = []
-    if summary.get("alarm_at") is None:
+    if story.fast is None and summary.get("alarm_at") is None:
         out.append("the token-rate alarm never fired")
     if not any(i["profile_arn"] == story.culprit.arn for i in incidents):
         out.append("no incident was opened for the runaway profile")
@@ -379,17 +402,21 @@ def _usd(value: float | None) -> str:
 
 
 def render_summary(report: DemoReport) -> list[str]:
+    from tokenfuse_sandbox.story.driver import path_line
+
     s = report.summary
     cf = s.get("counterfactual_usd") or {}
     lines = ["Summary", "-------"]
     lines.append(f"loop started        {s.get('loop_started_at')}  ({report.scenario})")
     lines.append(f"profile             {s.get('profile_arn')}")
+    lines.append(f"path                {path_line(s.get('latencies'))}")
     lines.append(f"alarm               {s.get('alarm_at')}")
-    lines.append(f"alerted             {s.get('alerted_at')}  (team {s.get('team')})")
+    after = f"+{s['seconds_to_alert']} s, " if s.get("seconds_to_alert") is not None else ""
+    lines.append(f"alerted             {s.get('alerted_at')}  ({after}team {s.get('team')})")
     if s.get("contained_at"):
         lines.append(
-            f"contained           {s.get('contained_at')}  ({s.get('minutes_to_contain')} simulated "
-            "minutes after the start: the deny is in force)"
+            f"contained           {s.get('contained_at')}  (+{s.get('seconds_to_contain')} simulated "
+            "seconds after the start: the loop's calls are refused)"
         )
     else:
         lines.append(
@@ -401,7 +428,7 @@ def render_summary(report: DemoReport) -> list[str]:
     lines.append(f"{label + ':':<35}{_usd(s.get('spent_before_containment_usd'))}")
     lines.append(f"{'had only Budgets caught it (8 h):':<35}{_usd(cf.get('budgets'))}   [counterfactual]")
     lines.append(f"{'had only CAD caught it (24 h):':<35}{_usd(cf.get('cad'))}   [counterfactual]")
-    if s.get("times_less_than_cad"):
+    if s.get("contained_at") and s.get("times_less_than_cad"):
         lines.append(f"{'':<35}{s['times_less_than_cad']}x less than CAD alone")
     if s.get("counterfactual_basis"):
         lines.append(f"  ({s['counterfactual_basis']})")
