@@ -273,7 +273,7 @@ def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
         summary["minutes_to_contain"] = round((contained - loop_started).total_seconds() / 60, 1)
         summary["seconds_to_contain"] = round((contained - loop_started).total_seconds())
         lifted = restored or story.now
-        summary["spent_while_denied_usd"] = round(meter.total(culprit, contained, lifted), 2)
+        summary["spent_while_denied_usd"] = round(_spent_while_denied(story, contained, lifted), 2)
     spent = meter.total(culprit, loop_started, end)
     summary["spent_before_containment_usd"] = round(spent, 2)
     # The loop's measured rate against the same hour yesterday, carried on until CAD / Budgets.
@@ -293,6 +293,19 @@ def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
         if spent > 0 and contained:  # only a loop tokenfuse contained is credited against CAD
             summary["times_less_than_cad"] = round(cad / spent, 1)
     return summary
+
+
+def _spent_while_denied(story: Story, contained: datetime, lifted: datetime) -> float:
+    """The culprit's dollars between the deny and its lifting: on the invocation-log path the
+    runtime's answers slice by slice (CloudWatch's minutes would count the seconds before the
+    refusal), else the ``AWS/Bedrock`` metrics."""
+    if story.fast is None:
+        return story.meter.total(story.culprit, contained, lifted)
+    return sum(
+        b.usd
+        for b in story.traffic.batches
+        if b.profile_key == story.culprit.key and contained <= b.start < lifted and b.seconds <= 60
+    )
 
 
 def _latencies(story: Story) -> dict[str, int] | None:
