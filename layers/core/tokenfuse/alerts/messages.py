@@ -451,7 +451,8 @@ def decision_in_place(card: StatusCard) -> str:
 
 def card_subject(view: AlertView, card: StatusCard) -> str:
     """An email-only team's message for one state change: ``[tokenfuse] support-agent: Blocked ...``."""
-    return one_line(f"{prefix(view.test)}[tokenfuse] {view.profile}: {card_status(card)}")
+    headline = card_status(card).split(": ", 1)[0].removesuffix(".")
+    return one_line(f"{prefix(view.test)}[tokenfuse] {view.profile}: {headline}")
 
 
 def card_text(view: AlertView, card: StatusCard) -> str:
@@ -460,7 +461,7 @@ def card_text(view: AlertView, card: StatusCard) -> str:
     return "\n".join(
         [
             f"{STATUS}: {card_status(card)}",
-            f"{RATE_NOW}: {rate_now(card, i)} (peak {rate_phrase(i)})",
+            f"{RATE_NOW}: {rate_now(card, i)}; peak {rate_phrase(i)}",
             f"{NEXT}: {card_next(view, card)}",
             incident_footer(i),
         ]
