@@ -141,6 +141,7 @@ def test_the_human_summary_shows_no_hole_and_credits_only_containment(demo):
     if report.decision == "decline":
         assert report.summary["contained_at"] is None and report.summary["times_less_than_cad"] is None
         assert "less than CAD" not in text
-        assert "declined by alex (U0SUPPORT1) at 14:05 UTC; fixed by the support-bot team at 14:18 UTC" in text
+        said = "declined by alex (U0SUPPORT1) at 14:05 UTC; fixed by the support-bot team at 14:18 UTC"
+        assert said in text
     else:
         assert report.summary["contained_at"] is not None and "x less than CAD alone" in text

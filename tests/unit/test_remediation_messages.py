@@ -188,9 +188,15 @@ def test_durations_never_round_to_zero_minutes(seconds, said):
     [
         ({}, "Asking search on-call to approve: block for 30 min."),
         ({"mode": "auto", "decision": "auto"}, "Policy: block for 30 min, automatically."),
-        ({"mode": "dry-run", "decision": "dry-run"}, "DryRun: planning to block for 30 min; nothing will be changed."),
+        (
+            {"mode": "dry-run", "decision": "dry-run"},
+            "DryRun: planning to block for 30 min; nothing will be changed.",
+        ),
         ({"mode": "notify", "decision": "notify"}, "Policy: notify only; no action."),
-        ({"mode": "notify", "decision": "protected"}, "This profile is protected: tokenfuse never trips it."),
+        (
+            {"mode": "notify", "decision": "protected"},
+            "This profile is protected: tokenfuse never blocks it.",
+        ),
     ],
 )
 def test_the_policy_says_what_happens_next(changes, said):

@@ -200,7 +200,10 @@ def test_every_kind_has_a_lever_hint(kind):
     ("policy", "expected"),
     [
         (Policy(mode="notify"), "Notify only"),
-        (Policy(mode="auto", action="detach"), "block until restored (calls denied until a person restores it) now"),
+        (
+            Policy(mode="auto", action="detach"),
+            "block until restored (calls denied until a person restores it) now",
+        ),
         (
             Policy(mode="approve", on_timeout="trip", approval_timeout_minutes=10),
             "no answer in 10 min: tokenfuse blocks it anyway",

@@ -19,6 +19,7 @@ from tokenfuse.alerts.status_cards import StatusCards
 from tokenfuse.events import Incident, RemediationEvent, SpikeAttributed
 from tokenfuse.notifications import EmailMessage, Posted, SlackMessage
 from tokenfuse.remediation.card_steps import card_changes, closed_changes
+from tokenfuse.remediation.messages import in_force
 from tokenfuse.remediation.models import (
     RemediationIncident,
     RestoreResult,
@@ -217,9 +218,8 @@ def walk(cards: StatusCards, incident: Incident) -> list[tuple[str, Incident]]:
         else:
             if step.step == "tripped":  # in_force as the trip task lists it
                 trip = TripRecord.model_validate(step.details["trip"])
-                from tokenfuse.remediation.messages import in_force
-
-                step = step.model_copy(update={"details": {**step.details, "in_force": in_force(trip)}})
+                details = {**step.details, "in_force": in_force(trip)}
+                step = step.model_copy(update={"details": details})  # noqa: PLW2901 - the same step, completed
             changes = card_changes(step, remediation)
             assert changes is not None, stage
             moved = cards.advance(incident.incident_id, changes)

@@ -156,7 +156,8 @@ def new_incident(
 
 def joined(incident: Incident, spike: SpikeAttributed, culprit: Culprit, now: datetime) -> Incident:
     """The incident with one more signal: windows merged, highest severity, and the culprit facts of
-    the spike's peak; its status as it was (closed stays closed). A confirmation hours later (CAD's or Budgets' whole-day window) dilutes the
+    the spike's peak; its status as it was (closed stays closed). A confirmation hours later (CAD's
+    or Budgets' whole-day window) dilutes the
     rate; the headline an on-call engineer reads keeps the worst the spike reached, and the new
     signal's own figures go in its thread reply."""
     signal = spike.signal

@@ -259,6 +259,13 @@ def action_phrase(policy: Policy) -> str:
     return f"{words} (calls denied, then restored automatically)"
 
 
+def on_timeout_words(policy: Policy) -> str:
+    """What happens when nobody decides in time."""
+    if policy.on_timeout == "trip":
+        return "tokenfuse blocks it anyway and tells FinOps"
+    return "FinOps is told and nothing is blocked"
+
+
 def next_step(policy: Policy, incident: Incident, owner: str, planned: PlannedWindow | None = None) -> str:
     """What tokenfuse does next under the owner's policy, in one sentence."""
     env = incident.environment or "default"
@@ -281,11 +288,7 @@ def next_step(policy: Policy, incident: Incident, owner: str, planned: PlannedWi
             f"tokenfuse will {action_phrase(policy)} now, then check after {policy.verify_delay_minutes} min "
             "that the spend stopped."
         )
-    on_timeout = (
-        "tokenfuse blocks it anyway and tells FinOps"
-        if policy.on_timeout == "trip"
-        else "FinOps is told and nothing is blocked"
-    )
+    on_timeout = on_timeout_words(policy)
     return (
         f"tokenfuse asks {owner}'s on-call to approve: {action_phrase(policy)}; "
         f"no answer in {policy.approval_timeout_minutes} min: {on_timeout}."
@@ -405,14 +408,9 @@ def card_next(view: AlertView, card: StatusCard) -> str:  # noqa: PLR0911 - one 
         case "detected":
             return view_next_step(view)
         case "awaiting-approval":
-            default = (
-                "tokenfuse blocks it anyway and tells FinOps"
-                if policy.on_timeout == "trip"
-                else "FinOps is told and nothing is blocked"
-            )
             return (
                 f"{people(card.who)} choose: {card_blocking(card)}, decline or snooze; "
-                f"no decision by {until or 'the deadline'}: {default}."
+                f"no decision by {until or 'the deadline'}: {on_timeout_words(policy)}."
             )
         case "approved":
             return f"tokenfuse applies the block ({card_blocking(card)}) now."

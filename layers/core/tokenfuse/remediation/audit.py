@@ -87,9 +87,7 @@ class Auditor:
         self.bus.put(event)
         if say:
             self.say(incident, say, blocks)
-        changes = card_changes(event, incident)
-        if changes is not None:
-            self._move_card(incident, changes)
+        self._move_card(incident, lambda: card_changes(event, incident))
         return event
 
     def record_summary(self, incident: RemediationIncident, summary: dict[str, Any], say: str | None) -> None:
@@ -104,13 +102,22 @@ class Auditor:
         )
         if say:
             self.say(incident, say)
-        self._move_card(incident, closed_changes(summary, at), close=True)
+        self._move_card(incident, lambda: closed_changes(summary, at), close=True)
 
-    def _move_card(self, incident: RemediationIncident, changes: dict[str, Any], close: bool = False) -> None:
+    def _move_card(
+        self,
+        incident: RemediationIncident,
+        changes: Callable[[], dict[str, Any] | None],
+        close: bool = False,
+    ) -> None:
+        """The step's move of the incident's status card; a failure is logged and counted, like the
+        thread reply's."""
         if self.cards is None:
             return
         try:
-            self.cards.advance(incident.incident_id, changes, close=close)
+            moved = changes()
+            if moved is not None:
+                self.cards.advance(incident.incident_id, moved, close=close)
         except Exception as error:
             if self.on_chat_error:
                 self.on_chat_error(error)

@@ -10,6 +10,8 @@ gone: the closing step says those).
 from datetime import timedelta
 from typing import Any, Protocol
 
+from pydantic import BaseModel
+
 from tokenfuse.events import RemediationEvent
 from tokenfuse.remediation import messages
 from tokenfuse.remediation.models import RemediationIncident, RestoreResult, TripRecord, VerifyResult
@@ -37,7 +39,7 @@ def card_changes(event: RemediationEvent, incident: RemediationIncident) -> dict
         case "approval-decided":
             return _decided(event)
         case "tripped":
-            trip = TripRecord.model_validate(details["trip"])
+            trip = _read(TripRecord, details["trip"])
             if trip.dry_run:
                 return None
             return {
@@ -49,9 +51,9 @@ def card_changes(event: RemediationEvent, incident: RemediationIncident) -> dict
                 "blocked": messages.in_force(trip),
             }
         case "verified":
-            return _verified(VerifyResult.model_validate(details), incident)
+            return _verified(_read(VerifyResult, details), incident)
         case "restored":
-            restored = RestoreResult.model_validate(details)
+            restored = _read(RestoreResult, details)  # a manual restore adds "manual"
             if not restored.restored:
                 return None
             return {"stage": "restored", "since": at, "until": None, "blocked": []}
@@ -111,3 +113,8 @@ def _cooldown(trip: TripRecord) -> int | None:
     if trip.restore_after is None:
         return None
     return max(1, int((trip.restore_after - trip.tripped_at).total_seconds()))
+
+
+def _read[M: BaseModel](model: type[M], details: dict[str, Any]) -> M:
+    """The task's result model from the audit details it was written into (with their extra keys)."""
+    return model.model_validate({k: v for k, v in details.items() if k in model.model_fields})

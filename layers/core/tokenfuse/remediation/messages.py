@@ -89,7 +89,7 @@ def policy_said(decided: PolicyDecision) -> str:
     if decided.mode == "dry-run":
         return f"DryRun: planning to {words}; nothing will be changed."
     if decided.decision == "protected":
-        return "This profile is protected: tokenfuse never trips it."
+        return "This profile is protected: tokenfuse never blocks it."
     return "Policy: notify only; no action."
 
 
@@ -338,7 +338,7 @@ def undo_failed(line: str) -> str:
 def protected(profile_arn: str, tag: str | None = None) -> str:
     if tag:
         return f"{profile_arn} is tagged {tag}=true"
-    return f"{profile_arn} is tagged protected: tokenfuse never trips it"
+    return f"{profile_arn} is tagged protected: tokenfuse never blocks it"
 
 
 def no_caller_roles(profile_arn: str, callers_tag_key: str) -> str:
