@@ -5,10 +5,11 @@ Against a real account (standard AWS credentials, ``--profile`` / ``--region``) 
 changes nothing: the organization's ACTIVE accounts (or this account alone), each through the
 member role, every region given, and yesterday's Bedrock cost by team tag from Cost Explorer.
 
-``--sandbox`` runs the inventory function for real in the sandbox (moto, the template's own
-wiring): it seeds a small organization (the management account and two members, profiles in two
-regions, one untagged, one of an unknown team, a day of Bedrock cost), fires the daily schedule,
-lets the sweep run, and reports from the inventory table.
+``--sandbox`` reads the running sandbox (`tokenfuse sandbox up`: the demo's organization) as it
+reads a real account. With none up, it runs the inventory function for real in a fresh sandbox
+(moto, the template's own wiring): it seeds a small organization (the management account and two
+members, profiles in two regions, one untagged, one of an unknown team, a day of Bedrock cost),
+fires the daily schedule, lets the sweep run, and reports from the inventory table.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tokenfuse_cli.files import read_text
 from tokenfuse_cli.local import stdout_to_stderr
 
 if TYPE_CHECKING:
@@ -81,27 +83,23 @@ def audit(  # noqa: PLR0917 - typer options
     ] = "team,environment",
 ) -> None:
     """Profiles by account and team, the non-compliant ones, and the attributable %."""
-    with stdout_to_stderr() as out:
-        try:
-            if sandbox:
-                report = sandbox_report(team_tag=team_tag, mandatory_tags=mandatory_tags)
-            else:
-                report = live_report(
-                    profile=profile,
-                    region=region,
-                    regions=[r.strip() for r in regions.split(",") if r.strip()],
-                    member_role=member_role,
-                    team_directory=team_directory,
-                    team_directory_parameter=team_directory_parameter,
-                    budgets_role=budgets_role,
-                    team_tag=team_tag,
-                    mandatory_tags=mandatory_tags,
-                )
-        except Exception as error:
-            typer.echo(f"tokenfuse audit: {' '.join(str(error).split())}", err=True)
-            raise typer.Exit(1) from error
-        from tokenfuse.inventory.report import render_text
+    from tokenfuse.inventory.report import render_text
 
+    with stdout_to_stderr() as out:
+        if sandbox:
+            report = _sandbox(team_tag=team_tag, mandatory_tags=mandatory_tags)
+        else:
+            report = live_report(
+                profile=profile,
+                region=region,
+                regions=[r.strip() for r in regions.split(",") if r.strip()],
+                member_role=member_role,
+                team_directory=team_directory,
+                team_directory_parameter=team_directory_parameter,
+                budgets_role=budgets_role,
+                team_tag=team_tag,
+                mandatory_tags=mandatory_tags,
+            )
         text = json.dumps(report, indent=2) + "\n"
         if json_path is not None and str(json_path) == "-":
             out.write(text)
@@ -109,6 +107,31 @@ def audit(  # noqa: PLR0917 - typer options
         out.write(render_text(report))
         if json_path is not None:
             json_path.write_text(text)
+
+
+def _sandbox(*, team_tag: str, mandatory_tags: str) -> dict[str, Any]:
+    """The running sandbox's organization (`tokenfuse sandbox up`), read as a real account's is;
+    else a fresh sandbox of its own."""
+    from tokenfuse_cli.sandbox import aws_of, running
+
+    state = running()
+    if state is None:
+        return sandbox_report(team_tag=team_tag, mandatory_tags=mandatory_tags)
+    from tokenfuse_sandbox.story import org
+
+    with aws_of(state):
+        return live_report(
+            profile=None,
+            region=state.region,
+            regions=list(org.REGIONS),
+            member_role=org.MEMBER_ROLE,
+            team_directory=None,
+            team_directory_parameter=state.resources["TeamDirectoryParameter"],
+            budgets_role=None,
+            team_tag=team_tag,
+            mandatory_tags=mandatory_tags,
+            source="sandbox",
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -131,6 +154,7 @@ def live_report(
     budgets_role: str | None,
     team_tag: str,
     mandatory_tags: str,
+    source: str = "live",
 ) -> dict[str, Any]:
     import boto3
 
@@ -146,7 +170,7 @@ def live_report(
         session = boto3.Session(profile_name=profile, region_name="us-east-1")
     warnings: list[str] = []
     if team_directory is not None:
-        teams = DirectoryTeams.from_yaml(team_directory.read_text())
+        teams = DirectoryTeams.from_yaml(read_text(team_directory))
     elif team_directory_parameter:
         value = client("ssm", session=session).get_parameter(Name=team_directory_parameter)["Parameter"][
             "Value"
@@ -191,7 +215,7 @@ def live_report(
         share,
         day=day,
         generated_at=clock.now(),
-        source="live",
+        source=source,
         account_names={a.account_id: a.name for a in accounts},
         warnings=warnings,
     )
@@ -285,11 +309,12 @@ def sandbox_report(*, team_tag: str = "team", mandatory_tags: str = "team,enviro
         teams = DirectoryTeams.from_yaml(SANDBOX_TEAMS)
         from tokenfuse.adapters.aws import client
         from tokenfuse.adapters.cost_explorer import cost_by_tag
+        from tokenfuse.canaries import DRILL_COST_TAGS
 
-        share = attributable_share(
-            cost_by_tag(client("ce", region="us-east-1"), day, day + timedelta(days=1), team_tag),
-            teams.team_for,
-        )
+        ce = client("ce", region="us-east-1")
+        # the function's own query: drill canaries are in no figure
+        groups = cost_by_tag(ce, day, day + timedelta(days=1), team_tag, exclude_tags=DRILL_COST_TAGS)
+        share = attributable_share(groups, teams.team_for)
         warnings = [f"inventory function error: {e}" for e in errors]
         if percent is not None and share.percent != percent:
             warnings.append(f"the function published {percent}% but the audit computed {share.percent}%")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tokenfuse_cli.errors import Refused
 from tokenfuse_cli.local import stdout_to_stderr
 from tokenfuse_cli.report import (
     DEFAULT_REGIONS,
@@ -22,7 +23,6 @@ from tokenfuse_cli.report import (
     LiveOptions,
     MemberRoleOption,
     ProfileOption,
-    Refused,
     RegionsOption,
     choose_period,
     live_report,
@@ -89,23 +89,19 @@ def plan(  # noqa: PLR0917 - typer options
     from tokenfuse.showback.budgets import plan_budgets
 
     with stdout_to_stderr() as out:
-        try:
-            if sandbox:
-                made, applied = _sandbox(apply)
-            else:
-                if apply and not (topic_arn and management_account and budgets_role):
-                    raise Refused("--apply needs --topic-arn, --management-account and --budgets-role")
-                from datetime import UTC, datetime
+        if sandbox:
+            made, applied = _sandbox(apply)
+        else:
+            if apply and not (topic_arn and management_account and budgets_role):
+                raise Refused("--apply needs --topic-arn, --management-account and --budgets-role")
+            from datetime import UTC, datetime
 
-                now = datetime.now(UTC)
-                live = LiveOptions(profile, None, [r.strip() for r in regions.split(",") if r.strip()],
-                                   member_role, team_directory, budgets_role, None)  # fmt: skip
-                report = live_report(live, choose_period("last-week", None, None, now.date()), now)
-                made = plan_budgets(report)
-                applied = _apply_live(made, live, str(management_account), str(topic_arn)) if apply else {}
-        except Refused as error:
-            typer.echo(f"tokenfuse budgets plan: {error}", err=True)
-            raise typer.Exit(2) from None
+            now = datetime.now(UTC)
+            live = LiveOptions(profile, None, [r.strip() for r in regions.split(",") if r.strip()],
+                               member_role, team_directory, budgets_role, None)  # fmt: skip
+            report = live_report(live, choose_period("last-week", None, None, now.date()), now)
+            made = plan_budgets(report)
+            applied = _apply_live(made, live, str(management_account), str(topic_arn)) if apply else {}
         text = json.dumps({"plan": made.model_dump(mode="json"), "applied": applied}, indent=2) + "\n"
         if json_path is not None and str(json_path) == "-":
             out.write(text)
@@ -120,15 +116,11 @@ def _apply_live(made: BudgetPlan, live: LiveOptions, account: str, topic_arn: st
 
     from tokenfuse.adapters.aws import assume_role_session, client
     from tokenfuse.adapters.budgets import BUDGETS_REGION
-    from tokenfuse.errors import TokenfuseError
 
-    try:
-        session = assume_role_session(
-            str(live.budgets_role), "tokenfuse-budgets-plan", boto3.Session(profile_name=live.profile)
-        )
-        return apply_plan(made, client("budgets", region=BUDGETS_REGION, session=session), account, topic_arn)
-    except TokenfuseError as error:
-        raise Refused(str(error)) from None
+    session = assume_role_session(
+        str(live.budgets_role), "tokenfuse-budgets-plan", boto3.Session(profile_name=live.profile)
+    )
+    return apply_plan(made, client("budgets", region=BUDGETS_REGION, session=session), account, topic_arn)
 
 
 def _sandbox(apply: bool) -> tuple[BudgetPlan, dict[str, str]]:

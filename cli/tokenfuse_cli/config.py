@@ -5,24 +5,22 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tokenfuse_cli.errors import Failed, Refused
+
 if TYPE_CHECKING:
+    from tokenfuse.adapters.incidents_table import PostSlot
+    from tokenfuse.alerts.delivery import Attempt, EmailDestination, SlackDestination
     from tokenfuse.alerts.view import AlertView
     from tokenfuse.teams import Route, TeamDirectory
 
+DEFAULT_DIRECTORY = Path("config/teams.yaml")
+SANDBOX_DIRECTORY = Path(__file__).resolve().parents[2] / "config" / "teams.sandbox.yaml"
+
 app = typer.Typer(help="The team directory: check it before uploading it.", no_args_is_help=True)
-
-
-def register(root: typer.Typer) -> None:
-    """Add `config`, `incidents` and `test-alert` to the root command."""
-    from tokenfuse_cli import incidents
-
-    root.add_typer(app, name="config")
-    root.command("incidents")(incidents.incidents)
-    root.command("test-alert")(test_alert)
 
 
 @app.command("validate")
@@ -51,8 +49,7 @@ def _read(file: Path) -> bytes:
         with file.open("rb") as stream:
             return stream.read(SSM_VALUE_LIMIT_BYTES + 1)
     except OSError as error:
-        typer.echo(f"{file}: cannot read: {error.strerror or error}", err=True)
-        raise typer.Exit(2) from None
+        raise Refused(f"{file}: cannot read: {error.strerror or error}") from None
 
 
 def test_alert(
@@ -61,10 +58,20 @@ def test_alert(
         str, typer.Option("--team", help="Team name (or one of its tag values); 'finops' for FinOps.")
     ],
     config: Annotated[
-        Path | None, typer.Option("--config", help="Team directory YAML (default: config/teams.yaml).")
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Team directory YAML (default: "
+            "config/teams.yaml; with --sandbox: config/teams.sandbox.yaml).",
+        ),
     ] = None,
     sandbox: Annotated[
-        bool, typer.Option("--sandbox", help="Send to the sandbox's Slack-compatible server, not to Slack.")
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Send to the running sandbox's Slack-compatible server (else to one for this call), "
+            "not to Slack.",
+        ),
     ] = False,
     environment: Annotated[
         str, typer.Option("--environment", help="Environment whose policy to show.")
@@ -79,36 +86,39 @@ def test_alert(
     profile: Annotated[str | None, typer.Option("--profile", help="AWS profile (secret, SES).")] = None,
     region: Annotated[str | None, typer.Option("--region", help="AWS region (secret, SES).")] = None,
 ) -> None:
-    """Send a labelled "[TEST]" alert through the real rendering and sending path."""
-    from tokenfuse.adapters.slack import SlackDeliveryError
+    """Send a labelled "[TEST]" alert to the team's first destination (its Slack channel, else its
+    email) through the same delivery code as a real alert."""
+    from tokenfuse.alerts.delivery import EmailDestination, SlackDestination
     from tokenfuse.teams import TeamDirectoryError, load_directory, uploadable_text
 
-    path = config or Path("config/teams.yaml")
+    path = config or (SANDBOX_DIRECTORY if sandbox else DEFAULT_DIRECTORY)
     try:
         directory = load_directory(uploadable_text(_read(path)))
     except TeamDirectoryError as error:
-        typer.echo(f"{path}: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise Refused(f"{path}: {error}") from None
     route = directory.route(None if team == "finops" else team)
     if team != "finops" and route.team is None:
-        typer.echo(f"no team '{team}' in {path}", err=True)
-        raise typer.Exit(2)
+        raise Refused(f"no team '{team}' in {path}")
     view = sample_view(directory, route, environment)
-    try:
-        if route.slack_channel:
-            _send_slack(
-                route.slack_channel,
-                view,
-                sandbox=sandbox,
-                token_secret=token_secret,
-                profile=profile,
-                region=region,
-            )
-        else:
-            _send_email(list(route.emails), view, sender, profile, region)
-    except SlackDeliveryError as error:
-        typer.echo(f"Slack refused the test alert: {error.code}", err=True)
-        raise typer.Exit(1) from None
+    owner = route.team.name if route.team else "finops"
+    if route.slack_channel:
+        destination = SlackDestination(route.slack_channel, "owner", owner)
+        attempt = _send_slack(destination, view, sandbox=sandbox, token_secret=token_secret,
+                              profile=profile, region=region)  # fmt: skip
+    else:
+        attempt = _send_email(
+            EmailDestination(tuple(route.emails), "owner", owner), view, sender, profile, region
+        )
+    if not attempt.delivered:
+        raise Failed(f"{attempt.destination.medium} refused the test alert: {attempt.problem}")
+    where = (
+        f"posted to {attempt.thread.channel} at ts {attempt.thread.ts}"
+        if attempt.thread is not None
+        else f"emailed {attempt.destination.address}"
+    )
+    for sent in attempt.sent:
+        typer.echo(f"{where}:\n")
+        typer.echo(sent.text)
 
 
 def sample_view(directory: TeamDirectory, route: Route, environment: str) -> AlertView:
@@ -178,37 +188,51 @@ def sample_view(directory: TeamDirectory, route: Route, environment: str) -> Ale
     )
 
 
+class _UncountedPosts:
+    """A test alert's destination counts no top-level post (``post_budget`` is off): SlackDelivery
+    never asks this budget, which says so if it ever does."""
+
+    def claim_post_slot(self, owner: str, now: datetime, limit: int) -> PostSlot:
+        raise RuntimeError("a test alert claims no post slot")
+
+    def record_post(self, slot: PostSlot, channel: str, ts: str) -> None:
+        raise RuntimeError("a test alert records no post")
+
+    def record_digest(self, slot: PostSlot, digest_ts: str, lines: list[str]) -> None:
+        raise RuntimeError("a test alert joins no digest")
+
+
 def _send_slack(
-    channel: str,
-    view: Any,
+    destination: SlackDestination,
+    view: AlertView,
     *,
     sandbox: bool,
     token_secret: str | None,
     profile: str | None,
     region: str | None,
-) -> None:
+) -> Attempt:
+    """Through :class:`~tokenfuse.alerts.slack_delivery.SlackDelivery`, as notify sends: to Slack,
+    to the running sandbox's Slack server (`tokenfuse sandbox up`), or to one started for this call."""
     from tokenfuse.adapters.slack import SlackSender
-    from tokenfuse.alerts.slack_render import render_alert
+    from tokenfuse.alerts.delivery import IncidentAlert
+    from tokenfuse.alerts.slack_delivery import SlackDelivery
 
-    message = render_alert(view)
-    if sandbox and not os.environ.get("SLACK_API_BASE_URL"):
-        # No sandbox Slack server to point at: run the emulation for this one call and show what it got.
-        from tokenfuse_sandbox.emulation.slack_server import SlackServer
+    alert = IncidentAlert(view)
+    if not sandbox:
+        sender = SlackSender(_token(token_secret, profile, region))
+        return SlackDelivery(sender, _UncountedPosts()).send(destination, alert, None)
+    from tokenfuse_cli.sandbox import running
 
-        with SlackServer(channels={channel: "test-alert"}) as server:
-            posted = SlackSender(server.token, base_url=server.base_url).post(channel, message)
-            typer.echo(f"sandbox Slack: posted to {posted.channel} at ts {posted.ts}:\n")
-            typer.echo(server.messages(channel)[-1]["text"])
-        return
-    base_url = os.environ.get("SLACK_API_BASE_URL") if sandbox else None
-    token = (
-        os.environ.get("SLACK_SANDBOX_TOKEN", "xoxb-tokenfuse-sandbox")
-        if sandbox
-        else _token(token_secret, profile, region)
-    )
-    posted = SlackSender(token, base_url=base_url).post(channel, message)
-    typer.echo(f"posted to {posted.channel} at ts {posted.ts}:\n")
-    typer.echo(message.text)
+    state = running()
+    if state is not None:
+        sender = SlackSender(state.slack_token, base_url=state.slack_base_url)
+        return SlackDelivery(sender, _UncountedPosts()).send(destination, alert, None)
+    from tokenfuse_sandbox.emulation.slack_server import SlackServer
+
+    typer.echo("no sandbox is up: a Slack-compatible server runs for this one call", err=True)
+    with SlackServer(channels={destination.channel: "test-alert"}) as server:
+        sender = SlackSender(server.token, base_url=server.base_url)
+        return SlackDelivery(sender, _UncountedPosts()).send(destination, alert, None)
 
 
 def _token(token_secret: str | None, profile: str | None, region: str | None) -> str:
@@ -225,25 +249,27 @@ def _token(token_secret: str | None, profile: str | None, region: str | None) ->
         return value.strip()
     token = os.environ.get("SLACK_BOT_TOKEN")
     if not token:
-        typer.echo("no Slack bot token: set SLACK_BOT_TOKEN or pass --token-secret", err=True)
-        raise typer.Exit(2)
+        raise Refused("no Slack bot token: set SLACK_BOT_TOKEN or pass --token-secret")
     return token
 
 
 def _send_email(
-    recipients: list[str], view: Any, sender: str | None, profile: str | None, region: str | None
-) -> None:
+    destination: EmailDestination,
+    view: AlertView,
+    sender: str | None,
+    profile: str | None,
+    region: str | None,
+) -> Attempt:
+    """Through :class:`~tokenfuse.alerts.email_delivery.EmailDelivery` (SES), as notify sends."""
     import boto3
 
     from tokenfuse.adapters.email import EmailSender
-    from tokenfuse.alerts.email_render import render_email
+    from tokenfuse.alerts.delivery import IncidentAlert
+    from tokenfuse.alerts.email_delivery import EmailDelivery
 
     if not sender:
-        typer.echo(
-            "this team has no Slack channel: pass --sender (an SES-verified address) to email it", err=True
-        )
-        raise typer.Exit(2)
-    message = render_email(view)
+        raise Refused("this team has no Slack channel: pass --sender (an SES-verified address) to email it")
     session = boto3.Session(profile_name=profile, region_name=region)
-    message_id = EmailSender(sender, session.client("ses")).send(recipients, message)
-    typer.echo(f"emailed {', '.join(recipients)} (SES message {message_id}): {message.subject}")
+    return EmailDelivery(EmailSender(sender, session.client("ses"))).send(
+        destination, IncidentAlert(view), None
+    )

@@ -1,12 +1,18 @@
-"""`tokenfuse incidents`: open and recent incidents, from the incidents table of a real account."""
+"""`tokenfuse incidents`: open and recent incidents, from the incidents table of a real account (or of
+the running sandbox, with ``--sandbox``)."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from tokenfuse_cli.errors import Refused
+
+if TYPE_CHECKING:
+    from tokenfuse.events import Incident
 
 
 def incidents(
@@ -20,22 +26,41 @@ def incidents(
     profile: Annotated[str | None, typer.Option("--profile", help="AWS profile.")] = None,
     region: Annotated[str | None, typer.Option("--region", help="AWS region.")] = None,
     quiet_hours: Annotated[float, typer.Option("--quiet-hours", help="The stack's IncidentQuietHours.")] = 6,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="The running sandbox's table (`tokenfuse sandbox up`).")
+    ] = False,
 ) -> None:
     """List open and recent incidents (newest first)."""
+    if sandbox:
+        from tokenfuse_cli.sandbox import NOT_UP, aws_of, running
+
+        state = running()
+        if state is None:
+            raise Refused(NOT_UP)
+        with aws_of(state):
+            found = _read(None, state.resources["IncidentsTable"], None, None)
+            now = state.clock
+    else:
+        found = _read(stack_name, table, profile, region)
+        now = datetime.now(UTC)
+    _print(found, now, days, quiet_hours, as_json)
+
+
+def _read(
+    stack_name: str | None, table: str | None, profile: str | None, region: str | None
+) -> list[Incident]:
     import boto3
 
     from tokenfuse.adapters.incidents_table import IncidentsTable
-    from tokenfuse.errors import TokenfuseError
-    from tokenfuse.incidents import effective_status
 
     session = boto3.Session(profile_name=profile, region_name=region)
-    try:
-        name = table or _table_from_stack(session, stack_name)
-        found = IncidentsTable(name, session.client("dynamodb")).incidents()
-    except TokenfuseError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
-    now = datetime.now(UTC)
+    name = table or _table_from_stack(session, stack_name)
+    return IncidentsTable(name, session.client("dynamodb")).incidents()
+
+
+def _print(found: list[Incident], now: datetime, days: int, quiet_hours: float, as_json: bool) -> None:
+    from tokenfuse.incidents import effective_status
+
     rows = []
     for incident in found:
         status = effective_status(incident, now, quiet_hours)
@@ -77,18 +102,9 @@ def _row(*cells: str) -> str:
 
 def _table_from_stack(session: Any, stack_name: str | None) -> str:
     if not stack_name:
-        typer.echo("pass --table or --stack-name", err=True)
-        raise typer.Exit(2)
-    from botocore.exceptions import ClientError
-
-    from tokenfuse.adapters.aws import translate
-
-    try:
-        stack = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
-    except ClientError as error:
-        raise translate(error) from error
+        raise Refused("pass --table or --stack-name (or --sandbox)")
+    stack = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
     for output in stack.get("Outputs", []):
         if output["OutputKey"] == "IncidentsTableName":
             return str(output["OutputValue"])
-    typer.echo(f"stack {stack_name} has no IncidentsTableName output", err=True)
-    raise typer.Exit(2)
+    raise Refused(f"stack {stack_name} has no IncidentsTableName output")

@@ -16,6 +16,9 @@ from typing import Annotated, Any
 
 import typer
 
+from tokenfuse_cli.errors import Refused
+from tokenfuse_cli.files import read_text
+
 app = typer.Typer(help="Run tokenfuse's functions locally, in the sandbox.", no_args_is_help=True)
 
 
@@ -54,11 +57,11 @@ def _parameters(values: list[str]) -> dict[str, str]:
 def _read_event(path: str | None) -> Any:
     if path is None:
         return {}
-    text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    text = read_text(path)
     try:
         return json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as error:
-        raise typer.BadParameter(f"{path}: not JSON: {error}", param_hint="--event") from error
+        raise Refused(f"{path}: not JSON: {error}") from None
 
 
 @app.command("invoke")
@@ -80,27 +83,27 @@ def invoke(
     """Invoke one function of the template in the sandbox and print its result as JSON."""
     payload = _read_event(event)
     params = _parameters(parameter_overrides or [])
+    from tokenfuse_cli.event_shapes import mismatch
     from tokenfuse_sandbox import Sandbox, Template, TemplateError
     from tokenfuse_sandbox.core import find_template
 
-    try:  # a quick look first: an unknown function needs no sandbox
-        functions = Template(find_template(template), params).of_type("AWS::Serverless::Function")
+    try:  # a quick look first: an unknown function or an event of the wrong shape needs no sandbox
+        read = Template(find_template(template), params)
     except TemplateError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+        raise Refused(str(error)) from None
+    functions = read.of_type("AWS::Serverless::Function")
     if function not in functions:
-        typer.echo(
-            f"error: no function {function!r} in the template (functions: {', '.join(functions)})", err=True
-        )
-        raise typer.Exit(2)
+        raise Refused(f"no function {function!r} in the template (functions: {', '.join(functions)})")
+    wrong_shape = mismatch(read, function, payload, event or "the default event {}")
+    if wrong_shape is not None:
+        raise Refused(wrong_shape)
 
     with stdout_to_stderr() as out:
         try:
             with Sandbox(template, parameters=params, load_handlers=False) as sb:
                 inv = sb.invoke(function, payload)
         except TemplateError as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(2) from error
+            raise Refused(str(error)) from None
         for ev in inv.bus_events:
             detail = json.dumps(ev["detail"])[:300]
             typer.echo(f"bus event: {ev['bus']}  {ev['source']}  {ev['detail-type']}  {detail}", err=True)

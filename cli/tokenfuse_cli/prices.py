@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from botocore.exceptions import BotoCoreError, NoCredentialsError, PartialCredentialsError
 from pydantic import ValidationError
 
 from tokenfuse import clock
@@ -26,12 +25,12 @@ from tokenfuse.attribution.pricing import (
     load_prices,
     variant_label,
 )
-from tokenfuse.errors import TokenfuseError
 from tokenfuse.text import one_line
+from tokenfuse_cli.files import read_text
 
 STALE_AFTER_DAYS = 90
 EXIT_MISSING = 2
-"""A missing credential, region or file: one line and exit 2, as every command."""
+"""A file that is not a price table: one line and exit 2, as every command's refusals."""
 
 app = typer.Typer(
     help="The price table attribution uses (`tokenfuse prices`), and its refresh from AWS.",
@@ -104,9 +103,7 @@ def _fail(message: str, code: int = EXIT_MISSING) -> typer.Exit:
 
 def _read_table(path: Path) -> PriceTable:
     try:
-        return PriceTable.model_validate_json(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise _fail(f"cannot read {path}: {error.strerror or error}") from None
+        return PriceTable.model_validate_json(read_text(path))
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "the file"
@@ -209,14 +206,7 @@ def refresh(
     date, every product it cannot price listed with the reason. Deployed functions read the file the
     layer ships, so run this before `sam build`."""
     now = clock.now()
-    try:
-        result = _refresh(region, sandbox, now)
-    except (NoCredentialsError, PartialCredentialsError):
-        raise _fail("no AWS credentials: the Price List API needs pricing:GetProducts") from None
-    except TokenfuseError as error:
-        raise _fail(f"the Price List refused: {error}", 1) from None
-    except BotoCoreError as error:
-        raise _fail(f"the Price List could not be read: {error}", 1) from None
+    result = _refresh(region, sandbox, now)
     typer.echo(f"tokenfuse prices refresh: the AWS Price List{' (sandbox emulation)' if sandbox else ''}")
     typer.echo("\n".join(_report(result)))
     if not result.priced:

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tokenfuse_cli.errors import NO_CREDENTIALS, Refused
+from tokenfuse_cli.files import read_text
 from tokenfuse_cli.local import stdout_to_stderr
 
 if TYPE_CHECKING:
@@ -39,10 +41,6 @@ ProfileOption = Annotated[str | None, typer.Option("--profile", help="AWS named 
 RegionsOption = Annotated[str, typer.Option("--regions", help="Comma-separated regions to read.")]
 MemberRoleOption = Annotated[str, typer.Option("--member-role", help="Role to assume in member accounts.")]
 DirectoryOption = Annotated[Path | None, typer.Option("--team-directory", help="Team directory YAML file.")]
-
-
-class Refused(Exception):
-    """A missing credential, region, file or table: one line, exit 2."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +74,8 @@ def read_unit_prices(path: Path | None) -> dict[str, float]:
     if path is None:
         return {}
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
+        data = json.loads(read_text(path))
+    except ValueError as error:
         raise Refused(f"--unit-prices {path}: {error}") from None
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and isinstance(v, int | float) and v > 0 for k, v in data.items()
@@ -92,16 +90,13 @@ def read_directory(path: Path | None) -> TeamDirectory:
     if path is None:
         return TeamDirectory()
     try:
-        return load_directory(path.read_text())
-    except OSError as error:
-        raise Refused(f"--team-directory {path}: {error.strerror or error}") from None
+        return load_directory(read_text(path))
     except TeamDirectoryError as error:
         raise Refused(str(error)) from None
 
 
 def live_report(options: LiveOptions, period: Period, now: datetime) -> ShowbackReport:
     import boto3
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
     from tokenfuse.adapters.aws import assume_role_session, client
     from tokenfuse.attribution.service import AwsClientFactory
@@ -111,27 +106,22 @@ def live_report(options: LiveOptions, period: Period, now: datetime) -> Showback
 
     directory = read_directory(options.team_directory)
     unit_prices = read_unit_prices(options.unit_prices)
-    try:
-        session = boto3.Session(profile_name=options.profile, region_name=options.region or "us-east-1")
-        if session.get_credentials() is None:
-            raise Refused("no AWS credentials (set AWS_PROFILE or --profile, or use --sandbox)")
-        accounts = organization_accounts(session)
-        factory = AwsClientFactory(options.member_role, base=session)
-        payer = (
-            assume_role_session(options.budgets_role, "tokenfuse-report", session)
-            if options.budgets_role
-            else session
-        )
-        scopes = [(a, r) for a in accounts for r in options.regions]
-        return make_report(
-            ShowbackReader(factory), scopes, period, now=now, directory=directory,
-            options=ReportOptions(unit_prices=unit_prices),
-            cost_explorer=client("ce", region="us-east-1", session=payer),
-        )  # fmt: skip
-    except (NoCredentialsError, NoRegionError) as error:
-        raise Refused(str(error)) from None
-    except (ClientError, BotoCoreError) as error:
-        raise Refused(" ".join(str(error).split())) from None
+    session = boto3.Session(profile_name=options.profile, region_name=options.region or "us-east-1")
+    if session.get_credentials() is None:
+        raise Refused(NO_CREDENTIALS)
+    accounts = organization_accounts(session)
+    factory = AwsClientFactory(options.member_role, base=session)
+    payer = (
+        assume_role_session(options.budgets_role, "tokenfuse-report", session)
+        if options.budgets_role
+        else session
+    )
+    scopes = [(a, r) for a in accounts for r in options.regions]
+    return make_report(
+        ShowbackReader(factory), scopes, period, now=now, directory=directory,
+        options=ReportOptions(unit_prices=unit_prices),
+        cost_explorer=client("ce", region="us-east-1", session=payer),
+    )  # fmt: skip
 
 
 def organization_accounts(session: Any) -> list[str | None]:
@@ -284,24 +274,17 @@ def report(  # noqa: PLR0917 - typer options
 ) -> None:
     """Showback per team, feature and environment, with movers, sized levers and the forecast."""
     with stdout_to_stderr() as out:
-        try:
-            now = datetime.now(UTC)
-            if sandbox:
-                from tokenfuse_sandbox.story.showback import NOW
+        now = datetime.now(UTC)
+        if sandbox:
+            from tokenfuse_sandbox.story.showback import NOW
 
-                chosen = choose_period(period, start, end, NOW.date())
-                made = sandbox_report(chosen, read_unit_prices(unit_prices))
-            else:
-                chosen = choose_period(period, start, end, now.date())
-                live = LiveOptions(profile, region, [r.strip() for r in regions.split(",") if r.strip()],
-                                   member_role, team_directory, budgets_role, unit_prices)  # fmt: skip
-                made = live_report(live, chosen, now)
-        except Refused as error:
-            typer.echo(f"tokenfuse report: {error}", err=True)
-            raise typer.Exit(2) from None
-        except ValueError as error:
-            typer.echo(f"tokenfuse report: {' '.join(str(error).split())}", err=True)
-            raise typer.Exit(2) from None
+            chosen = choose_period(period, start, end, NOW.date())
+            made = sandbox_report(chosen, read_unit_prices(unit_prices))
+        else:
+            chosen = choose_period(period, start, end, now.date())
+            live = LiveOptions(profile, region, [r.strip() for r in regions.split(",") if r.strip()],
+                               member_role, team_directory, budgets_role, unit_prices)  # fmt: skip
+            made = live_report(live, chosen, now)
         write_outputs(made, out, json_path, csv_path, html_path)
 
 
@@ -328,5 +311,4 @@ def _write(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     except OSError as error:
-        typer.echo(f"tokenfuse report: cannot write {path}: {error.strerror or error}", err=True)
-        raise typer.Exit(2) from None
+        raise Refused(f"cannot write {path}: {error.strerror or error}") from None

@@ -8,7 +8,8 @@ that fails says what is still in force (exit 1); run it again once the cause is 
 Against a real account (standard AWS credentials, ``--stack-name``): by default the stack's
 RemediateFunction does it (its role holds the SCP, member-role and tag permissions);
 ``--direct`` does it in this process with your credentials and the function's configuration.
-``--sandbox`` runs the same task in the sandbox.
+``--sandbox`` runs the same task in the running sandbox (`tokenfuse sandbox up`), else in a fresh
+one.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Annotated, Any
 
 import typer
 
+from tokenfuse_cli.errors import Failed, Refused
 from tokenfuse_cli.local import stdout_to_stderr
 
 REMEDIATE_LOGICAL_ID = "RemediateFunction"
+SANDBOX_ACTOR = "sandbox-operator"
 
 
 def restore(  # noqa: PLR0917 - typer options
@@ -39,17 +42,12 @@ def restore(  # noqa: PLR0917 - typer options
 ) -> None:
     """Lift a trip by profile ARN, or every trip with --all."""
     if bool(profile_arn) == all_trips:
-        typer.echo("give a profile ARN or --all (not both)", err=True)
-        raise typer.Exit(2)
-    try:
-        with stdout_to_stderr():
-            if sandbox:
-                outcome = _sandbox(profile_arn, all_trips)
-            else:
-                outcome = _real(profile_arn, all_trips, stack_name, region, profile, direct)
-    except Exception as error:
-        typer.echo(f"restore failed: {' '.join(str(error).split())}", err=True)
-        raise typer.Exit(1) from None
+        raise Refused("give a profile ARN or --all (not both)")
+    with stdout_to_stderr():
+        if sandbox:
+            outcome = _sandbox(profile_arn, all_trips)
+        else:
+            outcome = _real(profile_arn, all_trips, stack_name, region, profile, direct)
     _print(outcome, as_json)
     if outcome.get("failed"):
         raise typer.Exit(1)
@@ -59,9 +57,13 @@ def payload(profile_arn: str | None, all_trips: bool, actor: str) -> dict[str, A
     """The remediate function's ``restore-profiles`` task input, checked by its model (a profile ARN
     that is none fails in one line, before the function is invoked)."""
     from tokenfuse.remediation.contracts import parse_task
+    from tokenfuse.remediation.errors import InvalidTaskInput
 
     task = {"task": "restore-profiles", "profile_arn": profile_arn, "all": all_trips, "actor": actor}
-    parsed: dict[str, Any] = parse_task(task).model_dump(mode="json")
+    try:
+        parsed: dict[str, Any] = parse_task(task).model_dump(mode="json")
+    except InvalidTaskInput as error:
+        raise Refused(str(error)) from None
     return parsed
 
 
@@ -98,14 +100,7 @@ def _real(  # noqa: PLR0917
     )["StackResourceDetail"]["PhysicalResourceId"]
     lam = session.client("lambda")
     if not direct:
-        response = lam.invoke(
-            FunctionName=function, Payload=json.dumps(payload(profile_arn, all_trips, actor)).encode()
-        )
-        body = json.loads(response["Payload"].read() or b"null")
-        if response.get("FunctionError"):
-            raise RuntimeError(f"{body.get('errorType')}: {body.get('errorMessage')}")
-        result: dict[str, Any] = body
-        return result
+        return _invoke(lam, function, payload(profile_arn, all_trips, actor))
     from tokenfuse.adapters import aws as aws_adapter
     from tokenfuse.remediation import tasks
     from tokenfuse.remediation.settings import RemediateSettings
@@ -123,12 +118,31 @@ def _real(  # noqa: PLR0917
     )
 
 
+def _invoke(lam: Any, function: str, task: dict[str, Any]) -> dict[str, Any]:
+    """The remediate function's answer to ``task`` (lambda:Invoke, RequestResponse)."""
+    response = lam.invoke(FunctionName=function, Payload=json.dumps(task).encode())
+    body = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        raise Failed(f"restore failed: {body.get('errorType')}: {body.get('errorMessage')}")
+    result: dict[str, Any] = body
+    return result
+
+
 def _sandbox(profile_arn: str | None, all_trips: bool) -> dict[str, Any]:
+    """In the running sandbox (`tokenfuse sandbox up`), else in a fresh one."""
+    from tokenfuse.adapters.aws import client
+    from tokenfuse_cli.sandbox import aws_of, running
+
+    task = payload(profile_arn, all_trips, SANDBOX_ACTOR)
+    state = running()
+    if state is not None:
+        with aws_of(state):
+            return _invoke(client("lambda"), state.functions[REMEDIATE_LOGICAL_ID], task)
     from tokenfuse_sandbox.core import Sandbox
 
     with Sandbox(function_urls=False) as sb:
-        invocation = sb.invoke(REMEDIATE_LOGICAL_ID, payload(profile_arn, all_trips, "sandbox-operator"))
+        invocation = sb.invoke(REMEDIATE_LOGICAL_ID, task)
         if invocation.error:
-            raise RuntimeError(str(invocation.error.get("errorMessage", invocation.error)))
+            raise Failed(f"restore failed: {invocation.error.get('errorMessage', invocation.error)}")
         result: dict[str, Any] = invocation.result
         return result

@@ -34,6 +34,7 @@ from tests.adversarial.signal_material import (
     mutations_by_node,
 )
 from tests.support.adversarial import NESTING_LIMIT, deeply_nested, json_values, unicode_text
+from tests.support.handlers import load_handler
 from tests.support.intake_harness import (
     BUDGET_FILTERS,
     IntakeAws,
@@ -41,7 +42,6 @@ from tests.support.intake_harness import (
     context,
     intake_aws,
     intake_environment,
-    load_handler,
     sns_notification,
 )
 from tokenfuse.errors import SignalError
@@ -120,7 +120,7 @@ def _emf_counts(stdout: str) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def intake() -> Iterator[Intake]:
     with pytest.MonkeyPatch.context() as monkeypatch, intake_environment(monkeypatch), intake_aws() as aws:
-        yield Intake(aws=aws, handler=load_handler())
+        yield Intake(aws=aws, handler=load_handler("intake"))
 
 
 # -- expectations --------------------------------------------------------------------------------

@@ -209,7 +209,7 @@ def test_validate_accepts(tmp_path, case, content):
 def test_a_directory_or_a_missing_file_is_one_line(tmp_path, target, expected):
     path = tmp_path / target
     result = CliRunner().invoke(app, ["config", "validate", str(path)])
-    assert (result.exit_code, result.stderr.splitlines()) == (2, [f"{path}: {expected}"])
+    assert (result.exit_code, result.stderr.splitlines()) == (2, [f"tokenfuse config: {path}: {expected}"])
 
 
 def test_every_error_of_a_file_is_listed_with_its_line(tmp_path):
@@ -353,4 +353,6 @@ def test_test_alert_reads_the_file_the_same_way(tmp_path, case):
     assert result.exit_code == 2
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     [line] = result.stderr.splitlines()
-    assert line.startswith(f"{path}: team directory is invalid (1 error(s)): {expected}"), line
+    assert line.startswith(
+        f"tokenfuse test-alert: {path}: team directory is invalid (1 error(s)): {expected}"
+    ), line

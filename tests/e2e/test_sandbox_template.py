@@ -67,7 +67,7 @@ def _meant_for(name: str) -> tuple[str | None, str | None]:
     """(function, trigger prefix) a sample is meant to reach first; (None, None) = nothing."""
     if name == "alarm-eventbridge-ok.json":
         return None, None  # an alarm leaving ALARM is not a signal (rule: state.value ALARM)
-    if name.startswith(("cad-", "budgets-", "alarm-")):
+    if name.startswith(("cad-", "budgets-", "alarm-", "intake-sqs-")):
         return "IntakeFunction", "sqs:tokenfuse-intake-dev"
     if name.startswith("cloudtrail-"):
         return "InventoryFunction", "rule:"

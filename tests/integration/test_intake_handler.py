@@ -7,6 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support.handlers import load_handler
 from tests.support.intake_harness import (
     BUS,
     EVENTS,
@@ -21,7 +22,6 @@ from tests.support.intake_harness import (
     eventbridge_body,
     intake_aws,
     intake_environment,
-    load_handler,
     rejections,
     sns_body,
 )
@@ -62,7 +62,7 @@ BAD = {
 
 
 def test_good_and_bad_records_land_once_across_redeliveries(aws, caplog):
-    handler = load_handler()
+    handler = load_handler("intake")
     mixed = batch({**GOOD, **BAD})
     for _ in range(3):  # SQS (or SNS before it) delivering the same batch again
         response = handler.lambda_handler(mixed, context())
@@ -88,7 +88,7 @@ def test_good_and_bad_records_land_once_across_redeliveries(aws, caplog):
 
 def test_the_same_signal_by_two_paths_is_put_once(aws):
     """CAD's SNS alert and its EventBridge event carry one anomaly: one signal on the bus."""
-    handler = load_handler()
+    handler = load_handler("intake")
     first = handler.lambda_handler(batch({"cad-eb": eventbridge_body("cad-eventbridge.json")}), context())
     second = handler.lambda_handler(batch({"cad-sns": sns_body("cad-sns-immediate.json")}), context())
     assert first["batchItemFailures"] == second["batchItemFailures"] == []
@@ -96,7 +96,7 @@ def test_the_same_signal_by_two_paths_is_put_once(aws):
 
 
 def test_grown_anomaly_is_put_again(aws):
-    handler = load_handler()
+    handler = load_handler("intake")
     grown = json.loads(eventbridge_body("cad-eventbridge.json"))
     grown["detail"]["impact"]["totalImpact"] = 9120.55
     handler.lambda_handler(batch({"a": eventbridge_body("cad-eventbridge.json")}), context())
@@ -106,7 +106,7 @@ def test_grown_anomaly_is_put_again(aws):
 
 
 def test_rejected_record_is_logged_on_one_line(aws, caplog):
-    handler = load_handler()
+    handler = load_handler("intake")
     response = handler.lambda_handler(batch({"bad-alarm-ok": BAD["bad-alarm-ok"]}), context())
     assert response == {"batchItemFailures": [{"itemIdentifier": "bad-alarm-ok"}]}
     errors = [r for r in caplog.records if r.levelname == "ERROR" and r.getMessage().startswith("rejected")]
@@ -123,7 +123,7 @@ def test_rejected_record_is_logged_on_one_line(aws, caplog):
 
 
 def test_unknown_budget_is_put_without_filters(aws):
-    handler = load_handler()
+    handler = load_handler("intake")
     response = handler.lambda_handler(batch({"daily": sns_body("budgets-sns-daily.json")}), context())
     assert response["batchItemFailures"] == []
     (event,) = captured(aws)
@@ -132,7 +132,7 @@ def test_unknown_budget_is_put_without_filters(aws):
 
 
 def test_bus_failure_fails_the_record_and_a_retry_delivers(aws):
-    handler = load_handler()
+    handler = load_handler("intake")
     aws.events.remove_targets(Rule="capture-signals", EventBusName=BUS, Ids=["capture"])
     aws.events.delete_rule(Name="capture-signals", EventBusName=BUS)
     aws.events.delete_event_bus(Name=BUS)
@@ -155,7 +155,7 @@ def test_bus_failure_fails_the_record_and_a_retry_delivers(aws):
 
 
 def test_idempotency_records_expire(aws):
-    handler = load_handler()
+    handler = load_handler("intake")
     handler.lambda_handler(batch({"alarm": GOOD["good-alarm-sns"]}), context())
     items = boto3.client("dynamodb", region_name=REGION).scan(TableName=TABLE)["Items"]
     assert len(items) == 1
@@ -165,7 +165,7 @@ def test_idempotency_records_expire(aws):
 
 def test_settings_are_read_on_first_use_not_import(env, monkeypatch):
     monkeypatch.delenv("EVENT_BUS_NAME")
-    handler = load_handler()  # importing needs no environment
+    handler = load_handler("intake")  # importing needs no environment
     with (
         mock_aws(),
         pytest.raises(SettingsError, match=r"^IntakeSettings: EVENT_BUS_NAME is required$"),
@@ -211,7 +211,7 @@ def test_budgets_read_through_the_management_account_role(aws, monkeypatch):
     create_budget(management_budgets, {"Service": ["Amazon Bedrock"], "LinkedAccount": ["444455556666"]})
     monkeypatch.setenv("BUDGETS_ROLE_ARN", role)
     intake.reset()
-    handler = load_handler()
+    handler = load_handler("intake")
     assert handler.lambda_handler(batch({"b": GOOD["good-budget"]}), context())["batchItemFailures"] == []
     (event,) = captured(aws)
     # The management account's budget, not the one the function's own account holds.

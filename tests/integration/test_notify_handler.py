@@ -2,7 +2,6 @@
 SSM, Secrets Manager, Step Functions and EventBridge; the sandbox's Slack-compatible server for
 Slack. Routing by tags, dedup (re-deliveries, CAD re-alerts, alarm then CAD), Slack failures."""
 
-import importlib.util
 import json
 import uuid
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from tests.support.handlers import load_handler
 from tests.support.lambda_context import FakeContext
 from tokenfuse import clock
 from tokenfuse.adapters import aws as aws_adapter
@@ -64,16 +64,6 @@ def table_definition(logical_id: str, name: str) -> dict[str, Any]:
     }
 
 
-def load_handler():
-    spec = importlib.util.spec_from_file_location(
-        f"notify_app_{uuid.uuid4().hex}", ROOT / "functions/notify/app.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def spike(name: str = "spike-alarm.json", **changes: Any) -> SpikeAttributed:
     s = SpikeAttributed.from_bus(json.loads((GOLDEN / name).read_text()))
     return s.model_copy(update=changes) if changes else s
@@ -111,7 +101,7 @@ class World:
         self.slack = slack
         self.state_machine_arn = state_machine_arn
         self.queue_url = queue_url
-        self.handler = load_handler()
+        self.handler = load_handler("notify")
         self.now = START
 
     def invoke(self, s: SpikeAttributed, advance: timedelta = timedelta(seconds=5)) -> dict[str, Any]:

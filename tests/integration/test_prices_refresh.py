@@ -18,6 +18,7 @@ from tokenfuse.attribution.price_refresh import refresh_prices
 from tokenfuse.attribution.pricing import PriceTable, load_embedded_prices
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.events import SpendSignal
+from tokenfuse_cli.errors import NO_CREDENTIALS
 from tokenfuse_cli.main import app
 from tokenfuse_sandbox.emulation import price_list
 
@@ -209,9 +210,7 @@ def test_refresh_without_credentials_is_one_line_and_exit_2(monkeypatch, tmp_pat
         app, ["prices", "refresh", "--region", "us-east-1", "--output", str(tmp_path / "t.json")]
     )
     assert result.exit_code == 2
-    assert result.stderr.strip().splitlines() == [
-        "error: no AWS credentials: the Price List API needs pricing:GetProducts"
-    ]
+    assert result.stderr.strip().splitlines() == [f"tokenfuse prices: {NO_CREDENTIALS}"]
     assert not (tmp_path / "t.json").exists()
 
 

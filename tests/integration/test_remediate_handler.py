@@ -2,10 +2,8 @@
 incident's Slack thread on the sandbox's Slack-compatible server; and the restore-on-delete
 custom resource answering CloudFormation's pre-signed URL."""
 
-import importlib.util
 import json
 import threading
-import uuid
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,6 +13,7 @@ import pytest
 from moto import mock_aws
 from slack_sdk import WebClient
 
+from tests.support.handlers import load_handler
 from tests.support.lambda_context import FakeContext
 from tokenfuse.adapters import aws as aws_adapter
 from tokenfuse.adapters.approvals_table import ApprovalsTable
@@ -44,15 +43,6 @@ finops:
 
 def context() -> FakeContext:
     return FakeContext("tokenfuse-remediate", "123456789012", 512, 60_000)
-
-
-def load_handler():
-    spec = importlib.util.spec_from_file_location(
-        f"remediate_app_{uuid.uuid4().hex}", ROOT / "functions/remediate/app.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -134,7 +124,7 @@ def world(monkeypatch):
             "slack_channel": "C0SEARCH01",
             "slack_ts": root["ts"],
         }
-        handler = load_handler()
+        handler = load_handler("remediate")
 
         def invoke(event):
             return handler.lambda_handler(event, context())

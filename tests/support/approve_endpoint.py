@@ -11,10 +11,8 @@ a request took.
 
 import hashlib
 import hmac
-import importlib.util
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from moto import mock_aws
 
+from tests.support.handlers import load_handler
 from tests.support.lambda_context import FakeContext
 from tokenfuse.adapters import aws as aws_adapter
 from tokenfuse.adapters.approvals_table import REFUSED_CLICK_PK_PREFIX, ApprovalsTable
@@ -214,16 +213,6 @@ def email_token(
     return links.sign(LINK_KEY.encode(), claims)
 
 
-def _load_handler() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        f"approve_app_{uuid.uuid4().hex}", ROOT / "functions/approve/app.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _tables_from_template() -> None:
     resources = load_yaml(ROOT / "template.yaml")["Resources"]
     ddb = boto3.client("dynamodb", region_name=REGION)
@@ -270,7 +259,7 @@ def approve_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[ApproveEndpoin
         boto3.client("ssm", region_name=REGION).put_parameter(
             Name=DIRECTORY_PARAMETER, Type="String", Value=json.dumps(TEAM_DIRECTORY)
         )
-        endpoint = ApproveEndpoint(_load_handler(), ApprovalsTable(APPROVALS_TABLE))
+        endpoint = ApproveEndpoint(load_handler("approve"), ApprovalsTable(APPROVALS_TABLE))
 
         def record(event_name: str, params: dict[str, Any], **_: Any) -> None:
             endpoint.sent.append(SentCall(event_name.rsplit(".", 1)[-1], dict(params)))

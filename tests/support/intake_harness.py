@@ -2,16 +2,13 @@
 captured by an SQS rule target, the idempotency table, a budget to enrich from, and the SQS
 shapes AWS delivers. Shared by the intake integration tests and the intake adversarial corpus."""
 
-import importlib.util
 import json
 import logging
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -50,17 +47,6 @@ ENVIRONMENT = {
 
 def context() -> FakeContext:
     return FakeContext("tokenfuse-intake", "444455556666", 256, 30_000)
-
-
-def load_handler() -> ModuleType:
-    """functions/intake/app.py, imported afresh (as each Lambda container does)."""
-    spec = importlib.util.spec_from_file_location(
-        f"intake_app_{uuid.uuid4().hex}", ROOT / "functions/intake/app.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @contextmanager

@@ -116,7 +116,7 @@ def test_a_missing_or_invalid_file_is_one_line_and_exit_2(tmp_path):
     missing = runner.invoke(app, ["prices", "--file", str(tmp_path / "absent.json")])
     assert missing.exit_code == 2
     assert missing.stderr.strip().splitlines() == [
-        f"error: cannot read {tmp_path / 'absent.json'}: No such file or directory"
+        f"tokenfuse prices: {tmp_path / 'absent.json'}: cannot read: No such file or directory"
     ]
     bad = tmp_path / "bad.json"
     bad.write_text('{"models": {"x": {"name": "x"}}}')

@@ -29,9 +29,10 @@ def test_payload_is_the_remediate_functions_restore_task():
 
 def test_a_profile_arn_that_is_none_fails_in_one_line():
     result = runner.invoke(app, ["restore", "arn:aws:iam::123456789012:role/x", "--sandbox"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.strip() == (
-        "restore failed: restore-profiles: profile_arn: Value error, not an application inference profile ARN"
+        "tokenfuse restore: restore-profiles: profile_arn: "
+        "Value error, not an application inference profile ARN"
     )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from tokenfuse.alerts.messages import at_time, block_words, blocked_words, duration, who
+from tokenfuse.canaries import CANARY_NAME_PREFIX, DRILL_TAG_KEY, DRILL_TAG_VALUE
 from tokenfuse.remediation.models import (
     ApprovalOutcome,
     Change,
@@ -339,6 +340,13 @@ def protected(profile_arn: str, tag: str | None = None) -> str:
     if tag:
         return f"{profile_arn} is tagged {tag}=true"
     return f"{profile_arn} is tagged protected: tokenfuse never blocks it"
+
+
+def not_a_canary(profile_arn: str) -> str:
+    return (
+        f"{profile_arn} is not a drill canary (tagged {DRILL_TAG_KEY}={DRILL_TAG_VALUE}, "
+        f"named {CANARY_NAME_PREFIX}...): a drill trips only its own canary"
+    )
 
 
 def no_caller_roles(profile_arn: str, callers_tag_key: str) -> str:

@@ -60,6 +60,11 @@ class RemediationIncident(BaseModel):
     baseline_cost_per_hour_usd: Usd | None = None
     opened_at: UtcDateTime | None = None
     protected: StrictBool = False
+    drill: StrictBool = Field(
+        default=False,
+        description="a fire drill's incident (tokenfuse.drill): trips its canary even under DryRun, "
+        "and only a profile tagged tokenfuse:drill=true",
+    )
     dedup_keys: list[str] = Field(default_factory=list, description="the incident's signals, first first")
 
     @property
@@ -105,6 +110,7 @@ class PolicyDecision(_Model):
     dry_run: StrictBool
     mechanism: Literal["guard-scp", "inline-deny"]
     trips_last_hour: int
+    drill: StrictBool = Field(default=False, description="a drill incident: the trip acts on its canary only")
 
 
 def audited_decision(decision: Choice | TimeoutDecision) -> Decision:

@@ -54,6 +54,7 @@ from tokenfuse import clock
 from tokenfuse.adapters.guard_scp import GuardScp
 from tokenfuse.adapters.iam_deny import policy_name, with_deny, without_deny
 from tokenfuse.adapters.profile_tags import ProfileTags
+from tokenfuse.canaries import is_drill_profile
 from tokenfuse.errors import TokenfuseError, TransientAwsError
 from tokenfuse.remediation import messages
 from tokenfuse.remediation.callers import NO_CALLERS, Callers, resolve_callers
@@ -118,7 +119,8 @@ class Tripper:
 
     def trip(self, incident: RemediationIncident, policy: PolicyDecision, actor: str) -> TripRecord:
         """Deny the profile and record what is in force (or, in DryRun, what would be)."""
-        dry_run = self.dry_run or policy.dry_run
+        # A drill acts even under DryRun, and only on a canary (its live tags are checked first).
+        dry_run = policy.dry_run or (self.dry_run and not policy.drill)
         if incident.protected:
             raise ProtectedProfile(messages.protected(incident.profile_arn))
         resumed = None if dry_run else self._resumable(incident.profile_arn)
@@ -173,7 +175,8 @@ class Tripper:
         record = record.model_copy(update={"complete": record.all_applied and not problems})
         self._save(record)
         at = record.tripped_at
-        self.store.log_trip(record.profile_arn, utc_iso(at), int(at.timestamp()))
+        if not policy.drill:  # a drill's canary is outside the trips-per-hour bound
+            self.store.log_trip(record.profile_arn, utc_iso(at), int(at.timestamp()))
         return record
 
     def _preconditions(
@@ -192,6 +195,8 @@ class Tripper:
             if resumed is not None:
                 self.settle(resumed, keep_deny=False)
             raise ProtectedProfile(messages.protected(incident.profile_arn, self.protected_tag_key))
+        if policy.drill and not is_drill_profile(incident.profile_name, current_tags):
+            raise NothingToTrip(messages.not_a_canary(incident.profile_arn))
         callers = NO_CALLERS
         if self.mechanism == "inline-deny" or policy.action == "throttle":
             callers = self._read(lambda: self._callers(incident, current_tags), callers, dry_run, problems)
