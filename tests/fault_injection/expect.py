@@ -58,18 +58,18 @@ def named(world: World, record: TripRecord) -> list[str]:
     fragments += [f"on role {c.role_name}" for c in record.role_policies]
     if record.tag is not None:
         fragments.append("tokenfuse:state=tripped")
-    fragments += [f"reserved concurrency of {c.function_name}" for c in record.concurrency]
+    fragments += [f"cap concurrency: {c.function_name} reserved" for c in record.concurrency]
     return fragments
 
 
 def told_what_is_in_force(world: World, record: TripRecord | None, said: list[tuple[str, str]]) -> None:
     """Some message of the trip phase names exactly what is in force; when the trip is not
-    complete, FinOps heard it, and nothing says "Tripped" for what is not."""
+    complete, FinOps heard it, and nothing says "Blocked" for what is not."""
     texts = [text for _, text in said]
     finops = [text for where, text in said if where == FINOPS_CHANNEL]
     if record is None:
         assert any("Nothing tokenfuse changed is in force" in t and "NOT denied" in t for t in finops), said
-        assert not any(":no_entry: Tripped" in t for t in texts), said
+        assert not any(":no_entry: Blocked" in t for t in texts), said
         return
     fragments = named(world, record)
     assert any(all(f in t for f in fragments) for t in texts), (fragments, said)
@@ -77,5 +77,5 @@ def told_what_is_in_force(world: World, record: TripRecord | None, said: list[tu
     assert not any(a in t for a in absent for t in texts), said
     if not record.complete:
         assert any(all(f in t for f in fragments) for t in finops), (fragments, said)
-        assert not any(":no_entry: Tripped" in t for t in texts), said
+        assert not any(":no_entry: Blocked" in t for t in texts), said
     assert all(where in {THREAD, FINOPS_CHANNEL} or where.startswith("email:") for where, _ in said)

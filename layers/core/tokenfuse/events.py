@@ -302,6 +302,43 @@ class SpikeAttributed(BusModel):
 
 
 IncidentStatus = Literal["open", "closed", "planned"]
+CardStage = Literal[
+    "detected",
+    "awaiting-approval",
+    "approved",
+    "declined",
+    "snoozed",
+    "timed-out",
+    "blocked",
+    "verified",
+    "still-running",
+    "escalated",
+    "restored",
+    "closed",
+]
+
+
+class StatusCard(BusModel):
+    """Where the incident stands, as its root post (a live status card, edited in place) shows it.
+
+    ``since`` is when it reached ``stage``; ``rate_usd_per_hour`` the spend rate last measured (at
+    ``rate_at``); ``who`` the approvers asked, or the person who decided; ``until`` the approval's
+    deadline, a snooze's end or the automatic restore; ``blocked`` exactly what is in force;
+    ``approval_channel`` / ``approval_ts`` the approval request whose buttons the decision replaces.
+    """
+
+    stage: CardStage = "detected"
+    since: UtcDateTime
+    action: Action = "none"
+    cooldown_seconds: int | None = Field(default=None, ge=1, description="a throttle's block")
+    rate_usd_per_hour: float | None = None
+    rate_at: UtcDateTime | None = None
+    who: list[str] = Field(default_factory=list, description="Slack user ids or email addresses")
+    until: UtcDateTime | None = None
+    blocked: list[str] = Field(default_factory=list)
+    outcome: str | None = Field(default=None, description="what the remediation did, in words")
+    approval_channel: str | None = None
+    approval_ts: str | None = None
 
 
 class Incident(BusModel):
@@ -350,6 +387,9 @@ class Incident(BusModel):
     emails: list[str] = Field(default_factory=list)
     announced: bool = Field(default=False, description="the first alert went out (Slack or email)")
     remediation_started: bool = False
+    card: StatusCard | None = Field(
+        default=None, description="the live status card (null: as first posted, detected)"
+    )
     culprit: Culprit
 
     @property

@@ -11,7 +11,7 @@ ASL, everything else is caught into ``Escalate``.
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from tokenfuse import clock
 from tokenfuse.adapters.approvals_table import ApprovalsTable
@@ -25,6 +25,7 @@ from tokenfuse.remediation import approvals, messages, policy, verify
 from tokenfuse.remediation.access import AccountAccess
 from tokenfuse.remediation.audit import Auditor, BusPort
 from tokenfuse.remediation.blocks import restore_blocks
+from tokenfuse.remediation.card_steps import CardPort
 from tokenfuse.remediation.channels import ChatPort, EmailPort, SesEmail, SlackChat, secret_text
 from tokenfuse.remediation.contracts import (
     ApprovalDecidedTask,
@@ -61,6 +62,9 @@ from tokenfuse.remediation.settings import RemediateSettings
 from tokenfuse.remediation.trip import Tripper
 from tokenfuse.remediation.verify import MetricReaderPort
 from tokenfuse.teams import TeamDirectory, deployed_directory
+
+if TYPE_CHECKING:
+    from tokenfuse.adapters.slack import SlackSender
 
 
 class Deps:
@@ -113,14 +117,28 @@ class Deps:
         )
 
     @cached_property
-    def chat(self) -> ChatPort | None:
+    def slack(self) -> "SlackSender | None":
         # slack-sdk is imported when a task first speaks to Slack, not by every remediate cold start
         from tokenfuse.adapters.slack import SlackSender, bot_token_from_secret
 
         token = bot_token_from_secret(self.settings.slack_bot_token_secret_arn)
-        if not token:
+        return SlackSender(token, self.settings.slack_api_base_url) if token else None
+
+    @cached_property
+    def chat(self) -> ChatPort | None:
+        return SlackChat(self.slack) if self.slack is not None else None
+
+    @cached_property
+    def cards(self) -> CardPort | None:
+        """The incidents' status cards (None without the incidents table)."""
+        table_name = self.settings.incidents_table_name
+        if not table_name:
             return None
-        return SlackChat(SlackSender(token, self.settings.slack_api_base_url))
+        from tokenfuse.adapters.incidents_table import IncidentsTable
+        from tokenfuse.alerts.status_cards import StatusCards
+
+        email = EmailSender(self.settings.sender_email) if self.settings.sender_email else None
+        return StatusCards(IncidentsTable(table_name), self.directory, self.slack, email, self.now)
 
     @cached_property
     def email(self) -> EmailPort | None:
@@ -142,7 +160,7 @@ class Deps:
             logger.warning("Slack thread update failed", extra={"error": str(error)})
             metrics.add_metric(name="SlackUpdateFailed", unit=MetricUnit.Count, value=1)
 
-        return Auditor(self.table, self.bus, self.chat, self.now, on_chat_error=chat_failed)
+        return Auditor(self.table, self.bus, self.chat, self.now, on_chat_error=chat_failed, cards=self.cards)
 
     @cached_property
     def access(self) -> AccountAccess:
