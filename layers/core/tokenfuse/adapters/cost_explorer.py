@@ -1,17 +1,21 @@
 """Cost Explorer GetCostAndUsage: Amazon Bedrock's cost grouped by a cost-allocation tag."""
 
+from __future__ import annotations
+
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
+from tokenfuse.adapters.aws import aws_call
 
-from tokenfuse.adapters.aws import translate
+if TYPE_CHECKING:
+    from mypy_boto3_ce import CostExplorerClient
+    from mypy_boto3_ce.type_defs import GetCostAndUsageRequestTypeDef
 
 BEDROCK_SERVICE = "Amazon Bedrock"
 
 
 def cost_by_tag(
-    client: Any,
+    client: CostExplorerClient,
     start: date,
     end: date,
     tag_key: str,
@@ -19,12 +23,13 @@ def cost_by_tag(
     service: str = BEDROCK_SERVICE,
     metric: str = "UnblendedCost",
 ) -> dict[str, float]:
-    """USD per tag value over [start, end) for one service, following NextPageToken.
+    """USD per tag value over [start, end) for one service, following NextPageToken (GetCostAndUsage
+    has no botocore paginator).
 
     Keys are the raw group keys Cost Explorer returns (``team$search``; ``team$`` = untagged).
     """
     totals: dict[str, float] = {}
-    kwargs: dict[str, Any] = {
+    kwargs: GetCostAndUsageRequestTypeDef = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
         "Granularity": "DAILY",
         "Metrics": [metric],
@@ -32,10 +37,8 @@ def cost_by_tag(
         "GroupBy": [{"Type": "TAG", "Key": tag_key}],
     }
     while True:
-        try:
+        with aws_call("ce:GetCostAndUsage"):
             page = client.get_cost_and_usage(**kwargs)
-        except ClientError as error:
-            raise translate(error) from error
         for period in page.get("ResultsByTime", []):
             for group in period.get("Groups", []):
                 key = group["Keys"][0] if group.get("Keys") else f"{tag_key}$"

@@ -3,14 +3,17 @@
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from tokenfuse.adapters.aws import AWS_ERRORS, client, translate
-from tokenfuse.errors import TokenfuseError
+from tokenfuse.adapters.aws import aws_call, client
+from tokenfuse.errors import AwsError
 
 
-class EmailDeliveryError(TokenfuseError):
+class EmailDeliveryError(AwsError):
     """SES refused the message (or no sender is configured)."""
+
+
+_REFUSED: dict[str, type[AwsError]] = dict.fromkeys(
+    ("MessageRejected", "MailFromDomainNotVerifiedException"), EmailDeliveryError
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class EmailSender:
             )
         if not recipients:
             raise EmailDeliveryError("no email recipients")
-        try:
+        with aws_call("ses:SendEmail", codes=_REFUSED):
             response = self.client.send_email(
                 Source=self.sender,
                 Destination={"ToAddresses": recipients},
@@ -56,10 +59,4 @@ class EmailSender:
                     },
                 },
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] in {"MessageRejected", "MailFromDomainNotVerifiedException"}:
-                raise EmailDeliveryError(" ".join(str(error).split())) from error
-            raise translate(error) from error
-        except AWS_ERRORS as error:
-            raise translate(error) from error
         return str(response["MessageId"])

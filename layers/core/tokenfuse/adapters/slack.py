@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from tokenfuse.adapters.aws import error_code
 from tokenfuse.errors import TokenfuseError
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
@@ -133,7 +134,7 @@ def bot_token_from_secret(secret_arn: str | None, max_age: int = TOKEN_MAX_AGE_S
     try:
         value = str(parameters.get_secret(secret_arn, max_age=max_age)).strip()
     except GetParameterError as error:
-        if "ResourceNotFoundException" in str(error):  # created by the stack, value not set yet
+        if error_code(error) == "ResourceNotFoundException":  # created by the stack, value not set yet
             return None
         raise TokenfuseError(
             f"cannot read the Slack bot token secret: {' '.join(str(error).split())}"

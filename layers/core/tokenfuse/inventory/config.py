@@ -8,16 +8,15 @@ from tokenfuse.inventory.owners import INPUT_TOKENS, OUTPUT_TOKENS
 from tokenfuse.inventory.thresholds import AlarmPolicy
 from tokenfuse.settings import FunctionSettings
 
-# Commercial regions where Amazon Bedrock runs (the default sweep list; INVENTORY_REGIONS overrides).
-BEDROCK_REGIONS = (
-    "us-east-1", "us-east-2", "us-west-2", "ca-central-1", "sa-east-1",
-    "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1", "eu-south-1",
-    "eu-south-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
-    "ap-southeast-1", "ap-southeast-2",
-)  # fmt: skip
-
-
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+
+def default_regions() -> tuple[str, ...]:
+    """The default sweep list (INVENTORY_REGIONS overrides): every commercial region where botocore
+    knows an Amazon Bedrock endpoint, read from botocore's own endpoint data when first needed."""
+    from tokenfuse.adapters.regions import bedrock_regions
+
+    return bedrock_regions("aws")
 
 
 def _csv(value: object) -> object:
@@ -43,7 +42,7 @@ class InventorySettings(FunctionSettings):
         default_factory=lambda: ["team"], alias="MANDATORY_TAG_KEYS", min_length=1
     )
     regions: list[str] = Field(
-        default_factory=lambda: list(BEDROCK_REGIONS), alias="INVENTORY_REGIONS", min_length=1
+        default_factory=lambda: list(default_regions()), alias="INVENTORY_REGIONS", min_length=1
     )
     baseline_days: int = Field(default=7, ge=1, le=14, alias="ALARM_BASELINE_DAYS")
     alarm_multiplier: float = Field(default=5.0, gt=0, alias="ALARM_BASELINE_MULTIPLIER")
