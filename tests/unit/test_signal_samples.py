@@ -192,7 +192,8 @@ ROOT_CAUSES = [
     },
 ]
 ALWAYS_SET = {
-    "source", "dedup_key", "received_at", "window_start", "window_end", "raw_source", "summary", "schema_version"
+    "source", "dedup_key", "received_at", "window_start", "window_end", "raw_source", "summary",
+    "schema_version",
 }  # fmt: skip
 
 
