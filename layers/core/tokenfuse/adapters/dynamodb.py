@@ -4,8 +4,10 @@ Why the client and not boto3's ``Table`` resource: the client has botocore's pag
 and Scan (the resource has none, so each table hand-rolled ``LastEvaluatedKey``), a precise
 ``boto3-stubs`` type, the retry config every other call uses (:func:`~tokenfuse.adapters.aws.client`),
 and no resource model to build on first use (measured: about 18 ms for the client, 45 ms for a
-``Table``, on a warm session); AWS no longer adds features to resources. Items go through boto3's own :class:`TypeSerializer` / :class:`TypeDeserializer`, the very
-code the resource runs, so values read back as the resource gave them (numbers as ``Decimal``).
+``Table``, on a warm session); AWS no longer adds features to resources.
+
+Items go through boto3's own :class:`TypeSerializer` / :class:`TypeDeserializer`, the very code
+the resource runs, so values read back as the resource gave them (numbers as ``Decimal``).
 
 Conditional writes go through :func:`~tokenfuse.adapters.aws.aws_call` like any call: a failed
 condition is :class:`~tokenfuse.errors.ConditionFailed` (``ConditionalCheckFailedException``, or a
