@@ -13,7 +13,7 @@ SAM_BIN := $(SAM_VENV)/bin
 REGION ?= us-east-1
 CFN_TEMPLATES := template.yaml $(wildcard org/*.yaml)
 
-.PHONY: help venv test test-fast lint pytest demo bench build clean
+.PHONY: help venv browser test test-fast lint pytest demo bench build clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -33,15 +33,23 @@ $(SAM_BIN)/.installed:
 
 venv: $(BIN)/.installed $(SAM_BIN)/.installed  ## create both virtual environments
 
-lint: venv  ## ruff, mypy on the domain package, sam validate --lint, cfn-lint
+lint: venv  ## ruff, strict mypy over every room, import-linter (layers, 0 cycles), sam validate --lint, cfn-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(SAM_BIN)/sam validate --lint --template template.yaml --region $(REGION)
 	$(SAM_BIN)/cfn-lint $(CFN_TEMPLATES)
 
+# A real headless browser for the page tests (tests/support/browser.py): Debian's Chromium and its
+# driver, installed once (about 70 s) when absent. CI runs as root on Debian; elsewhere run it with sudo.
+browser:  ## install Debian's chromium and chromium-driver when /usr/bin/chromium is absent
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
 # -n auto: one worker per core (pytest-xdist); every test is independent of the others.
-pytest: venv  ## the test suite (unit, integration, e2e in the sandbox)
+pytest: venv browser  ## the test suite (unit, integration, e2e in the sandbox)
 	$(BIN)/pytest -n auto
 
 test: lint pytest  ## everything CI runs

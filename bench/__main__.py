@@ -19,7 +19,7 @@ SECTIONS: dict[str, str] = {
     "Inventory": "bench.inventory:run",
     "Demo: time to contain": "bench.demo:containment",
     "Demo: signal storm": "bench.demo:storm",
-    "Cold start": "bench.demo:cold_start",
+    "Cold start": "bench.coldstart:run",
     "Artifacts": "bench.artifacts:run",
 }
 """Section heading -> "module:function" returning the section's markdown."""

@@ -1,5 +1,5 @@
-"""The demo's figures (issue 7), measured in the sandbox: time to contain and dollars saved, a storm
-of signals, and the handlers' cold-start import time.
+"""The demo's figures (issue 7), measured in the sandbox: time to contain and dollars saved, and a
+storm of signals (the handlers' cold start is bench/coldstart.py).
 
 - ``containment``: the runaway-loop story under ``--policy auto`` (and ``approve``, for comparison):
   simulated minutes from the loop's start to the deny being in force, dollars spent before it, and
@@ -8,17 +8,11 @@ of signals, and the handlers' cold-start import time.
 - ``storm``: 1,000 token-rate alarm signals for 20 spiking profiles (2 accounts x 2 regions) through
   the sandbox's real wiring: each profile's first alarm, 2 re-alerts (new state changes) and 47
   re-deliveries (duplicates) of those. Incidents opened must equal the 20 real spikes.
-- ``cold_start``: the import time of each handler module in a fresh interpreter
-  (``functions/<name>/app.py`` with the layer on the path), against a bare ``import boto3`` handler.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -26,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-FUNCTIONS = ("approve", "attribute", "intake", "inventory", "notify", "remediate")
-IMPORT_RUNS = 5
 
 
 # --------------------------------------------------------------------------------------------------
@@ -157,6 +149,9 @@ def _storm() -> str:
     settings = org_mod.sandbox_settings("notify")
     with Sandbox(clock_start=history_start - timedelta(hours=1), clock_mode="block", fire_schedules=False,
                  **settings) as sb:  # fmt: skip
+        if sb.clock is None or sb.slack is None:
+            raise RuntimeError("the storm needs the sandbox's clock and Slack server")
+        clock, slack = sb.clock, sb.slack
         org, sessions = org_mod.seed(sb, specs)
         sb.drain()
         # The storm's signals are the only ones: the alarms the inventory armed are removed, so the
@@ -173,9 +168,9 @@ def _storm() -> str:
         traffic.history(history_start, start)
         for minute in range(10):
             traffic.send(start + timedelta(minutes=minute), 60)
-        sb.clock.advance_to(start + timedelta(minutes=10))
+        clock.advance_to(start + timedelta(minutes=10))
         sb.drain()
-        calls_before = len(sb.slack.calls)
+        calls_before = len(slack.calls)
         invocations_before = len(sb.invocations)
         unique = [
             (p, start + timedelta(minutes=3 + k, seconds=2))
@@ -194,8 +189,8 @@ def _storm() -> str:
             for profile, changed_at in batch:
                 key = (profile.spec.account_id, profile.spec.region)
                 by_source.setdefault(key, []).append(_alarm_event(profile, changed_at))
-            for (account, region), entries in by_source.items():
-                sessions.client("events", account, region).put_events(Entries=entries)
+            for (account_id, region), entries in by_source.items():
+                sessions.client("events", account_id, region).put_events(Entries=entries)
             sb.delivery.step()
         sb.drain(timeout=600, max_rounds=100_000)
         wall = time.perf_counter() - wall
@@ -203,9 +198,9 @@ def _storm() -> str:
         from tokenfuse.adapters.incidents_table import IncidentsTable
 
         incidents = IncidentsTable(sb.resources["IncidentsTable"]).incidents()
-        posts = [c for c in sb.slack.calls[calls_before:] if c.method == "chat.postMessage" and c.ok]
+        posts = [c for c in slack.calls[calls_before:] if c.method == "chat.postMessage" and c.ok]
         top = [c for c in posts if not c.thread_ts]
-        updates = [c for c in sb.slack.calls[calls_before:] if c.method == "chat.update" and c.ok]
+        updates = [c for c in slack.calls[calls_before:] if c.method == "chat.update" and c.ok]
         runs: dict[str, int] = {}
         for inv in sb.invocations[invocations_before:]:
             runs[inv.function] = runs.get(inv.function, 0) + 1
@@ -233,55 +228,5 @@ def _storm() -> str:
             "",
             f"Incidents opened = real spikes: **{verdict}** ({len(incidents)} of {STORM_PROFILES}). "
             f"CPU of the storm: {cpu:.1f} s.",
-        ]
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# Cold start: imports
-# --------------------------------------------------------------------------------------------------
-_TIMER = (
-    "import sys, time; sys.path[:0] = [{code!r}, {layer!r}]; t = time.perf_counter(); import {module}; "
-    "print(time.perf_counter() - t)"
-)
-
-
-def _import_seconds(code_dir: Path, module: str) -> float:
-    env = {
-        **os.environ,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_SERVICE_NAME": "tokenfuse",
-        "POWERTOOLS_METRICS_NAMESPACE": "Tokenfuse",
-    }
-    runs = []
-    for _ in range(IMPORT_RUNS):
-        code = _TIMER.format(code=str(code_dir), layer=str(ROOT / "layers" / "core"), module=module)
-        out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=code_dir
-        )
-        runs.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(runs)
-
-
-def cold_start() -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        bare = Path(tmp)
-        (bare / "bare_app.py").write_text(
-            "import boto3\n\n\ndef lambda_handler(event, context):\n    return boto3.__version__\n"
-        )
-        baseline = _import_seconds(bare, "bare_app")
-    rows = [f"| bare `import boto3` handler | {baseline * 1000:.0f} | 1.0x |"]
-    for name in FUNCTIONS:
-        seconds = _import_seconds(ROOT / "functions" / name, "app")
-        rows.append(f"| `functions/{name}/app.py` | {seconds * 1000:.0f} | {seconds / baseline:.1f}x |")
-    return "\n".join(
-        [
-            f"Import time of each handler module in a fresh interpreter (median of {IMPORT_RUNS}), the core "
-            "layer on `sys.path`, on this machine (x86_64, not the arm64 Lambda runtime; no SnapStart). "
-            "What Lambda's init phase adds (runtime start, layer extraction) is not included.",
-            "",
-            "| handler | import (ms) | vs bare boto3 |",
-            "|---|---:|---:|",
-            *rows,
         ]
     )

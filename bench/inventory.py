@@ -19,7 +19,10 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock.type_defs import TagTypeDef
 
 ACCOUNTS = 50
 REGIONS = ("us-east-1", "us-west-2")
@@ -49,8 +52,9 @@ class Meter:
         from botocore.client import BaseClient
         from moto.core.botocore_stubber import BotocoreStubber
 
-        original_call = BaseClient._make_api_call
-        original_stub = BotocoreStubber.__call__
+        # botocore's private call path and moto's stubber: read from the classes' own slots
+        original_call = vars(BaseClient)["_make_api_call"]
+        original_stub = vars(BotocoreStubber)["__call__"]
         meter = self
 
         def counted(client: Any, operation: str, params: Any) -> Any:
@@ -64,8 +68,8 @@ class Meter:
             finally:
                 meter.emulator_cpu += time.process_time() - start
 
-        BaseClient._make_api_call = counted  # type: ignore[method-assign]
-        BotocoreStubber.__call__ = timed  # type: ignore[method-assign]
+        setattr(BaseClient, "_make_api_call", counted)  # noqa: B010 - a private attribute stubs do not declare
+        setattr(BotocoreStubber, "__call__", timed)  # noqa: B010
         self._undo = [
             lambda: setattr(BaseClient, "_make_api_call", original_call),
             lambda: setattr(BotocoreStubber, "__call__", original_stub),
@@ -97,12 +101,13 @@ def _seed(members: list[str]) -> None:
             bedrock = session.client("bedrock", region_name=region)
             for p in range(PROFILES_PER_REGION):
                 kind = (a + p) % 4
-                tags = [
+                tag_sets: list[list[TagTypeDef]] = [
                     [{"key": "team", "value": "search"}, {"key": "environment", "value": "prod"}],
                     [{"key": "team", "value": "ranking"}, {"key": "environment", "value": "dev"}],
                     [],
                     [{"key": "team", "value": "ghost"}, {"key": "environment", "value": "prod"}],
-                ][kind]
+                ]
+                tags = tag_sets[kind]
                 bedrock.create_inference_profile(
                     inferenceProfileName=f"p{a}-{region}-{p}",
                     modelSource={"copyFrom": f"arn:aws:bedrock:{region}::foundation-model/{model}"},

@@ -10,11 +10,18 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+# The real headless browser fixture (`browser`): tests/support/browser.py
+pytest_plugins = ["tests.support.browser"]
+
 # CI draws the same examples on every run (a landing never depends on the draw); locally each run
 # draws new ones, which is how a new counterexample is found. .ci/run sets HYPOTHESIS_PROFILE=ci.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+# The tests price with the embedded table (their dollars are worked out by hand from its figures),
+# never with a refreshed one a developer's `tokenfuse prices refresh` wrote into the layer.
+os.environ.setdefault("TOKENFUSE_PRICE_TABLE", "embedded")
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
@@ -28,7 +35,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 HANDLERS = ROOT / "tests" / "fixtures" / "handlers"
-FUNCTIONS = ["approve", "attribute", "intake", "inventory", "notify", "remediate"]
+FUNCTIONS = ["approve", "attribute", "digest", "intake", "inventory", "notify", "remediate"]
 
 
 def build_project(

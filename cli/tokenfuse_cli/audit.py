@@ -17,15 +17,20 @@ import json
 import sys
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tokenfuse_cli.local import stdout_to_stderr
 
+if TYPE_CHECKING:
+    import boto3
+
+    from tokenfuse.inventory.config import InventorySettings
+    from tokenfuse_sandbox.core import Sandbox
+
 DEFAULT_REGIONS = "us-east-1,us-west-2"
 SANDBOX_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
-SANDBOX_REGIONS = ("us-east-1", "us-west-2")
 SANDBOX_TEAMS = """\
 teams:
   - name: search
@@ -109,7 +114,7 @@ def audit(  # noqa: PLR0917 - typer options
 # --------------------------------------------------------------------------------------------------
 # Real account
 # --------------------------------------------------------------------------------------------------
-def _settings(**values: Any) -> Any:
+def _settings(**values: Any) -> InventorySettings:
     from tokenfuse.inventory.config import InventorySettings
 
     return InventorySettings.model_validate(values)
@@ -160,11 +165,11 @@ def live_report(
     )
     inventory = Inventory(
         settings,
-        table=None,
+        table=None,  # type: ignore[arg-type]  # the audit only reads AWS: it never reaches the table
         teams=teams,
         bus=None,
         sessions=MemberSessions(member_role, "tokenfuse-audit", base=session),
-    )  # type: ignore[arg-type]
+    )
     accounts = inventory.accounts()
     records = []
     for account in accounts:
@@ -195,7 +200,7 @@ def live_report(
 # --------------------------------------------------------------------------------------------------
 # Sandbox
 # --------------------------------------------------------------------------------------------------
-def _member_session(account_id: str, own: str) -> Any:
+def _member_session(account_id: str, own: str) -> boto3.Session:
     import boto3
 
     if account_id == own:
@@ -210,7 +215,7 @@ def _member_session(account_id: str, own: str) -> Any:
     )
 
 
-def seed_organization(sb: Any, day: date) -> dict[str, str]:
+def seed_organization(sb: Sandbox, day: date) -> dict[str, str]:
     """A small organization in the sandbox: accounts, profiles, the team directory, a day of cost.
 
     Returns account key -> account id. (Until the sandbox seeds its own default organization.)"""

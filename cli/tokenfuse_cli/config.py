@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from tokenfuse.alerts.view import AlertView
+    from tokenfuse.teams import Route, TeamDirectory
 
 app = typer.Typer(help="The team directory: check it before uploading it.", no_args_is_help=True)
 
@@ -107,7 +111,7 @@ def test_alert(
         raise typer.Exit(1) from None
 
 
-def sample_view(directory: Any, route: Any, environment: str) -> Any:
+def sample_view(directory: TeamDirectory, route: Route, environment: str) -> AlertView:
     """An AlertView of a made-up output runaway on one of the team's profiles, labelled [TEST]."""
     from tokenfuse.alerts.view import AlertView, default_links
     from tokenfuse.events import Culprit, SpendSignal, SpikeAttributed, TokensPerRequest

@@ -13,9 +13,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from tokenfuse_sandbox.core import Sandbox
+    from tokenfuse_sandbox.emulation.slack_server import SlackCall
 
 # Which topic an SNS sample belongs to, by its file name (then by the topic name in the sample).
 _TOPICS = {"cad": "CostAnomalyTopic", "budget": "BudgetsTopic", "alarm": "TokenRateAlarmTopic"}
@@ -58,7 +62,7 @@ def _sns_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _send(sb: Any, kind: str, target: str | None, sample: dict[str, Any]) -> str:
+def _send(sb: Sandbox, kind: str, target: str | None, sample: dict[str, Any]) -> str:
     if kind == "sqs":
         assert target is not None
         for record in sample["Records"]:
@@ -88,7 +92,7 @@ def _send(sb: Any, kind: str, target: str | None, sample: dict[str, Any]) -> str
     return f"events:default ({sample['source']} / {sample['detail-type']})"
 
 
-def _dead_letter_counts(sb: Any) -> dict[str, int]:
+def _dead_letter_counts(sb: Sandbox) -> dict[str, int]:
     wired = {m["queue_url"] for m in sb.provisioner.wiring.sqs}
     counts = {}
     for lid, phys in sb.provisioner.physicals.items():
@@ -103,26 +107,17 @@ def _dead_letter_counts(sb: Any) -> dict[str, int]:
     return counts
 
 
-def _executions(sb: Any) -> dict[str, str]:
-    out = {}
-    for lid in sb.template.of_type("AWS::Serverless::StateMachine"):
-        sfn = sb.clients["stepfunctions"]
-        for ex in sfn.list_executions(stateMachineArn=sb.resources[lid]).get("executions", []):
-            out[ex["executionArn"]] = ex["status"]
-    return out
+def _slack_calls(sb: Sandbox) -> list[SlackCall]:
+    return list(sb.slack.calls) if sb.slack is not None else []
 
 
-def _slack_calls(sb: Any) -> list[Any]:
-    return list(sb.slack.calls) if getattr(sb, "slack", None) is not None else []
-
-
-def run_samples(sb: Any, files: list[Path]) -> list[dict[str, Any]]:
-    results = []
+def run_samples(sb: Sandbox, files: list[Path]) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
     for file in files:
         try:
             sample = json.loads(file.read_text())
-        except json.JSONDecodeError as error:
-            results.append({"file": file.name, "sent_to": None, "error": f"not JSON: {error}"})
+        except json.JSONDecodeError as bad_json:
+            results.append({"file": file.name, "sent_to": None, "error": f"not JSON: {bad_json}"})
             continue
         kind, target = classify(file.name, sample)
         if kind == "unknown":
@@ -131,9 +126,9 @@ def run_samples(sb: Any, files: list[Path]) -> list[dict[str, Any]]:
         inv_before = len(sb.invocations)
         bus_before = len(sb.bus_events)
         dl_before = _dead_letter_counts(sb)
-        ex_before = _executions(sb)
+        ex_before = sb.executions()
         slack_before = len(_slack_calls(sb))
-        error = None
+        error: str | None = None
         try:
             if kind == "sqs" and target not in {
                 p.attrs.get("QueueName") for p in sb.provisioner.physicals.values()
@@ -147,7 +142,7 @@ def run_samples(sb: Any, files: list[Path]) -> list[dict[str, Any]]:
         dl_after = _dead_letter_counts(sb)
         executions = [
             {"execution": arn.rsplit(":", 1)[-1], "status": status, "path": sb.execution_path(arn)}
-            for arn, status in _executions(sb).items()
+            for arn, status in sb.executions().items()
             if arn not in ex_before
         ]
         slack = [

@@ -52,7 +52,7 @@ def incidents(
     for status, i in rows:
         rate = f"{i.cost_per_hour_usd:,.2f}" if i.cost_per_hour_usd is not None else "n/a"
         opened = f"{i.opened_at:%Y-%m-%d %H:%MZ}"
-        profile_name = i.profile_name or i.profile_id
+        profile_name = i.profile_name or i.profile_id or "direct model calls"
         typer.echo(
             _row(
                 status,

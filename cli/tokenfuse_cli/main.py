@@ -30,7 +30,7 @@ def main(
 
 def _register() -> None:
     # Each module keeps its heavy imports (moto, the sandbox) inside its commands: --help stays fast.
-    from tokenfuse_cli import audit, config, demo, local, prices, restore, signals
+    from tokenfuse_cli import audit, budgets, config, demo, local, prices, report, restore, signals
 
     app.add_typer(signals.app, name="signals")
     app.add_typer(local.app, name="local")
@@ -39,6 +39,8 @@ def _register() -> None:
     app.command("demo")(demo.demo)
     app.command("audit")(audit.audit)
     app.command("restore")(restore.restore)
+    app.command("report")(report.report)
+    app.add_typer(budgets.app, name="budgets")
 
 
 _register()

@@ -56,7 +56,13 @@ def restore(  # noqa: PLR0917 - typer options
 
 
 def payload(profile_arn: str | None, all_trips: bool, actor: str) -> dict[str, Any]:
-    return {"task": "restore-profiles", "profile_arn": profile_arn, "all": all_trips, "actor": actor}
+    """The remediate function's ``restore-profiles`` task input, checked by its model (a profile ARN
+    that is none fails in one line, before the function is invoked)."""
+    from tokenfuse.remediation.contracts import parse_task
+
+    task = {"task": "restore-profiles", "profile_arn": profile_arn, "all": all_trips, "actor": actor}
+    parsed: dict[str, Any] = parse_task(task).model_dump(mode="json")
+    return parsed
 
 
 def _print(outcome: dict[str, Any], as_json: bool) -> None:

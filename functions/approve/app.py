@@ -1,12 +1,17 @@
-"""ApproveFunction (Function URL): Slack interactivity and signed email links resume a waiting remediation."""
+"""ApproveFunction (Function URL): Slack interactivity and signed email links resume a waiting remediation.
+
+The correlation id starts as the request's id (Powertools' Function URL path) and becomes the
+spike's (its first dedup key) once the approval or trip record the click acts on is read.
+"""
 
 from typing import Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tokenfuse.observability import logger, metrics, tracer
-from tokenfuse.remediation.endpoint import Endpoint, endpoint
+from tokenfuse.observability import lambda_handler_shell
+from tokenfuse.remediation.endpoint import Endpoint, dependencies
 from tokenfuse.remediation.interactions import HttpReply, failure_reply, request_text
 from tokenfuse.remediation.refusals import Refusals
 from tokenfuse.remediation.settings import ApproveSettings
@@ -15,7 +20,7 @@ app = LambdaFunctionUrlResolver()
 
 
 def _endpoint() -> Endpoint:
-    return endpoint(ApproveSettings.from_env())
+    return dependencies(ApproveSettings.from_env())
 
 
 def _response(reply: HttpReply) -> Response[str]:
@@ -57,9 +62,7 @@ def failed(error: Exception) -> Response[str]:
 app.exception_handler(Exception)(failed)
 
 
-@logger.inject_lambda_context(log_event=False)
-@metrics.log_metrics
-@tracer.capture_lambda_handler
+@lambda_handler_shell(correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    ApproveSettings.from_env()  # a broken environment fails here, before the request is read
+    _endpoint()  # a broken environment fails here, before the request is read
     return app.resolve(event, context)

@@ -4,6 +4,7 @@ compliance and its token-rate alarms; publishes the attributable share of Bedroc
 Wiring only: the work is in tokenfuse.inventory. Three triggers, each an explicit model
 (tokenfuse.inventory.triggers): SQS records (one account each, partial batch failure), CloudTrail
 profile changes, the daily schedule. Any other event is refused with one line and changes nothing.
+The correlation id is the inventory's own: the CloudTrail event's id, or the sweep's id.
 """
 
 from typing import Any
@@ -12,27 +13,26 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tokenfuse.composition import own_account
 from tokenfuse.inventory import runtime
 from tokenfuse.inventory.cloudtrail import ProfileChange
 from tokenfuse.inventory.config import InventorySettings
 from tokenfuse.inventory.service import Inventory
 from tokenfuse.inventory.triggers import DailySweep, Refusal, read_trigger
-from tokenfuse.observability import logger, metrics, tracer
+from tokenfuse.observability import EVENT_BRIDGE_ID, lambda_handler_shell, logger
 
 # A batch whose every account fails still answers with its failures (as intake does): SQS retries
 # exactly those accounts, then dead-letters them.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@lambda_handler_shell(correlation_id_path=EVENT_BRIDGE_ID)
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    settings = InventorySettings.from_env()  # a broken environment fails here, before the event is read
+    deps = runtime.dependencies(InventorySettings.from_env())  # a broken environment fails here
     trigger = read_trigger(event)
     if isinstance(trigger, Refusal):
         return runtime.refuse(trigger, event)
-    inventory = runtime.build_inventory(settings)
+    inventory = deps.inventory(own_account(context))
     if isinstance(trigger, ProfileChange):
         logger.append_keys(trigger="cloudtrail")
         return runtime.handle_cloudtrail(trigger, inventory)

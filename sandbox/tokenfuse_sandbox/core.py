@@ -8,7 +8,8 @@
 Emulations (what moto lacks) are named as such in each module: in-process Lambda (runtime.py),
 event delivery (delivery.py), the Function URL endpoint (function_url.py), and the ones under
 ``emulation/`` (Bedrock inference profiles, the Bedrock runtime with its denies, metrics and
-invocation logs, subscription-filter delivery, simulated clock, Slack server, alarm evaluation).
+invocation logs, subscription-filter delivery, simulated clock, Slack server, alarm evaluation, the
+Price List API).
 """
 
 from __future__ import annotations
@@ -24,36 +25,37 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import boto3
 
-from tokenfuse_sandbox.delivery import Delivery, fire_times, patch_eventbridge
+from tokenfuse_sandbox.clients import SandboxClients, sandbox_clients
+from tokenfuse_sandbox.delivery import Delivery, fire_times
+from tokenfuse_sandbox.emulation import moto_patches
 from tokenfuse_sandbox.function_url import FunctionUrlServer
 from tokenfuse_sandbox.provision import SANDBOX_PREFIX, Provisioner
 from tokenfuse_sandbox.runtime import Invocation, Runtime
-from tokenfuse_sandbox.stepfunctions import execution_path, patch_retry_intervals
+from tokenfuse_sandbox.stepfunctions import execution_path
 from tokenfuse_sandbox.template import ACCOUNT_ID, REGION, Template, TemplateError
+
+if TYPE_CHECKING:
+    from moto.core.config import DefaultConfig
+    from moto.core.models import MockAWS
+    from moto.events.utils import EventMessageType
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef, PutEventsResultEntryTypeDef
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+    from tokenfuse_sandbox.emulation.alarms import AlarmEvaluator
+    from tokenfuse_sandbox.emulation.clock import SimulatedClock
+    from tokenfuse_sandbox.emulation.invocation_logs import SubscriptionDelivery
+    from tokenfuse_sandbox.emulation.slack_server import SlackServer
 
 LOG = logging.getLogger("tokenfuse.sandbox")
 
-MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-_SERVICES = [
-    "sqs",
-    "sns",
-    "events",
-    "iam",
-    "logs",
-    "dynamodb",
-    "ssm",
-    "secretsmanager",
-    "cloudwatch",
-    "lambda",
-    "stepfunctions",
-    "scheduler",
-    "bedrock",
-    "sts",
-]
+MOTO_CONFIG: DefaultConfig = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
 _ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -92,7 +94,7 @@ class Sandbox:
         function_urls: bool = True,
         emulations: bool = True,
         clock_start: datetime | None = None,
-        clock_mode: str | None = "advance",
+        clock_mode: Literal["advance", "block"] | None = "advance",
         slack_channels: Mapping[str, str] | None = None,
         fire_schedules: bool = True,
     ) -> None:
@@ -108,26 +110,28 @@ class Sandbox:
         # "advance": a Wait state moves the simulated clock itself; "block": it waits for someone
         # to advance the clock; None: moto's Wait sleeps in real seconds.
         self.clock_mode = clock_mode
-        self.clock: Any = None
-        self.alarms: Any = None  # emulation.alarms.AlarmEvaluator, evaluating as the clock moves
-        self.log_delivery: Any = None  # emulation.invocation_logs.SubscriptionDelivery, on the clock
-        self.slack: Any = None  # emulation.slack_server.SlackServer on loopback
+        # the emulations (None with emulations=False)
+        self.clock: SimulatedClock | None = None
+        self.alarms: AlarmEvaluator | None = None  # evaluating as the clock moves
+        self.log_delivery: SubscriptionDelivery | None = None  # subscription filters, on the clock
+        self.slack: SlackServer | None = None  # on loopback
         self.slack_channels = dict(slack_channels or {})
         # schedules fire (on the next drain) when the simulated clock passes their fire times
         self.fire_schedules = fire_schedules
-        self.clients: dict[str, Any] = {}
+        self._clients: SandboxClients | None = None  # created once moto is active
         self.url_servers: dict[str, FunctionUrlServer] = {}
         self.runtime = Runtime()
         self.delivery = Delivery(self)
         self._undo: list[Callable[[], None]] = []
         self._saved_env: dict[str, str] | None = None
-        self._mock: Any = None
+        self._mock: MockAWS | None = None
+        self._patches = moto_patches.MotoPatches()  # the sandbox's own changes inside moto
         self._recorders: list[tuple[str, str]] = []  # (bus name, recorder queue url)
         self._bus_events: list[dict[str, Any]] = []
-        self._put_depth = threading.local()
 
     # -- lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> Sandbox:
+        moto_patches.require_pinned_moto()
         if not _ACTIVE.acquire(blocking=False):
             raise RuntimeError("a Sandbox is already running in this process")
         try:
@@ -153,14 +157,12 @@ class Sandbox:
         os.environ["MOTO_ACCOUNT_ID"] = self.account_id
         for key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ENDPOINT_URL"):
             os.environ.pop(key, None)
-        self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
+        self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()
         self._reset_domain_session()
         self._install_emulations()
         self._patch_moto()
-        self._undo.append(patch_retry_intervals(self.clock))
-        session = boto3.Session(region_name=self.region)
-        self.clients = {name: session.client(name) for name in _SERVICES}  # type: ignore[call-overload]
+        self._clients = sandbox_clients(boto3.Session(region_name=self.region))
         self.template = Template(self.template_path, self.parameters, self.account_id, self.region)
         self.provisioner = Provisioner(self.template, self.clients, self.secret_values)
         if self.function_urls:
@@ -204,7 +206,7 @@ class Sandbox:
             self._saved_env = None
 
     def _stop_executions(self) -> None:
-        if not self.clients:
+        if self._clients is None:
             return
         try:
             sfn = self.clients["stepfunctions"]
@@ -219,40 +221,48 @@ class Sandbox:
 
     @staticmethod
     def _reset_domain_session() -> None:
-        """Every sandbox is a fresh deployment, so every function cold-starts: the domain package's
-        module-level caches (boto3 session, settings, secrets...) are cleared; the handlers' own
-        modules are imported anew by the runtime."""
+        """Every sandbox is a fresh deployment, so every function cold-starts: every function's
+        composition root (tokenfuse.composition) and the domain package's other module-level
+        caches (boto3 session, settings, secrets...) are cleared; the handlers' own modules are
+        imported anew by the runtime."""
+        from tokenfuse import composition
+
+        composition.reset()
         for name, module in list(sys.modules.items()):
             if module is None or not (name == "tokenfuse" or name.startswith("tokenfuse.")):
                 continue
             for value in list(vars(module).values()):
+                if isinstance(value, type):  # a class's cache_clear is not a cache (composition.Root)
+                    continue
                 clear = getattr(value, "cache_clear", None)
                 if callable(clear) and getattr(value, "__module__", None) == name:
                     clear()
-            reset = vars(module).get("reset")
-            if name == "tokenfuse.intake" and callable(reset):
-                reset()
         # Powertools' parameter and secret cache is process-wide: a team directory or a secret of an
         # earlier sandbox must not leak into this one.
         from aws_lambda_powertools.utilities import parameters
 
-        parameters.clear_caches()
+        parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
 
     # -- emulations ----------------------------------------------------------------------------
     def _install_emulations(self) -> None:
         """The emulations under ``emulation/``: Bedrock inference profiles, the Bedrock runtime
-        (denies, metrics, invocation logs) and tokenfuse's Metrics Insights queries in moto, the
-        simulated clock (tokenfuse.clock, Step Functions waits), subscription-filter delivery and
+        (denies, metrics, invocation logs), tokenfuse's Metrics Insights queries and the Price List
+        in moto, the simulated clock (tokenfuse.clock, Step Functions waits), subscription-filter delivery and
         alarm evaluation on it, and the Slack server."""
         if not self.emulations:
             return
-        from tokenfuse_sandbox.emulation import bedrock_profiles, bedrock_runtime, metrics_insights
+        from tokenfuse_sandbox.emulation import (
+            bedrock_profiles,
+            bedrock_runtime,
+            metrics_insights,
+            price_list,
+        )
         from tokenfuse_sandbox.emulation.alarms import AlarmEvaluator
         from tokenfuse_sandbox.emulation.clock import SimulatedClock
         from tokenfuse_sandbox.emulation.invocation_logs import SubscriptionDelivery
         from tokenfuse_sandbox.emulation.slack_server import SlackServer
 
-        for emulation in (bedrock_profiles, bedrock_runtime, metrics_insights):
+        for emulation in (bedrock_profiles, bedrock_runtime, metrics_insights, price_list):
             if not emulation.installed():
                 emulation.install()
                 self._undo.append(emulation.uninstall)
@@ -260,7 +270,7 @@ class Sandbox:
         stack = contextlib.ExitStack()
         stack.enter_context(clock.use_for_tokenfuse())
         if self.clock_mode:
-            stack.enter_context(clock.patch_stepfunctions(mode=self.clock_mode))  # type: ignore[arg-type]
+            stack.enter_context(clock.patch_stepfunctions(mode=self.clock_mode))
         self._undo.append(stack.close)
         self.clock = clock
         self.alarms = AlarmEvaluator(clock)
@@ -276,7 +286,7 @@ class Sandbox:
 
     def now(self) -> datetime:
         if self.clock is not None:
-            return self.clock.now()  # type: ignore[no-any-return]
+            return self.clock.now()
         return datetime.now(UTC)
 
     def enable_cross_account(self) -> None:
@@ -295,84 +305,59 @@ class Sandbox:
         # (20 characters); any other key (the sandbox's fake ones) is reported as "AKIAEXAMPLE".
         for key_id in {os.environ.get("AWS_ACCESS_KEY_ID", "testing"), "AKIAEXAMPLE"}:
             if key_id not in backend.access_keys:
-                key = AccessKey(None, prefix="AKIA", account_id=self.account_id)
+                # moto's own constructor call; mypy sees CloudFormationModel's abstract is_created
+                key = AccessKey(None, prefix="AKIA", account_id=self.account_id)  # type: ignore[abstract]
                 key.access_key_id = key_id
                 backend.access_keys[key_id] = key
         os.environ.pop("MOTO_ACCOUNT_ID", None)
 
+    @property
+    def clients(self) -> SandboxClients:
+        """The sandbox's boto3 clients (while it runs)."""
+        if self._clients is None:
+            raise RuntimeError("the sandbox is not running")
+        return self._clients
+
     def _patch_moto(self) -> None:
-        from moto.awslambda_simple.models import LambdaSimpleBackend
-        from moto.events.models import EventsBackend
+        """The sandbox's own changes inside moto (:mod:`.emulation.moto_patches`), undone at stop."""
+        self._undo.append(self._patches.restore)
+        moto_patches.route_lambda_invoke(self._patches, self._invoke_in_process)
+        moto_patches.record_put_events(self._patches, self._record_bus_events)
+        moto_patches.fix_eventbridge(self._patches)
+        moto_patches.sns_timestamps_on(self._patches, self.now)
+        moto_patches.retry_on_clock(self._patches, self.clock)
 
-        sandbox = self
-        original_invoke = LambdaSimpleBackend.invoke
+    def _invoke_in_process(
+        self, function_name: str, event: Any, kind: str | None
+    ) -> moto_patches.LambdaReply | None:
+        """``lambda.Invoke`` of one of the template's functions (None: not one of them)."""
+        lid = self.runtime.logical_id(function_name)
+        if lid is None:
+            return None
+        if kind == "Event":
+            self.delivery.async_queue.append((lid, event, "lambda:Invoke(Event)"))
+            return b"", False
+        if kind == "DryRun":
+            return b"", False
+        inv = self.runtime.invoke(lid, event, trigger="lambda:Invoke")
+        if not inv.ok:
+            err = inv.error or {}
+            payload = {
+                "errorType": err.get("errorType"),
+                "errorMessage": err.get("errorMessage"),
+                "stackTrace": err.get("stackTrace", []),
+            }
+            return json.dumps(payload).encode(), True
+        return json.dumps(inv.result, default=str).encode(), False
 
-        def invoke(  # noqa: PLR0917 - moto's signature
-            backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
-        ) -> Any:
-            lid = sandbox.runtime.logical_id(function_name)
-            if lid is None:
-                return original_invoke(backend, function_name, qualifier, body, headers, response_headers)
-            raw = body.decode() if isinstance(body, bytes) else body
-            event = json.loads(raw) if raw else {}
-            kind = (headers or {}).get("X-Amz-Invocation-Type") or (headers or {}).get(
-                "x-amz-invocation-type"
-            )
-            if kind == "Event":
-                sandbox.delivery.async_queue.append((lid, event, "lambda:Invoke(Event)"))
-                return b""
-            if kind == "DryRun":
-                return b""
-            inv = sandbox.runtime.invoke(lid, event, trigger="lambda:Invoke")
-            if not inv.ok:
-                # surfaces as a Lambda function error: Step Functions reads errorType for Retry/Catch
-                response_headers["x-amz-function-error"] = "Unhandled"
-                err = inv.error or {}
-                return json.dumps(
-                    {
-                        "errorType": err.get("errorType"),
-                        "errorMessage": err.get("errorMessage"),
-                        "stackTrace": err.get("stackTrace", []),
-                    }
-                ).encode()
-            return json.dumps(inv.result, default=str).encode()
-
-        self._undo.extend(patch_eventbridge())
-        LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
-        self._undo.append(lambda: setattr(LambdaSimpleBackend, "invoke", original_invoke))
-
-        original_put = EventsBackend.put_events
-
-        def put_events(backend: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            depth = getattr(sandbox._put_depth, "n", 0)
-            sandbox._put_depth.n = depth + 1
-            try:
-                entries = original_put(backend, events)
-            finally:
-                sandbox._put_depth.n = depth
-            current = sandbox.runtime.current
-            if depth == 0 and current is not None:
-                for event, entry in zip(events, entries, strict=False):
-                    if "EventId" in entry:
-                        current.bus_events.append(_entry_summary(event, entry["EventId"]))
-            return entries
-
-        EventsBackend.put_events = put_events  # type: ignore[method-assign]
-        self._undo.append(lambda: setattr(EventsBackend, "put_events", original_put))
-        self._patch_sns_timestamps()
-
-    def _patch_sns_timestamps(self) -> None:
-        """SNS stamps each notification with wall-clock time; on the simulated clock a Budgets or CAD
-        alert published at 22:00 must say 22:00 (intake reads the alert's time from it)."""
-        import moto.sns.models as sns_models
-
-        original = sns_models.iso_8601_datetime_with_milliseconds
-
-        def stamped(value: datetime | None = None) -> str:
-            return original(value or self.now().astimezone(UTC).replace(tzinfo=None))
-
-        sns_models.iso_8601_datetime_with_milliseconds = stamped  # type: ignore[assignment]
-        self._undo.append(lambda: setattr(sns_models, "iso_8601_datetime_with_milliseconds", original))
+    def _record_bus_events(self, events: list[dict[str, Any]], entries: list[dict[str, Any]]) -> None:
+        """What the invocation in progress put on a bus (its record's ``bus_events``)."""
+        current = self.runtime.current
+        if current is None:
+            return
+        for event, entry in zip(events, entries, strict=False):
+            if "EventId" in entry:
+                current.bus_events.append(_entry_summary(event, entry["EventId"]))
 
     def _start_url_server(self, logical_id: str) -> str:
         def handle(event: dict[str, Any]) -> tuple[bool, Any]:
@@ -446,12 +431,12 @@ class Sandbox:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
         return list(self._bus_events)
 
-    def queue_messages(self, queue: str, delete: bool = False) -> list[dict[str, Any]]:
+    def queue_messages(self, queue: str, delete: bool = False) -> list[MessageTypeDef]:
         """Every message waiting in a queue (by logical id, name, ARN or URL), without consuming it."""
         sqs = self.clients["sqs"]
         url = self.queue_url(queue)
-        out: list[dict[str, Any]] = []
-        handles = []
+        out: list[MessageTypeDef] = []
+        handles: list[str] = []
         while True:
             got = sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30, AttributeNames=["All"]
@@ -495,10 +480,10 @@ class Sandbox:
 
     def put_events(
         self, entries: Iterable[Mapping[str, Any]], bus: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[PutEventsResultEntryTypeDef]:
         """Put events (PutEvents entries, or whole EventBridge events) on a bus (default: 'default')."""
-        out = []
-        batch = []
+        out: list[PutEventsResultEntryTypeDef] = []
+        batch: list[PutEventsRequestEntryTypeDef] = []
         for entry in entries:
             item = _to_entry(entry)
             target = bus or item.get("EventBusName") or "default"
@@ -553,6 +538,15 @@ class Sandbox:
             self.delivery.step()
             time.sleep(0.02)
 
+    def executions(self) -> dict[str, str]:
+        """Every execution of the template's state machines: ARN -> status."""
+        sfn = self.clients["stepfunctions"]
+        out: dict[str, str] = {}
+        for lid in self.template.of_type("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
+            pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=self.resources[lid])
+            out.update((ex["executionArn"], ex["status"]) for page in pages for ex in page["executions"])
+        return out
+
     def execution_path(self, execution_arn: str) -> list[str]:
         """The states an execution entered, in order."""
         return execution_path(self.clients["stepfunctions"], execution_arn)
@@ -566,16 +560,20 @@ class Sandbox:
         name = self.resources.get(bus, bus)
         backend = events_backends[self.account_id][self.region]
         rules = backend.describe_event_bus(name).rules.values()
-        full = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "account": self.account_id,
-            "region": self.region,
-            "time": "2026-01-01T00:00:00Z",
-            "resources": [],
-            "detail": {},
-            **dict(event),
-        }
+        # an event as delivered, of any shape: moto's matcher reads the fields a pattern names
+        full = cast(
+            "EventMessageType",
+            {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "account": self.account_id,
+                "region": self.region,
+                "time": "2026-01-01T00:00:00Z",
+                "resources": [],
+                "detail": {},
+                **dict(event),
+            },
+        )
         return [r.name for r in rules if "-recorder-" not in r.name and r.event_pattern.matches_event(full)]
 
     def unmatched_rules(self, events: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -609,13 +607,14 @@ def _entry_summary(event: Mapping[str, Any], event_id: str) -> dict[str, Any]:
     }
 
 
-def _to_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+def _to_entry(entry: Mapping[str, Any]) -> PutEventsRequestEntryTypeDef:
     """A PutEvents entry from either an entry or an EventBridge event as delivered."""
     if "Source" in entry or "DetailType" in entry:
-        return dict(entry)
-    item: dict[str, Any] = {
-        "Source": entry["source"],
-        "DetailType": entry["detail-type"],
+        # already an entry, as the caller wrote it (a wrong field is EventBridge's to refuse)
+        return cast("PutEventsRequestEntryTypeDef", dict(entry))
+    item: PutEventsRequestEntryTypeDef = {
+        "Source": str(entry["source"]),
+        "DetailType": str(entry["detail-type"]),
         "Detail": json.dumps(entry.get("detail", {})),
     }
     if entry.get("resources"):

@@ -11,16 +11,27 @@ import time
 import uuid
 from collections import deque
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from tokenfuse_sandbox.runtime import Invocation
+from tokenfuse_sandbox.runtime import Invocation, Runtime
 
 if TYPE_CHECKING:
-    from tokenfuse_sandbox.core import Sandbox
+    from mypy_boto3_sqs.literals import QueueAttributeFilterType
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+    from mypy_boto3_stepfunctions.type_defs import HistoryEventTypeDef
+
+    from tokenfuse_sandbox.clients import SandboxClients
+    from tokenfuse_sandbox.provision import Provisioner
+    from tokenfuse_sandbox.template import Template
 
 LOG = logging.getLogger("tokenfuse.sandbox")
 
-_SQS_ATTRS = ["ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp"]
+_SQS_ATTRS: list[QueueAttributeFilterType] = [
+    "ApproximateReceiveCount",
+    "SentTimestamp",
+    "SenderId",
+    "ApproximateFirstReceiveTimestamp",
+]
 
 
 def _iso(ts: float | None = None) -> str:
@@ -42,8 +53,26 @@ def _lambda_message_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class DeliveryHost(Protocol):
+    """What delivery reads of the sandbox that runs it (:class:`~tokenfuse_sandbox.Sandbox`)."""
+
+    account_id: str
+    region: str
+    clock_mode: Literal["advance", "block"] | None
+    runtime: Runtime
+    template: Template
+    provisioner: Provisioner
+
+    @property
+    def clients(self) -> SandboxClients: ...
+    @property
+    def resources(self) -> dict[str, Any]: ...
+    def now(self) -> datetime: ...
+    def queue_url(self, queue: str) -> str: ...
+
+
 class Delivery:
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: DeliveryHost) -> None:
         self.sb = sandbox
         self.async_queue: deque[tuple[str, Any, str]] = deque()
         self.due_schedules: deque[tuple[dict[str, Any], datetime]] = deque()  # crossed by the clock
@@ -58,7 +87,7 @@ class Delivery:
         return queue is None or bool(queue.messages)
 
     # -- SQS event source mappings -------------------------------------------------------------
-    def sqs_record(self, msg: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    def sqs_record(self, msg: MessageTypeDef, queue_arn: str) -> dict[str, Any]:
         return {
             "messageId": msg["MessageId"],
             "receiptHandle": msg["ReceiptHandle"],
@@ -309,17 +338,19 @@ class Delivery:
             for ex in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING").get("executions", []):
                 # moto ignores reverseOrder: read the whole history, keep the last event
                 history = sfn.get_execution_history(executionArn=ex["executionArn"], maxResults=1000)
-                events = history.get("events", [])
-                last = events[-1] if events else {}
-                kind = last.get("type", "")
-                if kind == "WaitStateEntered" and self.sb.clock_mode != "advance":
-                    continue  # parked until someone moves the clock (or real seconds pass)
-                if kind == "TaskSubmitted" and "waitForTaskToken" in str(
-                    last.get("taskSubmittedEventDetails", {}).get("resource", "")
-                ):
+                events = history["events"]
+                if events and self._parked(events[-1]):
                     continue
                 busy.append(ex["executionArn"])
         return busy
+
+    def _parked(self, last: HistoryEventTypeDef) -> bool:
+        """An execution whose last event waits on something outside it (the clock, a callback)."""
+        if last["type"] == "WaitStateEntered":
+            return self.sb.clock_mode != "advance"  # until someone moves the clock (or real seconds pass)
+        if last["type"] == "TaskSubmitted":
+            return "waitForTaskToken" in last.get("taskSubmittedEventDetails", {}).get("resource", "")
+        return False
 
     # -- the loop ------------------------------------------------------------------------------
     def on_clock(self, old: datetime, new: datetime) -> None:
@@ -381,97 +412,6 @@ def _select(event: Any, path: str) -> Any:
     return node
 
 
-# --------------------------------------------------------------------------------------------------
-# EventBridge fidelity fixes to moto 5.2.5 (sandbox only; each is undone when the sandbox stops)
-# --------------------------------------------------------------------------------------------------
-# What EventBridge delivers to a target without an InputTransformer: the whole event, account included
-# (moto's default template leaves out "account").
-_FULL_EVENT_TEMPLATE = (
-    '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
-    '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, '
-    '"detail": <detail>}'
-)
-
-
-def _flatten(node: Any, prefix: str = "", result: dict[str, Any] | None = None) -> dict[str, Any]:
-    """moto's EventPattern._flatten_dict, descending into arrays of objects as EventBridge does
-    (``detail.configuration.metrics[].metricStat.metric.namespace`` matches ``metrics.metricStat...``)."""
-    if result is None:
-        result = {}
-    if isinstance(node, dict):
-        for k, v in node.items():
-            key = f"{prefix}.{k}" if prefix else k
-            if isinstance(v, dict) and v:
-                _flatten(v, key, result)
-            elif isinstance(v, list) and any(isinstance(x, dict) for x in v):
-                for x in v:
-                    sub = _flatten(x, key, {}) if isinstance(x, dict) else {key: x}
-                    for sk, sv in sub.items():
-                        have = result.get(sk)
-                        merged = [] if have is None else (have if isinstance(have, list) else [have])
-                        merged.extend(sv if isinstance(sv, list) else [sv])
-                        result[sk] = merged
-            else:
-                result[key] = v
-    return result
-
-
-def patch_eventbridge() -> list[Any]:
-    """Apply the fixes; returns the undo callables."""
-    import copy
-
-    from moto.events.models import EventPattern, Rule, events_backends
-    from moto.events.utils import EventTemplateParser
-    from moto.utilities.arns import parse_arn
-
-    undo: list[Any] = []
-
-    old_template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
-    EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = _FULL_EVENT_TEMPLATE
-    undo.append(lambda: setattr(EventTemplateParser, "DEFAULT_EVENT_INPUT_TEMPLATE", old_template))
-
-    old_flatten = EventPattern.__dict__["_flatten_dict"]
-    EventPattern._flatten_dict = staticmethod(_flatten)  # type: ignore[method-assign,assignment]
-    undo.append(lambda: setattr(EventPattern, "_flatten_dict", old_flatten))
-
-    old_send = Rule.send_to_targets
-
-    def send_to_targets(rule: Any, original_event: Any, transform_input: bool = True) -> None:
-        """Bus -> bus targets forward the event itself (same id, account, time, resources), as
-        EventBridge does; moto re-puts only source, detail-type and detail."""
-        if rule.state != "ENABLED":  # moto delivers for disabled rules too
-            return None
-        buses = [
-            t for t in rule.targets if t["Arn"].split(":")[2:3] == ["events"] and ":event-bus/" in t["Arn"]
-        ]
-        if not buses:
-            return old_send(rule, original_event, transform_input)
-        if not rule.event_pattern.matches_event(original_event):
-            return None
-        saved = rule.targets
-        rule.targets = [t for t in saved if t not in buses]
-        try:
-            if rule.targets:
-                old_send(rule, original_event, transform_input)
-        finally:
-            rule.targets = saved
-        for target in buses:
-            arn = parse_arn(target["Arn"])
-            backend = events_backends[arn.account][arn.region]
-            bus = backend.describe_event_bus(arn.resource_id)
-            for other in list(bus.rules.values()):
-                if other.state == "ENABLED":
-                    other.send_to_targets(copy.deepcopy(original_event))
-        return None
-
-    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
-    undo.append(lambda: setattr(Rule, "send_to_targets", old_send))
-    return undo
-
-
-# --------------------------------------------------------------------------------------------------
-# Schedules on the simulated clock: which fire times a move of the clock crossed
-# --------------------------------------------------------------------------------------------------
 _NAMES = {
     **{
         m: i + 1

@@ -8,13 +8,19 @@ import json
 import secrets
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from tokenfuse_sandbox.clients import SandboxClients
 from tokenfuse_sandbox.runtime import FunctionSpec
 from tokenfuse_sandbox.template import Physical, Template, TemplateError
 
+if TYPE_CHECKING:
+    from mypy_boto3_events.type_defs import TargetTypeDef
+    from mypy_boto3_lambda.literals import RuntimeType
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
+
 SANDBOX_PREFIX = "tokenfuse-sandbox"
-_QUEUE_ATTRIBUTES = (
+_QUEUE_ATTRIBUTES: tuple[QueueAttributeNameType, ...] = (
     "VisibilityTimeout",
     "MessageRetentionPeriod",
     "DelaySeconds",
@@ -47,7 +53,7 @@ def _dummy_zip() -> bytes:
 
 class Provisioner:
     def __init__(
-        self, template: Template, clients: dict[str, Any], secret_values: dict[str, str] | None = None
+        self, template: Template, clients: SandboxClients, secret_values: dict[str, str] | None = None
     ):
         self.t = template
         self.c = clients
@@ -170,7 +176,7 @@ class Provisioner:
     # -- AWS resources -------------------------------------------------------------------------
     def _create_SQS_Queue(self, lid: str, props: dict[str, Any], where: str) -> Physical:
         name = self._name(lid, props, "QueueName", where, 80)
-        attrs: dict[str, str] = {}
+        attrs: dict[QueueAttributeNameType, str] = {}
         for key in _QUEUE_ATTRIBUTES:
             if key in props:
                 value = self.t.resolve(props[key], f"{where}.{key}")
@@ -233,13 +239,17 @@ class Provisioner:
         self.c["events"].put_rule(**kwargs)
         targets = self.t.resolve(props.get("Targets") or [], f"{where}.Targets")
         if targets:
+            # the template's targets as written: EventBridge (moto) checks them, as CloudFormation would
             clean = [
-                {
-                    k: v
-                    for k, v in tgt.items()
-                    if k
-                    in ("Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer", "SqsParameters")
-                }
+                cast(
+                    "TargetTypeDef",
+                    {
+                        k: v
+                        for k, v in tgt.items()
+                        if k
+                        in ("Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer", "SqsParameters")
+                    },
+                )
                 for tgt in targets
             ]
             self.c["events"].put_targets(Rule=name, EventBusName=bus, Targets=clean)
@@ -358,7 +368,7 @@ class Provisioner:
         phys = self._register(Physical(lid, "AWS::Serverless::Function", name, {"Arn": arn}))
         self.c["lambda"].create_function(
             FunctionName=name,
-            Runtime=str(merged.get("Runtime", "python3.13")),
+            Runtime=cast("RuntimeType", str(merged.get("Runtime", "python3.13"))),  # moto checks it
             Role=self._lambda_role(),
             Handler=str(merged.get("Handler", "app.lambda_handler")),
             Code={"ZipFile": self._zip},
@@ -474,7 +484,7 @@ class Provisioner:
         except Exception as error:
             raise TemplateError(f"{where}: EventBridge refused the rule: {error}") from error
         url, arn = self._shadow_queue(lid, ev_name)
-        target: dict[str, Any] = {"Id": "sandbox-shadow", "Arn": arn}
+        target: TargetTypeDef = {"Id": "sandbox-shadow", "Arn": arn}
         if "InputTransformer" in p:
             target["InputTransformer"] = p["InputTransformer"]
         self.c["events"].put_targets(Rule=name, EventBusName=bus, Targets=[target])

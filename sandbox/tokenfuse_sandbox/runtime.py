@@ -24,6 +24,9 @@ from typing import Any
 
 from tokenfuse_sandbox.template import TemplateError
 
+Handler = Callable[[Any, Any], Any]
+"""A Lambda handler: (event, context) -> result, each of them JSON of any shape."""
+
 
 @dataclass
 class FunctionSpec:
@@ -103,7 +106,7 @@ class Runtime:
     def __init__(self, base_env: dict[str, str] | None = None) -> None:
         self.functions: dict[str, FunctionSpec] = {}
         self.by_name: dict[str, str] = {}
-        self.handlers: dict[str, Callable[[Any, Any], Any]] = {}
+        self.handlers: dict[str, Handler] = {}
         self.invocations: list[Invocation] = []
         self.lock = threading.RLock()
         self.base_env = dict(base_env or {})
@@ -154,7 +157,7 @@ class Runtime:
                 os.environ.update(saved)
 
     # -- loading --------------------------------------------------------------------------------
-    def load(self, logical_id: str) -> Callable[[Any, Any], Any]:
+    def load(self, logical_id: str) -> Handler:
         if logical_id in self.handlers:
             return self.handlers[logical_id]
         spec = self.functions[logical_id]
@@ -169,7 +172,7 @@ class Runtime:
         module_name = f"tokenfuse_sandbox_fn_{logical_id}_{module_path.replace('.', '_')}"
         with self.function_env(spec):
             module = _import_file(module_name, file, spec.code_dir)
-        handler = getattr(module, attr, None)
+        handler: Handler | None = getattr(module, attr, None)
         if not callable(handler):
             raise TemplateError(
                 f"Resources.{logical_id}.Handler: {file.name} has no callable {attr!r} ({spec.handler!r})"

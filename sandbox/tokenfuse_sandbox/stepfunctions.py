@@ -12,55 +12,27 @@ Facts about moto 5.2.5's interpreter (checked in its source):
   ``TimeoutSeconds`` / ``TimeoutSecondsPath`` in real seconds (default 99999999); SendTaskSuccess /
   SendTaskFailure notify it from any thread. A time-out raises ``States.Timeout``.
 - Retry intervals are a plain ``time.sleep`` in ``retrier_decl.py``: the sandbox takes it over
-  (:func:`patch_retry_intervals`) so ``IntervalSeconds`` / ``BackoffRate`` cost no wall time; with
+  (``moto_patches.retry_on_clock``) so ``IntervalSeconds`` / ``BackoffRate`` cost no wall time; with
   the simulated clock they advance it instead.
 - A Wait state sleeps in ``WaitFunction._wait_interval`` (the clock emulation takes it over).
 """
 
 from __future__ import annotations
 
-import types
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_stepfunctions.type_defs import HistoryEventTypeDef
 
 
-def patch_retry_intervals(clock: Any | None) -> Callable[[], None]:
-    """Retry intervals advance the simulated clock (or pass at once without one)."""
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-
-    original = retrier_decl.time
-
-    def sleep(seconds: float) -> None:
-        if clock is not None and seconds > 0:
-            clock.advance(seconds)
-
-    proxy = types.SimpleNamespace(
-        **{k: getattr(original, k) for k in dir(original) if not k.startswith("__")}
-    )
-    proxy.sleep = sleep
-    retrier_decl.time = proxy  # type: ignore[assignment]
-
-    def undo() -> None:
-        retrier_decl.time = original
-
-    return undo
-
-
-def execution_path(sfn: Any, execution_arn: str) -> list[str]:
+def execution_path(sfn: SFNClient, execution_arn: str) -> list[str]:
     """The states an execution entered, in order (from its history)."""
-    events: list[dict[str, Any]] = []
-    token = None
-    while True:
-        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-        if token:
-            kwargs["nextToken"] = token
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(page.get("events", []))
-        token = page.get("nextToken")
-        if not token:
-            break
+    events: list[HistoryEventTypeDef] = []
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+        events.extend(page["events"])
     return [
         e["stateEnteredEventDetails"]["name"]
         for e in events
-        if e.get("type", "").endswith("StateEntered") and "stateEnteredEventDetails" in e
+        if e["type"].endswith("StateEntered") and "stateEnteredEventDetails" in e
     ]

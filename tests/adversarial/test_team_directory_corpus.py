@@ -318,8 +318,8 @@ def test_broken_parameter_keeps_the_last_valid_version(ssm, caplog, case):
 
 def test_the_deployed_default_routes_everything_to_finops(ssm, caplog):
     put(ssm, "teams: []\n")  # template.yaml's TeamDirectoryParameter before anyone uploads one
-    directory = deployed_directory(PARAMETER)
-    route = directory.route("search", fallback_channel="C0STACKFIN")
+    directory = deployed_directory(PARAMETER, finops_slack_channel="C0STACKFIN")
+    route = directory.route("search")
     assert (route.owner, route.slack_channel, route.reason) == (
         "finops",
         "C0STACKFIN",

@@ -1,5 +1,5 @@
-"""`tokenfuse demo`'s other paths (issue 7): nobody owns the profile (FinOps decides), the on-call
-declines, and the auto policy (contained as soon as the alarm can fire)."""
+"""`tokenfuse demo`'s other paths (issue 7): nobody owns the profile (FinOps decides) and the on-call
+declines. The auto policy's run is tests/e2e/test_demo_cli.py's (the CLI as a user runs it)."""
 
 from datetime import datetime, timedelta
 
@@ -44,16 +44,3 @@ def test_decline_trips_nothing_and_the_loop_spends_until_the_fix(tmp_path):
     # the loop ran until the team's fix: 18 minutes at ~14x, more than 3x what approving cost
     assert at(s["loop_stopped_at"]) - at(s["loop_started_at"]) == timedelta(minutes=18)
     assert s["spent_before_containment_usd"] > 3 * 20
-
-
-def test_auto_policy_contains_the_loop_when_the_alarm_fires(tmp_path):
-    report = demo(tmp_path, policy="auto")
-    s = report.summary
-    # The alarm needs 3 breaching one-minute periods (the inventory's definition): ALARM at +3 min;
-    # with `auto` the trip happens in the same delivery round, so the deny is in force at +3.
-    assert 3 <= s["minutes_to_contain"] <= 5
-    assert s["contained_at"] == s["alarm_at"]
-    (remediation,) = report.remediations
-    assert remediation["decision"] == "auto" and remediation["actor"] == "tokenfuse"
-    assert report.approvals == []
-    assert s["counterfactual_usd"]["cad"] >= 100 * s["spent_before_containment_usd"]

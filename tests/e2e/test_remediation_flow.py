@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from tests.fault_injection.faults import FaultInjector, Plan
 from tokenfuse.adapters.approvals_table import ApprovalsTable
 from tokenfuse.adapters.guard_scp import empty_document, listed_arns
+from tokenfuse.remediation.contracts import TASK_RESULTS, parse_task
 from tokenfuse.remediation.trip import STATE_TAG_KEY
 from tokenfuse_sandbox.core import Sandbox
 from tokenfuse_sandbox.emulation.slack_server import SlackServer, block_actions_payload, send_interaction
@@ -60,6 +61,18 @@ def sandbox(template_path=None, dry_run="false"):
             )["Policy"]["PolicySummary"]["Id"]
             sb.slack, sb.policy_id = slack, policy_id
             yield sb
+            assert_contracts_held(sb)
+
+
+def assert_contracts_held(sb):
+    """Every payload moto's interpreter sent RemediateFunction from the real ASL was its task's input,
+    and every answer its task's result model: the contracts, checked on a recorded execution."""
+    calls = [i for i in sb.invocations if i.function == "RemediateFunction"]
+    assert calls, "the remediate function never ran"
+    for call in calls:
+        task = parse_task(call.event)
+        if call.ok:
+            TASK_RESULTS[task.task].model_validate(call.result)
 
 
 def profile(sb, tags=None):

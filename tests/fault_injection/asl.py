@@ -6,7 +6,9 @@ each Lambda task run in-process. moto's own interpreter runs the same definition
 Semantics followed (AWS's documentation): a Task's error name is the Lambda ``errorType`` (the
 exception's class name); a Retrier matches by name, a Catcher by name or ``States.ALL`` and puts
 ``{"Error", "Cause"}`` at its ``ResultPath``; ``ResultSelector`` shapes ``{"Payload": ...}``;
-``ResultPath: null`` discards the result. Wait states pass at once (they are counted).
+``ResultPath: null`` discards the result. Wait states pass at once (they are counted). A
+``.waitForTaskToken`` Task invokes its Lambda, then takes its output from ``callback`` (the
+SendTaskSuccess output), which may raise :class:`States` (``States.Timeout``) instead.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+Callback = Callable[[str, dict[str, Any]], dict[str, Any]]
+"""(state name, the payload the Lambda got) -> what SendTaskSuccess returns."""
 _MISSING = object()
 
 
@@ -96,14 +100,23 @@ def _choose(state: dict[str, Any], data: dict[str, Any]) -> str:
     return str(state["Default"])
 
 
+def _catches(catcher: dict[str, Any], error: str) -> bool:
+    """States.ALL catches every error but States.Runtime (a path that is not there), which fails
+    the execution unless named."""
+    names = set(catcher["ErrorEquals"])
+    return error in names or ("States.ALL" in names and error != "States.Runtime")
+
+
 def run(
     asl: dict[str, Any],
     invoke: Invoke,
     execution_input: dict[str, Any],
     on_state: Callable[[str, dict[str, Any]], None] | None = None,
     max_steps: int = 200,
+    callback: Callback | None = None,
 ) -> Execution:
-    """Run the definition; ``on_state(name, data)`` sees the data after each state."""
+    """Run the definition; ``on_state(name, data)`` sees the data after each state; ``callback``
+    answers the Tasks that wait for a token (without one, such a Task is refused)."""
     states = asl["States"]
     execution = Execution()
     context = {"Execution": {"Id": "arn:aws:states:::execution:faults:run"}, "Task": {"Token": "token"}}
@@ -128,14 +141,12 @@ def run(
         if kind == "Pass":
             data = _put(data, state.get("ResultPath", "$"), state.get("Result", data))
         elif kind == "Task":
-            assert not state["Resource"].endswith(".waitForTaskToken"), "approvals are not interpreted"
+            waits = state["Resource"].endswith(".waitForTaskToken")
+            assert callback is not None or not waits, "no callback: approvals are not interpreted"
             try:
-                data = _task(state, data, context, invoke, execution, name)
+                data = _task(state, data, context, invoke, execution, name, callback if waits else None)
             except States as error:
-                catcher = next(
-                    (c for c in state.get("Catch", []) if {error.name, "States.ALL"} & set(c["ErrorEquals"])),
-                    None,
-                )
+                catcher = next((c for c in state.get("Catch", []) if _catches(c, error.name)), None)
                 if catcher is None:
                     execution.status, execution.error = "FAILED", error.name
                     return execution
@@ -160,6 +171,7 @@ def _task(
     invoke: Invoke,
     execution: Execution,
     name: str,
+    callback: Callback | None = None,
 ) -> dict[str, Any]:
     payload = _resolve(state["Parameters"], data, context)["Payload"]
     tries: dict[int, int] = {}
@@ -180,6 +192,8 @@ def _task(
                 tries[retrier] = tries.get(retrier, 0) + 1
                 continue
             raise States(error_name, cause) from error
+    if callback is not None:  # the Lambda's own result is not the state's: SendTaskSuccess's is
+        return _put(data, state.get("ResultPath", "$"), json.loads(json.dumps(callback(name, payload))))
     shaped: Any = {"Payload": result}
     if "ResultSelector" in state:
         shaped = _resolve(state["ResultSelector"], shaped, context)

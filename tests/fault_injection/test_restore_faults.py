@@ -45,7 +45,12 @@ def _trip_detach(world: World, mechanism: TripMechanism) -> None:
     incident = world.incident("detach")
     decided = tasks.dispatch({"task": "policy", "incident": incident}, world.deps(mechanism))
     record = tasks.dispatch(
-        {"task": "trip", "incident": incident, "policy": decided, "approval": {"actor": "tokenfuse"}},
+        {
+            "task": "trip",
+            "incident": incident,
+            "policy": decided,
+            "approval": {"decision": None, "actor": "tokenfuse"},
+        },
         world.deps(mechanism),
     )
     assert record["complete"] and record["action"] == "detach"

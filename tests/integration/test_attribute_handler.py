@@ -90,22 +90,21 @@ class MotoMetrics:
 @pytest.fixture
 def handler(aws, monkeypatch):
     from functions.attribute import app
-    from tokenfuse import observability
+    from tokenfuse import composition, observability
+    from tokenfuse.attribution import wiring
 
     # observability's Metrics was built at import, maybe before this test's environment was set
     monkeypatch.setattr(observability.metrics.provider, "namespace", "tokenfuse")
     bedrock = FakeBedrock(account=ACCOUNT, region=REGION)
 
-    def build(config):
+    def build(config, inventory=None, own_account=None):
         clients = ScopeClients(bedrock, aws["cloudwatch"])
         return Attributor(lambda account, region: clients, config, now=lambda: NOW)
 
-    monkeypatch.setattr(app, "build_attributor", build)
-    for cached in (app.settings, app._attributor, app._bus):
-        cached.cache_clear()
+    monkeypatch.setattr(wiring, "build_attributor", build)
+    composition.reset()
     yield app, bedrock
-    for cached in (app.settings, app._attributor, app._bus):
-        cached.cache_clear()
+    composition.reset()
 
 
 def spend_signal_event(**overrides) -> dict:
@@ -197,21 +196,24 @@ def test_no_culprit_publishes_nothing(aws, handler):
 
 
 def test_settings_validated_on_first_use(monkeypatch, handler):
+    from tokenfuse.attribution import AttributeSettings, wiring
+
     app, _ = handler
+    # Given the function's knobs in its environment
     monkeypatch.setenv("BASELINE_DAYS", "3")
     monkeypatch.setenv("TEAM_TAG_KEY", "Owner")
-    config = app.settings()
+    # When its composition root is built from them
+    config = wiring.dependencies(AttributeSettings.from_env()).settings
+    # Then it holds them, and an invocation under a broken environment fails before reading the event
     assert (config.event_bus_name, config.baseline_days) == ("tokenfuse", 3)
     assert config.tag_keys.team == "Owner"
-    app.settings.cache_clear()
     monkeypatch.setenv("BASELINE_DAYS", "not-a-number")
     with pytest.raises(SettingsError, match=r"^AttributeSettings: BASELINE_DAYS='not-a-number': "):
-        app.settings()
-    app.settings.cache_clear()
+        app.lambda_handler({"not": "an event"}, Context())
     monkeypatch.delenv("EVENT_BUS_NAME")
     monkeypatch.setenv("BASELINE_DAYS", "7")
     with pytest.raises(SettingsError, match=r"^AttributeSettings: EVENT_BUS_NAME is required$"):
-        app.settings()
+        app.lambda_handler({"not": "an event"}, Context())
 
 
 def test_cross_account_scopes_go_through_the_member_role(aws):

@@ -285,6 +285,32 @@ def test_unknown_team_goes_to_finops_and_two_teams_get_their_own_channel(world):
     assert "unknown team 'growth'" in world.posts("C0FINOPS01")[0].text
 
 
+def test_finops_comes_from_the_stack_parameters_when_the_directory_names_none(world, env):
+    # Given a directory with no finops section, and the stack's FinOpsSlackChannel / FinOpsEmail
+    ssm = boto3.client("ssm", region_name=REGION)
+    ssm.put_parameter(
+        Name=PARAMETER,
+        Type="String",
+        Overwrite=True,
+        Value="teams:\n  - {name: support, slack_channel: C0SUPPORT1}\n",
+    )
+    env.setenv("FINOPS_SLACK_CHANNEL", "C0FINOPS01")
+    parameters.clear_caches()
+    try:
+        # When a spike on support's profile and an untagged one arrives
+        summary = world.invoke(spike())
+    finally:
+        ssm.put_parameter(
+            Name=PARAMETER,
+            Type="String",
+            Overwrite=True,
+            Value=(ROOT / "config" / "teams.example.yaml").read_text(),
+        )
+    # Then the untagged profile's alert goes to the stack's FinOps channel, resolved at load
+    assert [p.channel for p in world.posts()] == ["C0SUPPORT1", "C0FINOPS01"]
+    assert walk(summary, 1) == [("slack", "C0FINOPS01", "delivered", None)]
+
+
 def test_email_only_team_gets_an_email(world):
     s = spike()
     legal = profile(s, 0, "legal0000001", team="legal", environment="prod")
@@ -403,16 +429,57 @@ def test_429_honours_retry_after_and_posts_once(world):
     assert (calls[1].at - calls[0].at) >= timedelta(0) and world.emails() == []
 
 
-def test_500_falls_back_to_email_and_the_finops_channel(world):
+def walk(summary: dict[str, Any], index: int = 0) -> list[tuple[str, str, str, str | None]]:
+    """One alert's ladder walk as the summary records it: (medium, to, outcome, problem)."""
+    attempts = summary["deliveries"][index]["attempts"]
+    return [(a["medium"], a["to"], a["outcome"], a["problem"]) for a in attempts]
+
+
+def test_500_walks_down_to_the_owners_email_and_tells_the_finops_channel(world):
     world.slack.inject_fault("chat.postMessage", "server_error", times=2)  # the call and its one retry
     summary = world.invoke(spike(culprits=[spike().culprits[0]]))
     assert summary["fallbacks"] == ["internal_error"]  # HTTP 500, after one retry
+    # Then the summary lists every rung tried and what took the alert: the team's inbox, and
+    # FinOps's channel (so FinOps knows the team's Slack failed); FinOps's inbox is not needed
+    assert walk(summary) == [
+        ("slack", "C0SUPPORT1", "failed", "internal_error"),
+        ("email", "support-oncall@example.com", "delivered", None),
+        ("slack", "C0FINOPS01", "delivered", None),
+    ]
     (email,) = world.emails()
-    assert sorted(email.destinations["ToAddresses"]) == ["finops@example.com", "support-oncall@example.com"]
-    assert "could not reach Customer Support in Slack (internal_error)" in email.body
+    assert email.destinations["ToAddresses"] == ["support-oncall@example.com"]
+    assert (
+        "This alert could not reach Customer Support in Slack (internal_error): sent by email." in email.body
+    )
     (finops,) = world.posts("C0FINOPS01")
-    assert "could not reach Customer Support" in finops.text and "support-chat-prod" in finops.text
+    assert finops.text.startswith(
+        "This alert could not reach Customer Support in Slack (internal_error): "
+        "sent to Customer Support by email and to the FinOps channel.\nBedrock spend spike: support-chat-prod"
+    )
     assert len(world.executions()) == 1  # remediation still starts
+
+
+def test_the_finops_post_failing_too_is_never_reported_as_sent(world):
+    # Given Slack fails for every channel but not for the whole workspace (HTTP 500 on both posts)
+    world.slack.inject_fault("chat.postMessage", "server_error", times=4)
+    summary = world.invoke(spike(culprits=[spike().culprits[0]]))
+    # Then FinOps's inbox is tried once its channel failed, and its email says what really happened
+    assert walk(summary) == [
+        ("slack", "C0SUPPORT1", "failed", "internal_error"),
+        ("email", "support-oncall@example.com", "delivered", None),
+        ("slack", "C0FINOPS01", "failed", "internal_error"),
+        ("email", "finops@example.com", "delivered", None),
+    ]
+    team_email, finops_email = world.emails()
+    assert team_email.destinations["ToAddresses"] == ["support-oncall@example.com"]
+    assert finops_email.destinations["ToAddresses"] == ["finops@example.com"]
+    assert (
+        "This alert could not reach Customer Support in Slack (internal_error) or FinOps in Slack "
+        "(internal_error): sent to Customer Support by email and to FinOps by email."
+    ) in finops_email.body
+    assert "FinOps channel" not in finops_email.body and world.posts() == []
+    (incident,) = world.incidents()
+    assert incident.announced and incident.slack_ts is None  # no thread: the next signal posts again
 
 
 def test_invalid_auth_falls_back_to_email_only(world, env):
@@ -423,7 +490,23 @@ def test_invalid_auth_falls_back_to_email_only(world, env):
     assert summary["fallbacks"] == ["invalid_auth", "invalid_auth"]
     assert world.posts() == []
     assert len(world.slack.calls_to("chat.postMessage", ok=False)) == 2  # no pointless FinOps retry
-    assert len(world.emails()) == 2
+    # Then support's alert reaches its inbox and FinOps's; FinOps's own (untagged) alert its inbox
+    assert walk(summary, 0) == [
+        ("slack", "C0SUPPORT1", "failed", "invalid_auth"),
+        ("email", "support-oncall@example.com", "delivered", None),
+        ("slack", "C0FINOPS01", "skipped", "invalid_auth"),
+        ("email", "finops@example.com", "delivered", None),
+    ]
+    assert walk(summary, 1) == [
+        ("slack", "C0FINOPS01", "failed", "invalid_auth"),
+        ("email", "finops@example.com", "delivered", None),
+    ]
+    assert [e.destinations["ToAddresses"] for e in world.emails()] == [
+        ["support-oncall@example.com"],
+        ["finops@example.com"],
+        ["finops@example.com"],
+    ]
+    assert "could not reach FinOps in Slack (invalid_auth): sent by email." in world.emails()[2].body
 
 
 def test_channel_not_found_goes_to_finops_channel_and_later_signals_follow(world):

@@ -257,7 +257,7 @@ def test_escalate_tells_finops_and_the_thread(world):
         "Error": "AccessDenied",
         "Cause": json.dumps({"errorType": "AccessDenied", "errorMessage": "no UpdatePolicy"}),
     }
-    out = world["invoke"]({"task": "escalate", "incident": world["incident"], "error": error})
+    out = world["invoke"]({"task": "escalate", "state": {"incident": world["incident"], "error": error}})
     assert out["error"] == "AccessDenied: no UpdatePolicy"
     assert "AccessDenied" in world["slack"].messages("C0FINOPS01")[-1]["text"]
     assert "AccessDenied" in _thread(world)[-1]["text"]
@@ -286,7 +286,8 @@ class _Recorder(BaseHTTPRequestHandler):
 
 def test_stack_delete_restores_every_trip_and_answers_cloudformation(world):
     policy = world["invoke"]({"task": "policy", "incident": world["incident"]})
-    world["invoke"]({"task": "trip", "incident": world["incident"], "policy": policy, "approval": None})
+    auto = {"decision": None, "actor": "tokenfuse", "approval_id": None}  # NoApprovalNeeded's Result
+    world["invoke"]({"task": "trip", "incident": world["incident"], "policy": policy, "approval": auto})
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Recorder.bodies = []
@@ -299,7 +300,10 @@ def test_stack_delete_restores_every_trip_and_answers_cloudformation(world):
             "LogicalResourceId": "RestoreTripsOnDelete",
             "PhysicalResourceId": "tokenfuse-restore-on-delete",
             "ResourceType": "Custom::RestoreTrips",
-            "ResourceProperties": {},
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:tokenfuse-remediate",
+            "ResourceProperties": {
+                "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:tokenfuse-remediate"
+            },
         }
         body = world["invoke"](event)
     finally:

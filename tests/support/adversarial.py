@@ -56,7 +56,7 @@ non-ASCII, path traversal, markup, injection."""
 # -- hypothesis strategies -------------------------------------------------------------------------
 
 unicode_text = st.text(
-    alphabet=st.characters(exclude_categories=("Cs",)),  # lone surrogates cannot be UTF-8 encoded
+    alphabet=st.characters(exclude_categories=["Cs"]),  # lone surrogates cannot be UTF-8 encoded
     max_size=40,
 )
 """Any text a UTF-8 body can carry: control characters, combining marks, emoji, RTL."""

@@ -261,7 +261,7 @@ def approve_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[ApproveEndpoin
         monkeypatch.setenv(key, value)
     with mock_aws():
         aws_adapter.default_session.cache_clear()
-        endpoint_module.endpoint.cache_clear()
+        endpoint_module.dependencies.cache_clear()
         from aws_lambda_powertools.utilities import parameters
 
         parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
@@ -293,5 +293,5 @@ def approve_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[ApproveEndpoin
         try:
             yield endpoint
         finally:
-            endpoint_module.endpoint.cache_clear()
+            endpoint_module.dependencies.cache_clear()
             aws_adapter.default_session.cache_clear()

@@ -1,6 +1,8 @@
-"""The remediation ASL's structure: Retry/Catch on every Task, named errors that exist, and every
-``$.decided.policy.*`` path a field the policy task really returns."""
+"""The remediation ASL's structure: a valid States Language definition (statelint, offline), Retry/Catch
+on every Task, named errors that exist, and every ``$.decided.policy.*`` path a field the policy task
+really returns."""
 
+import copy
 import inspect
 import json
 import pkgutil
@@ -9,11 +11,12 @@ from importlib import import_module
 from pathlib import Path
 
 import pytest
+from statelint.linter import Linter
 
 import tokenfuse
 from tokenfuse.errors import TokenfuseError
+from tokenfuse.remediation.contracts import FAILURE_KEYS, TASK_RESULTS
 from tokenfuse.remediation.models import PolicyDecision, TripRecord, VerifyResult
-from tokenfuse.remediation.tasks import TASKS
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL_PATH = ROOT / "statemachines" / "remediation.asl.json"
@@ -55,6 +58,26 @@ def test_every_task_retries_named_transient_errors_only(name):
     assert any("TransientAwsError" in r["ErrorEquals"] for r in retries)
 
 
+LAMBDA_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.SdkClientException",
+    "TransientAwsError",
+]
+SHARED_RETRY = {"ErrorEquals": LAMBDA_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2}
+RESTORE_RETRY = {"ErrorEquals": LAMBDA_ERRORS, "IntervalSeconds": 5, "MaxAttempts": 5, "BackoffRate": 2}
+
+
+@pytest.mark.parametrize("name", sorted(TASK_STATES))
+def test_every_task_retries_with_the_one_shared_block(name):
+    # ASL has no shared Retry (nor do DefinitionSubstitutions, which substitute strings): every
+    # Task repeats the same block, and this keeps the copies equal. Restore alone retries longer:
+    # a throttle whose restore gives up stays denied until a person comes.
+    expected = RESTORE_RETRY if name == "Restore" else SHARED_RETRY
+    assert TASK_STATES[name]["Retry"] == [expected]
+
+
 @pytest.mark.parametrize("name", sorted(TASK_STATES))
 def test_every_task_catches_into_escalate(name):
     catches = TASK_STATES[name].get("Catch")
@@ -63,6 +86,11 @@ def test_every_task_catches_into_escalate(name):
     assert last["ErrorEquals"] == ["States.ALL"]
     target = "RemediationFailed" if name == "Escalate" else "Escalate"
     assert last["Next"] == target
+    # only the approval's time-out goes anywhere else; a named clause before States.ALL that leads
+    # to the same place would be one more copy to keep in step
+    assert [c["ErrorEquals"] for c in catches[:-1]] == (
+        [["States.Timeout"]] if name == "RequestApproval" else []
+    )
 
 
 def test_every_named_error_is_a_tokenfuse_exception():
@@ -97,7 +125,7 @@ def test_choices_read_fields_the_tasks_return():
 def test_every_task_payload_names_a_dispatched_task():
     for name, state in TASK_STATES.items():
         task = state["Parameters"]["Payload"]["task"]
-        assert task in TASKS, f"{name} invokes unknown task {task}"
+        assert task in TASK_RESULTS, f"{name} invokes unknown task {task}"
         assert state["Parameters"]["FunctionName"] == "${RemediateFunctionArn}"
 
 
@@ -113,27 +141,56 @@ def test_approval_waits_for_the_token_with_the_policy_timeout():
     }
 
 
-def test_every_next_exists_and_every_state_is_reachable():
-    reachable, todo = set(), [ASL["StartAt"]]
-    while todo:
-        name = todo.pop()
-        if name in reachable:
-            continue
-        reachable.add(name)
-        state = STATES[name]
-        nexts = [state.get("Next"), state.get("Default")]
-        nexts += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
-        for n in filter(None, nexts):
-            assert n in STATES, f"{name} -> missing {n}"
-            todo.append(n)
-    assert reachable == set(STATES)
+DEFINITIONS = sorted((ROOT / "statemachines").glob("*.asl.json"))
 
 
-def test_moto_accepts_the_definition():
+@pytest.mark.parametrize("path", DEFINITIONS, ids=lambda p: p.name)
+def test_statelint_finds_no_problem(path):
+    """The States Language itself (offline, statelint): fields, types, and every Next, Default and
+    Catch target a state that exists, every state reachable."""
+    assert DEFINITIONS, "no state machine definition found"
+    assert Linter.validate(json.loads(path.read_text())) == []
+
+
+def _first(kind: str) -> tuple[str, list[str | int]]:
+    """The first state of the real definition with a ``kind`` target, and the path to it."""
+    for name, state in STATES.items():
+        if kind == "Next" and "Next" in state:
+            return name, ["Next"]
+        if kind == "Default" and "Default" in state:
+            return name, ["Default"]
+        if kind == "Choice" and state["Type"] == "Choice":
+            return name, ["Choices", 0, "Next"]
+        if kind == "Catch" and state.get("Catch"):
+            return name, ["Catch", 0, "Next"]
+    raise AssertionError(f"the definition has no {kind} target")
+
+
+@pytest.mark.parametrize("kind", ["Next", "Default", "Choice", "Catch"])
+def test_a_target_that_names_no_state_is_refused(kind):
+    broken = copy.deepcopy(ASL)
+    name, path = _first(kind)
+    node = broken["States"][name]
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = "NoSuchState"
+    problems = Linter.validate(broken)
+    assert any('No state found named "NoSuchState"' in p and name in p for p in problems), problems
+
+
+def test_an_unreachable_state_is_refused():
+    broken = copy.deepcopy(ASL)
+    broken["States"]["Orphan"] = {"Type": "Pass", "End": True}
+    assert Linter.validate(broken) == ["No transition found to state State Machine.Orphan"]
+
+
+def test_moto_parses_the_definition():
     import boto3
     from moto import mock_aws
 
-    with mock_aws():
+    # with execute_state_machine, moto parses the definition at create time (without, it stores any
+    # string): a syntax error fails here
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         iam = boto3.client("iam", region_name="us-east-1")
         role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         body = ASL_PATH.read_text().replace(
@@ -144,8 +201,6 @@ def test_moto_accepts_the_definition():
 
 
 def test_each_failure_lands_where_escalate_reads_it():
-    from tokenfuse.remediation.tasks import FAILURE_KEYS
-
     where = {f"$.{key}" for key, _ in FAILURE_KEYS}
     for name, state in TASK_STATES.items():
         for catch in state["Catch"]:

@@ -365,3 +365,16 @@ def test_named_profile_missing_from_the_list_is_fetched_or_skipped():
     # And a profile that does not exist is skipped without failing
     gone = signal(source="token-rate-alarm", impact_usd=None, profile_id="gone00000000")
     assert attributor(bedrock, cloudwatch).attribute(gone).culprits == []
+
+
+def test_a_window_longer_than_max_window_hours_is_attributed_on_its_end_and_says_so():
+    # Given a Budgets-like signal spanning the month so far
+    bedrock, cloudwatch = world(chat_now=SPIKES["output-runaway"])
+    month = signal(source="budget", window_start=datetime(2026, 11, 1, tzinfo=UTC), window_end=NOW)
+    # When attributed with the default 24-hour cap
+    result = attributor(bedrock, cloudwatch).attribute(month)
+    # Then the last 24 hours are attributed, and the result says the window was clamped
+    assert result.window_start == NOW - timedelta(hours=24)
+    assert any(note.startswith("window clamped: the signal spans 2026-11-01 00:00Z") for note in result.notes)
+    # and a window inside the cap carries no such note
+    assert not any("clamped" in n for n in attributor(bedrock, cloudwatch).attribute(signal()).notes)

@@ -14,6 +14,7 @@ from tokenfuse.intake import IntakeSettings
 from tokenfuse.inventory.config import InventorySettings
 from tokenfuse.remediation.settings import ApproveSettings, RemediateSettings
 from tokenfuse.settings import FunctionSettings, SettingsError, clear_cache
+from tokenfuse.showback.settings import DigestSettings
 from tokenfuse_sandbox.template import Template
 
 MODELS: dict[str, tuple[str, type[FunctionSettings]]] = {
@@ -23,6 +24,7 @@ MODELS: dict[str, tuple[str, type[FunctionSettings]]] = {
     "ApproveFunction": ("approve", ApproveSettings),
     "InventoryFunction": ("inventory", InventorySettings),
     "RemediateFunction": ("remediate", RemediateSettings),
+    "DigestFunction": ("digest", DigestSettings),
 }
 
 ALLOWED_ENV_READERS = {

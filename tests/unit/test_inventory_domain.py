@@ -266,12 +266,12 @@ def test_settings_from_env():
     settings = InventorySettings.from_env(
         {"INVENTORY_TABLE_NAME": "t", "MANDATORY_TAG_KEYS": "team, environment,", "BUDGETS_ROLE_ARN": ""}
     )
-    assert settings.mandatory_tag_keys == ["team", "environment"]
-    assert settings.regions == list(default_regions())
+    assert settings.mandatory_tag_keys == ("team", "environment")
+    assert settings.regions == default_regions()
     assert settings.budgets_role_arn is None
     assert InventorySettings.from_env(
         {"INVENTORY_TABLE_NAME": "t", "INVENTORY_REGIONS": "eu-west-1"}
-    ).regions == ["eu-west-1"]
+    ).regions == ("eu-west-1",)
     with pytest.raises(SettingsError, match=r"^InventorySettings: INVENTORY_TABLE_NAME is required$"):
         InventorySettings.from_env({})
 
@@ -294,8 +294,8 @@ def test_blank_settings_mean_the_defaults():
     settings = InventorySettings.from_env(
         {"INVENTORY_TABLE_NAME": "t", "INVENTORY_REGIONS": "", "MANDATORY_TAG_KEYS": "  "}
     )
-    assert settings.regions == list(default_regions())
-    assert settings.mandatory_tag_keys == ["team"]
+    assert settings.regions == default_regions()
+    assert settings.mandatory_tag_keys == ("team",)
 
 
 @pytest.mark.parametrize(

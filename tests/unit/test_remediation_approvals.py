@@ -18,20 +18,17 @@ from tokenfuse.adapters.stepfunctions import TaskNoLongerWaiting
 from tokenfuse.alerts.slack_render import feedback_actions, feedback_value, parse_feedback_value
 from tokenfuse.errors import TransientAwsError
 from tokenfuse.remediation import links
-from tokenfuse.remediation.approvals import (
-    ApprovalDesk,
-    DecisionReply,
+from tokenfuse.remediation.blocks import (
     approval_blocks,
     button_value,
     parse_button_value,
-)
-from tokenfuse.remediation.email_links import EmailLinks
-from tokenfuse.remediation.interactions import (
-    SlackInteractions,
     parse_restore_value,
-    request_text,
+    rendered,
     restore_blocks,
 )
+from tokenfuse.remediation.decisions import ApprovalDesk, DecisionReply
+from tokenfuse.remediation.email_links import EmailLinks
+from tokenfuse.remediation.interactions import SlackInteractions, request_text
 from tokenfuse.remediation.models import PolicyDecision, RemediationIncident
 from tokenfuse.remediation.refusals import Refusals, printable
 
@@ -359,9 +356,9 @@ def _rendered_buttons():
     )  # fmt: skip
     deadline = datetime.fromtimestamp(NOW + 900, UTC)
     blocks = [
-        *approval_blocks(incident, policy, "Abc123_-xy", ["U0ALICE001"], deadline),
+        *rendered(approval_blocks(incident, policy, "Abc123_-xy", ["U0ALICE001"], deadline)),
         feedback_actions("inc-1"),
-        *restore_blocks("Detached.", ARN),
+        *rendered(restore_blocks("Detached.", ARN)),
     ]
     return [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
 

@@ -27,6 +27,14 @@ def test_payload_is_the_remediate_functions_restore_task():
     }
 
 
+def test_a_profile_arn_that_is_none_fails_in_one_line():
+    result = runner.invoke(app, ["restore", "arn:aws:iam::123456789012:role/x", "--sandbox"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "restore failed: restore-profiles: profile_arn: Value error, not an application inference profile ARN"
+    )
+
+
 def test_restore_all_in_the_sandbox():
     result = runner.invoke(app, ["restore", "--all", "--sandbox"])
     assert result.exit_code == 0, result.output

@@ -17,9 +17,9 @@ from tokenfuse.adapters.guard_scp import (
 )
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.remediation import custom_resource
+from tokenfuse.remediation.callers import parse_callers
 from tokenfuse.remediation.channels import secret_text
 from tokenfuse.remediation.models import RestoreResult
-from tokenfuse.remediation.trip import parse_callers
 
 ARN = "arn:aws:bedrock:us-east-1:111111111111:application-inference-profile/{}"
 OTHER = {"Sid": "TagConditioned", "Effect": "Deny", "Action": "bedrock:*", "Resource": "*"}
@@ -111,6 +111,9 @@ def event(kind):
         "RequestId": "r1",
         "LogicalResourceId": "RestoreTripsOnDelete",
         "ResourceType": "AWS::CloudFormation::CustomResource",
+        "ServiceToken": "arn:aws:lambda:us-east-1:1:function:tokenfuse-remediate",
+        "ResourceProperties": {"ServiceToken": "arn:aws:lambda:us-east-1:1:function:tokenfuse-remediate"},
+        **({"PhysicalResourceId": "tokenfuse-restore-on-delete"} if kind != "Create" else {}),
     }
 
 

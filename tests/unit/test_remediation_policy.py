@@ -42,8 +42,8 @@ DIRECTORY = TeamDirectory.model_validate(
 def incident(**overrides):
     base = {
         "incident_id": "inc-1",
-        "profile_arn": "arn:aws:bedrock:us-east-1:111111111111:application-inference-profile/abc123",
-        "profile_id": "abc123",
+        "profile_arn": "arn:aws:bedrock:us-east-1:111111111111:application-inference-profile/abc123def456",
+        "profile_id": "abc123def456",
         "account_id": "111111111111",
         "region": "us-east-1",
         "team": "search",

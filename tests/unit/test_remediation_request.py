@@ -12,6 +12,7 @@ from tokenfuse.errors import TokenfuseError
 from tokenfuse.remediation import links
 from tokenfuse.remediation.approvals import Delivery, RequestDeps, approval_timed_out, request_approval
 from tokenfuse.remediation.audit import Auditor
+from tokenfuse.remediation.blocks import rendered
 from tokenfuse.remediation.models import PolicyDecision, RemediationIncident
 from tokenfuse.teams import TeamDirectory
 
@@ -47,7 +48,7 @@ class Recorder:
         self.events.extend(events)
 
     def post(self, channel, text, *, thread_ts=None, blocks=None):
-        self.posts.append((channel, text, thread_ts, blocks))
+        self.posts.append((channel, text, thread_ts, rendered(blocks) if blocks else None))
         return "1.1"
 
     def send(self, to, subject, text, html=None):
@@ -63,8 +64,6 @@ def deps(r):
         email=r,
         link_key=lambda: KEY,
         approve_url="https://abc.lambda-url.us-east-1.on.aws/",
-        finops_channel=None,
-        finops_email=None,
         now=lambda: NOW,
     )
 
@@ -72,8 +71,8 @@ def deps(r):
 def incident(team="search", channel="C0SEARCH01"):
     return RemediationIncident(
         incident_id="inc-1",
-        profile_arn="arn:aws:bedrock:us-east-1:111111111111:application-inference-profile/abc123",
-        profile_id="abc123",
+        profile_arn="arn:aws:bedrock:us-east-1:111111111111:application-inference-profile/abc123def456",
+        profile_id="abc123def456",
         account_id="111111111111",
         region="us-east-1",
         team=team,
@@ -94,14 +93,14 @@ def policy(team="search", on_timeout="none"):
 def test_slack_buttons_in_the_thread_never_carry_the_token():
     r = Recorder()
     out = request_approval(incident(), policy(), "THE-TASK-TOKEN", deps(r))
-    stored = r.approvals[out["approval_id"]]
+    stored = r.approvals[out.approval_id]
     assert stored["task_token"] == "THE-TASK-TOKEN" and stored["status"] == "pending"
     assert stored["deadline"] == int(NOW.timestamp()) + 900
-    assert len(out["approval_id"]) == 10
+    assert len(out.approval_id) == 10
     channel, _, thread_ts, blocks = r.posts[0]
     assert (channel, thread_ts) == ("C0SEARCH01", "100.1")
     values = [e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    assert values == [f"{out['approval_id']}:{c}" for c in ("approve", "decline", "snooze")]
+    assert values == [f"{out.approval_id}:{c}" for c in ("approve", "decline", "snooze")]
     assert "THE-TASK-TOKEN" not in str(r.posts)
     assert r.events[0].step == "approval-requested"
 
@@ -114,7 +113,7 @@ def test_teams_without_slack_get_their_own_signed_links():
     urls = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("  ")]
     claims = [links.verify(KEY, parse_qs(urlsplit(u).query)["token"][0], int(NOW.timestamp())) for u in urls]
     assert {(c.approval_id, c.choice, c.email) for c in claims} == {
-        (out["approval_id"], choice, "bob@example.com") for choice in ("approve", "decline", "snooze")
+        (out.approval_id, choice, "bob@example.com") for choice in ("approve", "decline", "snooze")
     }
     assert "TOKEN" not in text.replace("token=", "")
 
@@ -162,13 +161,13 @@ def test_when_slack_is_down_the_request_reaches_the_approvers_by_email():
     r = SlackDown()
     out = request_approval(incident(), policy(), "TOKEN", replace(deps(r), directory=directory))
 
-    assert out["via"] == "email"
+    assert out.via == "email"
     (mail,) = r.mails
     assert mail[0] == ["alice@example.com"]
     assert "Slack could not take this request" in mail[2] and "ConnectionError" in mail[2]
     claims = links.verify(KEY, parse_qs(urlsplit(_links_of(mail)[0]).query)["token"][0], int(NOW.timestamp()))
-    assert (claims.approval_id, claims.email) == (out["approval_id"], "alice@example.com")
-    assert r.approvals[out["approval_id"]]["approver_emails"] == ["alice@example.com"]
+    assert (claims.approval_id, claims.email) == (out.approval_id, "alice@example.com")
+    assert r.approvals[out.approval_id]["approver_emails"] == ["alice@example.com"]
     requested = r.events[-1]
     assert requested.details["via"] == "email" and "Slack post failed" in requested.details["slack_problem"]
 
@@ -192,7 +191,7 @@ def test_approvers_without_an_address_are_stood_in_for_by_finops_email_approvers
     (mail,) = r.mails
     assert mail[0] == ["dana@example.com"]
     assert "FinOps's approvers decide" in mail[2]
-    assert r.approvals[out["approval_id"]]["approver_emails"] == ["dana@example.com"]
+    assert r.approvals[out.approval_id]["approver_emails"] == ["dana@example.com"]
     assert r.events[-1].details["finops_stand_in"] is True
 
 

@@ -1,26 +1,32 @@
 """Rendering is pure: golden files over real-shaped SpikeAttributed payloads.
 
 Regenerate after an intended change: TOKENFUSE_REGEN_GOLDEN=1 pytest tests/unit/test_render_alerts.py
-(and commit the files under tests/golden/alerts/).
+(and commit the files under tests/golden/alerts/). Block Kit goldens compare as JSON (slack_sdk
+serialises keys in its own order); text and HTML compare to the byte.
 """
 
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
-from html import escape
+from html import unescape
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.support.adversarial import HOSTILE_STRINGS, OVERSIZED, unicode_text
 from tokenfuse import incidents
 from tokenfuse.alerts.email_render import render_email, render_update_email
-from tokenfuse.alerts.hints import LEVER_HINTS, next_step
+from tokenfuse.alerts.messages import LEVER_HINTS, next_step
 from tokenfuse.alerts.slack_render import (
     FEEDBACK_BLOCK_ID,
     parse_feedback_value,
     render_alert,
     render_digest,
+    render_notice,
     render_signal_reply,
 )
 from tokenfuse.alerts.sparkline import sparkline
@@ -65,6 +71,13 @@ def check_golden(name: str, rendered: str) -> None:
     assert rendered == path.read_text(), f"{name} changed: TOKENFUSE_REGEN_GOLDEN=1 to accept"
 
 
+def check_golden_json(name: str, rendered: dict) -> None:
+    path = GOLDEN / name
+    if REGENERATE or not path.exists():
+        path.write_text(json.dumps(rendered, indent=2, ensure_ascii=False) + "\n")
+    assert rendered == json.loads(path.read_text()), f"{name} changed: TOKENFUSE_REGEN_GOLDEN=1 to accept"
+
+
 CASES = [
     ("spike-alarm.json", 0, "alarm-support"),
     ("spike-alarm.json", 1, "alarm-untagged-finops"),
@@ -77,10 +90,7 @@ def test_slack_message_matches_golden(spike_file, index, golden):
     # Given a real-shaped attributed spike, When rendered for Slack
     message = render_alert(view_for(load_spike(spike_file), index))
     # Then text and blocks are exactly the reviewed ones
-    check_golden(
-        f"{golden}.slack.json",
-        json.dumps({"text": message.text, "blocks": message.blocks}, indent=2, ensure_ascii=False) + "\n",
-    )
+    check_golden_json(f"{golden}.slack.json", {"text": message.text, "blocks": message.blocks})
     check_golden(f"{golden}.txt", message.text + "\n")
 
 
@@ -240,7 +250,7 @@ def test_a_running_last_hour_is_marked_on_the_sparkline():
     spike = _with_culprit(hourly_cost_usd=[12.0] * 23 + [142.3], last_hour_minutes=3)
     text = render_alert(view_for(spike)).text
     assert "Spend ($/h, last 24 h; the last bar is the running hour's first 3 min):" in text
-    assert escape("the running hour's first 3 min") in render_email(view_for(spike)).html
+    assert "the running hour's first 3 min" in unescape(render_email(view_for(spike)).html)
 
 
 def test_direct_model_calls_read_as_such_and_are_never_tripped():
@@ -268,4 +278,56 @@ def test_direct_model_calls_read_as_such_and_are_never_tripped():
     assert fields[0]["text"] == f"*Model called directly*\n`{model}`\nno inference profile"
     email = render_email(view)
     assert "Model called directly" in email.html and "None" not in email.text
-    assert quote(model, safe="") in next(link.url for link in view.links if "CloudWatch" in link.label)
+    assert quote(model, safe="") in next(link.url for link in view.links if link.kind == "token-metrics")
+
+
+# -- hostile values never break a message ---------------------------------------------------------
+
+
+def _text_lengths(blocks: list[dict]) -> list[tuple[str, int]]:
+    """(where, length) of every text in the blocks: header, section text, field, context element."""
+    found = []
+    for block in blocks:
+        if block["type"] == "header":
+            found.append(("header", len(block["text"]["text"])))
+        for item in [block["text"]] if block["type"] == "section" and "text" in block else []:
+            found.append(("section", len(item["text"])))
+        found += [("field", len(f["text"])) for f in block.get("fields", [])]
+        if block["type"] == "context":
+            found += [("context", len(e["text"])) for e in block["elements"]]
+    return found
+
+
+SLACK_LIMITS = {"header": 150, "section": 3000, "field": 2000, "context": 2000}
+
+
+@settings(max_examples=60)
+@given(
+    name=st.one_of(unicode_text, st.sampled_from(HOSTILE_STRINGS), st.text(min_size=2000, max_size=4000)),
+    owner=st.one_of(unicode_text, st.sampled_from(HOSTILE_STRINGS)),
+)
+def test_any_profile_name_and_owner_render_within_slacks_limits(name, owner):
+    # Given a profile name and a team label as hostile as a tag or a directory file can carry
+    spike = _with_culprit(profile_name=name or None)
+    view = replace(view_for(spike), owner_label=owner or "FinOps", route_reason=name)
+    # When rendered for Slack (slack_sdk validates each block as it serialises) and email
+    message = render_alert(view, note=name or None)
+    email = render_email(view, note=name or None)
+    # Then every text is within Slack's limit, and the HTML carries no raw markup from the values
+    assert all(length <= SLACK_LIMITS[where] for where, length in _text_lengths(message.blocks))
+    assert "<script>" not in email.html and "\n" not in email.subject and len(email.subject) <= 200
+
+
+@pytest.mark.parametrize("text", [*HOSTILE_STRINGS, OVERSIZED * 4])
+def test_a_finops_notice_of_any_text_renders_within_the_limits(text):
+    message = render_notice(text or "-", note=text or None)
+    assert all(length <= SLACK_LIMITS[where] for where, length in _text_lengths(message.blocks))
+    assert message.text.endswith(text or "-")  # the plain text is never cut: only the blocks are
+
+
+def test_a_digest_longer_than_a_section_is_clipped_with_an_ellipsis():
+    lines = [f"profile-{n}: {'x' * 100}" for n in range(40)]
+    message = render_digest("Customer Support", lines, 5)
+    (section,) = message.blocks
+    assert len(section["text"]["text"]) == 3000 and section["text"]["text"].endswith("…")
+    assert message.text.count("\n- ") == 40

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tokenfuse.teams import Policy, TeamDirectory, TeamDirectoryError, load_directory
+from tokenfuse.teams import Policy, TeamDirectory, TeamDirectoryError, deployed_directory, load_directory
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "teams.example.yaml"
 
@@ -42,11 +42,39 @@ def test_route_by_team_tag(directory, tag, owner, reason):
     assert (route.owner, route.reason) == (owner, reason)
 
 
-def test_finops_route_uses_directory_then_stack_fallbacks(directory):
-    assert directory.route(None).slack_channel == "C0FINOPS01"
-    empty = TeamDirectory()
-    route = empty.route("x", fallback_channel="C0STACKFIN", fallback_emails=["f@example.com", ""])
+def test_finops_route_comes_from_the_directory_file(directory):
+    route = directory.route(None)
+    assert (route.slack_channel, route.emails, route.is_finops) == (
+        "C0FINOPS01",
+        ("finops@example.com",),
+        True,
+    )
+    assert [a.slack_user_id for a in route.approvers] == ["U0FINOPS01"]
+
+
+def test_the_stack_parameters_fill_only_what_the_file_leaves_empty(directory):
+    # Given the file names FinOps's channel and inbox: the stack's parameters change nothing
+    resolved = directory.with_finops_fallback("C0STACKFIN", "stack@example.com")
+    assert (resolved.finops.slack_channel, resolved.finops.emails) == ("C0FINOPS01", ["finops@example.com"])
+    # Given a file with FinOps's channel only: the inbox comes from the stack
+    channel_only = load_directory("finops:\n  slack_channel: C0FILEFIN1\n")
+    resolved = channel_only.with_finops_fallback("C0STACKFIN", "stack@example.com")
+    assert (resolved.finops.slack_channel, resolved.finops.emails) == ("C0FILEFIN1", ["stack@example.com"])
+    assert resolved.route("growth").emails == ("stack@example.com",)
+
+
+def test_without_a_directory_the_stack_parameters_are_finops(directory):
+    resolved = deployed_directory(None, finops_slack_channel="C0STACKFIN", finops_email="f@example.com")
+    route = resolved.route("x")
     assert (route.slack_channel, route.emails, route.is_finops) == ("C0STACKFIN", ("f@example.com",), True)
+    assert route.reason == "unknown team 'x'" and route.approvers == ()
+
+
+@pytest.mark.parametrize(("channel", "email"), [(None, None), ("", "")])
+def test_unset_stack_parameters_leave_finops_unreachable(channel, email):
+    # template.yaml's defaults are empty strings: no destination, never a "" channel
+    route = deployed_directory(None, finops_slack_channel=channel, finops_email=email).route(None)
+    assert (route.slack_channel, route.emails) == (None, ())
 
 
 def test_email_only_team_routes_to_email(directory):

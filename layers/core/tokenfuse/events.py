@@ -67,7 +67,7 @@ UtcDateTime = Annotated[
 class BusModel(BaseModel):
     """Base of every event model: immutable, strict about unknown keys, JSON with every key present."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     def to_bus(self) -> dict[str, Any]:
         """The event's ``detail`` as it goes on the bus (every key present, nulls included)."""
@@ -242,6 +242,11 @@ class Culprit(BusModel):
     region: str
     model_ids: list[str] = Field(default_factory=list)
     unpriced_models: list[str] = Field(default_factory=list)
+    rate_basis: str | None = Field(
+        default=None,
+        description="which rate the dollars use and what was assumed: the AWS/Bedrock metrics carry no "
+        "service tier, cache TTL or batch (null: unpriced, or not said)",
+    )
     callers: list[CallerShare] | None = Field(
         default=None,
         description="role ARNs with their share, where invocation logs name them (null: unknown)",

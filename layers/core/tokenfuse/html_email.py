@@ -1,5 +1,7 @@
-"""HTML email bodies from the Jinja2 templates in ``tokenfuse/templates`` (autoescape on: every
-value a template interpolates is HTML-escaped; nothing is marked safe by hand).
+"""Email bodies from Jinja2 templates on disk: ``tokenfuse/templates`` and any package's own
+``templates`` folder (the alerts stage keeps its own). ``.html`` templates are autoescaped (every
+value a template interpolates is HTML-escaped; nothing is marked safe by hand); ``.txt`` ones,
+plain-text parts, are rendered as written.
 
 Jinja2 is imported on first use, so functions that never send email do not pay for it at cold
 start.
@@ -13,12 +15,13 @@ if TYPE_CHECKING:
 
 
 @cache
-def _environment() -> "Environment":
-    from jinja2 import Environment, PackageLoader, StrictUndefined
+def templates(package: str = "tokenfuse") -> "Environment":
+    """The Jinja2 environment of ``package``'s ``templates`` folder."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     return Environment(
-        loader=PackageLoader("tokenfuse", "templates"),
-        autoescape=True,
+        loader=PackageLoader(package, "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), disabled_extensions=("txt",)),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
@@ -26,4 +29,4 @@ def _environment() -> "Environment":
 
 def render_html(template: str, **values: object) -> str:
     """The template (a file name under ``tokenfuse/templates``) rendered with ``values``, escaped."""
-    return _environment().get_template(template).render(**values)
+    return templates().get_template(template).render(**values)

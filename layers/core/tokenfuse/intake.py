@@ -30,11 +30,14 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tokenfuse import clock
+from tokenfuse.adapters.aws import default_session
 from tokenfuse.adapters.budgets import BudgetsReader
 from tokenfuse.adapters.bus import EventBus
+from tokenfuse.composition import composition_root
+from tokenfuse.composition import reset as reset_roots
 from tokenfuse.errors import AccessDenied, NotFound, SignalError
 from tokenfuse.events import SpendSignal
-from tokenfuse.observability import logger, metrics, tracer
+from tokenfuse.observability import correlate, logger, metrics, subsegment
 from tokenfuse.settings import FunctionSettings
 from tokenfuse.signals import parse_signal
 from tokenfuse.text import one_line
@@ -66,11 +69,14 @@ def enrich(signal: SpendSignal, budgets: BudgetsReader) -> SpendSignal:
 
 @dataclass
 class Intake:
-    """The intake's collaborators; build one with :meth:`from_settings`."""
+    """The intake's collaborators; build one with :meth:`from_settings` (once per container: see
+    :func:`dependencies`). The Budgets reader is the exception: :meth:`start_invocation` renews it,
+    because through ``BUDGETS_ROLE_ARN`` it holds an assumed role's credentials, which expire
+    within the hour while a container lives for hours."""
 
     bus: EventBus
-    budgets: BudgetsReader
     persistence: BasePersistenceLayer
+    budgets_role_arn: str | None = None
     idempotency: IdempotencyConfig = field(
         default_factory=lambda: IdempotencyConfig(
             event_key_jmespath="dedup_key",
@@ -80,31 +86,42 @@ class Intake:
     )
     now: Callable[[], datetime] = clock.now
     _deliver_once: Callable[..., dict[str, Any]] | None = None
+    budgets: BudgetsReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.budgets = BudgetsReader(self.budgets_role_arn)
 
     @classmethod
     def from_settings(cls, settings: IntakeSettings) -> "Intake":
         return cls(
             bus=EventBus(settings.event_bus_name),
-            budgets=BudgetsReader(settings.budgets_role_arn),
-            persistence=DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name),
+            persistence=DynamoDBPersistenceLayer(
+                table_name=settings.idempotency_table_name, boto3_session=default_session()
+            ),
+            budgets_role_arn=settings.budgets_role_arn,
         )
 
-    def register_context(self, context: LambdaContext) -> None:
-        """Let idempotency see the invocation's remaining time (for in-progress expiry)."""
+    def start_invocation(self, context: LambdaContext) -> None:
+        """Per invocation: idempotency sees this invocation's remaining time (for in-progress
+        expiry), and the Budgets reader starts afresh (no assumed role outlives an invocation)."""
         self.idempotency.register_lambda_context(context)
+        self.budgets = BudgetsReader(self.budgets_role_arn)
 
     def handle_record(self, record: SQSRecord) -> list[str]:
         """Parse one SQS record and put its signal(s) on the bus once; the dedup keys handled.
         Raises (after one log line and a metric) for a record refused or not delivered.
 
-        Traced in a subsegment of its own, not with ``tracer.capture_method``: that logs every
-        exception with its traceback, a second line for each refused record."""
+        The record's correlation id is its SQS message id until it parses, then each signal's
+        ``dedup_key`` (the id every later hop of the spike logs). Traced in a subsegment of its own,
+        not with ``tracer.capture_method``: that logs every exception with its traceback, a second
+        line for each refused record."""
         message_id = record.message_id
-        logger.set_correlation_id(message_id)
+        correlate(message_id)
         metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)
-        with tracer.provider.in_subsegment(name="## handle_record"):
+        with subsegment("handle_record"):
             signals = self._parse(record)
             for signal in signals:
+                correlate(signal.dedup_key)
                 try:
                     self.deliver(signal)
                 except Exception as error:
@@ -160,21 +177,20 @@ class Intake:
         return self._deliver_once
 
 
-_intake: Intake | None = None
+@composition_root
+def dependencies(settings: IntakeSettings) -> Intake:
+    """IntakeFunction's composition root (:mod:`tokenfuse.composition`)."""
+    return Intake.from_settings(settings)
 
 
 def get_intake() -> Intake:
-    """The process's Intake, built from the environment on first use."""
-    global _intake  # noqa: PLW0603
-    if _intake is None:
-        _intake = Intake.from_settings(IntakeSettings.from_env())
-    return _intake
+    """The container's Intake, for the environment's settings (validated once)."""
+    return dependencies(IntakeSettings.from_env())
 
 
 def reset() -> None:
-    """Forget the cached Intake (tests, the sandbox)."""
-    global _intake  # noqa: PLW0603
-    _intake = None
+    """Forget the built Intake (and every other root): tests that change the environment."""
+    reset_roots()
 
 
-__all__ = ["Intake", "IntakeSettings", "enrich", "get_intake", "reset"]
+__all__ = ["Intake", "IntakeSettings", "dependencies", "enrich", "get_intake", "reset"]

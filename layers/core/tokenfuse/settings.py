@@ -35,7 +35,7 @@ class SettingsError(TokenfuseError):
 class FunctionSettings(BaseModel):
     """Base of every function's environment model (immutable; variables it does not name are ignored)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
 
     @classmethod
     def variable(cls, field_name: str) -> str:

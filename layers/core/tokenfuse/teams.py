@@ -11,8 +11,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tokenfuse import safe_yaml
 from tokenfuse.errors import TokenfuseError
@@ -40,7 +49,7 @@ _SEVERITY_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical":
 
 
 class DirectoryModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 
 class Approver(DirectoryModel):
@@ -83,6 +92,15 @@ class Policy(DirectoryModel):
         return cost_per_hour_usd - (baseline_per_hour_usd or 0.0) >= self.min_spike_usd_per_hour
 
 
+def iana_zone(value: str) -> str:
+    """``value`` when it names an IANA time zone (``Europe/Paris``, ``UTC``), else ValueError."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"not an IANA time zone (like Europe/Paris or UTC): {one_line(value, 60)}") from None
+    return value
+
+
 class PlannedWindow(DirectoryModel):
     start: UtcDateTime
     end: UtcDateTime
@@ -109,6 +127,14 @@ class Team(DirectoryModel):
     approvers: list[Approver] = Field(default_factory=list)
     policies: dict[str, Policy] = Field(default_factory=dict)
     planned_windows: list[PlannedWindow] = Field(default_factory=list)
+    timezone: str = Field(
+        default="UTC", description="IANA time zone of the weekly digest (Monday 08:00 there)"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        return iana_zone(value)
 
     @model_validator(mode="after")
     def _reachable(self) -> "Team":
@@ -128,7 +154,9 @@ class Team(DirectoryModel):
 
 
 class FinOps(DirectoryModel):
-    """The fallback owner: untagged profiles, unknown teams, escalations."""
+    """The fallback owner: untagged profiles, unknown teams, escalations. Once the directory is
+    loaded for a function (:func:`deployed_directory`), its channel and inbox already hold the
+    stack's FinOps parameters wherever the file leaves them empty: read them here, nowhere else."""
 
     slack_channel: str | None = Field(default=None, pattern=SLACK_CHANNEL_PATTERN)
     emails: list[Email] = Field(default_factory=list)
@@ -169,17 +197,8 @@ class TeamDirectory(DirectoryModel):
     def team(self, name: str) -> Team | None:
         return next((t for t in self.teams if t.name == name), None)
 
-    def route(
-        self,
-        team_tag_value: str | None,
-        fallback_channel: str | None = None,
-        fallback_emails: Iterable[str] = (),
-    ) -> Route:
-        """The team a profile's ``team`` tag value maps to, else FinOps (with the reason).
-
-        ``fallback_*`` fill in FinOps's channel/emails when the directory leaves them empty
-        (the stack's FinOpsSlackChannel / FinOpsEmail parameters).
-        """
+    def route(self, team_tag_value: str | None) -> Route:
+        """The team a profile's ``team`` tag value maps to, else FinOps (with the reason)."""
         value = (team_tag_value or "").strip()
         if value:
             for team in self.teams:
@@ -192,13 +211,21 @@ class TeamDirectory(DirectoryModel):
                         f"tag team={value}",
                     )
         reason = f"unknown team '{value}'" if value else "untagged profile"
-        return Route(
-            None,
-            self.finops.slack_channel or fallback_channel or None,
-            tuple(self.finops.emails or [e for e in fallback_emails if e]),
-            tuple(self.finops.approvers),
-            reason,
-        )
+        finops = self.finops
+        return Route(None, finops.slack_channel, tuple(finops.emails), tuple(finops.approvers), reason)
+
+    def with_finops_fallback(self, slack_channel: str | None, email: str | None) -> "TeamDirectory":
+        """This directory with FinOps's channel and inbox filled in from the stack's parameters
+        (``FINOPS_SLACK_CHANNEL`` / ``FINOPS_EMAIL``) where the file leaves them empty; the
+        file's own values win. The parameters are trusted: CloudFormation checked their pattern."""
+        update: dict[str, object] = {}
+        if not self.finops.slack_channel and slack_channel:
+            update["slack_channel"] = slack_channel
+        if not self.finops.emails and email:
+            update["emails"] = [email]
+        if not update:
+            return self
+        return self.model_copy(update={"finops": self.finops.model_copy(update=update)})
 
     def policy_for(self, team: Team | str | None, environment: str | None) -> Policy:
         """The team's policy for an environment (inheriting unset fields from its default and FinOps's)."""
@@ -373,18 +400,30 @@ def _pattern_message(path: str) -> str:
     return "has an invalid format"
 
 
-def deployed_directory(parameter_name: str, max_age: int = 300) -> TeamDirectory:
-    """The directory in the SSM parameter (Powertools parameters: cached ``max_age`` seconds).
+def deployed_directory(
+    parameter_name: str | None,
+    max_age: int = 300,
+    *,
+    finops_slack_channel: str | None = None,
+    finops_email: str | None = None,
+) -> TeamDirectory:
+    """The directory in the SSM parameter (Powertools parameters: cached ``max_age`` seconds), with
+    FinOps's destination resolved once: the stack's ``finops_*`` settings fill what the file leaves
+    empty (:meth:`TeamDirectory.with_finops_fallback`). No parameter configured: the empty
+    directory (FinOps owns everything), resolved the same way.
 
     A parameter that does not validate is refused with one logged line and never read in part
     (a half-read directory could send a team's alert to another team): this function keeps the
     last version it validated, and without one raises :class:`TeamDirectoryError`, so the event
     fails as any failed call does (retried, then dead-lettered) and is routed once it is fixed.
     """
-    from aws_lambda_powertools.utilities import parameters
+    directory = TeamDirectory()
+    if parameter_name:
+        from aws_lambda_powertools.utilities import parameters
 
-    text = parameters.get_parameter(parameter_name, max_age=max_age)
-    return _directory_from_parameter(parameter_name, str(text or ""))
+        text = parameters.get_parameter(parameter_name, max_age=max_age)
+        directory = _directory_from_parameter(parameter_name, str(text or ""))
+    return directory.with_finops_fallback(finops_slack_channel, finops_email)
 
 
 _last_valid: dict[str, tuple[str, TeamDirectory]] = {}

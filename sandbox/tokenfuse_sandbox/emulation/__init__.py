@@ -14,6 +14,8 @@
   SNS notifications AWS sends on a state change.
 - :mod:`.metrics_insights`: the one Metrics Insights query shape tokenfuse sends (top ModelId
   series of a metric), answered over moto's stored metric data; any other query is refused.
+- :mod:`.price_list`: the AWS Price List API (``pricing:GetProducts``) for Bedrock's two service
+  codes, from a hand-written catalogue in the documented entry format (``tokenfuse prices refresh``).
 
 Each one is usable on its own inside ``with mock_aws(...)``. What they prove is that tokenfuse
 works against these emulations; each module's docstring says what it does not prove.

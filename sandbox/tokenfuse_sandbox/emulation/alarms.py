@@ -51,7 +51,7 @@ import threading
 import types
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -134,7 +134,6 @@ class StateChange:
     at: datetime
     event: dict[str, Any]
     sns_message: dict[str, Any] | None
-    sns_topics: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -590,7 +589,6 @@ def _apply(
         at=at,
         event=event,
         sns_message=sns_message,
-        sns_topics=topics if sns_message is not None else [],
     )
 
 

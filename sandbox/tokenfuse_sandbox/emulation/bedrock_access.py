@@ -45,11 +45,14 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 from tokenfuse import clock
 from tokenfuse_sandbox.emulation.moto_patches import MotoPatches
+
+if TYPE_CHECKING:
+    from moto.iam.models import IAMBackend
 
 __all__ = [
     "SCP_PROPAGATION_SECONDS",
@@ -108,7 +111,7 @@ class Principal:
     """``aws:PrincipalArn``: the role's ARN (with its path) for a session, the user's ARN."""
 
 
-def _iam(account_id: str) -> Any:
+def _iam(account_id: str) -> IAMBackend:
     from moto.iam.models import iam_backends
 
     return iam_backends[account_id][_PARTITION]

@@ -46,6 +46,7 @@ from moto.bedrock.models import BedrockBackend, bedrock_backends
 from moto.bedrock.responses import BedrockResponse
 
 from tokenfuse import clock
+from tokenfuse_sandbox.emulation.moto_patches import MotoPatches
 
 __all__ = [
     "SYSTEM_PROFILES",
@@ -59,8 +60,7 @@ __all__ = [
 
 _STATE_ATTR = "_tokenfuse_inference_profiles"
 _lock = threading.RLock()
-_installed = False
-_original_list_arns = BedrockBackend._list_arns
+_patches = MotoPatches()
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _NAME_RE = re.compile(r"([0-9a-zA-Z][ _-]?)+")
@@ -463,7 +463,8 @@ def _delete_inference_profile(self: BedrockResponse) -> str:
 def _list_arns(self: BedrockBackend) -> list[str]:
     with _lock:
         ours = [p.arn for p in _state(self).profiles.values()]
-    return _original_list_arns(self) + ours
+    theirs: list[str] = _patches.original(BedrockBackend, "_list_arns")(self)
+    return theirs + ours
 
 
 _RESPONSE_METHODS = {
@@ -476,28 +477,18 @@ _RESPONSE_METHODS = {
 
 def install() -> None:
     """Add the inference-profile operations to moto's bedrock. Idempotent; process-wide."""
-    global _installed  # noqa: PLW0603
-    with _lock:
-        if _installed:
+    with _patches.lock:
+        if _patches.installed:
             return
         for name, fn in _RESPONSE_METHODS.items():
-            setattr(BedrockResponse, name, fn)
-        BedrockBackend._list_arns = _list_arns  # type: ignore[method-assign]
-        _installed = True
+            _patches.replace(BedrockResponse, name, fn)
+        _patches.replace(BedrockBackend, "_list_arns", _list_arns)
 
 
 def uninstall() -> None:
     """Remove what :func:`install` added (profiles already created stay on their backends, unseen)."""
-    global _installed  # noqa: PLW0603
-    with _lock:
-        if not _installed:
-            return
-        for name in _RESPONSE_METHODS:
-            if name in BedrockResponse.__dict__:
-                delattr(BedrockResponse, name)
-        BedrockBackend._list_arns = _original_list_arns  # type: ignore[method-assign]
-        _installed = False
+    _patches.restore()
 
 
 def installed() -> bool:
-    return _installed
+    return _patches.installed

@@ -28,13 +28,17 @@ clock 3600 s later, but the order in which they finish follows the threads, not 
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 import time
-import types
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
+
+from tokenfuse_sandbox.emulation.moto_patches import (
+    MotoPatches,
+    stepfunctions_timestamps_on_clock,
+    waits_on_clock,
+)
 
 __all__ = ["Listener", "SimulatedClock", "boundaries"]
 
@@ -197,83 +201,13 @@ class SimulatedClock:
             if _sfn_owner is not None:
                 raise RuntimeError("another SimulatedClock already drives moto's Step Functions")
             _sfn_owner = self
-        undo: list[Callable[[], None]] = []
+        patches = MotoPatches()
         try:
-            undo.extend(_patch_waits(self, mode))
+            waits_on_clock(patches, self, mode)
             if timestamps:
-                undo.extend(_patch_timestamps(self))
+                stepfunctions_timestamps_on_clock(patches, self)
             yield self
         finally:
-            for fn in reversed(undo):
-                fn()
+            patches.restore()
             with _sfn_lock:
                 _sfn_owner = None
-
-
-# --- moto patches ----------------------------------------------------------------------------------
-
-
-def _patch_waits(clock: SimulatedClock, mode: str) -> list[Callable[[], None]]:
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp as ts_mod
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
-        WaitFunction,
-    )
-
-    original_wait = WaitFunction.__dict__["_wait_interval"]
-    original_ts = ts_mod.Timestamp.__dict__["_get_wait_seconds"]
-
-    def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
-        if wait_seconds <= 0:
-            return
-        target = clock.now() + timedelta(seconds=wait_seconds)
-        if mode == "advance":
-            clock.advance_to(target)
-        else:
-            clock.wait_until(target, interrupted=lambda: not env.is_running())
-
-    def _get_wait_seconds(self: Any, env: Any) -> int:
-        # moto measures "Timestamp - datetime.now()" (naive, wall clock); shift it to simulated now.
-        wall = datetime.now(UTC)
-        return int(original_ts(self, env) + (wall - clock.now()).total_seconds())
-
-    WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
-    ts_mod.Timestamp._get_wait_seconds = _get_wait_seconds  # type: ignore[method-assign]
-
-    def undo() -> None:
-        WaitFunction._wait_interval = original_wait  # type: ignore[method-assign]
-        ts_mod.Timestamp._get_wait_seconds = original_ts  # type: ignore[method-assign]
-
-    return [undo]
-
-
-def _datetime_module_proxy(clock: SimulatedClock) -> types.ModuleType:
-    import datetime as real
-
-    class _SimulatedDatetime(real.datetime):
-        @classmethod
-        def now(cls, tz: real.tzinfo | None = None) -> real.datetime:  # type: ignore[override]
-            t = clock.now()
-            return t.astimezone(tz) if tz is not None else t.astimezone().replace(tzinfo=None)
-
-    proxy = types.ModuleType("datetime")
-    proxy.__dict__.update(real.__dict__)
-    proxy.datetime = _SimulatedDatetime  # type: ignore[attr-defined]
-    return proxy
-
-
-def _patch_timestamps(clock: SimulatedClock) -> list[Callable[[], None]]:
-    from moto.stepfunctions.parser import models as sfn_models
-    from moto.stepfunctions.parser.asl.eval.event import event_manager
-    from moto.stepfunctions.parser.backend import execution as sfn_execution
-
-    undo: list[Callable[[], None]] = []
-    proxy = _datetime_module_proxy(clock)
-    for module in (sfn_models, sfn_execution):
-        undo.append(functools.partial(setattr, module, "datetime", module.datetime))
-        module.datetime = proxy  # type: ignore[attr-defined]
-
-    manager = event_manager.EventManager
-    original_ts = manager.__dict__["_get_current_timestamp"]
-    manager._get_current_timestamp = staticmethod(clock.now)  # type: ignore[method-assign]
-    undo.append(functools.partial(setattr, manager, "_get_current_timestamp", original_ts))
-    return undo

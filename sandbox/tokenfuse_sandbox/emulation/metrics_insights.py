@@ -32,14 +32,15 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from moto.cloudwatch.exceptions import ValidationError
 from moto.cloudwatch.models import CloudWatchBackend, MetricAggregatedDatum, MetricDatum
+
+from tokenfuse_sandbox.emulation.moto_patches import MotoPatches
 
 __all__ = [
     "MAX_LIMIT",
@@ -146,8 +147,7 @@ def answer(
 
 # -- inside moto ------------------------------------------------------------------------------------
 
-_lock = threading.RLock()
-_original: Callable[..., list[dict[str, Any]]] | None = None
+_patches = MotoPatches()
 
 
 def _points(backend: CloudWatchBackend, query: InsightsQuery) -> Iterable[tuple[str, datetime, float]]:
@@ -172,12 +172,14 @@ def _get_metric_data(
     end_time: datetime,
     scan_by: str = "TimestampAscending",
 ) -> list[dict[str, Any]]:
-    assert _original is not None
     insights = [q for q in queries if is_insights(q)]
     if len(insights) > 1:
         raise ValidationError("Only one Metrics Insights query is allowed per GetMetricData call")
     others = [q for q in queries if not is_insights(q)]
-    results = _original(backend, others, start_time, end_time, scan_by) if others else []
+    moto_answer = _patches.original(CloudWatchBackend, "get_metric_data")
+    results: list[dict[str, Any]] = []
+    if others:
+        results = moto_answer(backend, others, start_time, end_time, scan_by)
     for raw in insights:
         try:
             query = InsightsQuery.parse(str(raw["Expression"]))
@@ -204,22 +206,14 @@ def _get_metric_data(
 
 def install() -> None:
     """Answer tokenfuse's Metrics Insights queries in moto's CloudWatch. Idempotent; process-wide."""
-    global _original  # noqa: PLW0603
-    with _lock:
-        if _original is not None:
-            return
-        _original = CloudWatchBackend.get_metric_data
-        CloudWatchBackend.get_metric_data = _get_metric_data  # type: ignore[method-assign,assignment]
+    with _patches.lock:
+        if not _patches.installed:
+            _patches.replace(CloudWatchBackend, "get_metric_data", _get_metric_data)
 
 
 def uninstall() -> None:
-    global _original  # noqa: PLW0603
-    with _lock:
-        if _original is None:
-            return
-        CloudWatchBackend.get_metric_data = _original  # type: ignore[method-assign]
-        _original = None
+    _patches.restore()
 
 
 def installed() -> bool:
-    return _original is not None
+    return _patches.installed

@@ -1,20 +1,81 @@
-"""What an emulation replaces inside moto while it is installed, and puts back when it is removed.
+"""Every change the sandbox makes inside moto, made and undone here, under the one moto it was
+written against.
 
-moto's classes and URL tables are process-wide, so an emulation's ``install()`` replaces a few of
-their attributes (or dict entries) once and its ``uninstall()`` restores exactly those.
+moto's classes, module globals and URL tables are process-wide, so an emulation's ``install()`` (or
+a running :class:`~tokenfuse_sandbox.Sandbox`) replaces a few of them through a :class:`MotoPatches`
+and its ``restore()`` puts back exactly those. Nothing else in the sandbox assigns into moto (a test
+reads the sources to keep it so). These lean on moto's internals, so they run only under
+:data:`PINNED_MOTO` (:func:`require_pinned_moto`): under another moto the sandbox refuses to start
+with one line, rather than fail somewhere deep inside a story.
+
+Where each patch is made:
+
+- the Sandbox itself (functions below): ``LambdaSimpleBackend.invoke`` (handlers run in-process),
+  ``EventsBackend.put_events`` (what an invocation put on the bus), ``moto.sns.models``' timestamp
+  (SNS stamps notifications with the simulated clock), EventBridge fidelity (:func:`fix_eventbridge`),
+  Step Functions retry intervals and Wait states on the simulated clock (:func:`retry_on_clock`,
+  :func:`waits_on_clock`, :func:`stepfunctions_timestamps_on_clock`);
+- the emulations, each with its own :class:`MotoPatches`: ``bedrock_profiles`` (``BedrockResponse``
+  operations, ``BedrockBackend._list_arns``), ``bedrock_runtime`` (the bedrock-runtime URL table),
+  ``bedrock_access`` (``OrganizationsBackend``'s policy calls, recorded), ``invocation_logs``
+  (``LogStream._send_log_events``, ``LogsBackend.put_subscription_filter``), ``metrics_insights``
+  (``CloudWatchBackend.get_metric_data``).
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import threading
-from collections.abc import MutableMapping
-from typing import Any
+import types
+from collections.abc import Callable, MutableMapping
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from importlib import metadata
+from typing import Any, Literal, Protocol
 
-__all__ = ["MotoPatches"]
+__all__ = [
+    "PINNED_MOTO",
+    "MotoPatches",
+    "UnsupportedMoto",
+    "fix_eventbridge",
+    "record_put_events",
+    "require_pinned_moto",
+    "retry_on_clock",
+    "route_lambda_invoke",
+    "sns_timestamps_on",
+    "stepfunctions_timestamps_on_clock",
+    "waits_on_clock",
+]
+
+PINNED_MOTO = "5.2.5"
+"""The moto these patches were written against (pyproject.toml pins the same; a test checks)."""
+
+
+class UnsupportedMoto(RuntimeError):
+    """The installed moto is not :data:`PINNED_MOTO`."""
+
+
+@cache
+def require_pinned_moto() -> None:
+    """Refuse, in one line, to patch any moto but the pinned one."""
+    try:
+        found = metadata.version("moto")
+    except metadata.PackageNotFoundError:
+        found = "none"
+    if found != PINNED_MOTO:
+        raise UnsupportedMoto(
+            f"the sandbox patches moto {PINNED_MOTO}'s internals and found moto {found}: "
+            f"pip install 'moto[all]=={PINNED_MOTO}'"
+        )
+
+
+_MISSING = object()
 
 
 class MotoPatches:
-    """The replacements one emulation made (attributes of classes or modules, entries of dicts)."""
+    """The replacements made for one owner (an emulation, a sandbox): attributes of classes or
+    modules, entries of dicts, each put back by :meth:`restore`."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -25,26 +86,286 @@ class MotoPatches:
         return bool(self._saved)
 
     def replace(self, owner: Any, name: str, value: Any) -> Any:
-        """Set ``owner.name`` (``owner[name]`` for a dict) to ``value``; returns what was there."""
+        """Set ``owner.name`` (``owner[name]`` for a dict) to ``value``, adding it if absent; returns
+        what was there (the attribute as read, so a method comes back callable)."""
+        require_pinned_moto()
         with self.lock:
-            original = owner[name] if isinstance(owner, MutableMapping) else getattr(owner, name)
-            self._saved.setdefault((id(owner), name), (owner, name, original))
             if isinstance(owner, MutableMapping):
+                raw = owner.get(name, _MISSING)
+                current = raw
                 owner[name] = value
             else:
+                # the owner's own slot: a staticmethod stays one, an inherited attribute is removed
+                raw = vars(owner).get(name, _MISSING)
+                current = getattr(owner, name, None)
                 setattr(owner, name, value)
-            return original
+            self._saved.setdefault((id(owner), name), (owner, name, raw))
+            return current
 
     def original(self, owner: Any, name: str) -> Any:
-        """What ``owner.name`` was before this emulation replaced it."""
-        return self._saved[(id(owner), name)][2]
+        """What ``owner.name`` was before it was replaced (an absent one reads as None)."""
+        raw = self._saved[(id(owner), name)][2]
+        if raw is _MISSING:
+            return None
+        if isinstance(raw, staticmethod | classmethod):
+            return raw.__get__(None, owner)
+        return raw
 
     def restore(self) -> None:
-        """Put every replaced attribute back."""
+        """Put every replaced attribute back (and remove every added one)."""
         with self.lock:
-            for owner, name, original in reversed(list(self._saved.values())):
+            for owner, name, raw in reversed(list(self._saved.values())):
                 if isinstance(owner, MutableMapping):
-                    owner[name] = original
+                    if raw is _MISSING:
+                        owner.pop(name, None)
+                    else:
+                        owner[name] = raw
+                elif raw is _MISSING:
+                    if name in vars(owner):
+                        delattr(owner, name)
                 else:
-                    setattr(owner, name, original)
+                    setattr(owner, name, raw)
             self._saved.clear()
+
+
+# --------------------------------------------------------------------------------------------------
+# Lambda: the sandbox's handlers run in-process
+# --------------------------------------------------------------------------------------------------
+
+LambdaReply = tuple[bytes, bool]
+"""An in-process invocation's payload, and whether it is a function error (``X-Amz-Function-Error``)."""
+
+InProcessInvoke = Callable[[str, Any, str | None], LambdaReply | None]
+"""(function name or ARN, event, invocation type) -> the reply, or None for a function that is not
+the sandbox's (moto's own backend answers)."""
+
+
+def route_lambda_invoke(patches: MotoPatches, run: InProcessInvoke) -> None:
+    """``lambda.Invoke`` (boto3's, and Step Functions' ``lambda:invoke`` tasks) runs ``run``;
+    moto needs Docker to run Lambda code."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def invoke(  # noqa: PLR0917 - moto's signature
+        backend: LambdaSimpleBackend,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: Any,
+    ) -> str | bytes | None:
+        raw = body.decode() if isinstance(body, bytes) else body
+        event = json.loads(raw) if raw else {}
+        headers = headers or {}
+        kind = headers.get("X-Amz-Invocation-Type") or headers.get("x-amz-invocation-type")
+        reply = run(function_name, event, kind)
+        if reply is None:
+            return original(backend, function_name, qualifier, body, headers, response_headers)  # type: ignore[no-any-return]
+        payload, function_error = reply
+        if function_error:
+            # surfaces as a Lambda function error: Step Functions reads errorType for Retry/Catch
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return payload
+
+    original = patches.replace(LambdaSimpleBackend, "invoke", invoke)
+
+
+# --------------------------------------------------------------------------------------------------
+# EventBridge: what an invocation put on the bus, and fidelity fixes
+# --------------------------------------------------------------------------------------------------
+
+
+def record_put_events(
+    patches: MotoPatches, seen: Callable[[list[dict[str, Any]], list[dict[str, Any]]], None]
+) -> None:
+    """``seen(entries, results)`` after each outer PutEvents (a bus-to-bus forward inside moto is
+    not a second call)."""
+    from moto.events.models import EventsBackend
+
+    depth = threading.local()
+
+    def put_events(backend: EventsBackend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        level = getattr(depth, "n", 0)
+        depth.n = level + 1
+        try:
+            entries: list[dict[str, Any]] = original(backend, events)
+        finally:
+            depth.n = level
+        if level == 0:
+            seen(events, entries)
+        return entries
+
+    original = patches.replace(EventsBackend, "put_events", put_events)
+
+
+# What EventBridge delivers to a target without an InputTransformer: the whole event, account included
+# (moto's default template leaves out "account").
+_FULL_EVENT_TEMPLATE = (
+    '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
+    '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, '
+    '"detail": <detail>}'
+)
+
+
+def _flatten(node: Any, prefix: str = "", result: dict[str, Any] | None = None) -> dict[str, Any]:
+    """moto's EventPattern._flatten_dict, descending into arrays of objects as EventBridge does
+    (``detail.configuration.metrics[].metricStat.metric.namespace`` matches ``metrics.metricStat...``)."""
+    if result is None:
+        result = {}
+    if isinstance(node, dict):
+        for k, v in node.items():
+            key = f"{prefix}.{k}" if prefix else k
+            if isinstance(v, dict) and v:
+                _flatten(v, key, result)
+            elif isinstance(v, list) and any(isinstance(x, dict) for x in v):
+                for x in v:
+                    sub = _flatten(x, key, {}) if isinstance(x, dict) else {key: x}
+                    for sk, sv in sub.items():
+                        have = result.get(sk)
+                        merged = [] if have is None else (have if isinstance(have, list) else [have])
+                        merged.extend(sv if isinstance(sv, list) else [sv])
+                        result[sk] = merged
+            else:
+                result[key] = v
+    return result
+
+
+def fix_eventbridge(patches: MotoPatches) -> None:
+    """Three fidelity fixes to moto's EventBridge: the whole event (account included) to targets,
+    patterns that reach into arrays of objects, and bus -> bus targets that forward the event itself
+    (same id, account, time, resources) only from enabled rules."""
+    from moto.events.models import EventPattern, Rule, events_backends
+    from moto.events.utils import EventTemplateParser
+    from moto.utilities.arns import parse_arn
+
+    patches.replace(EventTemplateParser, "DEFAULT_EVENT_INPUT_TEMPLATE", _FULL_EVENT_TEMPLATE)
+    patches.replace(EventPattern, "_flatten_dict", staticmethod(_flatten))
+
+    def send_to_targets(rule: Rule, original_event: Any, transform_input: bool = True) -> None:
+        if rule.state != "ENABLED":  # moto delivers for disabled rules too
+            return None
+        buses = [
+            t for t in rule.targets if t["Arn"].split(":")[2:3] == ["events"] and ":event-bus/" in t["Arn"]
+        ]
+        if not buses:
+            return original(rule, original_event, transform_input)  # type: ignore[no-any-return]
+        if not rule.event_pattern.matches_event(original_event):
+            return None
+        saved = rule.targets
+        rule.targets = [t for t in saved if t not in buses]
+        try:
+            if rule.targets:
+                original(rule, original_event, transform_input)
+        finally:
+            rule.targets = saved
+        for target in buses:
+            arn = parse_arn(target["Arn"])
+            backend = events_backends[arn.account][arn.region]
+            bus = backend.describe_event_bus(arn.resource_id)
+            for other in list(bus.rules.values()):
+                if other.state == "ENABLED":
+                    other.send_to_targets(copy.deepcopy(original_event))
+        return None
+
+    original = patches.replace(Rule, "send_to_targets", send_to_targets)
+
+
+# --------------------------------------------------------------------------------------------------
+# SNS and Step Functions on the simulated clock
+# --------------------------------------------------------------------------------------------------
+
+
+class SimulatedTime(Protocol):
+    """What the patches need of :class:`~tokenfuse_sandbox.emulation.clock.SimulatedClock`."""
+
+    def now(self) -> datetime: ...
+    def advance(self, delta: timedelta | float) -> datetime: ...
+    def advance_to(self, t: datetime) -> datetime: ...
+    def wait_until(
+        self, t: datetime, timeout: float | None = None, interrupted: Callable[[], bool] | None = None
+    ) -> bool: ...
+
+
+def sns_timestamps_on(patches: MotoPatches, now: Callable[[], datetime]) -> None:
+    """SNS stamps each notification with wall-clock time; on the simulated clock a Budgets or CAD
+    alert published at 22:00 must say 22:00 (intake reads the alert's time from it)."""
+    import moto.sns.models as sns_models
+
+    def stamped(value: datetime | None = None) -> str:
+        return original(value or now().astimezone(UTC).replace(tzinfo=None))  # type: ignore[no-any-return]
+
+    original = patches.replace(sns_models, "iso_8601_datetime_with_milliseconds", stamped)
+
+
+def retry_on_clock(patches: MotoPatches, clock: SimulatedTime | None) -> None:
+    """Step Functions retry intervals (a plain ``time.sleep`` in ``retrier_decl``) advance the
+    simulated clock, or pass at once without one: ``IntervalSeconds`` / ``BackoffRate`` cost no wall
+    time."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    real_time = vars(retrier_decl)["time"]
+
+    def sleep(seconds: float) -> None:
+        if clock is not None and seconds > 0:
+            clock.advance(seconds)
+
+    proxy = types.SimpleNamespace(
+        **{k: getattr(real_time, k) for k in dir(real_time) if not k.startswith("__")}
+    )
+    proxy.sleep = sleep
+    patches.replace(retrier_decl, "time", proxy)
+
+
+def waits_on_clock(patches: MotoPatches, clock: SimulatedTime, mode: Literal["advance", "block"]) -> None:
+    """A Wait state (``WaitFunction._wait_interval``, the one place it sleeps) no longer sleeps: in
+    ``"advance"`` mode it moves the clock itself, in ``"block"`` mode it waits for someone else to;
+    a Timestamp wait is measured against the simulated now."""
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp as ts_mod
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+        WaitFunction,
+    )
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+
+    def _wait_interval(self: WaitFunction, env: Environment, wait_seconds: int) -> None:
+        if wait_seconds <= 0:
+            return
+        target = clock.now() + timedelta(seconds=wait_seconds)
+        if mode == "advance":
+            clock.advance_to(target)
+        else:
+            clock.wait_until(target, interrupted=lambda: not env.is_running())
+
+    def _get_wait_seconds(self: ts_mod.Timestamp, env: Environment) -> int:
+        # moto measures "Timestamp - datetime.now()" (naive, wall clock); shift it to simulated now.
+        wall = datetime.now(UTC)
+        return int(wall_seconds(self, env) + (wall - clock.now()).total_seconds())
+
+    patches.replace(WaitFunction, "_wait_interval", _wait_interval)
+    wall_seconds = patches.replace(ts_mod.Timestamp, "_get_wait_seconds", _get_wait_seconds)
+
+
+def _datetime_module_proxy(clock: SimulatedTime) -> types.ModuleType:
+    import datetime as real
+
+    class _SimulatedDatetime(real.datetime):
+        @classmethod
+        def now(cls, tz: real.tzinfo | None = None) -> real.datetime:  # type: ignore[override]
+            t = clock.now()
+            return t.astimezone(tz) if tz is not None else t.astimezone().replace(tzinfo=None)
+
+    proxy = types.ModuleType("datetime")
+    proxy.__dict__.update(real.__dict__)
+    proxy.__dict__["datetime"] = _SimulatedDatetime
+    return proxy
+
+
+def stepfunctions_timestamps_on_clock(patches: MotoPatches, clock: SimulatedTime) -> None:
+    """An execution's ``startDate`` / ``stopDate`` and its history timestamps come from the simulated
+    clock (moto reads ``datetime.datetime.now`` for them in these two modules and the event manager)."""
+    from moto.stepfunctions.parser import models as sfn_models
+    from moto.stepfunctions.parser.asl.eval.event import event_manager
+    from moto.stepfunctions.parser.backend import execution as sfn_execution
+
+    proxy = _datetime_module_proxy(clock)
+    for module in (sfn_models, sfn_execution):
+        patches.replace(module, "datetime", proxy)
+    patches.replace(event_manager.EventManager, "_get_current_timestamp", staticmethod(clock.now))

@@ -164,10 +164,6 @@ class SlackServer:
 
     # --- set-up and inspection -------------------------------------------------------------------
 
-    def add_channel(self, channel_id: str, name: str) -> None:
-        with self._lock:
-            self._channels[channel_id] = name
-
     @property
     def calls(self) -> list[SlackCall]:
         """Every call so far, in order (a copy)."""
@@ -199,10 +195,6 @@ class SlackServer:
             raise ValueError(f"unknown fault kind {kind!r}")
         with self._lock:
             self._faults.setdefault(method, []).append(_Fault(kind, times, error, retry_after))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
 
     # --- request handling ------------------------------------------------------------------------
 

@@ -24,10 +24,9 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenfuse_sandbox.story import org as org_mod
 from tokenfuse_sandbox.story import scenarios
@@ -36,52 +35,30 @@ from tokenfuse_sandbox.story.observe import Entry, Observer, channel_label
 from tokenfuse_sandbox.story.org import FINOPS, Org, Sessions, owner_of
 from tokenfuse_sandbox.story.report import DemoReport, build_report, render_entry, render_summary
 from tokenfuse_sandbox.story.signals import budgets_alert, cad_alert
+from tokenfuse_sandbox.story.timeline import (
+    BUDGETS_AFTER,
+    CAD_AFTER,
+    HISTORY_START,
+    LOOP_START,
+    MINUTE_PHASE_CAP,
+    MINUTES_BEFORE,
+    ONCALL_DELAY,
+    TIMEOUT_APPROVAL_MINUTES,
+    PendingApproval,
+    StoryState,
+)
 from tokenfuse_sandbox.story.traffic import HOUR, MINUTE, Traffic
 
-LOOP_START = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
-"""When the loop starts (a Wednesday afternoon, near the daily peak)."""
-MINUTES_BEFORE = timedelta(minutes=20)
-HISTORY_START = LOOP_START.replace(hour=0) - timedelta(days=8)
-"""Ordinary traffic starts here: every baseline day of the loop's day (7 whole days) has data."""
-ONCALL_DELAY = timedelta(minutes=2)
-"""How long the on-call takes to click after the approval request is posted."""
-BUDGETS_AFTER = timedelta(hours=8)
-CAD_AFTER = timedelta(hours=24)
-MINUTE_PHASE_CAP = timedelta(hours=3)
-TIMEOUT_APPROVAL_MINUTES = 1
-"""moto times ``.waitForTaskToken`` out in real seconds: the ``timeout`` decision runs with a
-one-minute approval time-out (60 real seconds) instead of the usual 15 minutes."""
+if TYPE_CHECKING:
+    from tokenfuse_sandbox.core import Sandbox
+
 DEFAULT_OUTPUT = Path("demo-output")
-
-
-@dataclass
-class PendingApproval:
-    approval_id: str
-    channel: str
-    ts: str
-    thread_ts: str | None
-    posted_at: datetime
-    buttons: dict[str, dict[str, Any]]
-    choice: str | None
-    click_at: datetime | None
-    answered: bool = False
-
-
-@dataclass
-class StoryState:
-    loop_start: datetime
-    approvals: list[PendingApproval] = field(default_factory=list)
-    clicks: list[dict[str, Any]] = field(default_factory=list)
-    signals_sent: dict[str, datetime] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    minute_phase_end: datetime | None = None
-    budget_threshold_usd: float | None = None
 
 
 class Story:
     def __init__(  # noqa: PLR0917 - the story's cast, each named at the one call site
         self,
-        sb: Any,
+        sb: Sandbox,
         org: Org,
         sessions: Sessions,
         scenario: scenarios.Scenario,
@@ -89,7 +66,10 @@ class Story:
         policy: str,
         emit: Callable[[Entry], None],
     ) -> None:
+        if sb.clock is None or sb.slack is None or sb.alarms is None:
+            raise ValueError("the story needs the sandbox's emulations (its clock and Slack server)")
         self.sb = sb
+        self.clock, self.slack = sb.clock, sb.slack
         self.org = org
         self.sessions = sessions
         self.scenario = scenario
@@ -100,13 +80,13 @@ class Story:
         self.traffic = Traffic(sessions, org, scenario, LOOP_START)
         self.meter = Meter(sessions)
         self.state = StoryState(LOOP_START)
-        self.observer = Observer(sb, org, self.traffic, emit)
+        self.observer = Observer(sb, sb.alarms, sb.slack, org, self.traffic, emit)
         self._seen_approval_ts: set[str] = set()
 
     # -- the clock ------------------------------------------------------------------------------
     @property
     def now(self) -> datetime:
-        return self.sb.now()  # type: ignore[no-any-return]
+        return self.sb.now()
 
     def settle(self) -> None:
         try:
@@ -121,7 +101,7 @@ class Story:
         """One minute: the callers' calls, the clock, the pipeline, the on-call."""
         t = self.now
         self.traffic.send(t, 60)
-        self.sb.clock.advance_to(t + MINUTE)
+        self.clock.advance_to(t + MINUTE)
         self.settle()
         self._answer_approvals()
 
@@ -129,13 +109,13 @@ class Story:
         t = self.now
         self.traffic.refresh_denials()
         self.traffic.send(t, 3600)
-        self.sb.clock.advance_to(t + HOUR)
+        self.clock.advance_to(t + HOUR)
         self.settle()
 
     # -- the approval ---------------------------------------------------------------------------
     def _find_approval_requests(self) -> None:
         for channel in {self.owner.channel, FINOPS.channel}:
-            for message in self.sb.slack.messages(channel):
+            for message in self.slack.messages(channel):
                 blocks = message.get("blocks") or []
                 actions = [b for b in blocks if b.get("type") == "actions"]
                 ts = str(message.get("ts"))
@@ -144,9 +124,9 @@ class Story:
                 buttons = {}
                 for element in actions[0].get("elements", []):
                     value = str(element.get("value", ""))
-                    approval_id, _, choice = value.rpartition(":")
-                    if approval_id and choice in ("approve", "decline", "snooze"):
-                        buttons[choice] = element
+                    approval_id, _, button = value.rpartition(":")
+                    if approval_id and button in ("approve", "decline", "snooze"):
+                        buttons[button] = element
                 if not buttons:
                     continue
                 self._seen_approval_ts.add(ts)
@@ -221,12 +201,11 @@ class Story:
         sfn = self.sb.clients["stepfunctions"]
         deadline = time.monotonic() + TIMEOUT_APPROVAL_MINUTES * 60 + 30
         while time.monotonic() < deadline:
-            running = [a for a, s in self.observer.list_executions().items() if s == "RUNNING"]
+            running = [a for a, s in self.sb.executions().items() if s == "RUNNING"]
             waiting = False
             for arn in running:
-                events = sfn.get_execution_history(executionArn=arn, maxResults=1000).get("events", [])
-                last = events[-1] if events else {}
-                if last.get("type") == "TaskSubmitted" and "waitForTaskToken" in str(last):
+                events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+                if events and events[-1]["type"] == "TaskSubmitted" and "waitForTaskToken" in str(events[-1]):
                     waiting = True
             if not waiting:
                 return
@@ -267,7 +246,7 @@ class Story:
         threshold = (int(spent) // 100 + 1) * 100.0
         org_mod.create_budget(self.sessions, threshold)
         self.state.budget_threshold_usd = threshold
-        self.sb.clock.advance_to(minute_start)
+        self.clock.advance_to(minute_start)
         self.settle()
         self.observer.skip_to_now()
         self.observer.note(
@@ -305,7 +284,7 @@ class Story:
         return sorted(names)
 
     def _executions_running(self) -> bool:
-        return any(status == "RUNNING" for status in self.observer.list_executions().values())
+        return any(status == "RUNNING" for status in self.sb.executions().values())
 
     def minute_phase(self) -> None:
         loop_end = LOOP_START + self.scenario.fixed_after

@@ -7,10 +7,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenfuse_sandbox.story.org import FINOPS, TEAMS, Org, team_for_channel
 from tokenfuse_sandbox.story.traffic import Traffic
+
+if TYPE_CHECKING:
+    from tokenfuse_sandbox.core import Sandbox
+    from tokenfuse_sandbox.emulation.alarms import AlarmEvaluator
+    from tokenfuse_sandbox.emulation.slack_server import SlackServer
 
 
 @dataclass
@@ -49,7 +54,9 @@ def _first_line(text: str | None, limit: int = 110) -> str:
 
 @dataclass
 class Observer:
-    sb: Any
+    sb: Sandbox
+    alarms: AlarmEvaluator
+    slack: SlackServer
     org: Org
     traffic: Traffic
     emit: Callable[[Entry], None]
@@ -74,12 +81,12 @@ class Observer:
 
     def skip_to_now(self) -> None:
         """Forget what happened so far (seeding): only the story's own events are shown."""
-        self._alarms = len(self.sb.alarms.changes)
+        self._alarms = len(self.alarms.changes)
         self._bus = len(self.sb.bus_events)
-        self._slack = len(self.sb.slack.calls)
+        self._slack = len(self.slack.calls)
         self._inv = len(self.sb.invocations)
         self._mail = len(self._sent_emails())
-        self.executions = self.list_executions()
+        self.executions = self.sb.executions()
 
     # -- one round ------------------------------------------------------------------------------
     def observe(self) -> None:
@@ -92,7 +99,7 @@ class Observer:
         self._observe_denials()
 
     def _observe_alarms(self) -> None:
-        changes = self.sb.alarms.changes
+        changes = self.alarms.changes
         for change in changes[self._alarms :]:
             self.note(
                 "alarm",
@@ -111,7 +118,7 @@ class Observer:
         self._bus = len(events)
 
     def _observe_slack(self) -> None:
-        calls = self.sb.slack.calls
+        calls = self.slack.calls
         for call in calls[self._slack :]:
             if not call.method.startswith("chat."):
                 continue
@@ -148,16 +155,8 @@ class Observer:
             self.note("email", f"email to {to or '?'}: {subject}", where="email")
         self._mail = len(sent)
 
-    def list_executions(self) -> dict[str, str]:
-        sfn = self.sb.clients["stepfunctions"]
-        out = {}
-        for lid in self.sb.template.of_type("AWS::Serverless::StateMachine"):
-            for ex in sfn.list_executions(stateMachineArn=self.sb.resources[lid]).get("executions", []):
-                out[ex["executionArn"]] = ex["status"]
-        return out
-
     def _observe_executions(self) -> None:
-        current = self.list_executions()
+        current = self.sb.executions()
         for arn, status in current.items():
             before = self.executions.get(arn)
             if before == status:

@@ -26,11 +26,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from tokenfuse.adapters.aws import MemberSessions
+
+if TYPE_CHECKING:
+    from tokenfuse_sandbox.core import Sandbox
 
 TOKENFUSE_ACCOUNT = "111122223333"
 MEMBER_ROLE = "tokenfuse-member"
@@ -147,7 +150,6 @@ class Org:
     accounts: tuple[AccountSpec, ...]
     profiles: dict[str, SeededProfile]
     guard_policy_id: str
-    tokenfuse_bus_arn: str
     budget_threshold_usd: float | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -344,7 +346,7 @@ def _profiles(sessions: Sessions, now: datetime, specs: Sequence[ProfileSpec]) -
     return out
 
 
-def seed(sb: Any, profiles: Sequence[ProfileSpec] = PROFILES) -> tuple[Org, Sessions]:
+def seed(sb: Sandbox, profiles: Sequence[ProfileSpec] = PROFILES) -> tuple[Org, Sessions]:
     """Seed the organization into a running sandbox (the directory and Slack channels are passed
     to the Sandbox itself: see :func:`sandbox_settings`)."""
     sb.enable_cross_account()
@@ -354,7 +356,7 @@ def seed(sb: Any, profiles: Sequence[ProfileSpec] = PROFILES) -> tuple[Org, Sess
     bus_arn = str(sb.attr("TokenfuseBus", "Arn"))
     _forwarding_rules(sessions, bus_arn)
     seeded = _profiles(sessions, sb.now(), profiles)
-    return Org(ACCOUNTS, seeded, guard, bus_arn), sessions
+    return Org(ACCOUNTS, seeded, guard), sessions
 
 
 def create_budget(sessions: Sessions, threshold_usd: float) -> None:

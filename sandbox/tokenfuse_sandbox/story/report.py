@@ -6,13 +6,50 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from tokenfuse_sandbox.story.observe import Entry, channel_label, iso
-from tokenfuse_sandbox.story.org import FINOPS, team_for_channel
+from tokenfuse_sandbox.story.observe import Entry, Observer, channel_label, iso
+from tokenfuse_sandbox.story.org import FINOPS, Org, SeededProfile, TeamSpec, team_for_channel
+from tokenfuse_sandbox.story.timeline import LOOP_START, MINUTES_BEFORE, StoryState
 
 if TYPE_CHECKING:
-    from tokenfuse_sandbox.story.driver import Story
+    from tokenfuse_sandbox.core import Sandbox
+    from tokenfuse_sandbox.emulation.slack_server import SlackServer
+    from tokenfuse_sandbox.story.meter import Meter
+    from tokenfuse_sandbox.story.scenarios import Scenario
+    from tokenfuse_sandbox.story.traffic import Traffic
+
+
+class Story(Protocol):
+    """What the report reads of the story that ran (:class:`~.driver.Story`)."""
+
+    @property
+    def sb(self) -> Sandbox: ...
+    @property
+    def slack(self) -> SlackServer: ...
+    @property
+    def org(self) -> Org: ...
+    @property
+    def scenario(self) -> Scenario: ...
+    @property
+    def decision(self) -> str: ...
+    @property
+    def policy(self) -> str: ...
+    @property
+    def culprit(self) -> SeededProfile: ...
+    @property
+    def owner(self) -> TeamSpec: ...
+    @property
+    def traffic(self) -> Traffic: ...
+    @property
+    def meter(self) -> Meter: ...
+    @property
+    def state(self) -> StoryState: ...
+    @property
+    def observer(self) -> Observer: ...
+    @property
+    def now(self) -> datetime: ...
+
 
 EMULATIONS = [
     "in-process Lambda, event delivery and the Function URL (the sandbox)",
@@ -83,7 +120,7 @@ def _incidents(story: Story) -> list[dict[str, Any]]:
         return []
     out = []
     for incident in sorted(found, key=lambda i: i.opened_at):
-        profile = story.org.profile_by_arn(incident.profile_arn)
+        profile = story.org.profile_by_arn(incident.profile_arn) if incident.profile_arn else None
         out.append(
             {
                 "incident_id": incident.incident_id,
@@ -105,7 +142,7 @@ def _incidents(story: Story) -> list[dict[str, Any]]:
 
 def _messages(story: Story, since: datetime) -> list[dict[str, Any]]:
     out = []
-    for call in story.sb.slack.calls:
+    for call in story.slack.calls:
         if call.method != "chat.postMessage" or not call.ok or call.at < since:
             continue
         out.append(
@@ -251,7 +288,6 @@ def _parse(value: str | None) -> datetime | None:
 
 
 def _series(story: Story, summary: dict[str, Any]) -> dict[str, Any]:
-    from tokenfuse_sandbox.story.driver import LOOP_START, MINUTES_BEFORE
 
     meter, culprit = story.meter, story.culprit
     start = LOOP_START - MINUTES_BEFORE
@@ -302,7 +338,6 @@ def _missing(story: Story, summary: dict[str, Any], incidents: list[dict[str, An
 
 
 def build_report(story: Story, wall_seconds: float) -> DemoReport:
-    from tokenfuse_sandbox.story.driver import LOOP_START, MINUTES_BEFORE
 
     since = LOOP_START - MINUTES_BEFORE
     incidents = _incidents(story)

@@ -23,10 +23,16 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tokenfuse_sandbox.story.org import MEMBER_ROLE, Org, SeededProfile, Sessions
 from tokenfuse_sandbox.story.scenarios import Scenario
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_cloudwatch.type_defs import MetricDatumTypeDef
+
+    from tokenfuse.attribution.pricing import Rates
 
 NAMESPACE = "AWS/Bedrock"
 MINUTE = timedelta(minutes=1)
@@ -113,7 +119,7 @@ class Traffic:
 
         The generator sends a minute of calls at once, so it reads the SCPs as written: the
         runtime's propagation delay (a few seconds) is below its resolution."""
-        from tokenfuse.remediation.trip import parse_callers
+        from tokenfuse.remediation.callers import parse_callers
         from tokenfuse_sandbox.emulation import bedrock_access, bedrock_runtime
 
         spec = profile.spec
@@ -143,7 +149,7 @@ class Traffic:
         """Every profile's calls over [start, start + seconds), written as one datapoint per metric."""
         if check_denials:
             self.refresh_denials()
-        per_scope: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        per_scope: dict[tuple[str, str], list[MetricDatumTypeDef]] = defaultdict(list)
         out = []
         for profile in self.org.profiles.values():
             spec = profile.spec
@@ -152,15 +158,15 @@ class Traffic:
             calls = round(usage.invocations)
             if denied_by:
                 batch = Batch(profile.key, start, seconds, 0, 0, 0, calls, denied_by, 0.0, looped)
-                data = {"InvocationClientErrors": calls}
+                counts = {"InvocationClientErrors": calls}
             else:
                 inp, outp = round(usage.input_tokens), round(usage.output_tokens)
                 rates = _rates(spec.model_arn, spec.region)
                 usd = rates.cost(inp, outp) if rates else 0.0
                 batch = Batch(profile.key, start, seconds, calls, inp, outp, 0, None, usd, looped)
-                data = {"Invocations": calls, "InputTokenCount": inp, "OutputTokenCount": outp}
+                counts = {"Invocations": calls, "InputTokenCount": inp, "OutputTokenCount": outp}
             out.append(batch)
-            for metric, value in data.items():
+            for metric, value in counts.items():
                 per_scope[(spec.account_id, spec.region)].append(
                     {
                         "MetricName": metric,
@@ -171,7 +177,7 @@ class Traffic:
                     }
                 )
         for (account, region), data in per_scope.items():
-            cloudwatch = self.sessions.client("cloudwatch", account, region)
+            cloudwatch: CloudWatchClient = self.sessions.client("cloudwatch", account, region)
             for i in range(0, len(data), 500):
                 cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[i : i + 500])
         self.batches.extend(out)
@@ -185,7 +191,7 @@ class Traffic:
             t += HOUR
 
 
-def _rates(model_arn: str, region: str) -> Any:
+def _rates(model_arn: str, region: str) -> Rates | None:
     # Imported here, not at the top: tokenfuse.attribution's package imports tokenfuse.observability,
     # whose Powertools Metrics reads its namespace from the environment once, at import; the
     # sandbox's handlers must be the first to import it, inside their function's environment.

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_organizations import OrganizationsClient
+    from mypy_boto3_pricing import PricingClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sns import SNSClient
@@ -121,6 +122,8 @@ def client(service: Literal["iam"], region: str | None = None, session: boto3.Se
 def client(service: Literal["lambda"], region: str | None = None, session: boto3.Session | None = None) -> LambdaClient: ...  # noqa: E501
 @overload
 def client(service: Literal["organizations"], region: str | None = None, session: boto3.Session | None = None) -> OrganizationsClient: ...  # noqa: E501
+@overload
+def client(service: Literal["pricing"], region: str | None = None, session: boto3.Session | None = None) -> PricingClient: ...  # noqa: E501
 @overload
 def client(service: Literal["secretsmanager"], region: str | None = None, session: boto3.Session | None = None) -> SecretsManagerClient: ...  # noqa: E501
 @overload
@@ -314,3 +317,36 @@ class MemberSessions:
         """A client of ``service`` in the account (its member role's session for another account)."""
         built: BaseClient = client(service, region, self.session(account_id))
         return built
+
+
+def share_session_with_parameters(*providers: Literal["ssm", "secrets"]) -> None:
+    """Powertools' ``parameters.get_parameter`` / ``get_secret`` read through :func:`default_session`
+    (with tokenfuse's retry config) instead of a boto3 session of their own: one botocore session
+    per container, whose loaded endpoint data and service models every client shares. Only the
+    providers a function reads are built (building one creates its client). A provider already in
+    place is kept; after ``parameters.clear_caches()`` Powertools builds its own again."""
+    from aws_lambda_powertools.utilities.parameters import constants
+
+    for name in providers:
+        if name in constants.DEFAULT_PROVIDERS:
+            continue
+        if name == "ssm":
+            from aws_lambda_powertools.utilities.parameters.ssm import SSMProvider
+
+            constants.DEFAULT_PROVIDERS[name] = SSMProvider(
+                boto3_session=default_session(), boto_config=RETRY_CONFIG
+            )
+        else:
+            from aws_lambda_powertools.utilities.parameters.secrets import SecretsProvider
+
+            constants.DEFAULT_PROVIDERS[name] = SecretsProvider(
+                boto3_session=default_session(), boto_config=RETRY_CONFIG
+            )
+
+
+def get_secret(arn: str) -> str | bytes:
+    """A secret through Powertools (cached for 5 minutes across invocations): its ``SecretString``,
+    or its ``SecretBinary`` for a binary secret."""
+    from aws_lambda_powertools.utilities import parameters
+
+    return parameters.get_secret(arn, max_age=300)

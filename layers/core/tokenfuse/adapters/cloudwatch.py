@@ -54,7 +54,7 @@ class MalformedMetricData(TokenfuseError):
 
 
 class _Answer(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True, strict=True)
 
 
 class _Message(_Answer):

@@ -23,12 +23,29 @@ def cost_by_tag(
     service: str = BEDROCK_SERVICE,
     metric: str = "UnblendedCost",
 ) -> dict[str, float]:
-    """USD per tag value over [start, end) for one service, following NextPageToken (GetCostAndUsage
-    has no botocore paginator).
+    """USD per tag value over [start, end) for one service (the days of :func:`daily_cost_by_tag`).
 
     Keys are the raw group keys Cost Explorer returns (``team$search``; ``team$`` = untagged).
     """
     totals: dict[str, float] = {}
+    for groups in daily_cost_by_tag(client, start, end, tag_key, service=service, metric=metric).values():
+        for key, amount in groups.items():
+            totals[key] = totals.get(key, 0.0) + amount
+    return totals
+
+
+def daily_cost_by_tag(
+    client: CostExplorerClient,
+    start: date,
+    end: date,
+    tag_key: str,
+    *,
+    service: str = BEDROCK_SERVICE,
+    metric: str = "UnblendedCost",
+) -> dict[date, dict[str, float]]:
+    """Per day of [start, end), USD per tag group key (as :func:`cost_by_tag`), following NextPageToken
+    (GetCostAndUsage has no botocore paginator)."""
+    days: dict[date, dict[str, float]] = {}
     kwargs: GetCostAndUsageRequestTypeDef = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
         "Granularity": "DAILY",
@@ -40,6 +57,8 @@ def cost_by_tag(
         with aws_call("ce:GetCostAndUsage"):
             page = client.get_cost_and_usage(**kwargs)
         for period in page.get("ResultsByTime", []):
+            day = date.fromisoformat(str(period.get("TimePeriod", {}).get("Start", start.isoformat()))[:10])
+            totals = days.setdefault(day, {})
             for group in period.get("Groups", []):
                 key = group["Keys"][0] if group.get("Keys") else f"{tag_key}$"
                 amount = float(group.get("Metrics", {}).get(metric, {}).get("Amount", 0.0))
@@ -50,5 +69,5 @@ def cost_by_tag(
                 totals[f"{tag_key}$"] = totals.get(f"{tag_key}$", 0.0) + amount
         token = page.get("NextPageToken")
         if not token:
-            return totals
+            return days
         kwargs["NextPageToken"] = token

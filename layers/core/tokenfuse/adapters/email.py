@@ -1,26 +1,37 @@
-"""Sending email through SES (``send_email`` with an HTML and a plain-text part)."""
+"""Sending email through SES (``send_email`` with an HTML and a plain-text part).
 
-from dataclasses import dataclass
+SES's refusals of this message (``MessageRejected``, an unverified MAIL FROM domain) and a missing
+sender or recipient raise :class:`EmailDeliveryError` with a code; other AWS errors (throttling,
+access) are translated as every AWS call is (:func:`tokenfuse.adapters.aws.aws_call`).
+"""
+
 from typing import Any
 
 from tokenfuse.adapters.aws import aws_call, client
 from tokenfuse.errors import AwsError
+from tokenfuse.notifications import EmailMessage
+
+SEND_EMAIL = "ses:SendEmail"
+EMAIL_DISABLED = "email_disabled"
+NO_RECIPIENTS = "no_recipients"
 
 
 class EmailDeliveryError(AwsError):
-    """SES refused the message (or no sender is configured)."""
+    """SES refused the message, or it cannot be sent at all. ``code`` is SES's error code, or
+    :data:`EMAIL_DISABLED` / :data:`NO_RECIPIENTS`."""
+
+    code: str
+
+    def __init__(
+        self, message: str, *, code: str, operation: str | None = SEND_EMAIL, resource: str | None = None
+    ) -> None:
+        super().__init__(message, code=code, operation=operation, resource=resource)
 
 
-_REFUSED: dict[str, type[AwsError]] = dict.fromkeys(
+REFUSALS: dict[str, type[AwsError]] = dict.fromkeys(
     ("MessageRejected", "MailFromDomainNotVerifiedException"), EmailDeliveryError
 )
-
-
-@dataclass(frozen=True)
-class EmailMessage:
-    subject: str
-    text: str
-    html: str
+"""SES error codes that refuse this message (another address or a fixed identity may work)."""
 
 
 class EmailSender:
@@ -43,11 +54,12 @@ class EmailSender:
         recipients = sorted({address for address in to if address})
         if not self.sender:
             raise EmailDeliveryError(
-                "email is disabled: no SES sender configured (stack parameter SenderEmail)"
+                "email is disabled: no SES sender configured (stack parameter SenderEmail)",
+                code=EMAIL_DISABLED,
             )
         if not recipients:
-            raise EmailDeliveryError("no email recipients")
-        with aws_call("ses:SendEmail", codes=_REFUSED):
+            raise EmailDeliveryError("no email recipients", code=NO_RECIPIENTS)
+        with aws_call(SEND_EMAIL, codes=REFUSALS):
             response = self.client.send_email(
                 Source=self.sender,
                 Destination={"ToAddresses": recipients},

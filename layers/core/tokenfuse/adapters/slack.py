@@ -1,31 +1,29 @@
 """Sending to Slack through slack-sdk's WebClient: post, update, thread replies.
 
 429s are retried after Slack's Retry-After (``RateLimitErrorRetryHandler``), connection errors and
-5xx a couple of times; what still fails raises :class:`SlackDeliveryError`, which the alert
-service turns into the email / FinOps fallback. The bot token comes from Secrets Manager through
-Powertools (cached), never from an environment value, and is never logged.
+5xx a couple of times; what still fails raises :class:`SlackDeliveryError` with Slack's error
+code, which the alerts stage records before it tries the next destination of its ladder. The bot
+token comes from Secrets Manager through Powertools (cached), never from an environment value,
+and is never logged.
 """
 
 import json
-from dataclasses import dataclass
-from typing import Any
-
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
+from typing import TYPE_CHECKING, Any
 
 from tokenfuse.adapters.aws import error_code
 from tokenfuse.errors import TokenfuseError
+from tokenfuse.notifications import Posted, SlackMessage
+
+if TYPE_CHECKING:  # slack-sdk is imported with the first client, off every path that sends nothing
+    from slack_sdk import WebClient
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 TOKEN_MAX_AGE_SECONDS = 300
 
-# Errors that say this channel (not Slack as a whole) cannot take the message: another channel may.
-CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "restricted_action"})
+WORKSPACE_ERRORS = frozenset(
+    {"no_token", "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+)
+"""Slack errors after which no channel of the workspace will take a message (the token is the problem)."""
 
 
 class SlackDeliveryError(TokenfuseError):
@@ -36,23 +34,10 @@ class SlackDeliveryError(TokenfuseError):
         self.code = code
 
     @property
-    def channel_only(self) -> bool:
-        """True when another channel of the same workspace may still work."""
-        return self.code in CHANNEL_ERRORS
-
-
-@dataclass(frozen=True)
-class SlackMessage:
-    """What a renderer produces: the plain-text fallback (reads well alone) and Block Kit blocks."""
-
-    text: str
-    blocks: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Posted:
-    channel: str
-    ts: str
+    def workspace_wide(self) -> bool:
+        """True when no channel of this workspace will work either (a missing, revoked or refused
+        token); False when another channel may (``channel_not_found``, a 5xx, a lost connection)."""
+        return self.code in WORKSPACE_ERRORS
 
 
 class SlackSender:
@@ -62,7 +47,7 @@ class SlackSender:
         self,
         token: str | None,
         base_url: str | None = None,
-        client: WebClient | None = None,
+        client: "WebClient | None" = None,
         max_rate_limit_retries: int = 2,
         timeout_seconds: int = 10,
     ) -> None:
@@ -73,12 +58,19 @@ class SlackSender:
         self._timeout = timeout_seconds
 
     @property
-    def client(self) -> WebClient:
+    def client(self) -> "WebClient":
         if self._client is None:
             if not self._token:
                 raise SlackDeliveryError(
                     "no_token", "no Slack bot token configured (secret empty or missing)"
                 )
+            from slack_sdk import WebClient
+            from slack_sdk.http_retry.builtin_handlers import (
+                ConnectionErrorRetryHandler,
+                RateLimitErrorRetryHandler,
+                ServerErrorRetryHandler,
+            )
+
             base_url = self._base_url if self._base_url.endswith("/") else self._base_url + "/"
             self._client = WebClient(
                 token=self._token,
@@ -105,8 +97,11 @@ class SlackSender:
         return Posted(channel=str(data.get("channel") or channel), ts=str(data.get("ts") or ts))
 
     def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        client = self.client  # imports slack-sdk, whose errors are caught below
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
         try:
-            response = getattr(self.client, method)(**kwargs)
+            response = getattr(client, method)(**kwargs)
         except SlackApiError as error:
             status = getattr(error.response, "status_code", None)
             data = error.response.data if isinstance(error.response.data, dict) else {}
@@ -140,6 +135,9 @@ def bot_token_from_secret(secret_arn: str | None, max_age: int = TOKEN_MAX_AGE_S
             f"cannot read the Slack bot token secret: {' '.join(str(error).split())}"
         ) from None
     if value.startswith("{"):
-        document = json.loads(value)
+        try:
+            document = json.loads(value)
+        except (ValueError, RecursionError):
+            raise TokenfuseError("the Slack bot token secret starts with '{' but is not JSON") from None
         value = str(document.get("bot_token") or document.get("token") or "")
     return value or None

@@ -1,67 +1,81 @@
-"""The alert as an email (subject with the dollars and the profile, HTML and plain-text parts). Pure."""
+"""Alerts as email: the subject names the dollars and the profile; the HTML and plain-text parts
+come from the Jinja2 templates in ``alerts/templates`` (``.html`` autoescaped: every value is
+escaped, nothing is marked safe by hand; ``.txt`` as written). Pure: no I/O but reading the
+templates. The words come from :mod:`tokenfuse.alerts.messages`.
 
-from html import escape
-
-from tokenfuse.adapters.email import EmailMessage
-from tokenfuse.alerts.slack_render import alert_text, signal_reply_text
-from tokenfuse.alerts.view import AlertView, rate_phrase, usd
-from tokenfuse.events import Incident
-
-
-def render_email(view: AlertView, fallback_note: str | None = None) -> EmailMessage:
-    """The incident's alert. ``fallback_note`` explains why it came by email (Slack failed)."""
-    i = view.incident
-    rate = f"{usd(i.cost_per_hour_usd)}/h" if i.cost_per_hour_usd is not None else "unpriced"
-    subject = f"{view.prefix}[tokenfuse] {rate} Bedrock spend spike on {view.profile} ({view.owner_label}"
-    subject += f", {i.environment})" if i.environment else ")"
-    text = alert_text(view)
-    if fallback_note:
-        text = f"{fallback_note}\n\n{text}"
-    rows = [
-        view.subject_field,
-        ("Owner", f"{view.owner_label} ({view.route_reason})"),
-        ("Feature / environment", f"{i.feature or 'n/a'} / {i.environment or 'n/a'}"),
-        ("Account / region", f"{i.account_id} / {i.region}"),
-        ("Spend rate", rate_phrase(i)),
-        ("Month-end at this rate", usd(i.month_end_usd)),
-        ("Spike kind", f"{view.kind_label}: {view.tokens_line}"),
-        ("Severity", i.severity),
-    ]
-    if view.spark:
-        rows.append((f"Spend ({view.spark_caption})", view.spark))
-    table = "\n".join(
-        f'<tr><th align="left" style="padding:4px 12px 4px 0">{escape(k)}</th><td>{escape(v)}</td></tr>'
-        for k, v in rows
-    )
-    links = " · ".join(f'<a href="{escape(lk.url)}">{escape(lk.label)}</a>' for lk in view.links)
-    note = f'<p style="color:#a00">{escape(fallback_note)}</p>' if fallback_note else ""
-    html = f"""<!doctype html>
-<html><body style="font-family:sans-serif;font-size:14px">
-{note}<h2 style="margin:0 0 8px">{escape(view.title)}</h2>
-<table>
-{table}
-</table>
-<p><b>Next:</b> {escape(view.next_step)}</p>
-<p><b>Lever:</b> {escape(view.lever)}</p>
-<p>{links}</p>
-<p style="color:#666">Incident {escape(i.incident_id)} · {escape(view.sources_line)} · tokenfuse</p>
-</body></html>
+Jinja2 is imported on first use (:func:`tokenfuse.html_email.templates`), so an invoke that
+sends no email never pays for it.
 """
-    return EmailMessage(subject=_one_line(subject), text=text, html=html)
+
+from collections.abc import Sequence
+
+from tokenfuse.alerts import messages
+from tokenfuse.alerts.view import AlertView
+from tokenfuse.events import Incident
+from tokenfuse.html_email import templates
+from tokenfuse.notifications import EmailMessage
+
+TEXT_TEMPLATE = "message.txt"
 
 
-def render_update_email(view: AlertView, previous: Incident | None) -> EmailMessage:
-    """A later signal for the same incident (email-only teams)."""
+def render_email(view: AlertView, note: str | None = None) -> EmailMessage:
+    """The incident's alert. ``note`` says why it came by email (Slack failed)."""
+    return _alert_email(view, note, lead=None, subject=messages.alert_subject(view))
+
+
+def render_update_email(view: AlertView, previous: Incident | None, note: str | None = None) -> EmailMessage:
+    """A later signal for the same incident: what it says first, then the whole alert as it stands."""
     if view.signal is None:
         raise ValueError("an update email needs the signal")
-    reply = signal_reply_text(view.signal, view.incident, previous, view.prefix)
-    full = render_email(view)
+    reply = messages.signal_reply(view.signal, view.incident, previous, view.test)
+    subject = messages.update_subject(messages.alert_subject(view))
+    return _alert_email(view, note, lead=reply, subject=subject)
+
+
+def render_notice_email(subject: str, text: str, note: str | None = None) -> EmailMessage:
+    """A note to FinOps that is no incident's alert, as email."""
     return EmailMessage(
-        subject=_one_line(f"Update: {full.subject}"),
-        text=f"{reply}\n\n{full.text}",
-        html=full.html.replace("<h2", f"<p>{escape(reply)}</p>\n<h2", 1),
+        subject=messages.one_line(subject),
+        text=_text([note], text),
+        html=_render("notice.html", why_email=note, text=text),
     )
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())[:200]
+def _alert_email(view: AlertView, note: str | None, lead: str | None, subject: str) -> EmailMessage:
+    i = view.incident
+    rows = [
+        messages.subject_field(view),
+        (messages.OWNER, f"{view.owner_label} ({view.route_reason})"),
+        (messages.FEATURE_ENVIRONMENT, messages.feature_environment(i)),
+        (messages.ACCOUNT_REGION, messages.account_region(i)),
+        (messages.SPEND_RATE, messages.rate_phrase(i)),
+        (messages.MONTH_END, messages.usd(i.month_end_usd)),
+        (messages.SPIKE_KIND, f"{messages.kind_label(i.kind)}: {messages.tokens_line(i.culprit)}"),
+        (messages.SEVERITY, i.severity),
+    ]
+    if view.spark:
+        rows.append((messages.spend_label(i.culprit), view.spark))
+    if i.culprit.rate_basis:
+        rows.append((messages.RATE, i.culprit.rate_basis))
+    html = _render(
+        "alert.html",
+        why_email=note,
+        lead=lead,
+        title=messages.title(view),
+        rows=rows,
+        next_label=messages.NEXT,
+        next_step=messages.view_next_step(view),
+        lever_label=messages.LEVER,
+        lever=messages.lever(i),
+        links=[{"url": link.url, "label": messages.link_label(link.kind)} for link in view.links],
+        footer=f"{messages.incident_footer(i)} · {messages.PRODUCT}",
+    )
+    return EmailMessage(subject=subject, text=_text([note, lead], messages.alert_text(view)), html=html)
+
+
+def _text(lead: Sequence[str | None], body: str) -> str:
+    return _render(TEXT_TEMPLATE, lead=[paragraph for paragraph in lead if paragraph], body=body)
+
+
+def _render(template: str, **values: object) -> str:
+    return templates("tokenfuse.alerts").get_template(template).render(**values)

@@ -6,6 +6,7 @@ A button's value holds only the incident id and the choice; the anomaly ids come
 from dataclasses import dataclass
 
 from tokenfuse.adapters.anomaly_feedback import CHOICES, AnomalyFeedback
+from tokenfuse.alerts import messages
 from tokenfuse.alerts.service import AlertService
 from tokenfuse.alerts.slack_render import FEEDBACK_ACTION_PREFIX, parse_feedback_value
 
@@ -21,11 +22,8 @@ class FeedbackResult:
     @property
     def summary(self) -> str:
         """One line for an ephemeral reply / the audit trail."""
-        what = {"accurate": "accurate", "false-positive": "a false positive", "planned": "planned activity"}
-        tail = " The incident stays quiet from now on." if self.planned else ""
-        return (
-            f"Thanks: told Cost Anomaly Detection this anomaly was {what[self.choice]} "
-            f"({len(self.anomaly_ids)} anomaly id(s), feedback {self.feedback}).{tail}"
+        return messages.anomaly_feedback_thanks(
+            self.choice, len(self.anomaly_ids), self.feedback, self.planned
         )
 
 

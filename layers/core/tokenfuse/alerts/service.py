@@ -1,48 +1,38 @@
 """From an attributed spike to the owning team's alert, one incident per culprit profile.
 
-For each culprit: route (team or FinOps) -> open or join the incident -> post or update its Slack
-thread (or email) -> for a new incident, start the remediation execution and put IncidentOpened on
-the bus. Every step is resumable: a retried invoke finishes what an earlier one left undone
-(``announced``, ``remediation_started`` on the incident) and never posts twice. When Slack fails,
-the alert goes by email and to the FinOps channel; when nothing could take it, this raises, so the
-asynchronous invoke retries and then the dead-letter queue keeps the event.
+For each culprit: route (team or FinOps) -> open or join the incident -> deliver its alert down
+the fallback ladder (:mod:`tokenfuse.alerts.delivery`: the channels render and send) -> for a new
+incident, start the remediation execution and put IncidentOpened on the bus. Every step is
+resumable: a retried invoke finishes what an earlier one left undone (``announced``,
+``remediation_started`` on the incident) and never posts twice. When nothing on the ladder took
+the alert, this raises, so the asynchronous invoke retries and then the dead-letter queue keeps
+the event.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from html import escape
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import Field
 
 from tokenfuse import clock, incidents
-from tokenfuse.adapters.email import EmailMessage, EmailSender
 from tokenfuse.adapters.incidents_table import IncidentsTable
-from tokenfuse.adapters.slack import SlackDeliveryError, SlackMessage, SlackSender
-from tokenfuse.alerts.email_render import render_email, render_update_email
-from tokenfuse.alerts.slack_render import (
-    digest_line,
-    render_alert,
-    render_digest,
-    render_non_compliant,
-    render_signal_reply,
-    render_unattributed,
-)
+from tokenfuse.adapters.slack import SlackDeliveryError
+from tokenfuse.alerts import messages
+from tokenfuse.alerts.delivery import Alert, Delivery, FinOpsNotice, IncidentAlert, Thread, deliver, ladder
+from tokenfuse.alerts.email_delivery import EmailDelivery
+from tokenfuse.alerts.slack_delivery import SlackDelivery
 from tokenfuse.alerts.view import AlertView, default_links
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.events import BusModel, Culprit, Incident, IncidentOpened, ProfileNonCompliant, SpikeAttributed
 from tokenfuse.observability import logger
-from tokenfuse.teams import PlannedWindow, Route, TeamDirectory
-
-WORKSPACE_ERRORS = frozenset(
-    {"no_token", "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
-)
-"""Slack errors after which no channel of the workspace will work: skip the FinOps channel too."""
+from tokenfuse.teams import FINOPS, PlannedWindow, Route, TeamDirectory
 
 
 class AlertNotDelivered(TokenfuseError):
-    """Neither Slack nor email nor the FinOps channel took the alert: the invoke must fail (retry, DLQ)."""
+    """Nothing on the ladder took the alert (no Slack channel, no inbox): the invoke must fail
+    (retry, then the DLQ)."""
 
 
 class CulpritSignal(BusModel):
@@ -56,33 +46,11 @@ class CulpritSignal(BusModel):
 
 
 @dataclass
-class Message:
-    """One message sent (the summary lists them; the sandbox's demo shows them)."""
-
-    channel: str
-    """A Slack channel id, or ``email``."""
-    team: str
-    text: str
-    thread_of: str | None = None
-    kind: Literal["post", "update", "reply", "email"] = "post"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "channel": self.channel,
-            "team": self.team,
-            "text": self.text,
-            "thread_of": self.thread_of,
-            "kind": self.kind,
-        }
-
-
-@dataclass
 class CulpritResult:
     incident_id: str
     outcome: str
     team: str
-    messages: list[Message] = field(default_factory=list)
-    fallback: str | None = None
+    delivery: Delivery = field(default_factory=Delivery)
     execution_started: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -90,8 +58,9 @@ class CulpritResult:
             "incident_id": self.incident_id,
             "outcome": self.outcome,
             "team": self.team,
-            "messages": [m.as_dict() for m in self.messages],
-            "fallback": self.fallback,
+            "messages": [m.as_dict() for m in self.delivery.sent],
+            "fallback": self.delivery.first_problem,
+            "delivery": [a.as_dict() for a in self.delivery.attempts],
             "execution_started": self.execution_started,
         }
 
@@ -117,17 +86,15 @@ class AlertService:
         *,
         directory: TeamDirectory,
         table: IncidentsTable,
-        slack: SlackSender | None,
-        email: EmailSender,
+        slack: SlackDelivery,
+        email: EmailDelivery,
         remediation: RemediationPort | None = None,
         bus: BusPort | None = None,
         quiet_hours: float = incidents.DEFAULT_QUIET_HOURS,
-        posts_per_team_per_10_minutes: int = 5,
-        finops_slack_channel: str | None = None,
-        finops_email: str | None = None,
         idempotent: Idempotent = _not_idempotent,
         test: bool = False,
     ) -> None:
+        """``directory`` has FinOps's destination resolved (:func:`tokenfuse.teams.deployed_directory`)."""
         self.directory = directory
         self.table = table
         self.slack = slack
@@ -135,9 +102,6 @@ class AlertService:
         self.remediation = remediation
         self.bus = bus
         self.quiet_hours = quiet_hours
-        self.post_limit = posts_per_team_per_10_minutes
-        self.finops_slack_channel = finops_slack_channel
-        self.finops_email = finops_email
         self.idempotent = idempotent
         self.test = test
 
@@ -163,39 +127,17 @@ class AlertService:
 
     def process_unattributed(self, item: CulpritSignal) -> dict[str, Any]:
         """A spike no profile explains: a note to FinOps (Slack, else email); raises if neither takes it."""
-        message = render_unattributed(item.spike, "[TEST] " if self.test else "")
-        subject = f"[tokenfuse] Bedrock spend spike with no profile behind it ({item.spike.signal.source})"
-        result = CulpritResult("", "unattributed", "finops")
-        self._tell_finops(message, subject, f"unattributed spike {item.dedup_key}", result)
-        return result.as_dict()
+        notice = FinOpsNotice(
+            messages.unattributed(item.spike, self.test), messages.unattributed_subject(item.spike)
+        )
+        delivery = self._tell_finops(notice, f"unattributed spike {item.dedup_key}")
+        return CulpritResult("", "unattributed", FINOPS, delivery).as_dict()
 
     def handle_non_compliant(self, event: ProfileNonCompliant) -> dict[str, Any]:
         """A profile tokenfuse cannot route to a team: FinOps hears of it once (Slack, else email)."""
-        message = render_non_compliant(event, "[TEST] " if self.test else "")
-        name = event.profile_name or event.profile_id
-        subject = f"[tokenfuse] Inference profile {name} is not attributable"
-        result = CulpritResult("", "non-compliant", "finops")
-        self._tell_finops(message, subject, f"non-compliant profile {event.profile_arn}", result)
-        return summarise([result.as_dict()])
-
-    def _tell_finops(self, message: SlackMessage, subject: str, what: str, result: CulpritResult) -> None:
-        """FinOps's channel, else its inbox; raises AlertNotDelivered when neither takes the message."""
-        channel = self._finops_channel()
-        if channel and self.slack is not None:
-            try:
-                posted = self.slack.post(channel, message)
-                result.messages.append(Message(posted.channel, "finops", message.text))
-                return
-            except SlackDeliveryError as error:
-                result.fallback = error.code
-        try:
-            self.email.send(
-                self._finops_emails(),
-                EmailMessage(subject, message.text, f"<pre>{escape(message.text)}</pre>"),
-            )
-        except TokenfuseError as error:
-            raise AlertNotDelivered(f"{what}: FinOps unreachable: {error}") from error
-        result.messages.append(Message("email", "finops", message.text, None, "email"))
+        notice = FinOpsNotice(messages.non_compliant(event, self.test), messages.non_compliant_subject(event))
+        delivery = self._tell_finops(notice, f"non-compliant profile {event.profile_arn}")
+        return summarise([CulpritResult("", "non-compliant", FINOPS, delivery).as_dict()])
 
     def process(self, item: CulpritSignal) -> dict[str, Any]:
         return self.process_culprit(item.spike, item.spike.culprits[item.culprit_index]).as_dict()
@@ -232,28 +174,21 @@ class AlertService:
             # A new spike window for the profile: the one before it is over.
             incidents.update(self.table, previous.incident_id, {"status": "closed", "closed_at": now}, now)
         if incident.status == "planned":
-            incident = self._start_if_new(incident, recorded.outcome, now, result, start_remediation=False)
+            self._start_if_new(incident, now, result, start_remediation=False)
             return result
         view = self.view(incident, spike, route, planned)
         if not incident.announced:
             incident = self._announce(view, route, now, result)
         elif recorded.outcome == "joined":
-            incident = self._follow_up(view, route, recorded.previous, now, result)
+            incident = self._follow_up(view, route, previous, now, result)
         # spend no profile explains is never tripped: FinOps is told, a person decides
-        self._start_if_new(
-            incident, recorded.outcome, now, result, start_remediation=not incident.is_direct_model
-        )
+        self._start_if_new(incident, now, result, start_remediation=not incident.is_direct_model)
         return result
 
     # -- routing and views -------------------------------------------------------------------------
 
     def route(self, culprit: Culprit) -> Route:
-        finops_emails = [self.finops_email] if self.finops_email else []
-        return self.directory.route(
-            culprit.team if culprit.tagged else None,
-            fallback_channel=self.finops_slack_channel,
-            fallback_emails=finops_emails,
-        )
+        return self.directory.route(culprit.team if culprit.tagged else None)
 
     def view(
         self,
@@ -262,195 +197,88 @@ class AlertService:
         route: Route,
         planned: PlannedWindow | None = None,
     ) -> AlertView:
-        owner_label = route.team.label if route.team else "FinOps"
         return AlertView(
             incident=incident,
             signal=spike.signal if spike else None,
             policy=self.directory.policy_for(route.team, incident.environment),
-            owner_label=owner_label,
+            owner_label=messages.owner_label(route.team.label if route.team else None),
             route_reason=route.reason,
             planned=planned,
             test=self.test,
             links=default_links(incident),
         )
 
-    # -- first message -----------------------------------------------------------------------------
+    # -- delivery ----------------------------------------------------------------------------------
 
     def _announce(self, view: AlertView, route: Route, now: datetime, result: CulpritResult) -> Incident:
-        incident = view.incident
-        changes: dict[str, object] = {}
-        if route.slack_channel:
-            try:
-                changes = self._post_root(view, route, now, result)
-            except SlackDeliveryError as error:
-                changes = self._fallback(view, route, error, result)
-        elif route.emails:
-            try:
-                self._send_email(list(route.emails), view, None, result)
-            except AlertNotDelivered as error:
-                changes = self._fallback(view, route, SlackDeliveryError("email_failed", str(error)), result)
-        else:
-            changes = self._fallback(view, route, SlackDeliveryError("no_destination", "no channel"), result)
-        return incidents.update(self.table, incident.incident_id, {**changes, "announced": True}, now)
-
-    def _post_root(
-        self, view: AlertView, route: Route, now: datetime, result: CulpritResult
-    ) -> dict[str, object]:
-        if self.slack is None:
-            raise SlackDeliveryError("no_token", "Slack is not configured")
-        assert route.slack_channel is not None
-        slot = self.table.claim_post_slot(route.owner, now, self.post_limit)
-        if slot.allowed or not (slot.thread_ts and slot.thread_channel):
-            message = render_alert(view)
-            posted = self.slack.post(route.slack_channel, message)
-            if slot.allowed:
-                self.table.record_post(slot, posted.channel, posted.ts)
-            result.messages.append(Message(posted.channel, route.owner, message.text))
-            return {"slack_channel": posted.channel, "slack_ts": posted.ts, "slack_message_ts": posted.ts}
-        # Over the team's budget: one digest reply in the latest post's thread, updated in place.
-        lines = [*slot.digest_lines, digest_line(view)]
-        digest = render_digest(view.owner_label, lines, self.post_limit)
-        if slot.digest_ts:
-            self.slack.update(slot.thread_channel, slot.digest_ts, digest)
-            result.messages.append(
-                Message(slot.thread_channel, route.owner, digest.text, slot.thread_ts, "update")
-            )
-        else:
-            posted = self.slack.post(slot.thread_channel, digest, thread_ts=slot.thread_ts)
-            result.messages.append(
-                Message(slot.thread_channel, route.owner, digest.text, slot.thread_ts, "reply")
-            )
-            slot = replace(slot, digest_ts=posted.ts)
-        self.table.record_digest(slot, str(slot.digest_ts), lines)
-        return {"slack_channel": slot.thread_channel, "slack_ts": slot.thread_ts, "slack_message_ts": None}
-
-    # -- later signals -----------------------------------------------------------------------------
+        """The incident's first message; where a post started its thread, the incident keeps it."""
+        result.delivery = self._deliver(IncidentAlert(view), route, None, view.owner_label, _what(view))
+        return self._keep_thread(view.incident, result.delivery, now, announced=True)
 
     def _follow_up(
         self, view: AlertView, route: Route, previous: Incident | None, now: datetime, result: CulpritResult
     ) -> Incident:
+        """A later signal: in the incident's thread (updating its root), else as the first message
+        would have gone (Slack failed the first time: a post now starts the thread)."""
         incident = view.incident
-        if incident.slack_channel and incident.slack_ts:
-            try:
-                if self.slack is None:
-                    raise SlackDeliveryError("no_token", "Slack is not configured")
-                if incident.slack_message_ts:
-                    message = render_alert(view)
-                    self.slack.update(incident.slack_channel, incident.slack_message_ts, message)
-                    result.messages.append(
-                        Message(incident.slack_channel, route.owner, message.text, None, "update")
-                    )
-                reply = render_signal_reply(view, previous)
-                self.slack.post(incident.slack_channel, reply, thread_ts=incident.slack_ts)
-                result.messages.append(
-                    Message(incident.slack_channel, route.owner, reply.text, incident.slack_ts, "reply")
-                )
-                return incident
-            except SlackDeliveryError as error:
-                self._fallback(view, route, error, result, update_of=previous)
-                return incident
-        if route.slack_channel:  # Slack failed the first time: post now
-            try:
-                changes = self._post_root(view, route, now, result)
-            except SlackDeliveryError as error:
-                self._fallback(view, route, error, result, update_of=previous)
-                return incident
-            return incidents.update(self.table, incident.incident_id, changes, now)
-        recipients = list(route.emails) or self._finops_emails()
-        self._send_email(recipients, view, previous, result, update=True)
-        return incident
-
-    # -- fallback ----------------------------------------------------------------------------------
-
-    def _fallback(
-        self,
-        view: AlertView,
-        route: Route,
-        error: SlackDeliveryError,
-        result: CulpritResult,
-        update_of: Incident | None = None,
-    ) -> dict[str, object]:
-        """Slack failed for the owner's channel: email the owner and FinOps, and try FinOps's channel."""
-        logger.warning(
-            "alert delivery failed: falling back to email and FinOps",
-            extra={"incident_id": view.incident.incident_id, "slack_error": error.code, "owner": route.owner},
+        thread = (
+            Thread(incident.slack_channel, incident.slack_ts, incident.slack_message_ts)
+            if incident.slack_channel and incident.slack_ts
+            else None
         )
-        note = f"This alert could not reach {view.owner_label} in Slack ({error.code}): sent by email" + (
-            " and to the FinOps channel." if self._finops_channel_usable(route, error) else "."
-        )
-        result.fallback = error.code
-        delivered: list[str] = []
-        changes: dict[str, object] = {}
-        recipients = [*route.emails, *self._finops_emails()]
-        if recipients and self.email.enabled:
-            try:
-                mail = render_update_email(view, update_of) if update_of else render_email(view, note)
-                self.email.send(recipients, mail)
-                result.messages.append(Message("email", route.owner, mail.text, None, "email"))
-                delivered.append("email")
-            except TokenfuseError as email_error:
-                logger.error("email fallback failed", extra={"error": str(email_error)})
-        channel = self._finops_channel()
-        if self._finops_channel_usable(route, error) and channel and self.slack is not None:
-            message = render_alert(view) if update_of is None else render_signal_reply(view, update_of)
-            message = SlackMessage(
-                text=f"{note}\n{message.text}",
-                blocks=[{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}, *message.blocks],
+        alert = IncidentAlert(view, follow_up=True, previous=previous)
+        result.delivery = self._deliver(alert, route, thread, view.owner_label, _what(view))
+        return self._keep_thread(incident, result.delivery, now)
+
+    def _tell_finops(self, notice: FinOpsNotice, what: str) -> Delivery:
+        return self._deliver(notice, self.directory.route(None), None, messages.FINOPS_LABEL, what)
+
+    def _deliver(self, alert: Alert, route: Route, thread: Thread | None, owner: str, what: str) -> Delivery:
+        """Down the ladder; raises :class:`AlertNotDelivered` when nothing took the alert. ``owner``
+        is the owner as people read it, ``what`` names the alert in logs and errors."""
+        rungs = ladder(route, self.directory.finops, thread)
+        delivery = deliver(rungs, alert, owner, self.slack, self.email)
+        if delivery.first_problem is not None:
+            logger.warning(
+                "alert delivery fell back" if delivery.delivered else "alert not delivered",
+                extra={
+                    "alert": what,
+                    "owner": route.owner,
+                    # where each rung went, without the addresses (the summary names them)
+                    "attempts": [
+                        {key: value for key, value in a.as_dict().items() if key != "to"}
+                        for a in delivery.attempts
+                    ],
+                },
             )
-            try:
-                posted = self.slack.post(channel, message)
-                result.messages.append(Message(posted.channel, "finops", message.text))
-                delivered.append("finops-slack")
-                if update_of is None:
-                    changes = {
-                        "slack_channel": posted.channel,
-                        "slack_ts": posted.ts,
-                        "slack_message_ts": posted.ts,
-                    }
-            except SlackDeliveryError as finops_error:
-                logger.error("FinOps channel fallback failed", extra={"slack_error": finops_error.code})
-        if not delivered:
-            raise AlertNotDelivered(
-                f"incident {view.incident.incident_id}: Slack failed ({error.code}), no fallback delivered "
-                f"(email {'enabled' if self.email.enabled else 'disabled'}, {len(recipients)} recipient(s))"
-            ) from error
-        return changes
+        if not delivery.delivered:
+            raise AlertNotDelivered(messages.not_delivered(what, [a.reach(owner) for a in delivery.attempts]))
+        return delivery
 
-    def _finops_channel(self) -> str | None:
-        return self.directory.finops.slack_channel or self.finops_slack_channel
-
-    def _finops_emails(self) -> list[str]:
-        return list(self.directory.finops.emails) or ([self.finops_email] if self.finops_email else [])
-
-    def _finops_channel_usable(self, route: Route, error: SlackDeliveryError) -> bool:
-        channel = self._finops_channel()
-        return bool(channel) and channel != route.slack_channel and error.code not in WORKSPACE_ERRORS
-
-    def _send_email(
-        self,
-        recipients: list[str],
-        view: AlertView,
-        previous: Incident | None,
-        result: CulpritResult,
-        update: bool = False,
-    ) -> None:
-        message = render_update_email(view, previous) if update else render_email(view)
-        try:
-            self.email.send(recipients, message)
-        except TokenfuseError as error:
-            raise AlertNotDelivered(f"incident {view.incident.incident_id}: email failed: {error}") from error
-        result.messages.append(Message("email", result.team, message.text, None, "email"))
+    def _keep_thread(
+        self, incident: Incident, delivery: Delivery, now: datetime, **changes: object
+    ) -> Incident:
+        thread = delivery.thread
+        if thread is not None and not incident.slack_ts:
+            changes |= {
+                "slack_channel": thread.channel,
+                "slack_ts": thread.ts,
+                "slack_message_ts": thread.message_ts,
+            }
+        if not changes:
+            return incident
+        return incidents.update(self.table, incident.incident_id, changes, now)
 
     # -- planned activity --------------------------------------------------------------------------
 
     def mark_planned(self, incident_id: str, note: str = "planned activity") -> Incident:
         """Planned activity (CAD feedback button): the incident stays quiet; its root message says so."""
         incident = incidents.mark_planned(self.table, incident_id, note, clock.now())
-        if incident.slack_channel and incident.slack_message_ts and self.slack is not None:
-            route = self.directory.route(incident.team, self.finops_slack_channel)
-            view = self.view(incident, None, route)
+        if incident.slack_channel and incident.slack_ts:
+            view = self.view(incident, None, self.directory.route(incident.team))
             try:
-                self.slack.update(incident.slack_channel, incident.slack_message_ts, render_alert(view))
+                thread = Thread(incident.slack_channel, incident.slack_ts, incident.slack_message_ts)
+                self.slack.update_root(thread, view)
             except SlackDeliveryError as error:  # the mark is what matters; the message is cosmetic
                 logger.warning("could not update the root message", extra={"slack_error": error.code})
         return incident
@@ -458,13 +286,7 @@ class AlertService:
     # -- remediation -------------------------------------------------------------------------------
 
     def _start_if_new(
-        self,
-        incident: Incident,
-        outcome: str,
-        now: datetime,
-        result: CulpritResult,
-        *,
-        start_remediation: bool,
+        self, incident: Incident, now: datetime, result: CulpritResult, *, start_remediation: bool
     ) -> Incident:
         """Start remediation and announce a new incident (or finish what a failed invoke left undone)."""
         if incident.remediation_started:
@@ -487,15 +309,26 @@ class AlertService:
         return incidents.update(self.table, incident.incident_id, {"remediation_started": True}, now)
 
 
+def _what(view: AlertView) -> str:
+    return f"incident {view.incident.incident_id}"
+
+
 def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
-    messages = [m for r in results for m in r["messages"]]
+    """What the notify function returns: incidents opened, updated and seen again, every message
+    sent, the first delivery problem of each alert that had one, and every alert's ladder walk."""
+    messages_sent = [m for r in results for m in r["messages"]]
     return {
         "incidents_opened": sorted({r["incident_id"] for r in results if r["outcome"] == "opened"}),
         "incidents_updated": sorted({r["incident_id"] for r in results if r["outcome"] == "joined"}),
         "duplicates": sorted({r["incident_id"] for r in results if r["outcome"] == "duplicate"}),
-        "messages_sent": len(messages),
-        "messages": messages,
+        "messages_sent": len(messages_sent),
+        "messages": messages_sent,
         "fallbacks": [r["fallback"] for r in results if r["fallback"]],
+        "deliveries": [
+            {"incident_id": r["incident_id"] or None, "team": r["team"], "attempts": r["delivery"]}
+            for r in results
+            if r["delivery"]
+        ],
         "executions_started": sum(1 for r in results if r["execution_started"]),
         "without_increase": sum(1 for r in results if r["outcome"] == "no-increase"),
     }

@@ -103,6 +103,8 @@ class ProfileFigures:
     subject: CulpritSubject = "profile"
     created_at: datetime | None = None
     peak: Peak | None = None
+    rate_basis: str | None = None
+    """Which rate ``rates`` is and what was assumed (``Quote.basis``); None when unpriced."""
 
     @property
     def key(self) -> str:
@@ -299,6 +301,7 @@ def culprit(f: ProfileFigures, owner: Owner, grid: HourGrid, spike: float, optio
         region=f.region,
         model_ids=list(f.model_ids),
         unpriced_models=list(f.unpriced_models),
+        rate_basis=f.rate_basis,
         team=owner.team,
         feature=owner.feature,
         environment=owner.environment,

@@ -25,7 +25,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tokenfuse.adapters.bedrock import InferenceProfile
-from tokenfuse.attribution.pricing import Rates, base_model_id
+from tokenfuse.attribution.pricing import (
+    PriceTable,
+    Quote,
+    Rates,
+    base_model_id,
+    routing_of_model_id,
+    routing_of_profile,
+)
 from tokenfuse.attribution.usage import HourGrid, Usage
 
 _PROFILE_ID = re.compile(r"[a-z0-9]{12}")
@@ -87,6 +94,42 @@ class Subject:
         if self.profile is None:
             return frozenset({base_model_id(self.model_id or "")})
         return frozenset(base_model_id(arn) for arn in self.profile.model_arns)
+
+
+def profile_labels(profiles: Sequence[InferenceProfile]) -> set[str]:
+    """Every ModelId a scope's profiles may appear under: both forms of each, and the models behind them."""
+    labels = {form for p in profiles for form in (p.profile_id, p.arn)}
+    return labels | {base_model_id(arn) for p in profiles for arn in p.model_arns}
+
+
+def subject_rates(
+    subject: Subject, region: str, prices: PriceTable
+) -> tuple[Rates | None, tuple[str, ...], tuple[str, ...], str | None]:
+    """(rates, the model ids behind the subject, those without a price, which rate that is and why):
+    a profile is priced at its first priced model. The routing (in-region, geographic, global) is
+    the subject's: a ModelId prefix, or the regions of the models a profile lists."""
+    if subject.profile is None:
+        model = subject.model_id or ""
+        found = prices.quote(model, region, routing_of_model_id(model))
+        if found is None:
+            return None, (model,), (model,), None
+        return found.rates, (model,), (), found.basis
+    profile = subject.profile
+    routing = routing_of_profile(profile.model_arns)
+    model_ids = tuple(dict.fromkeys(base_model_id(arn) for arn in profile.model_arns))
+    quote: Quote | None = None
+    unpriced = []
+    for model_id in model_ids:
+        found = prices.quote(model_id, region, routing)
+        if found is None:
+            unpriced.append(model_id)
+        elif quote is None:
+            quote = found
+    if not model_ids:
+        unpriced.append(profile.arn)
+    if quote is None:
+        return None, model_ids, tuple(unpriced), None
+    return quote.rates, model_ids, tuple(unpriced), quote.basis
 
 
 def looks_like_profile(label: str) -> bool:
@@ -160,6 +203,17 @@ def _covers(whole: Usage, part: Usage) -> bool:
     return all(wholes[m] >= v * (1 - 1e-9) for m, v in part.as_metrics().items() if v > 0)
 
 
+def counts_profile_calls(parts: Iterable[tuple[Usage, Usage]]) -> bool:
+    """Whether a model's own series counts the calls made through the profiles on that model as well:
+    in every range read, ``(the model's series, what those profiles show)``, the series holds at least
+    what the profiles show, and the profiles show something. Then the model's direct calls are its
+    series minus the profiles' part (the double-counting guard)."""
+    pairs = list(parts)
+    return any(profiles.total_tokens for _, profiles in pairs) and all(
+        _covers(series, profiles) for series, profiles in pairs
+    )
+
+
 def _left(part: Usage, whole: Usage) -> dict[str, float]:
     parts, wholes = part.as_metrics(), whole.as_metrics()
     return {m: (parts[m] / v if v > 0 else 1.0) for m, v in wholes.items()}
@@ -193,9 +247,7 @@ def rank_series(
                 if other.profile is not None and s.base_models & other.base_models:
                     w, b = profile_usage[other.key]
                     guard_window, guard_baseline = guard_window.plus(w), guard_baseline.plus(b)
-            if (guard_window.total_tokens or guard_baseline.total_tokens) and (
-                _covers(window, guard_window) and _covers(baseline, guard_baseline)
-            ):
+            if counts_profile_calls([(window, guard_window), (baseline, guard_baseline)]):
                 guarded.append(s.model_id or "")
                 left_window, left_baseline = window.minus(guard_window), baseline.minus(guard_baseline)
                 window_factors, baseline_factors = _left(left_window, window), _left(left_baseline, baseline)

@@ -43,7 +43,12 @@ from tokenfuse.adapters.cloudwatch import (
 )
 from tokenfuse.attribution.kinds import KindThresholds
 from tokenfuse.attribution.peak import find_peak
-from tokenfuse.attribution.pricing import PriceTable, Rates, base_model_id, load_prices
+from tokenfuse.attribution.pricing import (
+    PriceTable,
+    Rates,
+    base_model_id,
+    load_prices,
+)
 from tokenfuse.attribution.rank import (
     Owner,
     ProfileFigures,
@@ -54,7 +59,15 @@ from tokenfuse.attribution.rank import (
     severity,
     unattributed,
 )
-from tokenfuse.attribution.series import Candidate, SeriesTotals, Subject, rank_series, subjects_of
+from tokenfuse.attribution.series import (
+    Candidate,
+    SeriesTotals,
+    Subject,
+    profile_labels,
+    rank_series,
+    subject_rates,
+    subjects_of,
+)
 from tokenfuse.attribution.usage import (
     INPUT_TOKENS,
     METRICS,
@@ -119,8 +132,10 @@ ClientFactory = Callable[[str | None, str], ScopeClients]
 class AwsClientFactory(aws.MemberSessions):
     """Clients in the function's own account, or through the member role in another account."""
 
-    def __init__(self, member_role_name: str, base: Any | None = None) -> None:
-        super().__init__(member_role_name, "tokenfuse-attribute", base=base)
+    def __init__(
+        self, member_role_name: str, base: Any | None = None, own_account: str | None = None
+    ) -> None:
+        super().__init__(member_role_name, "tokenfuse-attribute", base=base, own_account=own_account)
 
     def __call__(self, account_id: str | None, region: str) -> ScopeClients:
         return ScopeClients(
@@ -128,7 +143,6 @@ class AwsClientFactory(aws.MemberSessions):
         )
 
 
-@dataclass
 class AttributeSettings(AttributionSettings):
     """AttributeFunction's environment (template.yaml): the knobs, the bus and the inventory table."""
 
@@ -201,12 +215,6 @@ def _named(signal: SpendSignal) -> set[str]:
     return {value for value in (signal.profile_id, signal.profile_arn) if value}
 
 
-def _profile_labels(profiles: Sequence[InferenceProfile]) -> set[str]:
-    """Every ModelId a scope's profiles may appear under: both forms of each, and the models behind them."""
-    labels = {form for p in profiles for form in (p.profile_id, p.arn)}
-    return labels | {base_model_id(arn) for p in profiles for arn in p.model_arns}
-
-
 MAX_UNLISTED_FETCHES = 20
 """At most this many GetInferenceProfile calls for series of profiles the scope does not list."""
 
@@ -254,6 +262,12 @@ class Attributor:
         figures: list[ProfileFigures] = []
         reads: list[ScopeRead] = []
         notes: list[str] = []
+        if grid.clamped:
+            notes.append(
+                f"window clamped: the signal spans {signal.window_start:%Y-%m-%d %H:%M}Z to "
+                f"{signal.window_end:%Y-%m-%d %H:%M}Z; its last {s.max_window_hours} h were attributed "
+                "(MAX_WINDOW_HOURS)"
+            )
         clients_of: dict[str, ScopeClients] = {}
         known = self.known_scopes() if self.known_scopes and signal.source == "budget" else ()
         for account, region in scopes_of(signal, self.region or default_region(), known):
@@ -384,7 +398,7 @@ class Attributor:
                 "the baseline starts more than two weeks ago, past what Metrics Insights reads: "
                 "ranked with MetricStat reads"
             )
-            totals = self._partitioned(cloudwatch, grid, listed | _profile_labels(profiles))
+            totals = self._partitioned(cloudwatch, grid, listed | profile_labels(profiles))
             return totals, "metric-stat", reason, len(listed)
         if len(profiles) >= SERIES_CHECK_PROFILES:
             listed = self._list_series(cloudwatch)
@@ -491,7 +505,7 @@ class Attributor:
             subject = candidate.subject
             if candidate.window_factors or candidate.baseline_factors:
                 hourly.scale(candidate.window_factors, candidate.baseline_factors)
-            rates, model_ids, unpriced = self._rates(subject, region)
+            rates, model_ids, unpriced, rate_basis = self._rates(subject, region)
             since = subject.profile.created_at if subject.profile else None
             baseline, _ = hourly.baseline(since)
             profile = subject.profile
@@ -504,6 +518,7 @@ class Attributor:
                     region=(profile.region if profile else None) or region,
                     model_ids=model_ids,
                     rates=rates,
+                    rate_basis=rate_basis,
                     unpriced_models=unpriced,
                     window=hourly.window(),
                     baseline=baseline,
@@ -522,25 +537,11 @@ class Attributor:
             )
         return out
 
-    def _rates(self, subject: Subject, region: str) -> tuple[Rates | None, tuple[str, ...], tuple[str, ...]]:
-        """(rates, the model ids behind the subject, those without a price)."""
-        if subject.profile is None:
-            model = subject.model_id or ""
-            found = self.prices.price_for(model, region)
-            return found, (model,), () if found else (model,)
-        profile = subject.profile
-        model_ids = tuple(dict.fromkeys(base_model_id(arn) for arn in profile.model_arns))
-        rates: Rates | None = None
-        unpriced = []
-        for model_id in model_ids:
-            found = self.prices.price_for(model_id, region)
-            if found is None:
-                unpriced.append(model_id)
-            elif rates is None:
-                rates = found
-        if not model_ids:
-            unpriced.append(profile.arn)
-        return rates, model_ids, tuple(unpriced)
+    def _rates(
+        self, subject: Subject, region: str
+    ) -> tuple[Rates | None, tuple[str, ...], tuple[str, ...], str | None]:
+        """(rates, the model ids behind the subject, those without a price, which rate and why)."""
+        return subject_rates(subject, region, self.prices)
 
     def _owner(self, bedrock: Any, arn: str) -> Owner:
         try:

@@ -54,7 +54,7 @@ ProfileId = Annotated[str, StringConstraints(pattern=PROFILE_ID_PATTERN)]
 class ProfileChange(BaseModel):
     """One application profile changed by one call: every field checked, whoever builds it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     kind: Literal["upsert", "delete"]
     event_name: Literal["CreateInferenceProfile", "DeleteInferenceProfile", "TagResource", "UntagResource"]
@@ -80,7 +80,7 @@ class ProfileChange(BaseModel):
 
 
 class UserIdentity(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     arn: str | None = Field(default=None, max_length=MAX_IDENTIFIER)
 
@@ -88,7 +88,7 @@ class UserIdentity(BaseModel):
 class CloudTrailRecord(BaseModel):
     """``detail``: the CloudTrail record (the fields tokenfuse reads; any other field is accepted)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     event_name: str = Field(alias="eventName", max_length=128)
     event_source: Literal["bedrock.amazonaws.com"] = Field(alias="eventSource")
@@ -106,7 +106,7 @@ class CloudTrailRecord(BaseModel):
 class CloudTrailEvent(EventBridgeModel):
     """The EventBridge envelope of a Bedrock management call (Powertools' EventBridge model)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
 
     source: Literal["aws.bedrock"]
     detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")

@@ -21,13 +21,14 @@ def default_regions() -> tuple[str, ...]:
 
 def _csv(value: object) -> object:
     if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
+        return tuple(part.strip() for part in value.split(",") if part.strip())
     return value
 
 
 class InventorySettings(FunctionSettings):
-    """InventoryFunction's environment (template.yaml). A list setting is comma-separated; one that
-    holds no name at all (``" , "``) is refused, never read as the default."""
+    """InventoryFunction's environment (template.yaml). A list setting is comma-separated (a tuple,
+    so the settings stay hashable: they key the composition root); one that holds no name at all
+    (``" , "``) is refused, never read as the default."""
 
     table_name: str = Field(alias="INVENTORY_TABLE_NAME", min_length=1)
     account_index: str | None = Field(default=None, alias="INVENTORY_ACCOUNT_INDEX")
@@ -38,12 +39,8 @@ class InventorySettings(FunctionSettings):
     member_role_name: str = Field(default="tokenfuse-member", alias="MEMBER_ROLE_NAME")
     team_tag_key: str = Field(default="team", alias="TEAM_TAG_KEY")
     environment_tag_key: str = Field(default="environment", alias="ENVIRONMENT_TAG_KEY")
-    mandatory_tag_keys: list[str] = Field(
-        default_factory=lambda: ["team"], alias="MANDATORY_TAG_KEYS", min_length=1
-    )
-    regions: list[str] = Field(
-        default_factory=lambda: list(default_regions()), alias="INVENTORY_REGIONS", min_length=1
-    )
+    mandatory_tag_keys: tuple[str, ...] = Field(default=("team",), alias="MANDATORY_TAG_KEYS", min_length=1)
+    regions: tuple[str, ...] = Field(default_factory=default_regions, alias="INVENTORY_REGIONS", min_length=1)
     baseline_days: int = Field(default=7, ge=1, le=14, alias="ALARM_BASELINE_DAYS")
     alarm_multiplier: float = Field(default=5.0, gt=0, alias="ALARM_BASELINE_MULTIPLIER")
     alarm_floor_output: float = Field(default=20_000.0, ge=0, alias="ALARM_FLOOR_OUTPUT_TOKENS_PER_MINUTE")
@@ -54,7 +51,7 @@ class InventorySettings(FunctionSettings):
 
     @field_validator("regions", mode="after")
     @classmethod
-    def _region_names(cls, regions: list[str]) -> list[str]:
+    def _region_names(cls, regions: tuple[str, ...]) -> tuple[str, ...]:
         wrong = [region for region in regions if not _REGION.match(region)]
         if wrong:
             raise ValueError(f"not AWS region names: {', '.join(wrong)}")

@@ -10,7 +10,7 @@ from tokenfuse.events import UtcDateTime
 class Compliance(BaseModel):
     """Whether a profile can be attributed: mandatory tags present and its team known."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     compliant: bool
     missing_tags: list[str] = Field(default_factory=list)
@@ -20,7 +20,7 @@ class Compliance(BaseModel):
 class ProfileRecord(BaseModel):
     """One row of the inventory table (key ``profile_arn``)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     profile_arn: str
     profile_id: str

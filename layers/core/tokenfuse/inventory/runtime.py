@@ -5,33 +5,62 @@ the sweep queue (one account each), a CloudTrail profile change, or the daily sc
 else is refused here with one line, and changes nothing.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from tokenfuse.adapters.aws import MemberSessions
+from tokenfuse.adapters.aws import MemberSessions, share_session_with_parameters
 from tokenfuse.adapters.bus import EventBus
 from tokenfuse.adapters.inventory_table import InventoryTable
+from tokenfuse.composition import composition_root
 from tokenfuse.inventory.cloudtrail import ProfileChange
 from tokenfuse.inventory.config import InventorySettings
 from tokenfuse.inventory.owners import load_team_resolver
-from tokenfuse.inventory.service import Inventory
+from tokenfuse.inventory.service import Inventory, new_sweep_id
 from tokenfuse.inventory.triggers import DailySweep, Refusal, SweepMessageRefused, sweep_message
-from tokenfuse.observability import logger, metrics
+from tokenfuse.observability import correlate, logger, metrics
 from tokenfuse.text import one_line
 
 
-def build_inventory(settings: InventorySettings | None = None) -> Inventory:
-    """A fresh Inventory for one invocation (assumed-role sessions never outlive it)."""
-    settings = settings or InventorySettings.from_env()
-    return Inventory(
-        settings=settings,
-        table=InventoryTable(settings.table_name, account_index=settings.account_index),
-        teams=load_team_resolver(settings.team_directory_parameter),
-        bus=EventBus(settings.event_bus_name),
-        sessions=MemberSessions(settings.member_role_name, "tokenfuse-inventory"),
+@dataclass(frozen=True)
+class InventoryDependencies:
+    """What the inventory keeps per container: its table and the bus."""
+
+    settings: InventorySettings
+    table: InventoryTable
+    bus: EventBus
+
+    def inventory(self, own_account: str | None = None) -> Inventory:
+        """A fresh Inventory for one invocation: its member-account sessions (assumed roles, whose
+        credentials expire within the hour) never outlive it, and the team directory is re-read
+        (through Powertools' max-age cache) so an edit reaches a warm container."""
+        return Inventory(
+            settings=self.settings,
+            table=self.table,
+            teams=load_team_resolver(self.settings.team_directory_parameter),
+            bus=self.bus,
+            sessions=MemberSessions(
+                self.settings.member_role_name, "tokenfuse-inventory", own_account=own_account
+            ),
+        )
+
+
+@composition_root
+def dependencies(settings: InventorySettings) -> InventoryDependencies:
+    """InventoryFunction's composition root (:mod:`tokenfuse.composition`)."""
+    share_session_with_parameters("ssm")
+    return InventoryDependencies(
+        settings,
+        InventoryTable(settings.table_name, account_index=settings.account_index),
+        EventBus(settings.event_bus_name),
     )
+
+
+def build_inventory(settings: InventorySettings | None = None) -> Inventory:
+    """The Inventory for one invocation (see :meth:`InventoryDependencies.inventory`)."""
+    return dependencies(settings or InventorySettings.from_env()).inventory()
 
 
 def refuse(refusal: Refusal, event: object) -> dict[str, Any]:
@@ -58,8 +87,10 @@ def handle_cloudtrail(change: ProfileChange, inventory: Inventory) -> dict[str, 
 def handle_schedule(schedule: DailySweep, inventory: Inventory) -> dict[str, Any]:
     """Fan the sweep out, then publish yesterday's attributable % (a failure there is logged:
     the sweep matters more)."""
+    sweep_id = new_sweep_id()
+    correlate(sweep_id)
     logger.info("daily sweep", schedule_arn=schedule.schedule_arn, scheduled_time=schedule.scheduled_time)
-    accounts = inventory.fan_out()
+    accounts = inventory.fan_out(sweep_id)
     percent: float | None = None
     try:
         share = inventory.attributable()
@@ -93,6 +124,7 @@ def sweep_record(record: SQSRecord, inventory: Inventory) -> dict[str, Any]:
         )
         raise
     account_id = message.account_id
+    correlate(message.sweep_id or record.message_id)
     try:
         result = inventory.sweep_account(account_id, message.regions)
     except Exception as error:

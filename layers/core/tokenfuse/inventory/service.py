@@ -89,6 +89,11 @@ class _Live:
     tags: dict[str, str]
 
 
+def new_sweep_id() -> str:
+    """A sweep's id (its start time and 8 random hex digits): every line of one sweep logs it."""
+    return clock.now().strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+
+
 class Inventory:
     def __init__(
         self,
@@ -164,7 +169,7 @@ class Inventory:
         """One SQS message per account (send_message_batch of 10); the number of messages sent."""
         if not self.settings.sweep_queue_url:
             raise TokenfuseError("INVENTORY_SWEEP_QUEUE_URL is not set: cannot fan out the sweep")
-        sweep_id = sweep_id or clock.now().strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+        sweep_id = sweep_id or new_sweep_id()
         accounts = self.accounts()
         sqs = self._sqs or client("sqs")
         for start in range(0, len(accounts), SQS_BATCH):

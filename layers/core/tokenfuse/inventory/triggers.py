@@ -39,7 +39,7 @@ TriggerName = Literal["sweep-records", "cloudtrail", "schedule", "unknown"]
 class SweepMessage(BaseModel):
     """One account to sweep (what :meth:`Inventory.fan_out` sends)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     account_id: AccountId
     account_name: str | None = Field(default=None, max_length=50)  # Organizations allows 1-50
@@ -62,7 +62,7 @@ class SweepRecords(SqsModel):
 class DailySweep(BaseModel):
     """The daily schedule's input, as EventBridge Scheduler delivers it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     action: Literal["daily-sweep"]
     schedule_arn: str = Field(pattern=SCHEDULE_ARN_PATTERN)

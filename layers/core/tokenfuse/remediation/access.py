@@ -22,9 +22,15 @@ class AccountAccess(MemberSessions):
         base: boto3.Session | None = None,
         assume: Callable[[str, str], boto3.Session] | None = None,
         partition: str = "aws",
+        own_account: str | None = None,
     ) -> None:
         super().__init__(
-            member_role_name, "tokenfuse-remediate", base=base, assume=assume, partition=partition
+            member_role_name,
+            "tokenfuse-remediate",
+            base=base,
+            assume=assume,
+            partition=partition,
+            own_account=own_account,
         )
 
     def tags(self, account_id: str, region: str) -> ProfileTags:

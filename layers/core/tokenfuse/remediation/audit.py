@@ -7,14 +7,19 @@ escalated). The thread reply is a courtesy: a Slack failure is logged and counte
 (``SlackUpdateFailed``) but never undoes or blocks a trip that already happened.
 """
 
-from collections.abc import Callable
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tokenfuse import clock
 from tokenfuse.events import Action, BusModel, Decision, RemediationEvent, RemediationStep
 from tokenfuse.remediation.channels import ChatPort
 from tokenfuse.remediation.models import RemediationIncident, utc_iso
+
+if TYPE_CHECKING:
+    from slack_sdk.models.blocks import Block
 
 SYSTEM_ACTOR = "tokenfuse"
 
@@ -54,7 +59,7 @@ class Auditor:
         actor: str | None = SYSTEM_ACTOR,
         details: dict[str, Any] | None = None,
         say: str | None = None,
-        blocks: list[dict[str, Any]] | None = None,
+        blocks: Sequence[Block] | None = None,
     ) -> RemediationEvent:
         at = self.now()
         event = RemediationEvent(
@@ -92,9 +97,7 @@ class Auditor:
         if say:
             self.say(incident, say)
 
-    def say(
-        self, incident: RemediationIncident, text: str, blocks: list[dict[str, Any]] | None = None
-    ) -> None:
+    def say(self, incident: RemediationIncident, text: str, blocks: Sequence[Block] | None = None) -> None:
         """A reply in the incident's thread (or a post in its channel when it has no thread yet)."""
         if self.chat is None or not incident.slack_channel:
             return

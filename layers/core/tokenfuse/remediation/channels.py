@@ -4,12 +4,20 @@ Ports first (what the domain calls); the implementations wrap the alerts module'
 adapters (``SLACK_API_BASE_URL`` points Slack at the sandbox's Slack-compatible server).
 """
 
+from __future__ import annotations
+
 import json
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from tokenfuse.adapters.email import EmailMessage, EmailSender
-from tokenfuse.adapters.slack import SlackMessage, SlackSender
+from tokenfuse.adapters.email import EmailSender
+from tokenfuse.adapters.slack import SlackSender
+from tokenfuse.notifications import EmailMessage, SlackMessage
+from tokenfuse.remediation.blocks import rendered, section
+
+if TYPE_CHECKING:
+    from slack_sdk.models.blocks import Block
 
 
 class ChatPort(Protocol):
@@ -19,9 +27,10 @@ class ChatPort(Protocol):
         text: str,
         *,
         thread_ts: str | None = None,
-        blocks: list[dict[str, Any]] | None = None,
+        blocks: Sequence[Block] | None = None,
     ) -> str | None:
-        """Post a message (a thread reply when ``thread_ts``); returns its ts."""
+        """Post a message (a thread reply when ``thread_ts``); returns its ts. Without ``blocks``
+        the text is the message's one section."""
 
 
 class EmailPort(Protocol):
@@ -45,10 +54,10 @@ class SlackChat:
         text: str,
         *,
         thread_ts: str | None = None,
-        blocks: list[dict[str, Any]] | None = None,
+        blocks: Sequence[Block] | None = None,
     ) -> str | None:
-        section = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
-        return self.sender.post(channel, SlackMessage(text=text, blocks=blocks or section), thread_ts).ts
+        message = SlackMessage(text=text, blocks=rendered(blocks or [section(text)]))
+        return self.sender.post(channel, message, thread_ts).ts
 
 
 class SlackResponder:

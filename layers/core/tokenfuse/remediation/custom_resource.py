@@ -1,47 +1,85 @@
 """Stack deletion lifts every trip: a custom resource whose Delete runs ``restore --all``.
 
-Create and Update do nothing. On Delete every active trip is restored; if any restore fails the
-response is FAILED with the reason (the stack stops deleting rather than leave a profile denied
-with nobody left to lift it; fix, then delete again).
+CloudFormation's request is read with Powertools' models (Create, Update, Delete, told apart by
+``RequestType``); one that is none is :class:`InvalidTaskInput`. Create and Update do nothing. On
+Delete every active trip is restored; if any restore fails the response is FAILED with the reason
+(the stack stops deleting rather than leave a profile denied with nobody left to lift it; fix,
+then delete again).
 """
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools.utilities.parser.models.cloudformation_custom_resource import (
+    CloudFormationCustomResourceCreateModel,
+    CloudFormationCustomResourceDeleteModel,
+    CloudFormationCustomResourceUpdateModel,
+)
+from pydantic import Field, TypeAdapter, ValidationError
 
 from tokenfuse.adapters import cfn_response
 from tokenfuse.errors import TokenfuseError
+from tokenfuse.remediation import messages
+from tokenfuse.remediation.contracts import invalid_input_line
+from tokenfuse.remediation.errors import InvalidTaskInput
 from tokenfuse.remediation.trip import Tripper
 
 PHYSICAL_ID = "tokenfuse-restore-on-delete"
+REASON_LIMIT = 1000
+
+CustomResourceRequest = Annotated[
+    CloudFormationCustomResourceCreateModel
+    | CloudFormationCustomResourceUpdateModel
+    | CloudFormationCustomResourceDeleteModel,
+    Field(discriminator="request_type"),
+]
 
 
-def is_custom_resource(event: Any) -> bool:
-    return isinstance(event, dict) and "RequestType" in event and "ResponseURL" in event
+@cache
+def _request() -> TypeAdapter[CustomResourceRequest]:
+    return TypeAdapter(CustomResourceRequest)
+
+
+def is_custom_resource(event: object) -> bool:
+    """CloudFormation's request (RequestType and ResponseURL), not a state machine task."""
+    return isinstance(event, Mapping) and "RequestType" in event and "ResponseURL" in event
+
+
+def parse_request(event: object) -> CustomResourceRequest:
+    """CloudFormation's request; else :class:`InvalidTaskInput` naming the field."""
+    try:
+        return _request().validate_python(event)
+    except ValidationError as error:
+        line = invalid_input_line(event, error.errors(include_url=False), tag="RequestType")
+        raise InvalidTaskInput(f"custom resource: {line}") from error
 
 
 def handle(
-    event: dict[str, Any],
+    event: object,
     tripper: Tripper,
     send: Callable[[str, dict[str, Any]], None] = cfn_response.send,
 ) -> dict[str, Any]:
+    request = parse_request(event)
     status, reason, data = "SUCCESS", "nothing to do", {}
-    if event["RequestType"] == "Delete":
+    if isinstance(request, CloudFormationCustomResourceDeleteModel):
         try:
             results = tripper.restore_all()
             restored = [r.profile_arn for r in results if r.restored]
-            reason = f"restored {len(restored)} trip(s)"
+            reason = messages.stack_delete_restored(len(restored))
             data = {"Restored": len(restored)}
         except TokenfuseError as error:
-            status, reason = "FAILED", f"restore --all failed: {error}"[:1000]
+            status, reason = "FAILED", messages.stack_delete_failed(str(error))[:REASON_LIMIT]
+    physical_id = getattr(request, "physical_resource_id", None) or PHYSICAL_ID
     body = {
         "Status": status,
         "Reason": reason,
-        "PhysicalResourceId": event.get("PhysicalResourceId") or PHYSICAL_ID,
-        "StackId": event["StackId"],
-        "RequestId": event["RequestId"],
-        "LogicalResourceId": event["LogicalResourceId"],
+        "PhysicalResourceId": physical_id,
+        "StackId": request.stack_id,
+        "RequestId": request.request_id,
+        "LogicalResourceId": request.logical_resource_id,
         "NoEcho": False,
         "Data": data,
     }
-    send(event["ResponseURL"], body)
+    send(str(request.response_url), body)
     return body

@@ -1,6 +1,6 @@
 """What remediation needs of the team directory (``tokenfuse.teams``): who owns an incident, who
-may approve, where to reach them, and the FinOps fallback (with the stack's FinOps parameters
-filling in what the directory leaves empty)."""
+may approve, where to reach them, and the FinOps fallback (resolved once, when the directory
+loads: ``teams.deployed_directory`` fills what the file leaves empty from the stack's settings)."""
 
 from dataclasses import dataclass
 
@@ -27,28 +27,21 @@ class Owner:
         return [a.email.lower() for a in self.approvers if a.email]
 
 
-def finops(
-    directory: TeamDirectory, fallback_channel: str | None = None, fallback_email: str | None = None
-) -> Owner:
+def finops(directory: TeamDirectory) -> Owner:
     f = directory.finops
     return Owner(
         name=FINOPS,
-        slack_channel=f.slack_channel or fallback_channel or None,
-        emails=tuple(f.emails or ([fallback_email] if fallback_email else [])),
+        slack_channel=f.slack_channel,
+        emails=tuple(f.emails),
         approvers=tuple(f.approvers),
         known=True,
     )
 
 
-def owner(
-    directory: TeamDirectory,
-    team_name: str | None,
-    fallback_channel: str | None = None,
-    fallback_email: str | None = None,
-) -> Owner:
+def owner(directory: TeamDirectory, team_name: str | None) -> Owner:
     team = directory.team(team_name) if team_name and team_name != FINOPS else None
     if team is None:
-        stand_in = finops(directory, fallback_channel, fallback_email)
+        stand_in = finops(directory)
         return Owner(
             stand_in.name,
             stand_in.slack_channel,

@@ -14,9 +14,9 @@ from urllib.parse import parse_qs
 
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.observability import logger
-from tokenfuse.remediation import links
-from tokenfuse.remediation.approvals import ApprovalDesk, DecisionReply
-from tokenfuse.remediation.interactions import TRY_AGAIN, HttpReply
+from tokenfuse.remediation import links, messages
+from tokenfuse.remediation.decisions import ApprovalDesk, DecisionReply
+from tokenfuse.remediation.interactions import HttpReply
 from tokenfuse.remediation.refusals import Refusals, RefusedClick, printable
 
 
@@ -38,16 +38,16 @@ class EmailLinks:
     ) -> links.LinkClaims | HttpReply:
         if not token:
             self.refusals.request("missing-token", "no link token")
-            return _page(400, "Missing link token", "This link is incomplete. Nothing was changed.")
+            return _page(400, *messages.LINK_INCOMPLETE)
         try:
             return links.verify(self._key(), token, int(self._now_epoch()))
         except links.ExpiredLink as expired:
-            text = "This approval link has expired. Nothing was changed."
+            title, text = messages.LINK_EXPIRED
             self._audit(expired.claims, via, DecisionReply(401, text, refused="expired"))
-            return _page(401, "Link expired", text)
+            return _page(401, title, text)
         except links.InvalidLink as invalid:
             self.refusals.request("invalid-link", f"{invalid} ({len(token)} characters)")
-            return _page(401, "Invalid link", "This link is not valid. Nothing was changed.")
+            return _page(401, *messages.LINK_INVALID)
 
     def confirm_page(self, token: str | None) -> HttpReply:
         claims = self._claims(token, "email-open")
@@ -67,7 +67,7 @@ class EmailLinks:
         """The confirmation form's POST (``form_body`` None: it could not be decoded)."""
         if form_body is None:
             self.refusals.request("undecodable-body", "the body is not valid base64 or UTF-8")
-            return _page(400, "Not a form", "This request is not the confirmation form. Nothing was changed.")
+            return _page(400, *messages.NOT_THE_FORM)
         claims = self._claims(_form_token(form_body), "email-confirm")
         if isinstance(claims, HttpReply):
             return claims
@@ -75,7 +75,7 @@ class EmailLinks:
             reply = self.desk.decide(claims.approval_id, claims.choice, email=claims.email)
         except TokenfuseError as error:
             logger.error(f"email decision not taken: {type(error).__name__}: {printable(error, 300)}")
-            return _page(503, "Try again", TRY_AGAIN)
+            return _page(503, *messages.TRY_AGAIN_PAGE)
         self._audit(claims, "email-confirm", reply)
         return _page(reply.status, "tokenfuse", reply.text)
 

@@ -1,8 +1,7 @@
 """Wiring of the approve endpoint's domain objects from its environment (the handler stays thin)."""
 
-import json
 from collections.abc import Callable
-from functools import cache
+from functools import cached_property
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, GetSecretError
@@ -10,13 +9,16 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from tokenfuse import clock, incidents
 from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
 from tokenfuse.adapters.approvals_table import ApprovalsTable
-from tokenfuse.adapters.aws import assume_role_session, client
+from tokenfuse.adapters.aws import assume_role_session, client, get_secret, share_session_with_parameters
 from tokenfuse.adapters.incidents_table import IncidentsTable
 from tokenfuse.adapters.stepfunctions import TaskCallbacks
+from tokenfuse.composition import composition_root
 from tokenfuse.errors import TokenfuseError
-from tokenfuse.observability import logger
-from tokenfuse.remediation.approvals import ApprovalDesk, ApproverOf, DecisionReply
+from tokenfuse.observability import correlate, logger
+from tokenfuse.remediation import messages
 from tokenfuse.remediation.channels import SlackResponder, secret_text
+from tokenfuse.remediation.contracts import RestoreProfilesTask
+from tokenfuse.remediation.decisions import ApprovalDesk, ApproverOf, DecisionReply
 from tokenfuse.remediation.directory import owner
 from tokenfuse.remediation.email_links import EmailLinks
 from tokenfuse.remediation.interactions import (
@@ -27,7 +29,6 @@ from tokenfuse.remediation.interactions import (
 )
 from tokenfuse.remediation.refusals import Refusals, printable
 from tokenfuse.remediation.settings import ApproveSettings
-from tokenfuse.remediation.tasks import get_secret
 from tokenfuse.teams import FINOPS, TeamDirectory, deployed_directory
 
 
@@ -81,19 +82,14 @@ def feedback_hook(settings: ApproveSettings) -> FeedbackHook | None:
         table = IncidentsTable(table_name)
         found = table.get(incident_id)
         if found is None:
-            text = "This incident is unknown. Nothing was changed."
-            return DecisionReply(200, text, refused="unknown-incident", about=about)
+            return DecisionReply(200, messages.UNKNOWN_INCIDENT, refused="unknown-incident", about=about)
         incident, _ = found
+        correlate(incident.dedup_keys[0] if incident.dedup_keys else None, incident_id=incident_id)
         session = assume_role_session(settings.budgets_role_arn) if settings.budgets_role_arn else None
         sent = AnomalyFeedback(session=session).provide_choice(list(incident.anomaly_ids), choice)
         if choice == "planned":
-            incidents.mark_planned(table, incident_id, f"planned activity (<@{actor}>)", clock.now())
-        if not sent:
-            text = f"Noted '{choice}'. No Cost Anomaly Detection anomaly is linked to this incident yet."
-        else:
-            text = (
-                f"Thanks <@{actor}>: sent '{choice}' to Cost Anomaly Detection for {len(sent)} anomaly(ies)."
-            )
+            incidents.mark_planned(table, incident_id, messages.planned_by(actor), clock.now())
+        text = messages.feedback_sent(choice, actor, len(sent))
         return DecisionReply(200, text, changed=True, about=about)
 
     return hook
@@ -111,32 +107,41 @@ def restore_hook(settings: ApproveSettings, lambda_client: Any | None = None) ->
         about = {"profile_arn": profile_arn}
         trip = ApprovalsTable(settings.approvals_table_name).get_trip(profile_arn)
         if trip is None:
-            text = "This profile has no active trip: nothing to restore."
-            return DecisionReply(200, text, refused="no-active-trip", about=about)
+            return DecisionReply(200, messages.NOTHING_TO_RESTORE, refused="no-active-trip", about=about)
+        correlate(trip.get("correlation_id"), incident_id=trip.get("incident_id"))
         team = owner(team_directory(settings), trip.get("team"))
         about["team"] = team.name
         if user_id not in team.approver_slack_ids:
-            refusal = "Only an on-call approver of the owning team can restore it. Nothing was changed."
+            refusal = messages.ONLY_TEAM_RESTORES
             return DecisionReply(403, refusal, refused="not-an-approver", about=about)
-        payload = {"task": "restore-profiles", "profile_arn": profile_arn, "actor": f"slack:{user_id}"}
+        payload = RestoreProfilesTask(
+            task="restore-profiles", profile_arn=profile_arn, actor=f"slack:{user_id}"
+        ).model_dump_json(exclude_defaults=True)
         (lambda_client or client("lambda")).invoke(
-            FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode()
+            FunctionName=function_name, InvocationType="Event", Payload=payload.encode()
         )
-        text = (
-            f"Restoring {profile_arn.rsplit('/', 1)[-1]} for <@{user_id}>: the result follows in this thread."
-        )
-        return DecisionReply(200, text, changed=True, about=about)
+        return DecisionReply(200, messages.restoring(profile_arn, user_id), changed=True, about=about)
 
     return hook
+
+
+class _Callbacks:
+    """Step Functions' task callbacks, its client created with the first decision that resumes an
+    execution (a refused or stale click never needs it)."""
+
+    @cached_property
+    def _callbacks(self) -> TaskCallbacks:
+        return TaskCallbacks(client("stepfunctions"))
+
+    def succeed(self, task_token: str, output: dict[str, Any]) -> None:
+        self._callbacks.succeed(task_token, output)
 
 
 class Endpoint:
     def __init__(self, settings: ApproveSettings, now_epoch: Callable[[], float] = _now_epoch) -> None:
         self.settings = settings
         table = ApprovalsTable(settings.approvals_table_name)
-        self.desk = ApprovalDesk(
-            table, TaskCallbacks(client("stepfunctions")), now=clock.now, approver_of=approver_of(settings)
-        )
+        self.desk = ApprovalDesk(table, _Callbacks(), now=clock.now, approver_of=approver_of(settings))
         refusals = Refusals(table, now=clock.now)
         self.slack = SlackInteractions(
             self._signing_secret,
@@ -172,6 +177,10 @@ def _secret(arn: str | None, variable: str, *keys: str) -> str:
     return text
 
 
-@cache
-def endpoint(settings: ApproveSettings) -> Endpoint:
+@composition_root
+def dependencies(settings: ApproveSettings) -> Endpoint:
+    """ApproveFunction's composition root (:mod:`tokenfuse.composition`). Nothing it holds outlives
+    what it may: the directory and the secrets are read per request (Powertools' max-age cache), and
+    the management-account session of a CAD feedback click per click."""
+    share_session_with_parameters("ssm", "secrets")
     return Endpoint(settings)

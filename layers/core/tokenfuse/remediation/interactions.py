@@ -7,7 +7,7 @@ replay window, slack-sdk's ``SignatureVerifier``; headers that are not ASCII dig
 are refused before it sees them, since it raises on those), else 401 and nothing changes. A signed
 ``block_actions`` payload naming a Slack user is a click: its one button's ``action_id`` picks the
 value parser and the handler from :attr:`SlackInteractions.buttons` (approval buttons -> the
-:class:`~tokenfuse.remediation.approvals.ApprovalDesk`, CAD feedback -> the anomaly-feedback hook,
+:class:`~tokenfuse.remediation.decisions.ApprovalDesk`, CAD feedback -> the anomaly-feedback hook,
 Restore -> the restore hook). An unknown action id, or a value that does not parse for its action
 id, changes nothing. Every answer a person should see (including "only approvers may decide", whose
 domain status is 403) is sent back with HTTP 200 (Slack shows its own error for anything else) as
@@ -35,17 +35,18 @@ from slack_sdk.signature import Clock, SignatureVerifier
 
 from tokenfuse.adapters.anomaly_feedback import CHOICES as FEEDBACK_CHOICES
 from tokenfuse.alerts.slack_render import feedback_action_id, parse_feedback_value
-from tokenfuse.arns import PROFILE_ARN
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.observability import logger
-from tokenfuse.remediation.approvals import (
-    CHOICES,
-    ApprovalDesk,
-    DecisionReply,
+from tokenfuse.remediation import messages
+from tokenfuse.remediation.blocks import (
+    RESTORE_ACTION_ID,
     approval_action_id,
     parse_button_value,
+    parse_restore_value,
 )
 from tokenfuse.remediation.channels import ResponderPort
+from tokenfuse.remediation.decisions import ApprovalDesk, DecisionReply
+from tokenfuse.remediation.links import CHOICES
 from tokenfuse.remediation.refusals import Refusals, RefusedClick, RequestRefusal, printable
 from tokenfuse.teams import SLACK_USER_PATTERN
 
@@ -105,7 +106,7 @@ def failure_reply(error: Exception) -> HttpReply:
     signing secret or link key cannot be loaded, the environment does not validate) or a bug."""
     what = "misconfigured" if isinstance(error, EndpointMisconfigured) else "failed"
     logger.error(f"approve endpoint {what}: {type(error).__name__}: {printable(error, 300)}")
-    return _error(500, "tokenfuse cannot handle this request right now; nothing was changed")
+    return _error(500, messages.CANNOT_HANDLE)
 
 
 # -- reading a Slack interaction -------------------------------------------------------------------
@@ -144,7 +145,7 @@ def _payload(body: str) -> dict[str, object] | str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, strict=True, frozen=True, extra="ignore")
 
 
 class _User(_Model):
@@ -216,44 +217,6 @@ def feedback_value_parser(choice: str) -> Callable[[str], tuple[str, str] | None
     return parse
 
 
-# -- the Restore button ----------------------------------------------------------------------------
-
-RESTORE_ACTION_ID = "tokenfuse_restore"
-RESTORE_PREFIX = "restore:"
-
-
-def parse_restore_value(value: str) -> str | None:
-    """The application inference profile ARN of a Restore button's value, else None."""
-    arn = value.removeprefix(RESTORE_PREFIX)
-    return arn if value.startswith(RESTORE_PREFIX) and PROFILE_ARN.fullmatch(arn) else None
-
-
-def restore_blocks(text: str, profile_arn: str) -> list[dict[str, Any]]:
-    """A detached profile's thread reply: what was changed, and a Restore button (value: the ARN only;
-    who may click is checked against the owning team's approvers when the click arrives)."""
-    return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
-        {
-            "type": "actions",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": RESTORE_ACTION_ID,
-                    "text": {"type": "plain_text", "text": "Restore"},
-                    "style": "primary",
-                    "value": f"{RESTORE_PREFIX}{profile_arn}",
-                    "confirm": {
-                        "title": {"type": "plain_text", "text": "Restore this profile?"},
-                        "text": {"type": "mrkdwn", "text": "tokenfuse puts back what the trip changed."},
-                        "confirm": {"type": "plain_text", "text": "Restore"},
-                        "deny": {"type": "plain_text", "text": "Cancel"},
-                    },
-                }
-            ],
-        },
-    ]
-
-
 # -- Slack -----------------------------------------------------------------------------------------
 
 
@@ -263,10 +226,6 @@ class _EpochClock(Clock):
 
     def now(self) -> float:
         return self._now()
-
-
-_UNREADABLE = "tokenfuse could not read this click. Nothing was changed."
-TRY_AGAIN = "tokenfuse could not take your click just now. Nothing was changed; please click again."
 
 
 class SlackInteractions:
@@ -329,7 +288,9 @@ class SlackInteractions:
             url = payload.get("response_url")
             unread = Click(user_id, "", "", url if isinstance(url, str) else None)
             where = ".".join(str(part) for part in error.errors()[0]["loc"])
-            return self._answer(unread, DecisionReply(400, _UNREADABLE, refused="malformed-click"), where)
+            return self._answer(
+                unread, DecisionReply(400, messages.UNREADABLE_CLICK, refused="malformed-click"), where
+            )
         action = button.actions[0]
         return Click(user_id, action.action_id, action.value, button.response_url)
 
@@ -356,12 +317,12 @@ class SlackInteractions:
             reply = route(click) if route is not None else None
         except TokenfuseError as error:
             logger.error(f"click not taken: {type(error).__name__}: {printable(error, 300)}")
-            return self._answer(click, DecisionReply(503, TRY_AGAIN))
+            return self._answer(click, DecisionReply(503, messages.TRY_AGAIN))
         if reply is None:
             if route is None:
-                text = "tokenfuse does not know this button. Nothing was changed."
-                return self._answer(click, DecisionReply(400, text, refused="unknown-action"))
-            return self._answer(click, DecisionReply(400, _UNREADABLE, refused="bad-value"))
+                unknown = DecisionReply(400, messages.UNKNOWN_BUTTON, refused="unknown-action")
+                return self._answer(click, unknown)
+            return self._answer(click, DecisionReply(400, messages.UNREADABLE_CLICK, refused="bad-value"))
         return self._answer(click, reply)
 
     def _decide(self, click: Click, parsed: tuple[str, str]) -> DecisionReply:
@@ -370,14 +331,14 @@ class SlackInteractions:
 
     def _feedback(self, click: Click, parsed: tuple[str, str]) -> DecisionReply:
         if self.feedback is None:
-            text = "Feedback is not configured here. Nothing was changed."
-            return DecisionReply(200, text, refused="not-configured", about={"incident_id": parsed[0]})
+            about = {"incident_id": parsed[0]}
+            return DecisionReply(200, messages.FEEDBACK_OFF, refused="not-configured", about=about)
         return self.feedback(parsed[0], parsed[1], click.user_id)
 
     def _restore(self, click: Click, profile_arn: str) -> DecisionReply:
         if self.restore is None:
-            text = "Restore is not configured here. Nothing was changed."
-            return DecisionReply(200, text, refused="not-configured", about={"profile_arn": profile_arn})
+            about = {"profile_arn": profile_arn}
+            return DecisionReply(200, messages.RESTORE_OFF, refused="not-configured", about=about)
         return self.restore(profile_arn, click.user_id)
 
     def _answer(self, click: Click, reply: DecisionReply, detail: str | None = None) -> HttpReply:
@@ -398,7 +359,7 @@ class SlackInteractions:
 
     def _refuse(self, status: int, reason: RequestRefusal, detail: str) -> HttpReply:
         self.refusals.request(reason, detail)
-        return _error(status, "invalid signature" if status == 401 else "not an interaction tokenfuse takes")
+        return _error(status, messages.INVALID_SIGNATURE if status == 401 else messages.NOT_AN_INTERACTION)
 
     def _respond(self, response_url: str | None, reply: DecisionReply) -> None:
         if not response_url or self.responder is None:

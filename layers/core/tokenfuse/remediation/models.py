@@ -5,20 +5,32 @@ Field names are the ASL's: ``statemachines/remediation.asl.json`` reads ``$.deci
 ``$.tripped.trip`` (:class:`TripRecord`) and ``$.verified.still_running`` (:class:`VerifyResult`).
 """
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from tokenfuse.events import Action, Decision, UtcDateTime
+from tokenfuse.arns import ACCOUNT_PATTERN, PROFILE_ARN, PROFILE_ID_PATTERN, REGION_PATTERN
+from tokenfuse.events import Action, Decision, Severity, SpikeKind, UtcDateTime
 
 Mode = Literal["notify", "approve", "auto", "dry-run"]
 Choice = Literal["approve", "decline", "snooze"]
 TimeoutDecision = Literal["trip", "timeout"]
 
+ProfileArn = Annotated[str, StringConstraints(pattern=f"^{PROFILE_ARN.pattern}$")]
+ProfileId = Annotated[str, StringConstraints(pattern=f"^{PROFILE_ID_PATTERN}$")]
+AccountId = Annotated[str, StringConstraints(pattern=f"^{ACCOUNT_PATTERN}$")]
+Region = Annotated[str, StringConstraints(pattern=f"^{REGION_PATTERN}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+"""An id or name tokenfuse made or a tag gave (Bedrock tag values hold at most 256 characters)."""
+Label = Annotated[str, StringConstraints(max_length=256)]
+"""A descriptive value as it came (it may be empty)."""
+Usd = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -30,24 +42,43 @@ class RemediationIncident(BaseModel):
     Unknown keys are ignored: the incidents module owns the full model, remediation reads this much.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
-    incident_id: str
-    profile_arn: str
-    profile_id: str
-    profile_name: str | None = None
-    account_id: str
-    region: str
-    team: str | None = None
-    environment: str | None = None
-    kind: str = "unknown"
-    severity: str = "medium"
-    slack_channel: str | None = None
-    slack_ts: str | None = None
-    cost_per_hour_usd: float | None = None
-    baseline_cost_per_hour_usd: float | None = None
+    incident_id: Name
+    profile_arn: ProfileArn
+    profile_id: ProfileId
+    profile_name: Label | None = None
+    account_id: AccountId
+    region: Region
+    team: Label | None = None
+    environment: Label | None = None
+    kind: SpikeKind = "unknown"
+    severity: Severity = "medium"
+    slack_channel: Label | None = None
+    slack_ts: Label | None = None
+    cost_per_hour_usd: Usd | None = None
+    baseline_cost_per_hour_usd: Usd | None = None
     opened_at: UtcDateTime | None = None
-    protected: bool = False
+    protected: StrictBool = False
+    dedup_keys: list[str] = Field(default_factory=list, description="the incident's signals, first first")
+
+    @property
+    def correlation_id(self) -> str:
+        """The spike's correlation id in every log line: its first signal's dedup key (the incident
+        id for an incident recorded before incidents carried their keys)."""
+        return self.dedup_keys[0] if self.dedup_keys else self.incident_id
+
+    @classmethod
+    def of_trip(cls, record: "TripRecord") -> "RemediationIncident":
+        """What a trip record knows of its incident (no thread: the incidents table has that)."""
+        return cls(
+            incident_id=record.incident_id,
+            profile_arn=record.profile_arn,
+            profile_id=record.profile_id,
+            account_id=record.account_id,
+            region=record.region,
+            team=record.team,
+        )
 
 
 class PolicyDecision(_Model):
@@ -63,17 +94,25 @@ class PolicyDecision(_Model):
     action: Action
     decision: Decision | None = Field(description="null while a person still has to decide")
     reasons: list[str]
-    team: str = Field(description="the owning team, or finops for untagged/unknown owners")
-    approver_team: str
+    team: Name = Field(description="the owning team, or finops for untagged/unknown owners")
+    approver_team: Name
     environment: str | None
     approval_timeout_seconds: int = Field(ge=1)
     snooze_seconds: int = Field(ge=1)
     verify_delay_seconds: int = Field(ge=0)
     cooldown_seconds: int = Field(ge=1)
     on_timeout: Literal["none", "trip"]
-    dry_run: bool
+    dry_run: StrictBool
     mechanism: Literal["guard-scp", "inline-deny"]
     trips_last_hour: int
+
+
+def audited_decision(decision: Choice | TimeoutDecision) -> Decision:
+    """An approval's decision as the audit names it: a time-out (with or without the policy's trip)
+    is ``timeout``."""
+    if decision == "trip" or decision == "timeout":  # noqa: PLR1714 - two comparisons narrow the type
+        return "timeout"
+    return decision
 
 
 class ApprovalOutcome(_Model):
@@ -90,21 +129,27 @@ Lambda that died mid-call leaves it so; :meth:`~tokenfuse.remediation.trip.Tripp
 AWS and makes it ``applied`` or drops it). ``applied``: read back or confirmed by AWS."""
 
 
-class ScpChange(_Model):
+class _Change(_Model):
+    status: ChangeStatus = "pending"
+
+    def applied(self) -> Self:
+        """This change, read back or confirmed by AWS as in force."""
+        return self.model_copy(update={"status": "applied"})
+
+
+class ScpChange(_Change):
     policy_id: str
     arns_before: list[str]
     added: bool = Field(description="false when the ARN was already listed: restore leaves it")
-    status: ChangeStatus = "pending"
 
 
-class TagChange(_Model):
+class TagChange(_Change):
     key: str
     previous: str | None = Field(description="the tag's value before the trip; null = it was absent")
     set_to: str
-    status: ChangeStatus = "pending"
 
 
-class RolePolicyChange(_Model):
+class RolePolicyChange(_Change):
     account_id: str
     role_name: str
     policy_name: str
@@ -112,16 +157,17 @@ class RolePolicyChange(_Model):
         description="the role's policy of that name before the trip (kept beside tokenfuse's "
         "statement); null = tokenfuse added the policy"
     )
-    status: ChangeStatus = "pending"
 
 
-class ConcurrencyChange(_Model):
+class ConcurrencyChange(_Change):
     account_id: str
     region: str
     function_name: str
     previous: int | None = Field(description="reserved concurrency before; null = none was set")
     set_to: int
-    status: ChangeStatus = "pending"
+
+
+Change = ScpChange | TagChange | RolePolicyChange | ConcurrencyChange
 
 
 class TripRecord(_Model):
@@ -135,6 +181,9 @@ class TripRecord(_Model):
 
     trip_id: str
     incident_id: str
+    correlation_id: str | None = Field(
+        default=None, description="the spike's correlation id (its incident's first dedup key)"
+    )
     team: str | None = Field(default=None, description="the owning team, whose approvers may restore")
     profile_arn: str
     profile_id: str
@@ -142,7 +191,7 @@ class TripRecord(_Model):
     region: str
     action: Action
     mechanism: Literal["guard-scp", "inline-deny"]
-    dry_run: bool
+    dry_run: StrictBool
     actor: str
     tripped_at: UtcDateTime
     restore_after: UtcDateTime | None
@@ -152,7 +201,7 @@ class TripRecord(_Model):
     tag: TagChange | None = None
     role_policies: list[RolePolicyChange] = Field(default_factory=list)
     concurrency: list[ConcurrencyChange] = Field(default_factory=list)
-    complete: bool = Field(description="true once every change of the trip is applied")
+    complete: StrictBool = Field(description="true once every change of the trip is applied")
     problems: list[str] = Field(
         default_factory=list, description="what failed (dry run: what would have failed), one line each"
     )
@@ -167,7 +216,7 @@ class TripRecord(_Model):
         return bool(self.caller_roles) and set(self.caller_roles) <= applied
 
     @property
-    def changes(self) -> list[ScpChange | TagChange | RolePolicyChange | ConcurrencyChange]:
+    def changes(self) -> list[Change]:
         """Every recorded change, in the order the trip makes them."""
         return [
             *([self.scp] if self.scp else []),
@@ -187,6 +236,45 @@ class TripRecord(_Model):
             and (self.action != "throttle" or set(self.caller_functions) <= capped)
         )
 
+    def with_change(self, change: Change, *, present: bool = True) -> "TripRecord":
+        """The record with ``change`` in it (replacing the change of the same thing), or without it
+        (``present=False``: it is no longer, or never was, in force)."""
+        match change:
+            case ScpChange():
+                return self.model_copy(update={"scp": change if present else None})
+            case TagChange():
+                return self.model_copy(update={"tag": change if present else None})
+            case RolePolicyChange():
+                role = change.role_name
+                policies = _replaced(self.role_policies, change, lambda c: c.role_name == role, present)
+                return self.model_copy(update={"role_policies": policies})
+            case ConcurrencyChange():
+                name = change.function_name
+                caps = _replaced(self.concurrency, change, lambda c: c.function_name == name, present)
+                return self.model_copy(update={"concurrency": caps})
+
+    def without_change(self, change: Change) -> "TripRecord":
+        return self.with_change(change, present=False)
+
+
+def _replaced[C: (RolePolicyChange, ConcurrencyChange)](
+    changes: list[C], change: C, same: Callable[[C], bool], present: bool
+) -> list[C]:
+    """``changes`` with the one ``same`` picks replaced by ``change`` in its place (appended when
+    absent), or removed (``present=False``)."""
+    out: list[C] = []
+    found = False
+    for existing in changes:
+        if not same(existing):
+            out.append(existing)
+            continue
+        found = True
+        if present:
+            out.append(change)
+    if present and not found:
+        out.append(change)
+    return out
+
 
 class RestoreResult(_Model):
     profile_arn: str
@@ -200,7 +288,7 @@ class RestoreResult(_Model):
 class VerifyResult(_Model):
     """``still_running`` is what the ASL reads; the rates explain it in the audit trail."""
 
-    still_running: bool
+    still_running: StrictBool
     expect: Literal["stopped", "still-running"]
     before_tokens_per_minute: float
     after_tokens_per_minute: float

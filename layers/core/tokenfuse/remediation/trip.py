@@ -44,29 +44,23 @@ In DryRun the same reads happen and the record says what *would* change; nothing
 AWS and the record is not stored as an active trip.
 """
 
-import re
 import secrets
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tokenfuse import clock
 from tokenfuse.adapters.guard_scp import GuardScp
-from tokenfuse.adapters.iam_deny import (
-    InlineDeny,
-    has_deny,
-    has_statement,
-    policy_name,
-    with_deny,
-    without_deny,
-)
-from tokenfuse.adapters.lambda_concurrency import LambdaConcurrency
+from tokenfuse.adapters.iam_deny import policy_name, with_deny, without_deny
 from tokenfuse.adapters.profile_tags import ProfileTags
 from tokenfuse.errors import TokenfuseError, TransientAwsError
+from tokenfuse.remediation import messages
+from tokenfuse.remediation.callers import NO_CALLERS, Callers, resolve_callers
+from tokenfuse.remediation.changes import AccessPort, MemberPorts, is_in_force, put_back
 from tokenfuse.remediation.errors import NothingToTrip, ProtectedProfile, RestoreIncomplete
 from tokenfuse.remediation.models import (
+    Change,
     ConcurrencyChange,
     PolicyDecision,
     RemediationIncident,
@@ -78,7 +72,6 @@ from tokenfuse.remediation.models import (
     utc_iso,
 )
 from tokenfuse.remediation.settings import TripMechanism
-from tokenfuse.remediation.wording import Change, change_line, in_force
 
 STATE_TAG_KEY = "tokenfuse:state"
 STATE_TRIPPED = "tripped"
@@ -90,75 +83,6 @@ class TripStore(Protocol):
     def delete_trip(self, profile_arn: str, trip_id: str) -> None: ...
     def list_trips(self) -> list[dict[str, Any]]: ...
     def log_trip(self, profile_arn: str, at_iso: str, now_epoch: int) -> None: ...
-
-
-class AccessPort(Protocol):
-    def tags(self, account_id: str, region: str) -> ProfileTags: ...
-    def roles(self, account_id: str) -> InlineDeny: ...
-    def functions(self, account_id: str, region: str) -> LambdaConcurrency: ...
-    def ssm(self, account_id: str, region: str) -> Any: ...
-
-
-@dataclass(frozen=True)
-class Callers:
-    roles: tuple[str, ...]
-    functions: tuple[str, ...]
-
-
-def parse_callers(value: str | None) -> list[str]:
-    """Caller names from the tag (or the SSM parameter it points to). Bedrock tag values allow no
-    comma (``[a-zA-Z0-9\\s._:/=+@-]``), so spaces separate names; commas are accepted too (an SSM
-    parameter may hold them)."""
-    return [part for part in re.split(r"[,\s]+", value or "") if part]
-
-
-def _line(error: BaseException) -> str:
-    return f"{type(error).__name__}: {' '.join(str(error).split())}"
-
-
-def _replaced[C: (RolePolicyChange, ConcurrencyChange)](
-    changes: list[C], change: C, same: Callable[[C], bool], present: bool
-) -> list[C]:
-    """``changes`` with the one ``same`` picks replaced by ``change`` in its place (appended when
-    absent), or removed (``present=False``)."""
-    out: list[C] = []
-    found = False
-    for existing in changes:
-        if not same(existing):
-            out.append(existing)
-            continue
-        found = True
-        if present:
-            out.append(change)
-    if present and not found:
-        out.append(change)
-    return out
-
-
-def _with(record: TripRecord, change: Change, *, present: bool = True) -> TripRecord:
-    """The record with ``change`` in it (replacing the change of the same thing), or without it
-    (``present=False``: it is no longer, or never was, in force)."""
-    match change:
-        case ScpChange():
-            return record.model_copy(update={"scp": change if present else None})
-        case TagChange():
-            return record.model_copy(update={"tag": change if present else None})
-        case RolePolicyChange():
-            role = change.role_name
-            policies = _replaced(record.role_policies, change, lambda c: c.role_name == role, present)
-            return record.model_copy(update={"role_policies": policies})
-        case ConcurrencyChange():
-            name = change.function_name
-            caps = _replaced(record.concurrency, change, lambda c: c.function_name == name, present)
-            return record.model_copy(update={"concurrency": caps})
-
-
-def _without(record: TripRecord, change: Change) -> TripRecord:
-    return _with(record, change, present=False)
-
-
-def _applied(change: Change) -> Change:
-    return change.model_copy(update={"status": "applied"})
 
 
 class Tripper:
@@ -177,8 +101,7 @@ class Tripper:
     ) -> None:
         self.store = store
         self.access = access
-        self._guard_factory = guard
-        self._guard: GuardScp | None = None
+        self.ports = MemberPorts(access, guard)
         self.mechanism = mechanism
         self.dry_run = dry_run
         self.callers_tag_key = callers_tag_key
@@ -186,33 +109,10 @@ class Tripper:
         self.throttle_concurrency = throttle_concurrency
         self.now = now
         self._written: TripRecord | None = None
-        self._ports: dict[tuple[str, ...], Any] = {}
 
     @property
     def guard(self) -> GuardScp:
-        if self._guard is None:
-            if self._guard_factory is None:
-                raise TokenfuseError("no guard SCP configured (GUARD_POLICY_ID)")
-            self._guard = self._guard_factory()
-        return self._guard
-
-    # One adapter per account (and region) for the life of this Tripper (one Lambda invocation):
-    # a boto3 client costs milliseconds to build, and a trip and its read-backs reuse each one.
-    def _tags(self, account_id: str, region: str) -> ProfileTags:
-        return self._port(("tags", account_id, region), lambda: self.access.tags(account_id, region))
-
-    def _roles(self, account_id: str) -> InlineDeny:
-        return self._port(("roles", account_id), lambda: self.access.roles(account_id))
-
-    def _functions(self, account_id: str, region: str) -> LambdaConcurrency:
-        key = ("functions", account_id, region)
-        return self._port(key, lambda: self.access.functions(account_id, region))
-
-    def _port[P](self, key: tuple[str, ...], make: Callable[[], P]) -> P:
-        if key not in self._ports:
-            self._ports[key] = make()
-        port: P = self._ports[key]
-        return port
+        return self.ports.guard
 
     # -- trip ------------------------------------------------------------------------------------
 
@@ -220,7 +120,7 @@ class Tripper:
         """Deny the profile and record what is in force (or, in DryRun, what would be)."""
         dry_run = self.dry_run or policy.dry_run
         if incident.protected:
-            raise ProtectedProfile(f"{incident.profile_arn} is tagged protected: tokenfuse never trips it")
+            raise ProtectedProfile(messages.protected(incident.profile_arn))
         resumed = None if dry_run else self._resumable(incident.profile_arn)
         if resumed is not None and resumed.complete:
             return resumed  # already tripped: one record, one restore
@@ -233,14 +133,16 @@ class Tripper:
             record = self._deny(record, dry_run)
         except Exception as error:
             if dry_run:
-                problems.append(f"deny not applied: {_line(error)}")
+                problems.append(messages.deny_not_applied(messages.error_line(error)))
             else:
                 record = self._after_failed_deny(self._written or record, error)
 
         # The steps after the deny: (what a failure means, the step, whether it is in force)
-        steps: list[tuple[str, Callable[[TripRecord], TripRecord], Callable[[TripRecord], bool]]] = [
+        steps: list[
+            tuple[Callable[[str], str], Callable[[TripRecord], TripRecord], Callable[[TripRecord], bool]]
+        ] = [
             (
-                f"{STATE_TAG_KEY} tag not set",
+                lambda line: messages.tag_not_set(STATE_TAG_KEY, line),
                 lambda r: self._tag(r, tags, current_tags, dry_run),
                 lambda r: r.tag is not None and r.tag.status == "applied",
             )
@@ -248,7 +150,7 @@ class Tripper:
         if policy.action == "throttle":
             steps += [
                 (
-                    f"{name} not capped",
+                    lambda line, n=name: messages.not_capped(n, line),  # type: ignore[misc]
                     lambda r, n=name: self._cap(r, n, dry_run),  # type: ignore[misc]
                     lambda r, n=name: any(  # type: ignore[misc]
                         c.function_name == n and c.status == "applied" for c in r.concurrency
@@ -263,7 +165,7 @@ class Tripper:
                 if not dry_run:  # read back: a call that failed may have taken effect anyway
                     record = self._reconcile(self._written or record)
                 if dry_run or not in_force_now(record):
-                    problems.append(f"{label}: {_line(error)}")
+                    problems.append(label(messages.error_line(error)))
 
         if dry_run:
             return record.model_copy(update={"complete": not problems, "problems": problems})
@@ -283,14 +185,14 @@ class Tripper:
         problems: list[str],
     ) -> tuple[ProfileTags, dict[str, str], Callers]:
         """The profile's tags (is it protected?) and its callers, read before anything changes."""
-        tags = self._tags(incident.account_id, incident.region)
+        tags = self.ports.tags(incident.account_id, incident.region)
         no_tags: dict[str, str] = {}
         current_tags = self._read(lambda: tags.get(incident.profile_arn), no_tags, dry_run, problems)
         if current_tags.get(self.protected_tag_key, "").lower() == "true":
             if resumed is not None:
                 self.settle(resumed, keep_deny=False)
-            raise ProtectedProfile(f"{incident.profile_arn} is tagged {self.protected_tag_key}=true")
-        callers = Callers((), ())
+            raise ProtectedProfile(messages.protected(incident.profile_arn, self.protected_tag_key))
+        callers = NO_CALLERS
         if self.mechanism == "inline-deny" or policy.action == "throttle":
             callers = self._read(lambda: self._callers(incident, current_tags), callers, dry_run, problems)
         return tags, current_tags, callers
@@ -304,7 +206,7 @@ class Tripper:
         except TokenfuseError as error:
             if not dry_run:
                 raise
-            problems.append(_line(error))
+            problems.append(messages.error_line(error))
             return default
 
     def _resumable(self, profile_arn: str) -> TripRecord | None:
@@ -337,6 +239,7 @@ class Tripper:
         return TripRecord(
             trip_id=secrets.token_hex(6),
             incident_id=incident.incident_id,
+            correlation_id=incident.correlation_id,
             team=incident.team,
             profile_arn=incident.profile_arn,
             profile_id=incident.profile_id,
@@ -393,21 +296,18 @@ class Tripper:
                 added=not listed,
                 status="applied" if listed else "pending",
             )
-            record = self._save(_with(record, change), dry_run)
+            record = self._save(record.with_change(change), dry_run)
             if listed or dry_run:
                 return record
         _, added = self.guard.add(record.profile_arn)  # reads the ARN back before returning
         # a pending change was ours (an earlier attempt may have listed it): it stays ours
         change = change.model_copy(update={"status": "applied", "added": change.added or added})
-        return self._save(_with(record, change))
+        return self._save(record.with_change(change))
 
     def _deny_inline(self, record: TripRecord, dry_run: bool) -> TripRecord:
         if not record.caller_roles:
-            raise NothingToTrip(
-                f"{record.profile_arn} names no caller roles in {self.callers_tag_key}: "
-                "inline-deny has nothing to deny"
-            )
-        roles = self._roles(record.account_id)
+            raise NothingToTrip(messages.no_caller_roles(record.profile_arn, self.callers_tag_key))
+        roles = self.ports.roles(record.account_id)
         name = policy_name(record.profile_id)
         for role in record.caller_roles:
             change = next((c for c in record.role_policies if c.role_name == role), None)
@@ -422,14 +322,14 @@ class Tripper:
                     # a deny left by a trip whose record is gone is not part of the prior state
                     previous_document=without_deny(current) if current is not None else None,
                 )
-                record = self._save(_with(record, change), dry_run)
+                record = self._save(record.with_change(change), dry_run)
             if not dry_run:
                 try:
                     roles.put(role, name, with_deny(current, record.profile_arn))
                 except Exception:
                     if not self._is_in_force_now(record, change):  # failed, and did not take effect
                         raise
-                record = self._save(_with(record, _applied(change)))
+                record = self._save(record.with_change(change.applied()))
         return record
 
     def _tag(
@@ -440,17 +340,17 @@ class Tripper:
             return record
         if change is None:
             change = TagChange(key=STATE_TAG_KEY, previous=current.get(STATE_TAG_KEY), set_to=STATE_TRIPPED)
-            record = self._save(_with(record, change), dry_run)
+            record = self._save(record.with_change(change), dry_run)
         if dry_run:
             return record
         tags.set(record.profile_arn, STATE_TAG_KEY, STATE_TRIPPED)
-        return self._save(_with(record, _applied(change)))
+        return self._save(record.with_change(change.applied()))
 
     def _cap(self, record: TripRecord, name: str, dry_run: bool) -> TripRecord:
         change = next((c for c in record.concurrency if c.function_name == name), None)
         if change is not None and change.status == "applied":
             return record
-        functions = self._functions(record.account_id, record.region)
+        functions = self.ports.functions(record.account_id, record.region)
         if change is None:
             previous = functions.get(name)
             cap = self.throttle_concurrency if previous is None else min(previous, self.throttle_concurrency)
@@ -461,52 +361,29 @@ class Tripper:
                 previous=previous,
                 set_to=cap,
             )
-            record = self._save(_with(record, change), dry_run)
+            record = self._save(record.with_change(change), dry_run)
         if dry_run:
             return record
         functions.put(name, change.set_to)
-        return self._save(_with(record, _applied(change)))
+        return self._save(record.with_change(change.applied()))
 
     def _callers(self, incident: RemediationIncident, tags: dict[str, str]) -> Callers:
-        """Roles and functions the callers tag names: ``role/x``, ``function:x``, ARNs, bare names
-        (looked up as both), or ``ssm:<parameter>`` / ``/<parameter>`` holding the same list."""
-        expanded = [
-            name
-            for entry in parse_callers(tags.get(self.callers_tag_key))
-            for name in self._expand(incident, entry)
-        ]
-        roles: list[str] = []
-        functions: list[str] = []
-        iam = self._roles(incident.account_id)
-        lam = self._functions(incident.account_id, incident.region)
-        for entry in expanded:
-            if entry.startswith("role/") or ":role/" in entry:
-                roles.append(entry.rsplit("/", 1)[-1])
-            elif entry.startswith("function:") or ":function:" in entry:
-                functions.append(entry.split("function:", 1)[1].split(":", 1)[0])
-            else:
-                if iam.role_exists(entry):
-                    roles.append(entry)
-                if lam.exists(entry):
-                    functions.append(entry)
-        if self.mechanism == "inline-deny":
-            for function in functions:
-                role = lam.role_name(function)
-                if role and role not in roles:
-                    roles.append(role)
-        return Callers(roles=tuple(dict.fromkeys(roles)), functions=tuple(dict.fromkeys(functions)))
+        """The roles and functions the profile's callers tag names."""
 
-    def _expand(self, incident: RemediationIncident, entry: str) -> list[str]:
-        """An entry of the callers tag: itself, or the names in the SSM parameter it points to."""
-        if not entry.startswith(("ssm:", "/")):
-            return [entry]
-        parameter = entry.removeprefix("ssm:")
-        ssm = self.access.ssm(incident.account_id, incident.region)
-        try:
-            value = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
-        except Exception as error:  # botocore's own errors: the domain does not import botocore
-            raise TokenfuseError(f"callers parameter {parameter}: {_line(error)}") from error
-        return parse_callers(str(value))
+        def parameter(name: str) -> str:
+            ssm = self.access.ssm(incident.account_id, incident.region)
+            try:
+                return str(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+            except Exception as error:  # botocore's own errors: the domain does not import botocore
+                raise TokenfuseError(f"callers parameter {name}: {messages.error_line(error)}") from error
+
+        return resolve_callers(
+            tags.get(self.callers_tag_key),
+            roles=self.ports.roles(incident.account_id),
+            functions=self.ports.functions(incident.account_id, incident.region),
+            parameter=parameter,
+            with_function_roles=self.mechanism == "inline-deny",
+        )
 
     # -- settling a half-done trip ---------------------------------------------------------------
 
@@ -527,7 +404,7 @@ class Tripper:
         if remaining is None:
             self.store.delete_trip(record.profile_arn, record.trip_id)
             return None
-        problems = [*remaining.problems, *(f"undo failed: {line}" for line, _ in failures)]
+        problems = [*remaining.problems, *(messages.undo_failed(line) for line, _ in failures)]
         return self._save(remaining.model_copy(update={"complete": False, "problems": problems}))
 
     def _reconcile(self, record: TripRecord) -> TripRecord:
@@ -540,22 +417,11 @@ class Tripper:
                 now_in_force = self._is_in_force(record, change)
             except Exception:  # noqa: S112 - unreadable now: it stays pending, said to be unconfirmed
                 continue
-            record = _with(record, _applied(change)) if now_in_force else _without(record, change)
+            record = record.with_change(change.applied()) if now_in_force else record.without_change(change)
         return record
 
     def _is_in_force(self, record: TripRecord, change: Change) -> bool:
-        match change:
-            case ScpChange():
-                return record.profile_arn in self.guard.arns()
-            case TagChange():
-                tags = self._tags(record.account_id, record.region).get(record.profile_arn)
-                return tags.get(change.key) == change.set_to
-            case RolePolicyChange():
-                document = self._roles(record.account_id).get(change.role_name, change.policy_name)
-                return has_deny(document, record.profile_arn)
-            case ConcurrencyChange():
-                functions = self._functions(record.account_id, record.region)
-                return functions.get(change.function_name) == change.set_to
+        return is_in_force(record, change, self.ports)
 
     # -- restore ---------------------------------------------------------------------------------
 
@@ -564,7 +430,7 @@ class Tripper:
         stored = self.store.get_trip(profile_arn)
         if stored is None:
             return RestoreResult(
-                profile_arn=profile_arn, trip_id=trip_id, restored=False, note="no active trip"
+                profile_arn=profile_arn, trip_id=trip_id, restored=False, note=messages.NO_ACTIVE_TRIP
             )
         record = TripRecord.model_validate(stored)
         if trip_id and record.trip_id != trip_id:
@@ -572,16 +438,13 @@ class Tripper:
                 profile_arn=profile_arn,
                 trip_id=trip_id,
                 restored=False,
-                note=f"the active trip is {record.trip_id}, not {trip_id}: left in place",
+                note=messages.other_trip_active(record.trip_id, trip_id),
             )
         remaining, actions, failures = self._undo(record)
         if remaining is not None:
             lines = [line for line, _ in failures]
             self._save(remaining.model_copy(update={"complete": False, "problems": lines}))
-            message = (
-                f"{'; '.join(lines)}. Still in force: {'; '.join(in_force(remaining))}. "
-                f"Put back: {'; '.join(actions) or 'nothing'}"
-            )
+            message = messages.restore_incomplete(lines, remaining, actions)
             if all(isinstance(error, TransientAwsError) for _, error in failures):
                 raise TransientAwsError(message)  # the state machine retries: the rest is put back
             raise RestoreIncomplete(message)
@@ -599,7 +462,7 @@ class Tripper:
             profile_arn=profile_arn,
             trip_id=record.trip_id,
             restored=True,
-            note="prior state put back",
+            note=messages.PRIOR_STATE_PUT_BACK,
             actions=actions,
         )
 
@@ -627,14 +490,14 @@ class Tripper:
         failures: list[tuple[str, Exception]] = []
         for change in reversed(record.changes):
             try:
-                actions.append(self._put_back(record, change))
+                actions.append(put_back(record, change, self.ports))
             except Exception as error:
                 if self._gone(record, change):  # the call failed, yet it took effect (read back)
-                    actions.append(f"{change_line(change)}: no longer in force (read back after a failure)")
+                    actions.append(messages.gone_after_failure(change))
                 else:
-                    failures.append((f"{change_line(change)}: {_line(error)}", error))
+                    failures.append((messages.put_back_failed(change, messages.error_line(error)), error))
                     continue
-            remaining = _without(remaining, change)
+            remaining = remaining.without_change(change)
         return (remaining if remaining.changes else None), actions, failures
 
     def _gone(self, record: TripRecord, change: Change) -> bool:
@@ -650,76 +513,3 @@ class Tripper:
             return self._is_in_force(record, change)
         except Exception:
             return False
-
-    def _put_back(self, record: TripRecord, change: Change) -> str:
-        match change:
-            case ConcurrencyChange():
-                return self._restore_concurrency(record, change)
-            case TagChange():
-                return self._restore_tag(record, change)
-            case RolePolicyChange():
-                return self._restore_role_policy(record, change)
-            case ScpChange():
-                return self._restore_scp(record, change)
-
-    def _restore_concurrency(self, record: TripRecord, change: ConcurrencyChange) -> str:
-        functions = self._functions(record.account_id, record.region)
-        current = functions.get(change.function_name)
-        if current == change.previous:
-            return f"{change.function_name}: reserved concurrency already back to {current}"
-        if current != change.set_to:
-            return (
-                f"{change.function_name}: reserved concurrency is {current}, "
-                f"not the trip's {change.set_to} (changed since the trip): left"
-            )
-        if change.previous is None:
-            functions.delete(change.function_name)
-            return f"{change.function_name}: reserved concurrency removed (none before)"
-        functions.put(change.function_name, change.previous)
-        return f"{change.function_name}: reserved concurrency back to {change.previous}"
-
-    def _restore_tag(self, record: TripRecord, change: TagChange) -> str:
-        tags = self._tags(record.account_id, record.region)
-        current = tags.get(record.profile_arn).get(change.key)
-        if current == change.previous:
-            return f"tag {change.key} already back to {current!r}"
-        if current != change.set_to:
-            return f"tag {change.key} is {current!r}, not {change.set_to!r} (changed since the trip): left"
-        if change.previous is None:
-            tags.remove(record.profile_arn, change.key)
-            return f"tag {change.key} removed (absent before)"
-        tags.set(record.profile_arn, change.key, change.previous)
-        return f"tag {change.key} back to {change.previous!r}"
-
-    def _restore_role_policy(self, record: TripRecord, change: RolePolicyChange) -> str:
-        """Remove tokenfuse's statement only; the policy's other statements stay (the document it
-        had before the trip, and whatever a person added since)."""
-        roles = self._roles(record.account_id)
-        role, name = change.role_name, change.policy_name
-        current = roles.get(role, name)
-        if current is None:
-            return f"{role}: {name} already gone"
-        if not has_statement(current):
-            return f"{role}: {name} holds no tokenfuse statement (removed since the trip): left"
-        rest = without_deny(current)
-        if rest is None:
-            roles.delete(role, name)
-            said = f"{role}: {name} deleted"
-        else:
-            roles.put(role, name, rest)
-            said = (
-                f"{role}: {name} back to its previous document"
-                if rest == change.previous_document
-                else f"{role}: tokenfuse's statement removed from {name}; {len(rest['Statement'])} "
-                "other statement(s) kept"
-            )
-        after = roles.get(role, name)  # read back: never say restored while the deny is there
-        if has_statement(after):
-            raise RestoreIncomplete(f"{role}: tokenfuse's deny is still in {name} after removing it")
-        return said
-
-    def _restore_scp(self, record: TripRecord, change: ScpChange) -> str:
-        if not change.added:
-            return "guard SCP: the ARN was listed before the trip, so it stays listed (still denied by that)"
-        removed = self.guard.remove(record.profile_arn)  # reads the document back before returning
-        return "guard SCP: ARN removed" if removed else "guard SCP: ARN no longer listed"

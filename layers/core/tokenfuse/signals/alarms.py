@@ -48,7 +48,7 @@ _REASON_VALUE = re.compile(r"\[\s*(-?\d+(?:\.\d+)?(?:[Ee][+-]?\d+)?)\s*\(|datapo
 
 
 class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+    model_config = ConfigDict(defer_build=True, extra="ignore", allow_inf_nan=False)
 
 
 class _State(_Loose):

@@ -17,7 +17,7 @@ EVENT_SOURCE = "aws.ce"
 
 
 class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, allow_inf_nan=False)
+    model_config = ConfigDict(defer_build=True, extra="ignore", populate_by_name=True, allow_inf_nan=False)
 
 
 class _Impact(_Loose):

@@ -1,0 +1,612 @@
+"""Cold start: each handler's import and first invocation in a fresh interpreter, beside a bare
+``import boto3`` handler doing one call, through the code path production runs.
+
+moto's server (``ThreadedMotoServer``) listens on 127.0.0.1 and holds tokenfuse's template as the
+sandbox's template reader and provisioner create it (tables, bus, rules, queues, secrets, the team
+directory parameter, the state machine), the sandbox's emulations of what moto lacks (Bedrock
+inference profiles, Metrics Insights, the Slack Web API on loopback), and one profile with a week
+of ordinary traffic and a runaway hour. Each handler then runs in a fresh ``python -I``
+(``bench/invoke_once.py``) with Lambda's environment, the function's own from the template and
+``AWS_ENDPOINT_URL`` at the server: every AWS call is real botocore serialization over HTTP and
+parsing of moto's answers. Tracing is on, as deployed (``Tracing: Active``; the X-Ray daemon
+address goes nowhere). The handlers run as one spike goes through them, each with the event the
+previous one caused: the token-rate alarm (``events/alarm-eventbridge.json``) as an SQS record for
+intake, the "Spend Signal" EventBridge delivered for attribute, the "Spike Attributed" for notify,
+the first task of the execution notify started for remediate, a signed Slack click for approve,
+the profile's CloudTrail ``CreateInferenceProfile`` (``events/cloudtrail-create-inference-profile.json``)
+for inventory. Each round starts from the same state (tables emptied, queues purged, a new alarm),
+so every run does the same work; a handler that fails, or answers other than a real first
+invocation would, stops the bench.
+
+Reported: median over the rounds of import, first invoke, their sum, the process's CPU time and
+its peak resident set (``VmHWM``), each against the bare handler's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from tokenfuse_sandbox.clients import SandboxClients
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYER = ROOT / "layers" / "core"
+INVOKE_ONCE = Path(__file__).with_name("invoke_once.py")
+ROUNDS = 5
+GOAL = 1.5
+"""Every handler within 1.5x of the bare handler, on time and on peak memory."""
+
+CALLS = {
+    "intake": "DynamoDB (idempotency: put, update), EventBridge (PutEvents)",
+    "attribute": "DynamoDB (the inventory's owners), Bedrock (GetInferenceProfile, tags), CloudWatch "
+    "(Metrics Insights and MetricStat reads), EventBridge",
+    "notify": "SSM (team directory), Secrets Manager (Slack token), DynamoDB (idempotency, incidents), "
+    "Slack (post), Step Functions (StartExecution), EventBridge",
+    "remediate": "SSM, Secrets Manager, DynamoDB (trips, audit), EventBridge, Slack (thread reply)",
+    "approve": "Secrets Manager (signing secret), DynamoDB (approval, refused-click audit), slack-sdk's "
+    "signature check",
+    "inventory": "SSM, Bedrock (profile, tags), DynamoDB (inventory), CloudWatch (alarms), EventBridge",
+}
+"""What each handler's first invocation calls (from its code path), where the bare handler calls one
+EventBridge PutEvents: each further service is one more botocore model loaded and client built."""
+
+FUNCTIONS = {  # the order one spike goes through them
+    "intake": "IntakeFunction",
+    "attribute": "AttributeFunction",
+    "notify": "NotifyFunction",
+    "remediate": "RemediateFunction",
+    "approve": "ApproveFunction",
+    "inventory": "InventoryFunction",
+}
+BARE = "bare"
+BARE_APP = """import os
+
+import boto3
+
+
+def lambda_handler(event, context):
+    entry = {"Source": "tokenfuse.bench", "DetailType": "Bare", "Detail": "{}",
+             "EventBusName": os.environ["EVENT_BUS_NAME"]}
+    return boto3.client("events").put_events(Entries=[entry])["FailedEntryCount"]
+"""
+FLOOR = "floor"
+FLOOR_APP = """import os
+
+import boto3
+import pydantic  # every handler validates its settings and its event with it
+
+from tokenfuse.observability import lambda_handler_shell
+
+
+@lambda_handler_shell(correlation_id_path="id")
+def lambda_handler(event, context):
+    entry = {"Source": "tokenfuse.bench", "DetailType": "Floor", "Detail": "{}",
+             "EventBusName": os.environ["EVENT_BUS_NAME"]}
+    return boto3.client("events").put_events(Entries=[entry])["FailedEntryCount"]
+"""
+"""The house's floor: the bare handler wearing the shell (Powertools' logger, metrics and tracer),
+with pydantic imported. What no tokenfuse handler can go below."""
+SIGNING_SECRET = "bench-slack-signing-secret"  # the bench's fake Slack app
+TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+PROFILE_NAME = "support-chat"
+MODEL = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0"
+EXAMPLE_ACCOUNT, EXAMPLE_PROFILE = "444455556666", "a1b2c3d4e5f6"  # what events/ samples name
+EXAMPLE_CREATED = "k2x7q9m4ab1c"  # the profile events/cloudtrail-create-inference-profile.json creates
+
+
+@dataclass
+class ColdStart:
+    import_ms: float
+    invoke_ms: float
+    cpu_ms: float
+    peak_rss_mb: float
+    packages: list[str] = field(default_factory=list)
+
+    @property
+    def total_ms(self) -> float:
+        return self.import_ms + self.invoke_ms
+
+
+class BenchFailed(RuntimeError):
+    """A handler failed, or did other than a real first invocation does: nothing worth measuring."""
+
+
+# --------------------------------------------------------------------------------------------------
+# The world: moto's server with tokenfuse's template, seeded for one spike
+# --------------------------------------------------------------------------------------------------
+class World:
+    """moto's server on loopback holding the provisioned template and one spiking profile."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self._undo: list[Callable[[], None]] = []
+        self.endpoint = ""
+        self.clients: dict[str, Any] = {}
+        self.functions: dict[str, Any] = {}
+        self.profile_arn = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def __enter__(self) -> World:
+        try:
+            self._start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for undo in reversed(self._undo):
+            undo()
+        self._undo.clear()
+
+    def _start(self) -> None:
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        from tokenfuse_sandbox.emulation import bedrock_profiles, metrics_insights, moto_patches
+        from tokenfuse_sandbox.emulation.slack_server import SlackServer
+        from tokenfuse_sandbox.provision import Provisioner
+        from tokenfuse_sandbox.story import org
+        from tokenfuse_sandbox.template import ACCOUNT_ID, REGION, Template
+
+        self.account_id, self.region = ACCOUNT_ID, REGION
+        saved = os.environ.get("MOTO_ACCOUNT_ID")
+        os.environ["MOTO_ACCOUNT_ID"] = ACCOUNT_ID  # the server's account for any credentials
+        self._undo.append(lambda: _restore_env("MOTO_ACCOUNT_ID", saved))
+        for emulation in (bedrock_profiles, metrics_insights):
+            if not emulation.installed():
+                emulation.install()
+                self._undo.append(emulation.uninstall)
+        patches = moto_patches.MotoPatches()
+        moto_patches.fix_eventbridge(patches)
+        self._undo.append(patches.restore)
+        werkzeug = logging.getLogger("werkzeug")  # one line per request otherwise
+        level = werkzeug.level
+        werkzeug.setLevel(logging.ERROR)
+        self._undo.append(lambda: werkzeug.setLevel(level))
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        self._undo.append(server.stop)
+        host, port = server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        settings = org.sandbox_settings("approve")
+        self.slack = SlackServer(channels=settings["slack_channels"]).start()
+        self._undo.append(self.slack.stop)
+        session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
+        services = ("sqs", "sns", "events", "iam", "logs", "dynamodb", "ssm", "secretsmanager",
+                    "cloudwatch", "lambda", "stepfunctions", "bedrock")  # fmt: skip
+        self.clients = {
+            name: session.client(name, endpoint_url=self.endpoint)  # type: ignore[call-overload]
+            for name in services
+        }
+        template = Template(ROOT / "template.yaml", settings["parameters"], ACCOUNT_ID, REGION)
+        secrets = {
+            **settings["secrets"],
+            "SlackBotTokenSecret": self.slack.token,
+            "SlackSigningSecret": SIGNING_SECRET,
+        }
+        self.provisioner = Provisioner(template, cast("SandboxClients", self.clients), secrets)
+        self.provisioner.provision()
+        self.functions = {name: self.provisioner.functions[lid] for name, lid in FUNCTIONS.items()}
+        self.team = org.TEAMS[0]
+        self._seed_profile()
+
+    # -- seeding -----------------------------------------------------------------------------------
+    def _seed_profile(self) -> None:
+        """One profile of the first team, created 8 days ago, with a week of ordinary hourly
+        traffic and its answers running away (15x the output tokens) this hour and the last."""
+        from tokenfuse import clock
+        from tokenfuse.attribution.usage import floor_hour
+
+        now = datetime.now(UTC)
+        clock.set_source(lambda: now - timedelta(days=8))  # the emulation dates the profile
+        try:
+            created = self.clients["bedrock"].create_inference_profile(
+                inferenceProfileName=PROFILE_NAME,
+                modelSource={"copyFrom": MODEL},
+                tags=[
+                    {"key": "team", "value": self.team.name},
+                    {"key": "feature", "value": "chat"},
+                    {"key": "environment", "value": "prod"},
+                ],
+            )
+        finally:
+            clock.reset()
+        self.profile_arn = created["inferenceProfileArn"]
+        this_hour = floor_hour(now)
+        data = []
+        for hours_ago in range(-1, 7 * 24 + 1):
+            at = this_hour - timedelta(hours=hours_ago)
+            output = 300 * (15 if hours_ago <= 1 else 1)
+            for name, value in (("Invocations", 600), ("InputTokenCount", 600 * 2_000),
+                                ("OutputTokenCount", 600 * output)):  # fmt: skip
+                data.append(
+                    {
+                        "MetricName": name,
+                        "Dimensions": [{"Name": "ModelId", "Value": self.profile_id}],
+                        "Timestamp": at,
+                        "Value": value,
+                        "Unit": "Count",
+                    }
+                )
+        for start in range(0, len(data), 500):
+            self.clients["cloudwatch"].put_metric_data(
+                Namespace="AWS/Bedrock", MetricData=data[start : start + 500]
+            )
+
+    @property
+    def profile_id(self) -> str:
+        return self.profile_arn.rsplit("/", 1)[-1]
+
+    def reset(self) -> None:
+        """The state every round starts from: tables and queues empty."""
+        ddb, sqs = self.clients["dynamodb"], self.clients["sqs"]
+        for name in ddb.list_tables()["TableNames"]:
+            keys = [k["AttributeName"] for k in ddb.describe_table(TableName=name)["Table"]["KeySchema"]]
+            for page in ddb.get_paginator("scan").paginate(TableName=name):
+                for item in page["Items"]:
+                    ddb.delete_item(TableName=name, Key={k: item[k] for k in keys})
+        for url in sqs.list_queues().get("QueueUrls", []):  # PurgeQueue allows one call a minute
+            while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+                handles = [
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+                ]
+                sqs.delete_message_batch(QueueUrl=url, Entries=handles)
+
+    # -- what a function runs with ---------------------------------------------------------------------
+    def environment(self, spec: Any) -> dict[str, str]:
+        """Lambda's environment for the function, its own from the template, and the endpoint."""
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+            "AWS_LAMBDA_LOG_FORMAT": "JSON",
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            "_HANDLER": spec.handler,
+            "_X_AMZN_TRACE_ID": TRACE_HEADER,
+            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "SLACK_API_BASE_URL": self.slack.base_url,  # emulation: the Slack server on loopback
+            **spec.environment,
+        }
+
+    def bare_environment(self) -> dict[str, str]:
+        spec = self.functions["intake"]
+        env = self.environment(spec)
+        for name in spec.environment:  # the template's Globals stay (EVENT_BUS_NAME), the rest goes
+            if name not in self.provisioner.t.globals["Function"]["Environment"]["Variables"]:
+                env.pop(name, None)
+        env["AWS_LAMBDA_FUNCTION_NAME"] = "bare"
+        return env
+
+    # -- the events one spike causes ---------------------------------------------------------------
+    def sample(self, name: str) -> str:
+        """A sample of events/ naming this world's account and profile."""
+        text = (ROOT / "events" / name).read_text()
+        for example, value in ((EXAMPLE_ACCOUNT, self.account_id), (EXAMPLE_PROFILE, self.profile_id),
+                               (EXAMPLE_CREATED, self.profile_id)):  # fmt: skip
+            text = text.replace(example, value)
+        return text
+
+    def intake_event(self, at: datetime) -> dict[str, Any]:
+        """The profile's output-token alarm going into ALARM at ``at``, as an SQS record of the
+        intake queue (the body is the EventBridge event, as the rule delivers it)."""
+        event = json.loads(self.sample("alarm-eventbridge.json"))
+        alarm = f"tokenfuse-{self.profile_id}-output-tokens"
+        event |= {"time": f"{at:%Y-%m-%dT%H:%M:%SZ}"}
+        event["resources"] = [f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{alarm}"]
+        detail = event["detail"]
+        detail["alarmName"] = alarm
+        start = at - timedelta(minutes=5)
+        reason = json.loads(detail["state"]["reasonData"]) | {
+            "startDate": f"{start:%Y-%m-%dT%H:%M:%S.000+0000}"
+        }
+        detail["state"] |= {
+            "reasonData": json.dumps(reason),
+            "timestamp": f"{at:%Y-%m-%dT%H:%M:%S.%f}"[:-3] + "+0000",
+        }
+        queue = self.provisioner.physicals["IntakeQueue"]
+        self.clients["sqs"].send_message(QueueUrl=queue.ref, MessageBody=json.dumps(event))
+        return self._received(queue.ref, queue.attrs["Arn"])
+
+    def _received(self, url: str, arn: str) -> dict[str, Any]:
+        """The queue's messages as Lambda's SQS event source hands them to a function."""
+        messages = (
+            self.clients["sqs"]
+            .receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+            )
+            .get("Messages", [])
+        )
+        if not messages:
+            raise BenchFailed(f"nothing arrived on {url.rsplit('/', 1)[-1]}")
+        return {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": arn,
+                    "awsRegion": self.region,
+                }
+                for m in messages
+            ]
+        }
+
+    def delivered(self, function: str, detail_type: str) -> dict[str, Any]:
+        """The event of ``detail_type`` EventBridge delivered to ``function``'s rule (moto delivers
+        to the sandbox's stand-in queue of that rule)."""
+        lid = FUNCTIONS[function]
+        for rule in self.provisioner.wiring.rules:
+            if rule["function"] != lid:
+                continue
+            for message in (
+                self.clients["sqs"]
+                .receive_message(QueueUrl=rule["shadow_url"], MaxNumberOfMessages=10)
+                .get("Messages", [])
+            ):
+                event: dict[str, Any] = json.loads(message["Body"])
+                if event.get("detail-type") == detail_type:
+                    return event
+        raise BenchFailed(f"no {detail_type!r} reached {lid}")
+
+    def remediation_task(self) -> dict[str, Any]:
+        """The first task's payload of the execution notify started: the state machine's first
+        Task Parameters.Payload, its ``.$`` paths read from the execution's input."""
+        sfn = self.clients["stepfunctions"]
+        machine = self.provisioner.physicals["RemediationStateMachine"]
+        executions = sfn.list_executions(stateMachineArn=machine.ref, statusFilter="RUNNING")["executions"]
+        if not executions:
+            raise BenchFailed("notify started no remediation")
+        newest = max(executions, key=lambda e: e["startDate"])
+        execution_input = json.loads(sfn.describe_execution(executionArn=newest["executionArn"])["input"])
+        definition = json.loads(machine.attrs["definition"])
+        template = definition["States"][definition["StartAt"]]["Parameters"]["Payload"]
+        return {
+            key.removesuffix(".$"): _path(execution_input, value) if key.endswith(".$") else value
+            for key, value in template.items()
+        }
+
+    def approve_event(self) -> dict[str, Any]:
+        """A signed Slack click on an approval button, as the Function URL hands it over: the click
+        of an approval that no longer exists (the endpoint verifies, reads the table, says so)."""
+        from tokenfuse.remediation.blocks import approval_action_id, button_value
+        from tokenfuse_sandbox.emulation.slack_server import block_actions_payload, signed_interaction
+        from tokenfuse_sandbox.function_url import request_event
+
+        payload = block_actions_payload(
+            action_id=approval_action_id("approve"),
+            value=button_value("bench00000", "approve"),
+            user_id=self.team.approver,
+            channel_id=self.team.channel,
+            message_ts="1700000000.000100",
+        )
+        body, headers = signed_interaction(payload, SIGNING_SECRET, int(time.time()))
+        domain = "approvefunction.lambda-url.us-east-1.on.aws"
+        return request_event("POST", "/slack/interactivity", headers, body.encode(), "127.0.0.1", domain)
+
+    def inventory_event(self) -> dict[str, Any]:
+        event: dict[str, Any] = json.loads(self.sample("cloudtrail-create-inference-profile.json"))
+        event["detail"]["requestParameters"]["inferenceProfileName"] = PROFILE_NAME
+        return event
+
+
+def _path(document: dict[str, Any], path: str) -> Any:
+    if not path.startswith("$."):
+        raise BenchFailed(f"the bench reads only $.a.b paths, not {path!r}")
+    value: Any = document
+    for part in path[2:].split("."):
+        value = value[part]
+    return value
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+# --------------------------------------------------------------------------------------------------
+# One cold start
+# --------------------------------------------------------------------------------------------------
+def cold_start(
+    code_dir: Path,
+    handler: str,
+    event: Any,
+    env: dict[str, str],
+    workdir: Path,
+    function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench",
+) -> tuple[ColdStart, Any]:
+    """Start a fresh interpreter, import the handler, invoke it once (its context naming
+    ``function_arn``): the figures and its result."""
+    event_file, report_file = workdir / "event.json", workdir / "report.json"
+    event_file.write_text(json.dumps(event))
+    report_file.unlink(missing_ok=True)
+    argv = [sys.executable, "-I", str(INVOKE_ONCE), str(code_dir), str(LAYER), handler]
+    done = subprocess.run(
+        [*argv, str(event_file), str(report_file), function_arn],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0 or not report_file.exists():
+        raise BenchFailed(f"{code_dir.name}: the interpreter failed: {done.stderr[-2000:]}")
+    report = json.loads(report_file.read_text())
+    if report["error"]:
+        raise BenchFailed(f"{code_dir.name}: {report['error']}\n{done.stdout[-3000:]}")
+    figures = ColdStart(
+        report["import_ms"], report["invoke_ms"], report["cpu_ms"], report["peak_rss_mb"], report["packages"]
+    )
+    return figures, report["result"]
+
+
+def _expect(name: str, ok: bool, result: Any) -> None:
+    if not ok:
+        raise BenchFailed(f"{name} answered {json.dumps(result)[:1500]}")
+
+
+def one_round(world: World) -> dict[str, ColdStart]:
+    """Every handler once, as one spike goes through them (and the bare handler first)."""
+    world.reset()
+    work = world.workdir
+    bare_dir = work / "bare"
+    bare_dir.mkdir(exist_ok=True)
+    (bare_dir / "bare_app.py").write_text(BARE_APP)
+    (bare_dir / "floor_app.py").write_text(FLOOR_APP)
+    runs: dict[str, ColdStart] = {}
+
+    def run(name: str, event: Any) -> Any:
+        spec = world.functions[name]
+        env = world.environment(spec)
+        runs[name], result = cold_start(spec.code_dir, spec.handler, event, env, work, spec.arn)
+        return result
+
+    bare_arn = f"arn:aws:lambda:{world.region}:{world.account_id}:function:bare"
+    runs[BARE], failed = cold_start(
+        bare_dir, "bare_app.lambda_handler", {}, world.bare_environment(), work, bare_arn
+    )
+    _expect(BARE, failed == 0, failed)
+    runs[FLOOR], failed = cold_start(
+        bare_dir, "floor_app.lambda_handler", {"id": "floor"}, world.bare_environment(), work, bare_arn
+    )
+    _expect(FLOOR, failed == 0, failed)
+    result = run("intake", world.intake_event(datetime.now(UTC)))
+    _expect("intake", result == {"batchItemFailures": []}, result)
+    result = run("attribute", world.delivered("attribute", "Spend Signal"))
+    _expect("attribute", bool(result.get("culprits")), result)
+    result = run("notify", world.delivered("notify", "Spike Attributed"))
+    _expect("notify", len(result.get("incidents_opened", [])) == 1, result)
+    result = run("remediate", world.remediation_task())
+    _expect("remediate", result.get("mode") == "approve", result)
+    result = run("approve", world.approve_event())
+    _expect("approve", result.get("statusCode") == 200, result)
+    result = run("inventory", world.inventory_event())
+    _expect("inventory", result.get("action") == "upserted", result)
+    return runs
+
+
+def measure(rounds: int = ROUNDS) -> dict[str, ColdStart]:
+    """The median of ``rounds`` rounds, per handler (and the bare one)."""
+    with tempfile.TemporaryDirectory() as tmp, World(Path(tmp)) as world:
+        samples = [one_round(world) for _ in range(rounds)]
+    medians: dict[str, ColdStart] = {}
+    for name in samples[0]:
+        runs = [s[name] for s in samples]
+        medians[name] = ColdStart(
+            statistics.median(r.import_ms for r in runs),
+            statistics.median(r.invoke_ms for r in runs),
+            statistics.median(r.cpu_ms for r in runs),
+            statistics.median(r.peak_rss_mb for r in runs),
+            runs[0].packages,
+        )
+    return medians
+
+
+# --------------------------------------------------------------------------------------------------
+# The section
+# --------------------------------------------------------------------------------------------------
+def within_goal(figures: ColdStart, bare: ColdStart) -> bool:
+    return figures.total_ms <= GOAL * bare.total_ms and figures.peak_rss_mb <= GOAL * bare.peak_rss_mb
+
+
+def _beyond(figures: ColdStart, base: ColdStart) -> list[str]:
+    """The top-level packages ``figures`` imported that ``base`` did not (private ones and the
+    handler modules themselves left out)."""
+    handlers = {"app", "bare_app", "floor_app"}
+    return [p for p in figures.packages if p not in set(base.packages) | handlers and not p.startswith("_")]
+
+
+def report(medians: dict[str, ColdStart], rounds: int) -> str:
+    bare = medians[BARE]
+    rows = [
+        f"| bare `import boto3` handler, one PutEvents | {bare.import_ms:.0f} | {bare.invoke_ms:.0f} | "
+        f"{bare.total_ms:.0f} | 1.0x | {bare.cpu_ms:.0f} | 1.0x | {bare.peak_rss_mb:.1f} | 1.0x | |"
+    ]
+    floor = medians[FLOOR]
+    rows.append(
+        f"| floor: the bare handler in the shell, pydantic imported | {floor.import_ms:.0f} | "
+        f"{floor.invoke_ms:.0f} | {floor.total_ms:.0f} | {floor.total_ms / bare.total_ms:.2f}x | "
+        f"{floor.cpu_ms:.0f} | {floor.cpu_ms / bare.cpu_ms:.2f}x | {floor.peak_rss_mb:.1f} | "
+        f"{floor.peak_rss_mb / bare.peak_rss_mb:.2f}x | {'met' if within_goal(floor, bare) else 'NOT met'} |"
+    )
+    beyond: list[str] = []
+    for name in FUNCTIONS:
+        f = medians[name]
+        met = within_goal(f, bare)
+        rows.append(
+            f"| `functions/{name}/app.py` | {f.import_ms:.0f} | {f.invoke_ms:.0f} | {f.total_ms:.0f} | "
+            f"{f.total_ms / bare.total_ms:.2f}x | {f.cpu_ms:.0f} | {f.cpu_ms / bare.cpu_ms:.2f}x | "
+            f"{f.peak_rss_mb:.1f} | {f.peak_rss_mb / bare.peak_rss_mb:.2f}x | {'met' if met else 'NOT met'} |"
+        )
+        extra = ", ".join(_beyond(f, floor)) or "nothing more"
+        beyond.append(f"- {name}: imports {extra}; calls {CALLS[name]}")
+    met_all = all(within_goal(medians[n], bare) for n in FUNCTIONS)
+    return "\n".join(
+        [
+            f"Each handler's import and first invocation in a fresh `python -I` (median of {rounds} rounds), "
+            "as one spike goes through them: Lambda's environment and the function's own from "
+            "`template.yaml`, tracing on as deployed, every AWS call over HTTP to moto's server on "
+            "127.0.0.1 (real botocore serialization and parsing), Slack on the sandbox's loopback "
+            "server. Time is wall-clock from the import to the first invocation's return; CPU is the "
+            "whole process's (interpreter start included); peak memory is the process's high-water "
+            "resident set (`VmHWM`). On this machine (x86_64, shared), not the arm64 Lambda runtime: "
+            "Lambda's own init (runtime start, layer extraction) is in neither column. "
+            '`python -m bench "Cold start"` writes this section.',
+            "",
+            "| handler | import (ms) | first invoke (ms) | total (ms) | vs bare | CPU (ms) | vs bare "
+            "| peak RSS (MB) | vs bare | within 1.5x |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            *rows,
+            "",
+            f"Goal (every handler within {GOAL}x of the bare handler on time and peak memory): "
+            f"**{'met' if met_all else 'NOT met'}**.",
+            "",
+            "The floor row is what every handler pays before its own work: Powertools' logger, metrics "
+            "and X-Ray tracer (tracing is on) and pydantic. Beyond the floor, what each handler imports "
+            "(top-level packages, after its first invocation) and which services its first invocation "
+            f"calls (the floor imports {', '.join(_beyond(floor, bare)) or 'nothing'} beyond `boto3`):",
+            "",
+            *beyond,
+        ]
+    )
+
+
+def run(rounds: int = ROUNDS) -> str:
+    """The "Cold start" section of RESULTS.md (markdown, without its heading)."""
+    return report(measure(rounds), rounds)
+
+
+__all__ = ["BenchFailed", "ColdStart", "World", "cold_start", "measure", "report", "run", "within_goal"]

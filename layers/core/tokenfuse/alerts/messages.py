@@ -1,0 +1,455 @@
+"""Every word a person reads from the alerts stage, in one place: functions that take values and
+return text (pure: no I/O, no clock). The renderers (``slack_render``, ``email_render`` and its
+templates) only lay these words out; the delivery ladder asks here how to say what happened.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from tokenfuse.alerts.view import AlertView, LinkKind
+from tokenfuse.events import (
+    Culprit,
+    Incident,
+    IncidentStatus,
+    ProfileNonCompliant,
+    SignalSource,
+    SpendSignal,
+    SpikeAttributed,
+    SpikeKind,
+)
+from tokenfuse.teams import PlannedWindow, Policy
+
+TEST_PREFIX = "[TEST] "
+NOT_AVAILABLE = "n/a"
+SOURCE_LABELS: dict[SignalSource, str] = {
+    "token-rate-alarm": "token-rate alarm",
+    "cost-anomaly": "Cost Anomaly Detection",
+    "budget": "AWS Budgets",
+}
+KIND_LABELS: dict[SpikeKind, str] = {
+    "request-storm": "request storm",
+    "output-runaway": "output runaway",
+    "context-bloat": "context bloat",
+    "rate-shift": "model/rate shift",
+    "unknown": "unclassified",
+}
+LEVER_HINTS: dict[SpikeKind, str] = {
+    "output-runaway": "cap max output tokens, and ask for concise answers.",
+    "context-bloat": "use prompt caching, or retrieval instead of stuffing the whole context.",
+    "request-storm": "look for a retry loop, and rate-limit the caller.",
+    "rate-shift": "route simple requests to a smaller model.",
+    "unknown": "compare requests and tokens per request with the baseline to find what changed.",
+}
+DIRECT_MODEL_NEXT = (
+    "Direct model calls have no inference profile to trip: FinOps is told, and blocking a caller "
+    "needs a person (tokenfuse trips nothing)."
+)
+DIRECT_MODEL_LEVER = (
+    "give the callers an application inference profile tagged with their team, so tokenfuse can "
+    "route the alert to them and trip the profile."
+)
+STATUS_NOTES: dict[IncidentStatus, str] = {
+    "closed": "Closed (quiet)",
+    "planned": "Planned activity: kept quiet",
+}
+LINK_LABELS: dict[LinkKind, str] = {
+    "anomaly-details": "Cost Anomaly Detection details",
+    "token-metrics": "Token metrics (CloudWatch)",
+    "inference-profiles": "Inference profiles (Bedrock)",
+}
+FEEDBACK_LABELS = {
+    "accurate": "Accurate anomaly",
+    "false-positive": "False positive",
+    "planned": "Planned activity",
+}
+FINOPS_LABEL = "FinOps"
+
+# The labels of an alert's facts (Slack fields, email rows, plain-text lines).
+PROFILE = "Profile"
+MODEL_CALLED_DIRECTLY = "Model called directly"
+NO_INFERENCE_PROFILE = "no inference profile"
+OWNER = "Owner"
+FEATURE_ENVIRONMENT = "Feature / environment"
+ACCOUNT_REGION = "Account / region"
+SPEND_RATE = "Spend rate"
+MONTH_END = "Month-end at this rate"
+SPIKE_KIND = "Spike kind"
+SEVERITY = "Severity"
+TOKENS_PER_REQUEST = "Tokens per request"
+NEXT = "Next"
+LEVER = "Lever"
+PRODUCT = "tokenfuse"
+
+
+# -- figures ---------------------------------------------------------------------------------------
+
+
+def usd(value: float | None) -> str:
+    """``$142.30`` under a thousand dollars, ``$48,120`` from there; ``n/a`` when unknown."""
+    if value is None:
+        return NOT_AVAILABLE
+    return f"${value:,.2f}" if abs(value) < 1000 else f"${value:,.0f}"
+
+
+def count(value: float | None) -> str:
+    return NOT_AVAILABLE if value is None else f"{value:,.0f}"
+
+
+def rate_phrase(incident: Incident) -> str:
+    """``$142.30/h, 11.8x its $12.05/h baseline``; an unpriced model's token rate, never $0."""
+    now, base = incident.cost_per_hour_usd, incident.baseline_cost_per_hour_usd
+    if now is None:
+        return token_rate_phrase(incident.culprit)
+    if not base:
+        return f"{usd(now)}/h (no baseline spend)"
+    return f"{usd(now)}/h, {now / base:.1f}x its {usd(base)}/h baseline"
+
+
+def token_rate_phrase(culprit: Culprit) -> str:
+    """``unpriced (model not in the price table): 1,200,000 tokens/h, 12.0x its 100,000 tokens/h
+    baseline``."""
+    head = "unpriced (model not in the price table)"
+    tokens, base = culprit.tokens_per_hour, culprit.baseline_tokens_per_hour
+    if tokens is None:
+        return head
+    if not base:
+        return f"{head}: {tokens:,.0f} tokens/h (no baseline traffic)"
+    return f"{head}: {tokens:,.0f} tokens/h, {tokens / base:.1f}x its {base:,.0f} tokens/h baseline"
+
+
+def hourly_rate(incident: Incident) -> str:
+    """``$142.30/h``, or ``unpriced`` (an email subject has room for no more)."""
+    return f"{usd(incident.cost_per_hour_usd)}/h" if incident.cost_per_hour_usd is not None else "unpriced"
+
+
+# -- the alert's facts -----------------------------------------------------------------------------
+
+
+def prefix(test: bool) -> str:
+    return TEST_PREFIX if test else ""
+
+
+def owner_label(team_label: str | None) -> str:
+    """The owning team's display name, or FinOps when no team owns the spend."""
+    return team_label or FINOPS_LABEL
+
+
+def title(view: AlertView) -> str:
+    return f"{prefix(view.test)}Bedrock spend spike: {view.profile} at {rate_phrase(view.incident)}"
+
+
+def header(view: AlertView) -> str:
+    return f"{prefix(view.test)}{view.profile}: spend spike"
+
+
+def subject_field(view: AlertView) -> tuple[str, str]:
+    """(label, value) of what the spike is on: the profile, or the model called directly."""
+    i = view.incident
+    if i.is_direct_model:
+        return MODEL_CALLED_DIRECTLY, f"{', '.join(i.culprit.model_ids)} ({NO_INFERENCE_PROFILE})"
+    return PROFILE, f"{view.profile} ({i.profile_id})"
+
+
+def feature_environment(incident: Incident) -> str:
+    return f"{incident.feature or NOT_AVAILABLE} / {incident.environment or NOT_AVAILABLE}"
+
+
+def account_region(incident: Incident) -> str:
+    return f"{incident.account_id} / {incident.region}"
+
+
+def place(incident: Incident) -> str:
+    return f"account {incident.account_id} · {incident.region}"
+
+
+def kind_label(kind: SpikeKind) -> str:
+    return KIND_LABELS[kind]
+
+
+def tokens_line(culprit: Culprit) -> str:
+    now, base = culprit.tokens_per_request, culprit.baseline_tokens_per_request
+    return (
+        f"tokens/request in {count(now.input)} (baseline {count(base.input)}), "
+        f"out {count(now.output)} (baseline {count(base.output)}); "
+        f"{culprit.invocations:,} requests in the window (baseline {culprit.baseline_invocations:,.0f})"
+    )
+
+
+def spark_caption(culprit: Culprit) -> str:
+    hours = len(culprit.hourly_cost_usd[-24:])
+    if not hours:
+        return "$/h, baseline then now"
+    if culprit.last_hour_minutes:
+        return (
+            f"$/h, last {hours} h; the last bar is the running hour's first {culprit.last_hour_minutes} min"
+        )
+    return f"$/h, last {hours} h"
+
+
+def spend_label(culprit: Culprit) -> str:
+    return f"Spend ({spark_caption(culprit)})"
+
+
+RATE = "Rate"
+"""Which rate the dollars use and what was assumed (the metrics carry no tier, TTL or batch)."""
+
+
+def rate_line(culprit: Culprit) -> str | None:
+    return f"{RATE}: {culprit.rate_basis}" if culprit.rate_basis else None
+
+
+def sources_line(incident: Incident) -> str:
+    sources = ", ".join(SOURCE_LABELS[s] for s in incident.sources)
+    n = incident.signal_count
+    return f"{n} signal{'s' if n != 1 else ''} ({sources})"
+
+
+def status_note(status: IncidentStatus) -> str | None:
+    return STATUS_NOTES.get(status)
+
+
+def link_label(kind: LinkKind) -> str:
+    return LINK_LABELS[kind]
+
+
+def incident_footer(incident: Incident) -> str:
+    return f"Incident {incident.incident_id} · {sources_line(incident)}"
+
+
+# -- what happens next ----------------------------------------------------------------------------
+
+
+def lever(incident: Incident) -> str:
+    return DIRECT_MODEL_LEVER if incident.is_direct_model else LEVER_HINTS[incident.kind]
+
+
+def action_phrase(policy: Policy) -> str:
+    if policy.action == "detach":
+        return "detach (deny calls until a person restores it)"
+    return f"throttle (deny calls for {policy.cooldown_minutes} min, then restore)"
+
+
+def next_step(policy: Policy, incident: Incident, owner: str, planned: PlannedWindow | None = None) -> str:
+    """What tokenfuse does next under the owner's policy, in one sentence."""
+    env = incident.environment or "default"
+    if incident.status == "planned" or planned is not None:
+        note = planned.note if planned else incident.planned_note
+        return f"Planned activity{f' ({note})' if note else ''}: tokenfuse stays quiet and takes no action."
+    if incident.protected:
+        return "The profile is tagged protected: tokenfuse will not trip it."
+    if policy.mode != "notify" and not policy.meets_thresholds(
+        incident.cost_per_hour_usd, incident.baseline_cost_per_hour_usd, incident.severity
+    ):
+        return (
+            f"Below {owner}'s {env} threshold (${policy.min_spike_usd_per_hour:,.2f}/h over baseline, "
+            f"severity {policy.min_severity}+): notify only."
+        )
+    if policy.mode == "notify":
+        return f"Notify only ({env} policy): tokenfuse will not trip this profile."
+    if policy.mode == "auto":
+        return (
+            f"tokenfuse will {action_phrase(policy)} now, then check after {policy.verify_delay_minutes} min "
+            "that the spend stopped."
+        )
+    on_timeout = (
+        "tokenfuse trips it anyway and tells FinOps"
+        if policy.on_timeout == "trip"
+        else "FinOps is told and nothing is tripped"
+    )
+    return (
+        f"tokenfuse asks {owner}'s on-call to approve a {action_phrase(policy)}; "
+        f"no answer in {policy.approval_timeout_minutes} min: {on_timeout}."
+    )
+
+
+def view_next_step(view: AlertView) -> str:
+    """The next step for the alert; spend no profile explains is never tripped (unless planned)."""
+    i = view.incident
+    if i.is_direct_model and i.status != "planned" and view.planned is None:
+        return DIRECT_MODEL_NEXT
+    return next_step(view.policy, i, view.owner_label, view.planned)
+
+
+# -- whole messages --------------------------------------------------------------------------------
+
+
+def alert_text(view: AlertView) -> str:
+    """The incident's root message as plain text (Slack's fallback text, the demo, email's text)."""
+    i = view.incident
+    lines = [title(view)]
+    note = status_note(i.status)
+    if note:
+        lines.append(note)
+    lines += [
+        f"{OWNER}: {view.owner_label} ({view.route_reason}) · feature {i.feature or NOT_AVAILABLE} · "
+        f"env {i.environment or NOT_AVAILABLE} · {place(i)}",
+        f"{MONTH_END}: {usd(i.month_end_usd)} · severity {i.severity}",
+        f"Kind: {kind_label(i.kind)}: {tokens_line(i.culprit)}",
+    ]
+    if view.spark:
+        lines.append(f"{spend_label(i.culprit)}: {view.spark}")
+    if rate := rate_line(i.culprit):
+        lines.append(rate)
+    lines += [f"{NEXT}: {view_next_step(view)}", f"{LEVER}: {lever(i)}"]
+    lines += [f"{link_label(link.kind)}: {link.url}" for link in view.links]
+    lines.append(incident_footer(i))
+    return "\n".join(lines)
+
+
+def signal_reply(
+    signal: SpendSignal, incident: Incident, previous: Incident | None, test: bool = False
+) -> str:
+    """A later signal about the incident: who confirms it, with its facts, and the rate now."""
+    source = SOURCE_LABELS[signal.source]
+    is_new_source = previous is not None and signal.source not in previous.sources
+    verb = "confirms" if is_new_source else "reports again on"
+    facts = []
+    if signal.impact_usd is not None:
+        facts.append(f"impact {usd(signal.impact_usd)}")
+    if signal.impact_percent is not None:
+        facts.append(f"+{signal.impact_percent:,.0f}%")
+    if signal.actual_usd is not None and signal.source == "budget":
+        facts.append(f"actual {usd(signal.actual_usd)} vs threshold {usd(signal.threshold_usd)}")
+    if signal.metric_value is not None and signal.source == "token-rate-alarm":
+        facts.append(f"{signal.metric_name or 'metric'} {signal.metric_value:,.0f}")
+    window = f"{signal.window_start:%Y-%m-%d %H:%M}-{signal.window_end:%H:%M}Z"
+    return (
+        f"{prefix(test)}{source} {verb} this spike ({window}{': ' + ', '.join(facts) if facts else ''}). "
+        f"Now {rate_phrase(incident)}; {incident.signal_count} signals so far."
+    )
+
+
+def digest(owner: str, lines: Sequence[str], limit: int) -> str:
+    """One thread reply listing the spikes beyond the team's top-level post budget."""
+    head = f"More spend spikes for {owner} in these 10 minutes (over {limit} new posts: grouped here):"
+    return "\n".join([head, *(f"- {line}" for line in lines)])
+
+
+def digest_line(view: AlertView) -> str:
+    i = view.incident
+    return f"{view.profile}: {rate_phrase(i)} ({kind_label(i.kind)}), incident {i.incident_id}"
+
+
+def unattributed(spike: SpikeAttributed, test: bool = False) -> str:
+    """FinOps's note for a spike no inference profile explains (no incident: nothing to trip)."""
+    signal = spike.signal
+    unexplained = spike.unattributed_usd if spike.unattributed_usd is not None else spike.spike_usd
+    window = f"{spike.window_start:%Y-%m-%d %H:%M}-{spike.window_end:%H:%M}Z"
+    where = f"account {signal.account_id or NOT_AVAILABLE}, {signal.region or 'all regions'}"
+    lines = [
+        f"{prefix(test)}Bedrock spend spike with no inference profile behind it: {usd(unexplained)} "
+        f"unexplained ({window}, {where})",
+        f"Signal: {SOURCE_LABELS[signal.source]}: {signal.summary}",
+        "Likely direct model calls (no application inference profile): give the callers tagged "
+        "profiles so tokenfuse can route and trip them.",
+    ]
+    if signal.details_url:
+        lines.append(f"Details: {signal.details_url}")
+    return "\n".join(lines)
+
+
+def unattributed_subject(spike: SpikeAttributed) -> str:
+    return f"[tokenfuse] Bedrock spend spike with no profile behind it ({spike.signal.source})"
+
+
+def non_compliant(event: ProfileNonCompliant, test: bool = False) -> str:
+    """FinOps's note for a profile whose spend cannot be routed to a team (missing tags, unknown team)."""
+    problems = []
+    if event.missing_tags:
+        problems.append("missing tag(s) " + ", ".join(f"`{key}`" for key in event.missing_tags))
+    if event.unknown_team:
+        problems.append(f"team '{event.team_tag}' is not in the team directory")
+    why = "; ".join(problems) or event.reason
+    lines = [
+        f"{prefix(test)}Inference profile {profile_name(event)} cannot be attributed to a team: {why}",
+        f"Profile: {event.profile_arn} (account {event.account_id}, {event.region})",
+        f"Created by: {event.creator}" if event.creator else "Created by: unknown (no CloudTrail record)",
+        "Its spend counts against the attributable share, and its alerts come to FinOps until it is tagged.",
+    ]
+    return "\n".join(lines)
+
+
+def non_compliant_subject(event: ProfileNonCompliant) -> str:
+    return f"[tokenfuse] Inference profile {profile_name(event)} is not attributable"
+
+
+def profile_name(event: ProfileNonCompliant) -> str:
+    return event.profile_name or event.profile_id
+
+
+def alert_subject(view: AlertView) -> str:
+    """``[tokenfuse] $142.30/h Bedrock spend spike on support-chat-prod (Customer Support, prod)``."""
+    i = view.incident
+    team = f"{view.owner_label}, {i.environment}" if i.environment else view.owner_label
+    return one_line(
+        f"{prefix(view.test)}[tokenfuse] {hourly_rate(i)} Bedrock spend spike on {view.profile} ({team})"
+    )
+
+
+def update_subject(alert: str) -> str:
+    return one_line(f"Update: {alert}")
+
+
+SUBJECT_LIMIT = 200
+
+
+def one_line(text: str) -> str:
+    """A subject line: whitespace runs as one space, at most :data:`SUBJECT_LIMIT` characters."""
+    return " ".join(text.split())[:SUBJECT_LIMIT]
+
+
+# -- delivery: what happened, said only as it happened --------------------------------------------
+
+Medium = Literal["slack", "email"]
+
+
+@dataclass(frozen=True)
+class Reach:
+    """One try at reaching someone: who (a team's label, or FinOps), by what, and Slack's or SES's
+    answer when it failed (its error code, or why it was not tried)."""
+
+    who: str
+    medium: Medium
+    problem: str | None = None
+
+
+def fallback_note(failed: Sequence[Reach], sent: Sequence[Reach], here: Reach) -> str:
+    """Why this message comes where it comes, saying only what already happened: where the alert
+    could not go (``failed``), where it went before this message (``sent``), and this message
+    (``here``), e.g. "This alert could not reach Customer Support in Slack (internal_error): sent
+    to Customer Support by email and to the FinOps channel." (in FinOps's channel, after the email
+    went out); "...: sent by email." when this email to the owner is all there is."""
+    could_not = " or ".join(_reached(reach) for reach in failed)
+    if not sent and here.medium == "email" and here.who == failed[0].who:
+        return f"This alert could not reach {could_not}: sent by email."
+    went = " and ".join(_sent(reach) for reach in [*sent, here])
+    return f"This alert could not reach {could_not}: sent {went}."
+
+
+def _reached(reach: Reach) -> str:
+    how = "in Slack" if reach.medium == "slack" else "by email"
+    return f"{reach.who} {how} ({reach.problem})"
+
+
+def _sent(reach: Reach) -> str:
+    if reach.medium == "email":
+        return f"to {reach.who} by email"
+    return "to the FinOps channel" if reach.who == FINOPS_LABEL else f"to {reach.who}'s channel"
+
+
+def not_delivered(what: str, tried: Sequence[Reach]) -> str:
+    """The one line an undelivered alert fails with (the invoke retries, then the DLQ keeps it)."""
+    if not tried:
+        return f"{what}: no destination to send it to (no channel or email, for the team nor for FinOps)"
+    return f"{what}: nothing took the alert (tried {'; '.join(_reached(r) for r in tried)})"
+
+
+def anomaly_feedback_thanks(choice: str, anomalies: int, feedback: str, planned: bool) -> str:
+    """The ephemeral reply (and audit line) to a CAD feedback button."""
+    what = {"accurate": "accurate", "false-positive": "a false positive", "planned": "planned activity"}
+    tail = " The incident stays quiet from now on." if planned else ""
+    return (
+        f"Thanks: told Cost Anomaly Detection this anomaly was {what[choice]} "
+        f"({anomalies} anomaly id(s), feedback {feedback}).{tail}"
+    )

@@ -1,0 +1,60 @@
+"""The cold-start benchmark runs in the suite at its smallest (one round), so it cannot rot: every
+handler really imported and invoked once in a fresh interpreter against moto's server, the chain of
+events one spike causes included; the verdict worked out here from figures given by hand."""
+
+import json
+
+import pytest
+
+import bench.coldstart as coldstart
+from bench.__main__ import SECTIONS, replace_section
+
+
+def test_one_round_measures_every_handler_through_the_spikes_own_events():
+    # Given the bench at one round
+    medians = coldstart.measure(rounds=1)
+    # Then the bare handler and every function were measured (each run checked its real outcome)
+    assert set(medians) == {coldstart.BARE, coldstart.FLOOR, *coldstart.FUNCTIONS}
+    for name, figures in medians.items():
+        assert figures.import_ms > 0 and figures.invoke_ms > 0, name
+        assert figures.cpu_ms > 0 and figures.peak_rss_mb > 10, name
+    # the bare handler imports boto3 and nothing of tokenfuse; every handler imports the layer
+    assert "boto3" in medians[coldstart.BARE].packages
+    assert "tokenfuse" not in medians[coldstart.BARE].packages
+    assert all("tokenfuse" in medians[name].packages for name in coldstart.FUNCTIONS)
+    # and the section names each one, with its verdict
+    section = coldstart.report(medians, 1)
+    for name in coldstart.FUNCTIONS:
+        assert f"| `functions/{name}/app.py` |" in section
+    assert "Goal (every handler within 1.5x" in section
+    assert replace_section("", "Cold start", section).startswith("## Cold start\n")
+    assert SECTIONS["Cold start"] == "bench.coldstart:run"
+
+
+def test_the_verdict_is_1_5x_on_time_and_on_memory():
+    bare = coldstart.ColdStart(import_ms=200, invoke_ms=100, cpu_ms=150, peak_rss_mb=40)
+    # 450 ms = 1.5 x 300 ms and 60 MB = 1.5 x 40 MB: met; a millisecond or a megabyte more: not
+    assert coldstart.within_goal(coldstart.ColdStart(300, 150, 300, 60), bare)
+    assert not coldstart.within_goal(coldstart.ColdStart(300, 151, 300, 60), bare)
+    assert not coldstart.within_goal(coldstart.ColdStart(300, 150, 300, 61), bare)
+
+
+def test_a_handler_that_raises_stops_the_bench(tmp_path):
+    # Given a handler that fails on its first invocation
+    (tmp_path / "broken_app.py").write_text("def lambda_handler(event, context):\n    raise KeyError('x')\n")
+    env = {"PATH": "/usr/bin:/bin"}
+    # Then the bench refuses to report a figure for it
+    with pytest.raises(coldstart.BenchFailed, match=r"broken|KeyError"):
+        coldstart.cold_start(tmp_path, "broken_app.lambda_handler", {}, env, tmp_path)
+
+
+def test_the_child_reports_what_it_imported(tmp_path):
+    (tmp_path / "tiny_app.py").write_text(
+        "import json\n\ndef lambda_handler(event, context):\n    return event\n"
+    )
+    figures, result = coldstart.cold_start(
+        tmp_path, "tiny_app.lambda_handler", {"a": 1}, {"PATH": "/usr/bin:/bin"}, tmp_path
+    )
+    assert result == {"a": 1}
+    assert "tiny_app" in figures.packages and "boto3" not in figures.packages
+    assert json.loads((tmp_path / "report.json").read_text())["error"] is None

@@ -1,0 +1,257 @@
+"""The alerts stage's words (tokenfuse.alerts.messages): each function, from values to text.
+Dollar figures are worked out here by hand from the sample's own numbers."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tokenfuse import incidents
+from tokenfuse.alerts import messages
+from tokenfuse.alerts.messages import Reach
+from tokenfuse.alerts.view import AlertView, default_links
+from tokenfuse.events import Incident, ProfileNonCompliant, SpikeAttributed
+from tokenfuse.teams import Policy, load_directory
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden" / "alerts"
+NOW = datetime(2026, 11, 26, 3, 1, tzinfo=UTC)
+
+
+def spike(name: str = "spike-alarm.json") -> SpikeAttributed:
+    return SpikeAttributed.from_bus(json.loads((GOLDEN / name).read_text()))
+
+
+def incident(name: str = "spike-alarm.json", **changes: object) -> Incident:
+    s = spike(name)
+    culprit = s.culprits[0].model_copy(update=changes) if changes else s.culprits[0]
+    route = load_directory((ROOT / "config" / "teams.example.yaml").read_text()).route("support")
+    return incidents.new_incident(s, culprit, route, None, NOW)
+
+
+def view(i: Incident, **changes: object) -> AlertView:
+    fields: dict[str, object] = {
+        "incident": i,
+        "signal": None,
+        "policy": Policy(mode="approve"),
+        "owner_label": "Customer Support",
+        "route_reason": "tag team=support",
+        "links": default_links(i),
+    }
+    return AlertView(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+# -- figures ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(142.3, "$142.30"), (48120.4, "$48,120"), (0.0, "$0.00"), (1000.0, "$1,000"), (None, "n/a")],
+)
+def test_usd_shows_cents_under_a_thousand_dollars_only(value, expected):
+    assert messages.usd(value) == expected
+
+
+def test_rate_phrase_names_the_multiple_of_the_baseline():
+    ratio = 142.30 / 12.05  # the sample's $/h now and at baseline
+    assert messages.rate_phrase(incident()) == f"$142.30/h, {ratio:.1f}x its $12.05/h baseline"
+    assert f"{ratio:.1f}" == "11.8"
+
+
+def test_rate_phrase_without_baseline_spend_says_so():
+    assert messages.rate_phrase(incident(baseline_cost_per_hour_usd=0.0)) == "$142.30/h (no baseline spend)"
+
+
+def test_an_unpriced_rate_is_its_token_rate_never_zero_dollars():
+    unpriced = incident(cost_per_hour_usd=None, tokens_per_hour=1_200_000.0, baseline_tokens_per_hour=None)
+    assert messages.rate_phrase(unpriced) == (
+        "unpriced (model not in the price table): 1,200,000 tokens/h (no baseline traffic)"
+    )
+    assert messages.hourly_rate(unpriced) == "unpriced"
+    assert messages.rate_phrase(incident(cost_per_hour_usd=None, tokens_per_hour=None)) == (
+        "unpriced (model not in the price table)"
+    )
+
+
+# -- the alert's facts -----------------------------------------------------------------------------
+
+
+def test_title_header_and_subject_name_the_profile_and_the_rate():
+    v = view(incident())
+    assert (
+        messages.title(v)
+        == "Bedrock spend spike: support-chat-prod at $142.30/h, 11.8x its $12.05/h baseline"
+    )
+    assert messages.header(view(incident(), test=True)) == "[TEST] support-chat-prod: spend spike"
+    assert messages.alert_subject(v) == (
+        "[tokenfuse] $142.30/h Bedrock spend spike on support-chat-prod (Customer Support, prod)"
+    )
+    assert messages.update_subject(messages.alert_subject(v)).startswith("Update: [tokenfuse] $142.30/h")
+
+
+def test_a_subject_is_one_line_of_at_most_200_characters():
+    hostile = incident(profile_name="evil\nBcc: all@example.com\r\n" + "x" * 300)
+    subject = messages.alert_subject(view(hostile))
+    assert "\n" not in subject and "\r" not in subject and len(subject) == messages.SUBJECT_LIMIT
+
+
+def test_tokens_line_and_spark_caption():
+    i = incident()
+    assert messages.tokens_line(i.culprit) == (
+        "tokens/request in 1,210 (baseline 1,150), out 3,905 (baseline 410); "
+        "1,840 requests in the window (baseline 1,710)"
+    )
+    assert messages.spark_caption(i.culprit) == "$/h, last 24 h"
+    assert messages.spark_caption(incident(hourly_cost_usd=[]).culprit) == "$/h, baseline then now"
+
+
+def test_sources_line_counts_signals():
+    i = incident()
+    assert messages.sources_line(i) == "1 signal (token-rate alarm)"
+    joined = incidents.joined(i, spike("spike-cad.json"), spike("spike-cad.json").culprits[0], NOW)
+    assert messages.sources_line(joined) == "2 signals (token-rate alarm, Cost Anomaly Detection)"
+
+
+def test_every_kind_has_a_label_and_a_lever():
+    for kind in messages.KIND_LABELS:
+        assert messages.kind_label(kind) and messages.LEVER_HINTS[kind].endswith(".")
+    assert messages.lever(incident(subject="direct-model")) == messages.DIRECT_MODEL_LEVER
+
+
+def test_direct_model_calls_are_never_tripped_unless_planned():
+    direct = incident(subject="direct-model", profile_arn=None, profile_id=None, model_ids=["m"])
+    assert messages.view_next_step(view(direct)) == messages.DIRECT_MODEL_NEXT
+    planned = direct.model_copy(update={"status": "planned", "planned_note": "load test"})
+    assert messages.view_next_step(view(planned)).startswith("Planned activity (load test)")
+
+
+# -- whole messages --------------------------------------------------------------------------------
+
+
+def test_a_budget_confirmation_reply_names_actual_and_threshold():
+    s = spike()
+    budget = s.signal.model_copy(
+        update={"source": "budget", "actual_usd": 4828.0, "threshold_usd": 4600.0, "metric_value": None}
+    )
+    first = incident()
+    later = first.model_copy(update={"signal_count": 2})
+    text = messages.signal_reply(budget, later, first)
+    assert text.startswith("AWS Budgets confirms this spike (2026-11-26 02:53-02:58Z: ")
+    assert "actual $4,828 vs threshold $4,600" in text and text.endswith("2 signals so far.")
+
+
+def test_a_repeated_source_reports_again_with_the_alarm_metric():
+    s = spike()
+    i = incident()
+    text = messages.signal_reply(s.signal, i, i, test=True)
+    assert text.startswith("[TEST] token-rate alarm reports again on this spike")
+    assert "OutputTokenCount 412,000" in text
+
+
+def test_the_digest_lists_one_line_per_spike():
+    text = messages.digest("Customer Support", ["a", "b", "c"], 5)
+    assert text.splitlines() == [
+        "More spend spikes for Customer Support in these 10 minutes (over 5 new posts: grouped here):",
+        "- a",
+        "- b",
+        "- c",
+    ]
+    i = incident()
+    assert messages.digest_line(view(i)) == (
+        "support-chat-prod: $142.30/h, 11.8x its $12.05/h baseline (output runaway), "
+        f"incident {i.incident_id}"
+    )
+
+
+def test_an_unattributed_note_uses_the_spike_when_no_residual_was_measured():
+    s = spike().model_copy(update={"unattributed_usd": None, "spike_usd": 9.5})
+    text = messages.unattributed(s)
+    assert text.startswith("Bedrock spend spike with no inference profile behind it: $9.50 unexplained")
+    assert "account 444455556666, us-east-1" in text and "Details:" not in text
+    assert messages.unattributed_subject(s) == (
+        "[tokenfuse] Bedrock spend spike with no profile behind it (token-rate-alarm)"
+    )
+
+
+def test_a_non_compliant_note_names_every_problem_and_the_creator():
+    event = ProfileNonCompliant(
+        profile_arn="arn:aws:bedrock:us-east-1:444455556666:application-inference-profile/noown0000001",
+        profile_id="noown0000001",
+        profile_name=None,
+        account_id="444455556666",
+        region="us-east-1",
+        tags={"team": "growth"},
+        team_tag="growth",
+        missing_tags=["environment"],
+        unknown_team=True,
+        creator=None,
+        detected_at=NOW,
+        reason="unknown team",
+    )
+    lines = messages.non_compliant(event).splitlines()
+    assert lines[0] == (
+        "Inference profile noown0000001 cannot be attributed to a team: missing tag(s) `environment`; "
+        "team 'growth' is not in the team directory"
+    )
+    assert lines[2] == "Created by: unknown (no CloudTrail record)"
+    assert (
+        messages.non_compliant_subject(event)
+        == "[tokenfuse] Inference profile noown0000001 is not attributable"
+    )
+
+
+def test_feedback_thanks_counts_the_anomalies():
+    assert messages.anomaly_feedback_thanks("planned", 2, "PLANNED_ACTIVITY", True) == (
+        "Thanks: told Cost Anomaly Detection this anomaly was planned activity (2 anomaly id(s), "
+        "feedback PLANNED_ACTIVITY). The incident stays quiet from now on."
+    )
+
+
+# -- delivery: said only as it happened ------------------------------------------------------------
+
+SLACK_500 = Reach("Customer Support", "slack", "internal_error")
+
+
+@pytest.mark.parametrize(
+    ("failed", "sent", "here", "expected"),
+    [
+        (
+            [SLACK_500],
+            [],
+            Reach("Customer Support", "email"),
+            "This alert could not reach Customer Support in Slack (internal_error): sent by email.",
+        ),
+        (
+            [SLACK_500],
+            [Reach("Customer Support", "email")],
+            Reach("FinOps", "slack"),
+            "This alert could not reach Customer Support in Slack (internal_error): sent to Customer "
+            "Support by email and to the FinOps channel.",
+        ),
+        (
+            [SLACK_500, Reach("Customer Support", "email", "MessageRejected")],
+            [],
+            Reach("FinOps", "slack"),
+            "This alert could not reach Customer Support in Slack (internal_error) or Customer Support "
+            "by email (MessageRejected): sent to the FinOps channel.",
+        ),
+        (
+            [Reach("Legal AI", "email", "MessageRejected")],
+            [],
+            Reach("FinOps", "email"),
+            "This alert could not reach Legal AI by email (MessageRejected): sent to FinOps by email.",
+        ),
+    ],
+)
+def test_a_fallback_note_says_only_what_already_happened(failed, sent, here, expected):
+    assert messages.fallback_note(failed, sent, here) == expected
+
+
+def test_an_undelivered_alert_says_what_was_tried():
+    tried = [SLACK_500, Reach("FinOps", "email", "email_disabled")]
+    assert messages.not_delivered("incident inc-1", tried) == (
+        "incident inc-1: nothing took the alert (tried Customer Support in Slack (internal_error); "
+        "FinOps by email (email_disabled))"
+    )
+    assert "no destination" in messages.not_delivered("incident inc-1", [])
