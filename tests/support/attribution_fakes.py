@@ -3,6 +3,8 @@ attribution tests (no moto: thousands of profiles in milliseconds). Metrics Insi
 answered by the sandbox's own emulation code (``tokenfuse_sandbox.emulation.metrics_insights``), so
 the fake and the sandbox rank alike; any other query shape is refused, as there."""
 
+from __future__ import annotations
+
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -81,7 +83,7 @@ class FakeBedrock:
             page["nextToken"] = str(start + size)
         return page
 
-    def get_paginator(self, operation: str) -> Paginator:
+    def get_paginator(self, operation: str) -> Paginator[dict[str, Any]]:
         assert operation == "list_inference_profiles"
         return paginator("bedrock", operation, self.list_inference_profiles)
 
@@ -217,7 +219,7 @@ class FakeCloudWatch:
             response["NextToken"] = str(offset + 500)
         return response
 
-    def get_paginator(self, operation: str) -> Paginator:
+    def get_paginator(self, operation: str) -> Paginator[dict[str, Any]]:
         methods: dict[str, Callable[..., dict[str, Any]]] = {
             "list_metrics": self.list_metrics,
             "get_metric_data": self.get_metric_data,
