@@ -9,13 +9,16 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.envelopes import EventBridgeEnvelope
 from hypothesis import given
 from pydantic import ValidationError
 
+import functions.attribute.app as attribute_app
+import functions.notify.app as notify_app
 from functions.attribute.app import SpendSignalEvent
+from functions.notify.app import ProfileNonCompliantEvent, SpikeAttributedEvent
 from tests.support.adversarial import json_values, mutations
 from tests.support.bus_samples import GOLDEN_SPIKES, golden_spike, incident_of
+from tests.support.lambda_context import FakeContext
 from tokenfuse.errors import UnsupportedSchemaVersion
 from tokenfuse.events import (
     BUS_SOURCES,
@@ -25,7 +28,6 @@ from tokenfuse.events import (
     Incident,
     ProfileNonCompliant,
     SpendSignal,
-    SpikeAttributed,
 )
 from tokenfuse.signals import parse_signal
 
@@ -104,10 +106,8 @@ def test_todays_spike_attributed_events_parse_through_notify(path):
     assert "schema_version" not in json.dumps(detail)
     # When notify parses it the way its handler does
     spike = parse(
-        event=envelope(detail, "Spike Attributed", "tokenfuse.attribution"),
-        model=SpikeAttributed,
-        envelope=EventBridgeEnvelope,
-    )
+        event=envelope(detail, "Spike Attributed", "tokenfuse.attribution"), model=SpikeAttributedEvent
+    ).detail
     # Then it is read whole, as the current version, its nested signal too
     assert spike.schema_version == SCHEMA_VERSION and spike.signal.schema_version == SCHEMA_VERSION
     written = spike.to_bus()
@@ -164,9 +164,7 @@ def test_a_newer_spike_or_a_newer_signal_inside_it_is_refused_by_notify():
         ({**detail, "signal": {**detail["signal"], "schema_version": 2}}, "SpendSignal"),
     ):
         with pytest.raises(UnsupportedSchemaVersion, match=f"^{name} schema_version 2 "):
-            parse(
-                event=envelope(newer, "Spike Attributed"), model=SpikeAttributed, envelope=EventBridgeEnvelope
-            )
+            parse(event=envelope(newer, "Spike Attributed"), model=SpikeAttributedEvent)
 
 
 def test_a_newer_profile_non_compliant_is_refused_by_notify():
@@ -178,12 +176,66 @@ def test_a_newer_profile_non_compliant_is_refused_by_notify():
     }  # fmt: skip
     event = envelope(detail, "Profile Non-Compliant", "tokenfuse.inventory")
     with pytest.raises(UnsupportedSchemaVersion, match=r"^ProfileNonCompliant schema_version 2 "):
-        parse(event=event, model=ProfileNonCompliant, envelope=EventBridgeEnvelope)
-    assert parse(
-        event=envelope({**detail, "schema_version": 1}),
-        model=ProfileNonCompliant,
-        envelope=EventBridgeEnvelope,
-    )
+        parse(event=event, model=ProfileNonCompliantEvent)
+    current = parse(event=envelope({**detail, "schema_version": 1}), model=ProfileNonCompliantEvent).detail
+    assert isinstance(current, ProfileNonCompliant) and current.schema_version == SCHEMA_VERSION
+
+
+# --- the handlers: a refused event reaches no action ---------------------------------------------
+
+
+class Recorder:
+    """Stands in for a handler's composition root and domain entry points: records every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        def record(*args: Any, **kwargs: Any) -> "Recorder":
+            self.calls.append(name)
+            return self
+
+        return record
+
+
+@pytest.fixture
+def recorder(monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "tokenfuse")
+    seen = Recorder()
+    for module, names in (
+        (attribute_app, ("dependencies", "attribute_signal", "own_account")),
+        (notify_app, ("dependencies", "notify_spike")),
+    ):
+        for name in names:
+            monkeypatch.setattr(module, name, getattr(seen, name))
+    monkeypatch.setattr(attribute_app.AttributeSettings, "from_env", classmethod(lambda cls: None))
+    monkeypatch.setattr(notify_app.NotifySettings, "from_env", classmethod(lambda cls: None))
+    return seen
+
+
+def test_a_newer_spend_signal_reaches_no_attribution_in_the_attribute_handler(recorder):
+    detail = {**signal_v1(ROOT / "events/alarm-eventbridge.json"), "schema_version": SCHEMA_VERSION + 1}
+    with pytest.raises(UnsupportedSchemaVersion, match=r"^SpendSignal schema_version 2 "):
+        attribute_app.lambda_handler(envelope(detail), FakeContext("tokenfuse-attribute"))
+    # the composition root was built (a broken environment fails first); nothing was attributed
+    assert recorder.calls == ["dependencies"]
+
+
+@pytest.mark.parametrize(
+    ("detail_type", "source", "name"),
+    [
+        ("Spike Attributed", "tokenfuse.attribution", "SpikeAttributed"),
+        ("Profile Non-Compliant", "tokenfuse.inventory", "ProfileNonCompliant"),
+    ],
+)
+def test_a_newer_event_reaches_no_alert_in_the_notify_handler(recorder, detail_type, source, name):
+    written = golden_spike().to_bus() if name == "SpikeAttributed" else {"profile_arn": "x"}
+    event = envelope({**written, "schema_version": SCHEMA_VERSION + 1}, detail_type, source)
+    with pytest.raises(UnsupportedSchemaVersion, match=f"^{name} schema_version 2 "):
+        notify_app.lambda_handler(event, FakeContext("tokenfuse-notify"))
+    # the service was built, never asked to alert, open an incident or tell FinOps
+    assert recorder.calls == ["dependencies", "service"]
 
 
 # --- adversarial: any value, any mutation -------------------------------------------------------
