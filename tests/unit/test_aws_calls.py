@@ -28,6 +28,8 @@ from tokenfuse.adapters import regions
 from tokenfuse.adapters.approvals_table import ApprovalsTable
 from tokenfuse.adapters.aws import aws_call, error_code, translate
 from tokenfuse.adapters.bedrock import get_profile, list_application_profiles
+from tokenfuse.adapters.budget_plans import BudgetWriter
+from tokenfuse.adapters.email import EmailDeliveryError, EmailSender
 from tokenfuse.adapters.incidents_table import IncidentsTable
 from tokenfuse.adapters.stepfunctions import TaskCallbacks, TaskNoLongerWaiting
 from tokenfuse.errors import (
@@ -39,6 +41,7 @@ from tokenfuse.errors import (
     TokenfuseError,
     TransientAwsError,
 )
+from tokenfuse.notifications import EmailMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 ARN = "arn:aws:bedrock:us-east-1:444455556666:application-inference-profile/x7k2p9q4m1ab"
@@ -172,7 +175,7 @@ class _Raw:
         yield self.data
 
 
-def answering(service: str, answers: list[tuple[int, dict[str, str], dict[str, Any]]]) -> Any:
+def answering(service: str, answers: list[tuple[int, dict[str, str], dict[str, Any] | bytes]]) -> Any:
     """A real boto3 client (one attempt) whose requests get ``answers`` in turn as HTTP responses,
     parsed by botocore; ``client.sent`` keeps each request's body."""
     session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
@@ -183,7 +186,8 @@ def answering(service: str, answers: list[tuple[int, dict[str, str], dict[str, A
     def hook(request: Any, **_: Any) -> AWSResponse:
         sent.append({"url": request.url, "body": request.body})
         status, headers, body = queue.pop(0)
-        return AWSResponse(request.url, status, headers, _Raw(json.dumps(body).encode()))
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return AWSResponse(request.url, status, headers, _Raw(raw))
 
     real.meta.events.register(f"before-send.{service}", hook)
     real.sent = sent
@@ -215,6 +219,49 @@ def test_bedrock_answers_become_tokenfuse_errors_with_their_code():
     with pytest.raises(NotFound) as missing:
         get_profile(bedrock, ARN)
     assert missing.value.code == "ResourceNotFoundException"
+
+
+BUDGETS = {"Content-Type": "application/x-amz-json-1.1"}
+BUDGET_REQUEST = {
+    "AccountId": "111122223333",
+    "Budget": {
+        "BudgetName": "tokenfuse-search", "BudgetType": "COST", "TimeUnit": "MONTHLY",
+        "BudgetLimit": {"Amount": "1200.00", "Unit": "USD"},
+    },
+}  # fmt: skip
+
+
+def test_a_budget_that_exists_is_updated_by_its_error_code():
+    # Given Budgets' real answer to CreateBudget for a name it holds, then UpdateBudget's
+    duplicate = {"__type": "DuplicateRecordException", "Message": "the budget already exists"}
+    budgets = answering("budgets", [(400, BUDGETS, duplicate), (200, BUDGETS, {})])
+    # When the plan is applied, then the budget's limit is updated, the second call an UpdateBudget
+    assert BudgetWriter(budgets).apply(BUDGET_REQUEST) == "updated"
+    assert json.loads(budgets.sent[1]["body"])["NewBudget"]["BudgetLimit"]["Amount"] == "1200.00"
+
+
+def test_a_budget_refused_otherwise_is_tokenfuses_error_naming_the_budget():
+    denied = {"__type": "AccessDeniedException", "Message": "not authorized to perform budgets:ModifyBudget"}
+    budgets = answering("budgets", [(400, BUDGETS, denied)])
+    with pytest.raises(AccessDenied) as refused:
+        BudgetWriter(budgets).apply(BUDGET_REQUEST)
+    assert (refused.value.code, refused.value.operation) == ("AccessDeniedException", "budgets:CreateBudget")
+    assert refused.value.resource == "tokenfuse-search" and len(budgets.sent) == 1
+
+
+def test_ses_refusing_the_message_is_an_email_delivery_error_with_sess_code():
+    # Given SES's real (query protocol, XML) refusal of an unverified sender
+    rejected = (
+        b'<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type>'
+        b"<Code>MessageRejected</Code><Message>Email address is not verified.</Message></Error>"
+        b"<RequestId>4c1f5a2e-0d7b-4f39-9a51-5b3c1d2e6f70</RequestId></ErrorResponse>"
+    )
+    ses = answering("ses", [(400, {"Content-Type": "text/xml"}, rejected)])
+    # When an alert is sent, then the refusal keeps SES's code and the operation
+    message = EmailMessage("[tokenfuse] spike", "text", "<p>text</p>")
+    with pytest.raises(EmailDeliveryError) as refused:
+        EmailSender("tokenfuse@example.com", ses).send(["team@example.com"], message)
+    assert (refused.value.code, refused.value.operation) == ("MessageRejected", "ses:SendEmail")
 
 
 def _summary(profile_id: str) -> dict[str, Any]:
