@@ -79,14 +79,10 @@ def _table_from_stack(session: Any, stack_name: str | None) -> str:
     if not stack_name:
         typer.echo("pass --table or --stack-name", err=True)
         raise typer.Exit(2)
-    from botocore.exceptions import ClientError
+    from tokenfuse.adapters.aws import aws_call
 
-    from tokenfuse.adapters.aws import translate
-
-    try:
+    with aws_call("cloudformation:DescribeStacks", resource=stack_name):
         stack = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
-    except ClientError as error:
-        raise translate(error) from error
     for output in stack.get("Outputs", []):
         if output["OutputKey"] == "IncidentsTableName":
             return str(output["OutputValue"])

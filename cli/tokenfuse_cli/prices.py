@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from botocore.exceptions import BotoCoreError, NoCredentialsError, PartialCredentialsError
 from pydantic import ValidationError
 
 from tokenfuse import clock
@@ -26,7 +25,7 @@ from tokenfuse.attribution.pricing import (
     load_prices,
     variant_label,
 )
-from tokenfuse.errors import TokenfuseError
+from tokenfuse.errors import CredentialsMissing, TokenfuseError, TransientAwsError
 from tokenfuse.text import one_line
 
 STALE_AFTER_DAYS = 90
@@ -211,12 +210,12 @@ def refresh(
     now = clock.now()
     try:
         result = _refresh(region, sandbox, now)
-    except (NoCredentialsError, PartialCredentialsError):
+    except CredentialsMissing:  # every call goes through aws_call: botocore's errors arrive translated
         raise _fail("no AWS credentials: the Price List API needs pricing:GetProducts") from None
+    except TransientAwsError as error:
+        raise _fail(f"the Price List could not be read: {error}", 1) from None
     except TokenfuseError as error:
         raise _fail(f"the Price List refused: {error}", 1) from None
-    except BotoCoreError as error:
-        raise _fail(f"the Price List could not be read: {error}", 1) from None
     typer.echo(f"tokenfuse prices refresh: the AWS Price List{' (sandbox emulation)' if sandbox else ''}")
     typer.echo("\n".join(_report(result)))
     if not result.priced:

@@ -101,10 +101,11 @@ def read_directory(path: Path | None) -> TeamDirectory:
 
 def live_report(options: LiveOptions, period: Period, now: datetime) -> ShowbackReport:
     import boto3
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+    from botocore.exceptions import NoRegionError
 
     from tokenfuse.adapters.aws import assume_role_session, client
     from tokenfuse.attribution.service import AwsClientFactory
+    from tokenfuse.errors import AwsError
     from tokenfuse.showback.reading import ShowbackReader
     from tokenfuse.showback.report import ReportOptions
     from tokenfuse.showback.service import make_report
@@ -128,20 +129,25 @@ def live_report(options: LiveOptions, period: Period, now: datetime) -> Showback
             options=ReportOptions(unit_prices=unit_prices),
             cost_explorer=client("ce", region="us-east-1", session=payer),
         )  # fmt: skip
-    except (NoCredentialsError, NoRegionError) as error:
+    except NoRegionError as error:
         raise Refused(str(error)) from None
-    except (ClientError, BotoCoreError) as error:
+    except AwsError as error:  # every AWS call goes through aws_call: its message names the call
         raise Refused(" ".join(str(error).split())) from None
 
 
 def organization_accounts(session: Any) -> list[str | None]:
-    """The organization's ACTIVE accounts, or [None] (this account) when Organizations cannot be read."""
-    from botocore.exceptions import ClientError
+    """The organization's ACTIVE accounts, or [None] (this account) when Organizations refuses to be
+    read (not in an organization, not allowed); no credentials or no answer at all raise."""
+    from tokenfuse.adapters.aws import aws_call
+    from tokenfuse.errors import AwsError, CredentialsMissing, TransientAwsError
 
     try:
-        pages = session.client("organizations").get_paginator("list_accounts").paginate()
-        found = [str(a["Id"]) for page in pages for a in page["Accounts"] if a.get("Status") == "ACTIVE"]
-    except ClientError:
+        with aws_call("organizations:ListAccounts"):
+            pages = session.client("organizations").get_paginator("list_accounts").paginate()
+            found = [str(a["Id"]) for page in pages for a in page["Accounts"] if a.get("Status") == "ACTIVE"]
+    except (CredentialsMissing, TransientAwsError):
+        raise
+    except AwsError:
         return [None]
     return list(found) or [None]
 

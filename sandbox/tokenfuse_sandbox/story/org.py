@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tokenfuse.adapters.aws import MemberSessions
+from tokenfuse.adapters.aws import MemberService, MemberSessions
 
 if TYPE_CHECKING:
     from tokenfuse_sandbox.core import Sandbox
@@ -213,9 +213,9 @@ class Sessions(MemberSessions):
 
     def __init__(self, own_account: str) -> None:
         super().__init__(MEMBER_ROLE, "tokenfuse-demo-traffic", own_account=own_account)
-        self._clients: dict[tuple[str, str | None, str | None], Any] = {}
+        self._clients: dict[tuple[MemberService, str | None, str | None], Any] = {}
 
-    def client(self, service: str, account_id: str | None, region: str | None = "us-east-1") -> Any:
+    def client(self, service: MemberService, account_id: str | None, region: str | None = "us-east-1") -> Any:
         key = (service, account_id, region)
         if key not in self._clients:
             self._clients[key] = super().client(service, account_id, region)
