@@ -6,14 +6,11 @@ import json
 import pickle
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
@@ -23,6 +20,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from tests.support.answering import answering
 from tests.support.bus_samples import golden_spike, incident_of
 from tokenfuse.adapters import regions
 from tokenfuse.adapters.approvals_table import ApprovalsTable
@@ -89,6 +87,15 @@ def test_a_client_error_keeps_its_code_and_the_operation(code, status, kind):
     assert translated.__cause__ is error
     # and one line naming all three, with AWS's message
     assert str(translated) == f"bedrock:TagResource on {ARN}: {code}: {code} says why (over two lines)"
+
+
+def test_the_request_id_aws_gave_a_refused_call_is_kept():
+    refused = client_error("AccessDeniedException", 403)
+    refused.response["ResponseMetadata"]["RequestId"] = "5c3f1a52-9d7e-4b0e-8f3a-2a6c1b9e7d40"
+    translated = translate(refused, "bedrock:InvokeModel")
+    assert translated.request_id == "5c3f1a52-9d7e-4b0e-8f3a-2a6c1b9e7d40"
+    assert translate(client_error("AccessDeniedException", 403)).request_id is None
+    assert translate(NoCredentialsError(), "sts:GetCallerIdentity").request_id is None
 
 
 def test_a_call_that_never_got_an_answer_is_transient_under_botocores_name():
@@ -165,33 +172,6 @@ def test_the_code_survives_pickling_and_wrapping():
 
 
 # --- through real botocore ------------------------------------------------------------------------
-
-
-class _Raw:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.data
-
-
-def answering(service: str, answers: list[tuple[int, dict[str, str], dict[str, Any] | bytes]]) -> Any:
-    """A real boto3 client (one attempt) whose requests get ``answers`` in turn as HTTP responses,
-    parsed by botocore; ``client.sent`` keeps each request's body."""
-    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
-    real = session.client(service, config=Config(retries={"max_attempts": 1, "mode": "standard"}))
-    sent: list[dict[str, Any]] = []
-    queue = list(answers)
-
-    def hook(request: Any, **_: Any) -> AWSResponse:
-        sent.append({"url": request.url, "body": request.body})
-        status, headers, body = queue.pop(0)
-        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        return AWSResponse(request.url, status, headers, _Raw(raw))
-
-    real.meta.events.register(f"before-send.{service}", hook)
-    real.sent = sent
-    return real
 
 
 JSON = {"Content-Type": "application/json"}

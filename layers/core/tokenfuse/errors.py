@@ -34,8 +34,9 @@ class AwsError(TokenfuseError):
 
     ``code`` is AWS's error code (``ClientError``'s ``Error.Code``) or, for a failure that never got
     an answer, botocore's exception name (``ReadTimeoutError``); ``operation`` the call as IAM names
-    it (``bedrock:TagResource``); ``resource`` what it was about, when the caller said. All three are
-    None on an error tokenfuse raises itself (e.g. ``NotFound("no policy named ...")``).
+    it (``bedrock:TagResource``); ``resource`` what it was about, when the caller said;
+    ``request_id`` the id AWS gave the refused request (for CloudTrail or a support case), when it
+    answered. All are None on an error tokenfuse raises itself (e.g. ``NotFound("no policy named ...")``).
     """
 
     def __init__(
@@ -45,11 +46,13 @@ class AwsError(TokenfuseError):
         code: str | None = None,
         operation: str | None = None,
         resource: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.operation = operation
         self.resource = resource
+        self.request_id = request_id
 
 
 class NotFound(AwsError):

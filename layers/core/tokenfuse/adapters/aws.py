@@ -40,17 +40,21 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
     from mypy_boto3_account import AccountClient
     from mypy_boto3_bedrock import BedrockClient
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
     from mypy_boto3_budgets import BudgetsClient
     from mypy_boto3_ce import CostExplorerClient
+    from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_organizations import OrganizationsClient
     from mypy_boto3_pricing import PricingClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ses import SESClient
+    from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_ssm import SSMClient
@@ -107,9 +111,13 @@ def client(service: Literal["account"], region: str | None = None, session: boto
 @overload
 def client(service: Literal["bedrock"], region: str | None = None, session: boto3.Session | None = None) -> BedrockClient: ...  # noqa: E501
 @overload
+def client(service: Literal["bedrock-runtime"], region: str | None = None, session: boto3.Session | None = None) -> BedrockRuntimeClient: ...  # noqa: E501
+@overload
 def client(service: Literal["budgets"], region: str | None = None, session: boto3.Session | None = None) -> BudgetsClient: ...  # noqa: E501
 @overload
 def client(service: Literal["ce"], region: str | None = None, session: boto3.Session | None = None) -> CostExplorerClient: ...  # noqa: E501
+@overload
+def client(service: Literal["cloudformation"], region: str | None = None, session: boto3.Session | None = None) -> CloudFormationClient: ...  # noqa: E501
 @overload
 def client(service: Literal["cloudwatch"], region: str | None = None, session: boto3.Session | None = None) -> CloudWatchClient: ...  # noqa: E501
 @overload
@@ -121,6 +129,8 @@ def client(service: Literal["iam"], region: str | None = None, session: boto3.Se
 @overload
 def client(service: Literal["lambda"], region: str | None = None, session: boto3.Session | None = None) -> LambdaClient: ...  # noqa: E501
 @overload
+def client(service: Literal["logs"], region: str | None = None, session: boto3.Session | None = None) -> CloudWatchLogsClient: ...  # noqa: E501
+@overload
 def client(service: Literal["organizations"], region: str | None = None, session: boto3.Session | None = None) -> OrganizationsClient: ...  # noqa: E501
 @overload
 def client(service: Literal["pricing"], region: str | None = None, session: boto3.Session | None = None) -> PricingClient: ...  # noqa: E501
@@ -128,6 +138,8 @@ def client(service: Literal["pricing"], region: str | None = None, session: boto
 def client(service: Literal["secretsmanager"], region: str | None = None, session: boto3.Session | None = None) -> SecretsManagerClient: ...  # noqa: E501
 @overload
 def client(service: Literal["ses"], region: str | None = None, session: boto3.Session | None = None) -> SESClient: ...  # noqa: E501
+@overload
+def client(service: Literal["sesv2"], region: str | None = None, session: boto3.Session | None = None) -> SESV2Client: ...  # noqa: E501
 @overload
 def client(service: Literal["sns"], region: str | None = None, session: boto3.Session | None = None) -> SNSClient: ...  # noqa: E501
 @overload
@@ -186,7 +198,9 @@ def translate(
     transient, with botocore's exception name as its code; no credentials is
     :class:`~tokenfuse.errors.CredentialsMissing`.
     """
+    request_id = None
     if isinstance(error, ClientError):
+        request_id = error.response.get("ResponseMetadata", {}).get("RequestId") or None
         code = str(error.response.get("Error", {}).get("Code") or "Unknown")
         detail = _one_line(str(error.response.get("Error", {}).get("Message") or ""))
         kind = (codes or {}).get(code) or _client_error_kind(error, code)
@@ -203,7 +217,9 @@ def translate(
         operation = operation or "AWS call"
     where = f"{operation} on {resource}" if resource else operation
     message = f"{where}: {code}: {detail}" if detail else f"{where}: {code}"
-    return kind(message, code=code, operation=operation, resource=resource)
+    translated = kind(message, code=code, operation=operation, resource=resource)
+    translated.request_id = request_id  # set, not passed: a kind may have an __init__ of its own
+    return translated
 
 
 @contextmanager
@@ -256,7 +272,9 @@ def assume_role_session(
     )
 
 
-MemberService = Literal["account", "bedrock", "cloudwatch", "events", "organizations", "budgets"]
+MemberService = Literal[
+    "account", "bedrock", "bedrock-runtime", "budgets", "cloudwatch", "events", "logs", "organizations"
+]
 
 
 class MemberSessions:
@@ -305,11 +323,15 @@ class MemberSessions:
     @overload
     def client(self, service: Literal["bedrock"], account_id: str | None, region: str | None = None) -> BedrockClient: ...  # noqa: E501
     @overload
+    def client(self, service: Literal["bedrock-runtime"], account_id: str | None, region: str | None = None) -> BedrockRuntimeClient: ...  # noqa: E501
+    @overload
     def client(self, service: Literal["budgets"], account_id: str | None, region: str | None = None) -> BudgetsClient: ...  # noqa: E501
     @overload
     def client(self, service: Literal["cloudwatch"], account_id: str | None, region: str | None = None) -> CloudWatchClient: ...  # noqa: E501
     @overload
     def client(self, service: Literal["events"], account_id: str | None, region: str | None = None) -> EventBridgeClient: ...  # noqa: E501
+    @overload
+    def client(self, service: Literal["logs"], account_id: str | None, region: str | None = None) -> CloudWatchLogsClient: ...  # noqa: E501
     @overload
     def client(self, service: Literal["organizations"], account_id: str | None, region: str | None = None) -> OrganizationsClient: ...  # noqa: E501
     # fmt: on
