@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from mypy_boto3_account import AccountClient
     from mypy_boto3_organizations import OrganizationsClient
 
-_NO_ORGANIZATION = "AWSOrganizationsNotInUseException"
+NO_ORGANIZATION = "AWSOrganizationsNotInUseException"
+"""What Organizations answers an account that belongs to no organization."""
 _LIST_REGIONS_UNAVAILABLE = frozenset({"404", "NotImplemented", "UnknownOperationException"})
 """What an endpoint without ``account:ListRegions`` (an old partition, an emulator) answers."""
 
@@ -41,7 +42,7 @@ def list_active_accounts(client: OrganizationsClient) -> list[Account] | None:
                     if state == "ACTIVE":
                         accounts.append(Account(account["Id"], account.get("Name")))
     except AwsError as error:
-        if error.code == _NO_ORGANIZATION:
+        if error.code == NO_ORGANIZATION:
             return None
         raise
     return accounts
