@@ -411,8 +411,8 @@ def test_a_notice_email_is_its_text_escaped_in_html():
 @pytest.mark.parametrize(
     ("error", "problem", "rules_out"),
     [
-        (EmailDeliveryError("MessageRejected", "rejected"), "MessageRejected", False),
-        (EmailDeliveryError("email_disabled", "off"), "email_disabled", True),
+        (EmailDeliveryError("rejected", code="MessageRejected"), "MessageRejected", False),
+        (EmailDeliveryError("off", code="email_disabled"), "email_disabled", True),
         (TransientAwsError("Throttling"), "TransientAwsError", False),
     ],
 )

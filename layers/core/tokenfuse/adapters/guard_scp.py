@@ -12,11 +12,16 @@ afresh just before writing it, adds or removes exactly one ARN, and reads it bac
 concurrent trip or restore that wrote at the same moment cannot silently drop the change.
 """
 
-import json
-from typing import Any
+from __future__ import annotations
 
-from tokenfuse.adapters.aws import AWS_ERRORS, translate
+import json
+from typing import TYPE_CHECKING, Any
+
+from tokenfuse.adapters.aws import aws_call
 from tokenfuse.errors import NotFound, TokenfuseError
+
+if TYPE_CHECKING:
+    from mypy_boto3_organizations import OrganizationsClient
 
 STATEMENT_SID = "TokenfuseTrippedProfiles"
 DENIED_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
@@ -67,7 +72,7 @@ class GuardScp:
     """Reads and edits the guard SCP's ARN list through Organizations DescribePolicy/UpdatePolicy."""
 
     def __init__(
-        self, organizations: Any, policy_id: str | None, policy_name: str = "tokenfuse-guard"
+        self, organizations: OrganizationsClient, policy_id: str | None, policy_name: str = "tokenfuse-guard"
     ) -> None:
         self.client = organizations
         self._policy_id = policy_id
@@ -80,21 +85,17 @@ class GuardScp:
         return self._policy_id
 
     def _find_by_name(self) -> str:
-        try:
-            paginator = self.client.get_paginator("list_policies")
-            for page in paginator.paginate(Filter="SERVICE_CONTROL_POLICY"):
+        pages = self.client.get_paginator("list_policies").paginate(Filter="SERVICE_CONTROL_POLICY")
+        with aws_call("organizations:ListPolicies"):
+            for page in pages:
                 for policy in page.get("Policies", []):
                     if policy.get("Name") == self.policy_name:
                         return str(policy["Id"])
-        except AWS_ERRORS as error:
-            raise translate(error) from error
         raise NotFound(f"no service control policy named {self.policy_name!r} (set GUARD_POLICY_ID)")
 
     def document(self) -> dict[str, Any]:
-        try:
+        with aws_call("organizations:DescribePolicy", resource=self.policy_id):
             policy = self.client.describe_policy(PolicyId=self.policy_id)["Policy"]
-        except AWS_ERRORS as error:
-            raise translate(error) from error
         content = policy.get("Content") or "{}"
         parsed: dict[str, Any] = json.loads(content)
         return parsed
@@ -109,10 +110,8 @@ class GuardScp:
                 f"the guard SCP would be {len(content)} characters (limit {MAX_SCP_CHARS}); "
                 "restore tripped profiles or use TripMechanism=inline-deny"
             )
-        try:
+        with aws_call("organizations:UpdatePolicy", resource=self.policy_id):
             self.client.update_policy(PolicyId=self.policy_id, Content=content)
-        except AWS_ERRORS as error:
-            raise translate(error) from error
 
     def add(self, arn: str) -> tuple[list[str], bool]:
         """List ``arn``; returns the ARNs listed before and whether this call added it."""

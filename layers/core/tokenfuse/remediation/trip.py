@@ -51,6 +51,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tokenfuse import clock
+from tokenfuse.adapters.aws import aws_call
 from tokenfuse.adapters.guard_scp import GuardScp
 from tokenfuse.adapters.iam_deny import policy_name, with_deny, without_deny
 from tokenfuse.adapters.profile_tags import ProfileTags
@@ -377,10 +378,8 @@ class Tripper:
 
         def parameter(name: str) -> str:
             ssm = self.access.ssm(incident.account_id, incident.region)
-            try:
+            with aws_call("ssm:GetParameter", resource=f"callers parameter {name}"):
                 return str(ssm.get_parameter(Name=name)["Parameter"]["Value"])
-            except Exception as error:  # botocore's own errors: the domain does not import botocore
-                raise TokenfuseError(f"callers parameter {name}: {messages.error_line(error)}") from error
 
         return resolve_callers(
             tags.get(self.callers_tag_key),
