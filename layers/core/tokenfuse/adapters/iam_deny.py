@@ -9,6 +9,7 @@ and statements a person adds during the trip stay when tokenfuse removes its own
 """
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -75,6 +76,15 @@ def without_deny(document: dict[str, Any]) -> dict[str, Any] | None:
     return {"Version": document.get("Version", "2012-10-17"), "Statement": kept} if kept else None
 
 
+@dataclass(frozen=True)
+class RoleFacts:
+    """What ``iam:GetRole`` says of a role: its ARN (with its path), its path and its tags."""
+
+    arn: str
+    path: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
@@ -120,12 +130,17 @@ class InlineDeny:
         return True
 
     def role_exists(self, role_name: str) -> bool:
+        return self.role(role_name) is not None
+
+    def role(self, role_name: str) -> RoleFacts | None:
+        """The role's ARN, path and tags, or None when there is no such role."""
         try:
-            self.client.get_role(RoleName=role_name)
+            role = self.client.get_role(RoleName=role_name)["Role"]
         except ClientError as error:
             if _code(error) == "NoSuchEntity":
-                return False
+                return None
             raise translate(error) from error
         except AWS_ERRORS as error:
             raise translate(error) from error
-        return True
+        tags = {str(t["Key"]): str(t.get("Value", "")) for t in role.get("Tags") or []}
+        return RoleFacts(arn=str(role["Arn"]), path=str(role.get("Path") or "/"), tags=tags)

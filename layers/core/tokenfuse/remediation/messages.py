@@ -9,8 +9,10 @@ a delivery only where a message really went, so the words built from them say on
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from tokenfuse.remediation.caller_scope import caller_label
 from tokenfuse.remediation.models import (
     ApprovalOutcome,
+    CallerScpChange,
     Change,
     ConcurrencyChange,
     PolicyDecision,
@@ -66,7 +68,29 @@ def listed(items: Iterable[str], empty: str = "nothing") -> str:
 # -- the policy ------------------------------------------------------------------------------------
 
 
-def policy_said(decided: PolicyDecision) -> str:
+def block_callers(labels: Iterable[str], profile: str, seconds: int | None) -> str:
+    """A caller-scope trip in words: ``block role/checkout-worker on support-bot for 15 min``
+    (``seconds`` None: until a person restores it)."""
+    until = f"for {duration(seconds)}" if seconds is not None else "until a person restores it"
+    return f"block {', '.join(labels)} on {profile} {until}"
+
+
+def caller_block(policy: PolicyDecision, profile: str) -> str | None:
+    """What a caller-scope policy will block, or None for a profile-scope one."""
+    if policy.scope != "caller":
+        return None
+    seconds = policy.cooldown_seconds if policy.action == "throttle" else None
+    return block_callers(policy.caller_labels, profile, seconds)
+
+
+def policy_said(decided: PolicyDecision, profile: str | None = None) -> str:
+    callers = caller_block(decided, profile or "the profile")
+    if callers and decided.mode in {"approve", "auto", "dry-run"}:
+        return {
+            "approve": f"Asking {decided.approver_team} on-call to approve: {callers}.",
+            "auto": f"Policy: {callers}, automatically.",
+            "dry-run": f"DryRun: planning to {callers}; nothing will be changed.",
+        }[decided.mode]
     if decided.mode == "approve":
         return f"Asking {decided.approver_team} on-call to approve a {decided.action}."
     if decided.mode == "auto":
@@ -83,7 +107,8 @@ def policy_said(decided: PolicyDecision) -> str:
 
 def approval_fallback(incident: RemediationIncident, policy: PolicyDecision) -> str:
     """The request's plain text (notifications, clients without Block Kit)."""
-    return f"Approve {policy.action} of {profile_label(incident)}?"
+    callers = caller_block(policy, profile_label(incident))
+    return f"Approve: {callers}?" if callers else f"Approve {policy.action} of {profile_label(incident)}?"
 
 
 def approval_request(
@@ -92,8 +117,10 @@ def approval_request(
     """The request's section (mrkdwn): what would happen, who may decide, until when."""
     mentions = " ".join(f"<@{a}>" for a in approvers) or "FinOps on-call"
     default = "trip it" if policy.on_timeout == "trip" else "take no action"
+    callers = caller_block(policy, f"`{profile_label(incident)}`")
+    ask = f"*{callers[0].upper()}{callers[1:]}?*" if callers else f"*Trip `{profile_label(incident)}`?*"
     return (
-        f":rotating_light: *Trip `{profile_label(incident)}`?* {policy.action} "
+        f":rotating_light: {ask} {policy.action} "
         f"({incident.kind}, {incident.severity}), now {money_per_hour(incident.cost_per_hour_usd)} "
         f"vs {money_per_hour(incident.baseline_cost_per_hour_usd)} baseline.\n"
         f"Approvers: {mentions}. Without a decision by "
@@ -112,6 +139,9 @@ def approval_button_labels(policy: PolicyDecision) -> dict[str, str]:
 
 
 def block_phrase(policy: PolicyDecision) -> str:
+    callers = caller_block(policy, "it")
+    if callers:
+        return callers + (" (restored automatically)" if policy.action == "throttle" else "")
     if policy.action == "throttle":
         return f"block it for {duration(policy.cooldown_seconds)} (restored automatically)"
     return "block it until a person restores it"
@@ -253,6 +283,9 @@ def change_line(change: Change) -> str:
             text = f"guard SCP {change.policy_id} lists the profile ARN (deny)"
         case ScpChange():
             text = f"guard SCP {change.policy_id} already listed the profile ARN before the trip (deny)"
+        case CallerScpChange():
+            labels = ", ".join(caller_label(arn) for arn in change.role_arns)
+            text = f"guard SCP {change.policy_id} denies the profile to {labels} (ArnLike aws:PrincipalArn)"
         case RolePolicyChange():
             text = f"inline deny {change.policy_name} on role {change.role_name}"
         case TagChange():
@@ -287,8 +320,19 @@ def trip_said(record: TripRecord) -> str:
             say += " Problems: " + "; ".join(record.problems)
         return say
     plan = restore_plan(record)
+    notes = f" Note: {'; '.join(record.notes)}." if record.notes else ""
+    if record.complete and record.scope == "caller":
+        seconds = None
+        if record.restore_after is not None:
+            seconds = round((record.restore_after - record.tripped_at).total_seconds())
+        blocked = block_callers(
+            [t.label for t in record.callers], record.profile_name or record.profile_id, seconds
+        )
+        return (
+            f":no_entry: Tripped: {blocked} ({record.action}): {'; '.join(in_force(record))}. {plan}.{notes}"
+        )
     if record.complete:
-        return f":no_entry: Tripped ({record.action}): {'; '.join(in_force(record))}. {plan}."
+        return f":no_entry: Tripped ({record.action}): {'; '.join(in_force(record))}. {plan}.{notes}"
     return (
         f":warning: Partly tripped ({record.action}): the deny is in force, so the spend stops. "
         f"In force: {'; '.join(in_force(record))}. Not applied: {listed(record.problems, 'n/a')}. "
@@ -316,6 +360,18 @@ def protected(profile_arn: str, tag: str | None = None) -> str:
     if tag:
         return f"{profile_arn} is tagged {tag}=true"
     return f"{profile_arn} is tagged protected: tokenfuse never trips it"
+
+
+def no_such_role(label: str, account_id: str) -> str:
+    return f"{label}: no such role in account {account_id}: not blocked"
+
+
+def no_caller_to_block(profile_arn: str, refused: Iterable[str]) -> str:
+    return f"no caller of {profile_arn} can be blocked ({listed(refused, 'none named')})"
+
+
+def caller_scp_full(why: str, labels: Iterable[str]) -> str:
+    return f"{why}: an inline deny on {', '.join(labels)} instead of the guard SCP statement"
 
 
 def no_caller_roles(profile_arn: str, callers_tag_key: str) -> str:
@@ -426,6 +482,15 @@ def scp_put_back(*, added: bool, removed: bool) -> str:
     if not added:
         return "guard SCP: the ARN was listed before the trip, so it stays listed (still denied by that)"
     return "guard SCP: ARN removed" if removed else "guard SCP: ARN no longer listed"
+
+
+def caller_scp_put_back(change: CallerScpChange, *, removed: bool) -> str:
+    labels = ", ".join(caller_label(arn) for arn in change.added)
+    if not change.added:
+        return "guard SCP: the callers were denied before the trip, so they stay denied (by that)"
+    if removed:
+        return f"guard SCP: {labels} no longer denied on the profile"
+    return f"guard SCP: {labels} already not denied on the profile"
 
 
 def restore_by_failed(actor: str, what: str) -> str:

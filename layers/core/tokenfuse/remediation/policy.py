@@ -8,16 +8,20 @@ Overrides, strongest first:
 2. **Protected** (``tokenfuse:protected=true`` on the profile): never tripped. Mode ``notify``,
    decision ``protected``: the team is told, nothing else.
 3. **Below the policy's thresholds** (``min_severity``, ``min_spike_usd_per_hour``): notify only.
-4. **Trips per hour** (``MAX_TRIPS_PER_HOUR`` across the organization, counted in the approvals
+4. **Scope** ``caller``: only the callers with at least ``caller_min_share`` of the spend are
+   blocked (the incident's ``culprit.callers``, named by the invocation-log meter); when nobody is
+   named, the whole profile is blocked if the policy says ``then_profile``, else notify only.
+5. **Trips per hour** (``MAX_TRIPS_PER_HOUR`` across the organization, counted in the approvals
    table): past the bound an ``auto`` policy needs a person (mode ``approve``).
 
 Untagged or unknown-owner profiles take FinOps's policy, and FinOps's approvers decide.
 """
 
+from tokenfuse.remediation.caller_scope import Scope, caller_label, offending
 from tokenfuse.remediation.directory import owner, policy_for
 from tokenfuse.remediation.models import PolicyDecision, RemediationIncident, seconds
 from tokenfuse.remediation.settings import TripMechanism
-from tokenfuse.teams import TeamDirectory
+from tokenfuse.teams import Policy, TeamDirectory
 
 
 def decide(
@@ -40,9 +44,11 @@ def decide(
         )
     policy = policy_for(directory, incident.team, incident.environment)
     mode: str = policy.mode
+    scope, callers = policy.scope, list[str]()
     decision: str | None
     if dry_run:
         reasons.append("DryRun is on: the trip is planned and audited, nothing is changed")
+        scope, callers, mode = _scope(policy, incident, mode, reasons)
         if mode in {"approve", "auto"}:
             mode = "dry-run"
         decision = "dry-run"
@@ -55,6 +61,7 @@ def decide(
         ):
             reasons.append("the spike is below the policy's thresholds: notify only")
             mode = "notify"
+        scope, callers, mode = _scope(policy, incident, mode, reasons)
         if mode == "auto" and trips_last_hour >= max_trips_per_hour:
             reasons.append(
                 f"{trips_last_hour} trip(s) in the last hour reach the bound of {max_trips_per_hour}: "
@@ -81,5 +88,30 @@ def decide(
             "dry_run": dry_run,
             "mechanism": mechanism,
             "trips_last_hour": trips_last_hour,
+            "scope": scope,
+            "callers": callers,
+            "then_profile": policy.then_profile,
         }
     )
+
+
+def _scope(
+    policy: Policy, incident: RemediationIncident, mode: str, reasons: list[str]
+) -> tuple[Scope, list[str], str]:
+    """The scope, the callers to block and the mode, for a policy of caller scope."""
+    if policy.scope != "caller" or mode == "notify":
+        return policy.scope, [], mode
+    callers = offending(incident.callers, policy.caller_min_share)
+    if callers:
+        share = f"{policy.caller_min_share:.0%}"
+        reasons.append(
+            f"caller scope: {', '.join(map(caller_label, callers))} (at least {share} of the spend each)"
+        )
+        return "caller", callers, mode
+    if policy.then_profile:
+        reasons.append(
+            "caller scope, but no caller is named (invocation logs name them): the profile is blocked"
+        )
+        return "profile", [], mode
+    reasons.append("caller scope, but no caller is named (invocation logs name them): notify only")
+    return "caller", [], "notify"

@@ -160,6 +160,7 @@ class Deps:
             callers_tag_key=s.callers_tag_key,
             protected_tag_key=s.protected_tag_key,
             throttle_concurrency=s.throttle_concurrency,
+            member_role_name=s.member_role_name,
             now=self.now,
         )
 
@@ -202,7 +203,7 @@ def task_policy(task: PolicyTask, deps: Deps) -> PolicyDecision:
         decided.action,
         decision=decided.decision,
         details={"mode": decided.mode, "team_mode": decided.team_mode, "reasons": decided.reasons},
-        say=messages.policy_said(decided),
+        say=messages.policy_said(decided, messages.profile_label(task.incident)),
     )
     return decided
 

@@ -12,6 +12,10 @@ A trip, in this order (the deny first: it is what stops the spend):
 3. **throttle only**: reserved concurrency capped on the caller functions (previous value or
    absence recorded).
 
+A policy of ``scope: caller`` denies the profile to the offending callers' roles only (a guard SCP
+statement on ``aws:PrincipalArn``, or an inline deny on each role): no tag, no cap
+(:mod:`tokenfuse.remediation.caller_trip`).
+
 **All or nothing, and the record says what is in force.** Each change is written to the record
 (the approvals table) as ``pending`` before its AWS call and as ``applied`` once AWS confirmed it.
 When a call fails (AccessDenied, throttling, a time-out, a lost member role), tokenfuse reads AWS
@@ -55,11 +59,12 @@ from tokenfuse.adapters.guard_scp import GuardScp
 from tokenfuse.adapters.iam_deny import policy_name, with_deny, without_deny
 from tokenfuse.adapters.profile_tags import ProfileTags
 from tokenfuse.errors import TokenfuseError, TransientAwsError
-from tokenfuse.remediation import messages
+from tokenfuse.remediation import caller_trip, messages
 from tokenfuse.remediation.callers import NO_CALLERS, Callers, resolve_callers
 from tokenfuse.remediation.changes import AccessPort, MemberPorts, is_in_force, put_back
 from tokenfuse.remediation.errors import NothingToTrip, ProtectedProfile, RestoreIncomplete
 from tokenfuse.remediation.models import (
+    CallerTarget,
     Change,
     ConcurrencyChange,
     PolicyDecision,
@@ -97,6 +102,7 @@ class Tripper:
         callers_tag_key: str = "tokenfuse:callers",
         protected_tag_key: str = "tokenfuse:protected",
         throttle_concurrency: int = 1,
+        member_role_name: str = "tokenfuse-member",
         now: Callable[[], datetime] = clock.now,
     ) -> None:
         self.store = store
@@ -107,6 +113,7 @@ class Tripper:
         self.callers_tag_key = callers_tag_key
         self.protected_tag_key = protected_tag_key
         self.throttle_concurrency = throttle_concurrency
+        self.member_role_name = member_role_name
         self.now = now
         self._written: TripRecord | None = None
 
@@ -126,7 +133,9 @@ class Tripper:
             return resumed  # already tripped: one record, one restore
         problems: list[str] = []
         tags, current_tags, callers = self._preconditions(incident, policy, resumed, dry_run, problems)
+        targets, refused = self._caller_targets(incident, policy, resumed, dry_run, problems)
         record = self._start(resumed, incident, policy, actor=actor, callers=callers, dry_run=dry_run)
+        record = self._with_targets(record, policy, targets, refused)
         self._written = None
 
         try:
@@ -140,14 +149,16 @@ class Tripper:
         # The steps after the deny: (what a failure means, the step, whether it is in force)
         steps: list[
             tuple[Callable[[str], str], Callable[[TripRecord], TripRecord], Callable[[TripRecord], bool]]
-        ] = [
-            (
-                lambda line: messages.tag_not_set(STATE_TAG_KEY, line),
-                lambda r: self._tag(r, tags, current_tags, dry_run),
-                lambda r: r.tag is not None and r.tag.status == "applied",
+        ] = []
+        if record.scope == "profile":
+            steps.append(
+                (
+                    lambda line: messages.tag_not_set(STATE_TAG_KEY, line),
+                    lambda r: self._tag(r, tags, current_tags, dry_run),
+                    lambda r: r.tag is not None and r.tag.status == "applied",
+                )
             )
-        ]
-        if policy.action == "throttle":
+        if policy.action == "throttle" and record.scope == "profile":
             steps += [
                 (
                     lambda line, n=name: messages.not_capped(n, line),  # type: ignore[misc]
@@ -193,9 +204,49 @@ class Tripper:
                 self.settle(resumed, keep_deny=False)
             raise ProtectedProfile(messages.protected(incident.profile_arn, self.protected_tag_key))
         callers = NO_CALLERS
-        if self.mechanism == "inline-deny" or policy.action == "throttle":
+        if policy.scope == "profile" and (self.mechanism == "inline-deny" or policy.action == "throttle"):
             callers = self._read(lambda: self._callers(incident, current_tags), callers, dry_run, problems)
         return tags, current_tags, callers
+
+    def _caller_targets(
+        self,
+        incident: RemediationIncident,
+        policy: PolicyDecision,
+        resumed: TripRecord | None,
+        dry_run: bool,
+        problems: list[str],
+    ) -> tuple[list[CallerTarget], list[str]]:
+        """A caller-scope trip's roles (and a line per caller refused); :class:`NothingToTrip` when
+        none is left to block and no earlier attempt of this trip is in force."""
+        if policy.scope != "caller":
+            return [], []
+        roles = self.ports.roles(incident.account_id)
+        nobody: tuple[list[CallerTarget], list[str]] = ([], [])
+        found, refused = self._read(
+            lambda: caller_trip.targets(policy.callers, incident.account_id, roles, self.member_role_name),
+            nobody,
+            dry_run,
+            problems,
+        )
+        if not found and resumed is None and not dry_run:
+            raise NothingToTrip(messages.no_caller_to_block(incident.profile_arn, refused))
+        return found, refused
+
+    @staticmethod
+    def _with_targets(
+        record: TripRecord, policy: PolicyDecision, targets: list[CallerTarget], refused: list[str]
+    ) -> TripRecord:
+        """A caller-scope trip's record with its roles and what was refused (others: as it is)."""
+        if policy.scope != "caller":
+            return record
+        known = {t.role_arn for t in record.callers}
+        return record.model_copy(
+            update={
+                "scope": "caller",
+                "callers": [*record.callers, *(t for t in targets if t.role_arn not in known)],
+                "notes": list(dict.fromkeys([*record.notes, *refused])),
+            }
+        )
 
     @staticmethod
     def _read[T](read: Callable[[], T], default: T, dry_run: bool, problems: list[str]) -> T:
@@ -255,6 +306,7 @@ class Tripper:
             else None,
             caller_roles=list(callers.roles),
             caller_functions=list(callers.functions),
+            profile_name=incident.profile_name,
             complete=False,
         )
 
@@ -279,6 +331,15 @@ class Tripper:
         return record
 
     def _deny(self, record: TripRecord, dry_run: bool) -> TripRecord:
+        if record.scope == "caller":
+            return caller_trip.deny(
+                record,
+                dry_run,
+                ports=self.ports,
+                inline_only=self.mechanism == "inline-deny",
+                save=self._save,
+                deny_inline=self._deny_inline,
+            )
         if self.mechanism == "guard-scp":
             return self._deny_by_scp(record, dry_run)
         return self._deny_inline(record, dry_run)
