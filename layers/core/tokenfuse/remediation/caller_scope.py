@@ -103,24 +103,22 @@ def refusal(
     return None
 
 
-def offending(callers: Iterable[tuple[str, float]], min_share: float) -> list[str]:
-    """The callers a caller trip blocks: those with at least ``min_share`` of the spend, most first
-    (at most :data:`MAX_CALLERS`); one ARN per role, the first seen."""
-    chosen: list[str] = []
-    roles: set[tuple[str, str]] = set()
-    for arn, share in sorted(callers, key=lambda c: -c[1]):
-        if share < min_share or len(chosen) == MAX_CALLERS:
-            break
+def offending(callers: Iterable[tuple[str, float]], min_share: float) -> list[tuple[str, float]]:
+    """The callers a caller trip blocks, with their share: each role's sessions added up (the ARN
+    kept is the first seen), those with at least ``min_share`` of the spend, most first, at most
+    :data:`MAX_CALLERS`."""
+    shares: dict[tuple[str, str], tuple[str, float]] = {}
+    for arn, share in callers:
         try:
             role = role_of(arn)
         except CallerRefused:
-            key = ("", arn)
+            key = ("", arn)  # no role: kept as named, refused by the trip in one line
         else:
             key = (role.account_id, role.name)
-        if key not in roles:
-            roles.add(key)
-            chosen.append(arn)
-    return chosen
+        first, total = shares.get(key, (arn, 0.0))
+        shares[key] = (first, total + share)
+    ranked = sorted(shares.values(), key=lambda c: -c[1])
+    return [(arn, min(1.0, share)) for arn, share in ranked if share >= min_share][:MAX_CALLERS]
 
 
 def caller_label(arn: str) -> str:

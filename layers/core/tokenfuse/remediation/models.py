@@ -135,6 +135,9 @@ class PolicyDecision(_Model):
     callers: list[str] = Field(
         default_factory=list, description="caller scope: the role or session ARNs to block, most spend first"
     )
+    callers_share: float = Field(
+        default=0.0, ge=0, le=1, description="caller scope: the blocked callers' share of the spend"
+    )
     then_profile: StrictBool = Field(
         default=False, description="caller scope: block the whole profile when the spend goes on"
     )

@@ -44,7 +44,7 @@ def decide(
         )
     policy = policy_for(directory, incident.team, incident.environment)
     mode: str = policy.mode
-    scope, callers = policy.scope, list[str]()
+    scope, callers = policy.scope, list[tuple[str, float]]()
     decision: str | None
     if dry_run:
         reasons.append("DryRun is on: the trip is planned and audited, nothing is changed")
@@ -89,7 +89,8 @@ def decide(
             "mechanism": mechanism,
             "trips_last_hour": trips_last_hour,
             "scope": scope,
-            "callers": callers,
+            "callers": [arn for arn, _ in callers],
+            "callers_share": min(1.0, sum(share for _, share in callers)),
             "then_profile": policy.then_profile,
         }
     )
@@ -97,21 +98,18 @@ def decide(
 
 def _scope(
     policy: Policy, incident: RemediationIncident, mode: str, reasons: list[str]
-) -> tuple[Scope, list[str], str]:
-    """The scope, the callers to block and the mode, for a policy of caller scope."""
+) -> tuple[Scope, list[tuple[str, float]], str]:
+    """The scope, the callers to block (with their shares) and the mode, for the team's policy."""
     if policy.scope != "caller" or mode == "notify":
         return policy.scope, [], mode
-    callers = offending(incident.callers, policy.caller_min_share)
-    if callers:
-        share = f"{policy.caller_min_share:.0%}"
-        reasons.append(
-            f"caller scope: {', '.join(map(caller_label, callers))} (at least {share} of the spend each)"
-        )
-        return "caller", callers, mode
+    chosen = offending(incident.callers, policy.caller_min_share)
+    if chosen:
+        labels = ", ".join(caller_label(arn) for arn, _ in chosen)
+        reasons.append(f"caller scope: {labels} (each at least {policy.caller_min_share:.0%} of the spend)")
+        return "caller", chosen, mode
+    nobody = "caller scope, but no caller is named (invocation logs name them)"
     if policy.then_profile:
-        reasons.append(
-            "caller scope, but no caller is named (invocation logs name them): the profile is blocked"
-        )
+        reasons.append(f"{nobody}: the profile is blocked")
         return "profile", [], mode
-    reasons.append("caller scope, but no caller is named (invocation logs name them): notify only")
+    reasons.append(f"{nobody}: notify only")
     return "caller", [], "notify"
