@@ -513,9 +513,9 @@ class Tripper:
             self.store.delete_trip(profile_arn, record.trip_id)
         except Exception:
             # everything is put back but the record could not go: leave it saying nothing is in force
-            emptied = record.model_copy(
-                update={"scp": None, "tag": None, "role_policies": [], "concurrency": [], "complete": False}
-            )
+            emptied = record.model_copy(update={"complete": False})
+            for change in record.changes:
+                emptied = emptied.without_change(change)
             with suppress(Exception):
                 self._save(emptied)
             raise
