@@ -88,7 +88,7 @@ def policy_said(decided: PolicyDecision, profile: str | None = None) -> str:
     if callers and decided.mode in {"approve", "auto", "dry-run"}:
         return {
             "approve": f"Asking {decided.approver_team} on-call to approve: {callers}.",
-            "auto": f"Policy: {callers}, automatically.",
+            "auto": f"Policy: automatically {callers}.",
             "dry-run": f"DryRun: planning to {callers}; nothing will be changed.",
         }[decided.mode]
     if decided.mode == "approve":

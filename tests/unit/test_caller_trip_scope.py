@@ -309,7 +309,7 @@ def test_a_caller_policy_blocks_the_named_callers_and_says_who() -> None:
     assert decided.callers_share == 0.9
     assert "caller scope: role/checkout-worker (each at least 20% of the spend)" in decided.reasons
     said = messages.policy_said(decided, "support-bot")
-    assert said == "Policy: block role/checkout-worker on support-bot for 15 min, automatically."
+    assert said == "Policy: automatically block role/checkout-worker on support-bot for 15 min."
 
 
 def test_no_caller_named_is_notify_only_unless_the_policy_climbs_to_the_profile() -> None:

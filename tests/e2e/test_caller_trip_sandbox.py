@@ -183,12 +183,13 @@ def test_the_blocked_caller_is_refused_after_the_scp_delay_while_another_caller_
         assert member.refused(member.worker_again) is not None
         assert member.refused(member.indexer) is None
         # And the thread says who is blocked, on which profile, for how long
-        said = [m["text"] for m in slack.messages(CHANNEL)]
-        assert "Policy: block role/checkout-worker on support-bot for 15 min, automatically." in said
-        assert any(
-            t.startswith(":no_entry: Tripped: block role/checkout-worker on support-bot for 15 min")
-            for t in said
+        tripped = ":no_entry: Tripped: block role/checkout-worker on support-bot for 15 min (throttle)"
+        said = _until(
+            lambda: [m["text"] for m in slack.messages(CHANNEL) if m["text"].startswith(tripped)], sb
         )
+        assert "denies the profile to role/checkout-worker (ArnLike aws:PrincipalArn)" in said[0]
+        policy = "Policy: automatically block role/checkout-worker on support-bot for 15 min."
+        assert policy in [m["text"] for m in slack.messages(CHANNEL)]
 
         # When the cooldown runs out (the test moves the clock through the verify delay and cooldown)
         def finished() -> dict[str, Any] | None:
