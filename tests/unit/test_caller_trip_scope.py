@@ -271,7 +271,7 @@ DIRECTORY = TeamDirectory.model_validate(
                 "approvers": [{"slack_user_id": "U0SUPPORT1"}],
                 "policies": {
                     "prod": {"mode": "auto", "action": "throttle", "scope": "caller", "cooldown_minutes": 15},
-                    "ladder": {"mode": "approve", "scope": "caller", "then_profile": True},
+                    "fallback": {"mode": "approve", "scope": "caller", "profile_when_no_caller": True},
                     "detach": {"mode": "approve", "action": "detach", "scope": "caller"},
                 },
             }
@@ -312,13 +312,13 @@ def test_a_caller_policy_blocks_the_named_callers_and_says_who() -> None:
     assert said == "Policy: automatically block role/checkout-worker on support-bot for 15 min."
 
 
-def test_no_caller_named_is_notify_only_unless_the_policy_climbs_to_the_profile() -> None:
+def test_no_caller_named_is_notify_only_unless_the_policy_falls_back_to_the_profile() -> None:
     alone = _decide(_incident("prod", None))
     assert (alone.mode, alone.decision, alone.callers) == ("notify", "notify", [])
     assert alone.reasons[-1].endswith("notify only")
-    ladder = _decide(_incident("ladder", [{"role_arn": SESSION, "share": 0.1}]))  # below the share
-    assert (ladder.mode, ladder.scope, ladder.callers) == ("approve", "profile", [])
-    assert ladder.reasons[-1].endswith("the profile is blocked")
+    fallback = _decide(_incident("fallback", [{"role_arn": SESSION, "share": 0.1}]))  # below the share
+    assert (fallback.mode, fallback.scope, fallback.callers) == ("approve", "profile", [])
+    assert fallback.reasons[-1].endswith("the profile is blocked")
 
 
 def test_the_approval_names_the_callers_and_how_long() -> None:

@@ -74,8 +74,9 @@ class Policy(DirectoryModel):
     caller_min_share: float = Field(
         default=0.2, gt=0, le=1, description="caller scope: block callers with at least this share"
     )
-    then_profile: bool = Field(
-        default=False, description="caller scope: block the whole profile if the spend goes on after"
+    profile_when_no_caller: bool = Field(
+        default=False,
+        description="caller scope: when no caller is named (the alarm path), block the whole profile",
     )
     cooldown_minutes: int = Field(default=60, gt=0, le=7 * 24 * 60)
     approval_timeout_minutes: int = Field(default=15, gt=0, le=24 * 60)

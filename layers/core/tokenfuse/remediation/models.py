@@ -138,9 +138,6 @@ class PolicyDecision(_Model):
     callers_share: float = Field(
         default=0.0, ge=0, le=1, description="caller scope: the blocked callers' share of the spend"
     )
-    then_profile: StrictBool = Field(
-        default=False, description="caller scope: block the whole profile when the spend goes on"
-    )
 
     @property
     def caller_labels(self) -> list[str]:

@@ -10,7 +10,7 @@ Overrides, strongest first:
 3. **Below the policy's thresholds** (``min_severity``, ``min_spike_usd_per_hour``): notify only.
 4. **Scope** ``caller``: only the callers with at least ``caller_min_share`` of the spend are
    blocked (the incident's ``culprit.callers``, named by the invocation-log meter); when nobody is
-   named, the whole profile is blocked if the policy says ``then_profile``, else notify only.
+   named, the whole profile is blocked if the policy says ``profile_when_no_caller``, else notify only.
 5. **Trips per hour** (``MAX_TRIPS_PER_HOUR`` across the organization, counted in the approvals
    table): past the bound an ``auto`` policy needs a person (mode ``approve``).
 
@@ -91,7 +91,6 @@ def decide(
             "scope": scope,
             "callers": [arn for arn, _ in callers],
             "callers_share": min(1.0, sum(share for _, share in callers)),
-            "then_profile": policy.then_profile,
         }
     )
 
@@ -108,7 +107,7 @@ def _scope(
         reasons.append(f"caller scope: {labels} (each at least {policy.caller_min_share:.0%} of the spend)")
         return "caller", chosen, mode
     nobody = "caller scope, but no caller is named (invocation logs name them)"
-    if policy.then_profile:
+    if policy.profile_when_no_caller:
         reasons.append(f"{nobody}: the profile is blocked")
         return "profile", [], mode
     reasons.append(f"{nobody}: notify only")
