@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -24,7 +25,9 @@ from tokenfuse.remediation.models import PolicyDecision, RemediationIncident
 from tokenfuse.remediation.settings import TripMechanism
 from tokenfuse.remediation.trip import STATE_TAG_KEY, Tripper
 from tokenfuse_sandbox.emulation import bedrock_profiles
+from tokenfuse_sandbox.template import load_yaml
 
+ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account: the profile, the roles and the guard
 HAIKU = f"arn:aws:bedrock:{REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
@@ -113,16 +116,11 @@ def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
     bedrock_profiles.install()
     with mock_aws():
         aws_adapter.default_session.cache_clear()
-        boto3.client("dynamodb", region_name=REGION).create_table(
+        table = load_yaml(ROOT / "template.yaml")["Resources"]["ApprovalsTable"]["Properties"]
+        boto3.client("dynamodb", region_name=REGION).create_table(  # the template's own key schema
             TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
+            KeySchema=table["KeySchema"],
+            AttributeDefinitions=table["AttributeDefinitions"],
             BillingMode="PAY_PER_REQUEST",
         )
         yield Org()
