@@ -285,11 +285,12 @@ def sandbox_report(*, team_tag: str = "team", mandatory_tags: str = "team,enviro
         teams = DirectoryTeams.from_yaml(SANDBOX_TEAMS)
         from tokenfuse.adapters.aws import client
         from tokenfuse.adapters.cost_explorer import cost_by_tag
+        from tokenfuse.canaries import DRILL_COST_TAGS
 
-        share = attributable_share(
-            cost_by_tag(client("ce", region="us-east-1"), day, day + timedelta(days=1), team_tag),
-            teams.team_for,
-        )
+        ce = client("ce", region="us-east-1")
+        # the function's own query: drill canaries are in no figure
+        groups = cost_by_tag(ce, day, day + timedelta(days=1), team_tag, exclude_tags=DRILL_COST_TAGS)
+        share = attributable_share(groups, teams.team_for)
         warnings = [f"inventory function error: {e}" for e in errors]
         if percent is not None and share.percent != percent:
             warnings.append(f"the function published {percent}% but the audit computed {share.percent}%")

@@ -30,7 +30,19 @@ def main(
 
 def _register() -> None:
     # Each module keeps its heavy imports (moto, the sandbox) inside its commands: --help stays fast.
-    from tokenfuse_cli import audit, budgets, config, demo, local, prices, report, restore, signals
+    from tokenfuse_cli import (
+        audit,
+        budgets,
+        config,
+        demo,
+        doctor,
+        drill,
+        local,
+        prices,
+        report,
+        restore,
+        signals,
+    )
 
     app.add_typer(signals.app, name="signals")
     app.add_typer(local.app, name="local")
@@ -41,6 +53,8 @@ def _register() -> None:
     app.command("restore")(restore.restore)
     app.command("report")(report.report)
     app.add_typer(budgets.app, name="budgets")
+    app.command("drill")(drill.drill)
+    app.command("doctor")(doctor.doctor)
 
 
 _register()

@@ -58,6 +58,9 @@ def test_member_role_actions_are_exactly_what_tokenfuse_calls():
         "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:GetRole",
         "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency", "lambda:GetFunctionConcurrency",
         "lambda:GetFunctionConfiguration",
+        # the fire drill's canaries (tokenfuse.drill), tag-conditioned
+        "bedrock:CreateInferenceProfile", "bedrock:DeleteInferenceProfile", "bedrock:InvokeModel",
+        "bedrock:GetModelInvocationLoggingConfiguration", "logs:FilterLogEvents",
     }  # fmt: skip
     assert not any("*" in action for action in allowed)
     profile_arn = "arn:${AWS::Partition}:bedrock:*:${AWS::AccountId}:application-inference-profile/*"
@@ -72,8 +75,17 @@ def test_member_role_actions_are_exactly_what_tokenfuse_calls():
     assert star == {
         "bedrock:ListInferenceProfiles", "account:ListRegions",
         "cloudwatch:GetMetricData", "cloudwatch:ListMetrics",
+        "bedrock:GetModelInvocationLoggingConfiguration",
     }  # fmt: skip
     assert denied == {"iam:PutRolePolicy", "iam:DeleteRolePolicy"}  # never on itself
+    # the drill's rights reach canaries only: every statement on profiles is tag-conditioned
+    drill = next(p for p in role["Properties"]["Policies"] if p["PolicyName"] == "tokenfuse-drill")
+    for statement in drill["PolicyDocument"]["Statement"]:
+        resource = str(statement["Resource"])
+        if "application-inference-profile" in resource:
+            assert "tokenfuse:drill" in str(statement["Condition"]), statement["Sid"]
+        if "foundation-model" in resource and "bedrock:InvokeModel" in _actions(statement):
+            assert "bedrock:InferenceProfileArn" in str(statement["Condition"]), statement["Sid"]
 
 
 def test_member_forwarding_rules_target_the_tokenfuse_bus():
@@ -121,15 +133,18 @@ def test_management_template():
 
 def test_guard_scp_denies_invocation_of_a_placeholder_profile():
     from tokenfuse.adapters.guard_scp import PLACEHOLDER_ARN, empty_document, listed_arns
+    from tokenfuse.drill.canary import tag_guard_statement
 
     policy = json.loads((ORG / "guard-scp.json").read_text())
     assert policy["Version"] == "2012-10-17"
-    [statement] = policy["Statement"]
+    drill, statement = policy["Statement"]
     assert statement["Effect"] == "Deny"
     assert set(statement["Action"]) == {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}
     assert statement["Resource"] == [PLACEHOLDER_ARN], "an SCP statement cannot have an empty resource list"
     assert ":application-inference-profile/" in PLACEHOLDER_ARN
-    # exactly what remediation writes when nothing is tripped, so it reads as "no trips"
-    assert policy == empty_document()
+    # the ARN statement is exactly what remediation writes when nothing is tripped ("no trips"), after
+    # the drill's tag-conditioned statement, which denies only canaries (tokenfuse.drill.canary)
+    assert statement == empty_document()["Statement"][0]
+    assert drill == tag_guard_statement()
     assert listed_arns(policy) == []
     assert len(json.dumps(policy, separators=(",", ":"))) <= 5120  # the SCP size quota

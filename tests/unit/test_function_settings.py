@@ -10,6 +10,7 @@ from tests.support.handlers import ROOT, load_handler
 from tests.support.lambda_context import FakeContext
 from tokenfuse.alerts.settings import NotifySettings
 from tokenfuse.attribution import AttributeSettings
+from tokenfuse.drill.settings import DrillSettings
 from tokenfuse.intake import IntakeSettings
 from tokenfuse.inventory.config import InventorySettings
 from tokenfuse.remediation.settings import ApproveSettings, RemediateSettings
@@ -25,6 +26,7 @@ MODELS: dict[str, tuple[str, type[FunctionSettings]]] = {
     "InventoryFunction": ("inventory", InventorySettings),
     "RemediateFunction": ("remediate", RemediateSettings),
     "DigestFunction": ("digest", DigestSettings),
+    "DrillFunction": ("drill", DrillSettings),
 }
 
 ALLOWED_ENV_READERS = {

@@ -215,6 +215,7 @@ def test_a_composition_root_is_built_once_per_distinct_settings_and_forgotten_on
 def test_every_functions_settings_are_hashable_so_they_can_key_its_root():
     from tokenfuse.alerts.settings import NotifySettings
     from tokenfuse.attribution import AttributeSettings
+    from tokenfuse.drill.settings import DrillSettings
     from tokenfuse.intake import IntakeSettings
     from tokenfuse.inventory.config import InventorySettings
     from tokenfuse.remediation.settings import ApproveSettings, RemediateSettings
@@ -226,6 +227,11 @@ def test_every_functions_settings_are_hashable_so_they_can_key_its_root():
         RemediateSettings: {"APPROVALS_TABLE_NAME": "a", "EVENT_BUS_NAME": "b"},
         ApproveSettings: {"APPROVALS_TABLE_NAME": "a"},
         InventorySettings: {"INVENTORY_TABLE_NAME": "t", "INVENTORY_REGIONS": "us-east-1,eu-west-1"},
+        DrillSettings: {
+            "REMEDIATION_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:r",
+            "REMEDIATE_FUNCTION_NAME": "r",
+            "DRILL_REGION": "us-east-1",
+        },
     }
     for model, env in environments.items():
         settings = model.from_env(env)

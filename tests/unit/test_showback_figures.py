@@ -76,7 +76,8 @@ GHOST = line(
 )
 DIRECT = line("anthropic.claude-3-haiku-20240307-v1:0", {}, HAIKU, "anthropic.claude-3-haiku-20240307-v1:0",
               days(lambda d: 3_000, 1_000, 200), subject="direct-model")  # fmt: skip
-DRILL = line("drill", {**tags("support-bot", "agent-answers", "prod"), "tokenfuse:drill": "true"}, HAIKU,
+DRILL_TAGGED = {**tags("support-bot", "agent-answers", "prod"), "tokenfuse:drill": "true"}
+DRILL = line("tokenfuse-drill-20261201t100000-a1b2c3", DRILL_TAGGED, HAIKU,
              "anthropic.claude-3-haiku-20240307-v1:0", days(lambda d: 1_000, 500, 100))  # fmt: skip
 DIRECTORY = TeamDirectory.model_validate(
     {
@@ -131,6 +132,18 @@ def test_drill_canaries_are_in_no_figure(report):
     assert support.spend_usd == pytest.approx(9_157.05)  # the canary's $0.25 a day is not there
     assert all("drill" not in i.label for i in report.unattributed.items)
     assert "drill" not in report.model_dump_json()
+
+
+def test_a_teams_profile_tagged_as_a_drill_stays_in_the_figures():
+    # Given a team's own profile that carries the drill tag but not a canary's name
+    posing = line("support-agent-2", DRILL_TAGGED, HAIKU, "anthropic.claude-3-haiku-20240307-v1:0",
+                  days(lambda d: 1_000, 500, 100))  # fmt: skip
+    report = build_report(
+        [posing], period=Period.last_week(NOW.date()), now=NOW, team_for=team_for, options=ReportOptions()
+    )
+    # Then its spend is the team's: 7 days x 1,000 requests x (500 x $0.25 + 100 x $1.25) per million
+    (support,) = report.teams
+    assert support.team == "support-bot" and support.spend_usd == pytest.approx(7 * 1_000 * 250 / 1e6)
 
 
 def test_unattributed_breakdown_and_attributable_percent_by_hand(report):

@@ -1,5 +1,6 @@
 """Cost Explorer GetCostAndUsage: Amazon Bedrock's cost grouped by a cost-allocation tag."""
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -18,13 +19,19 @@ def cost_by_tag(
     *,
     service: str = BEDROCK_SERVICE,
     metric: str = "UnblendedCost",
+    exclude_tags: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
     """USD per tag value over [start, end) for one service, following NextPageToken.
 
     Keys are the raw group keys Cost Explorer returns (``team$search``; ``team$`` = untagged).
+    ``exclude_tags`` leaves out resources carrying any of these tag values (a key Billing has not
+    activated matches nothing, so it excludes nothing).
     """
     totals: dict[str, float] = {}
-    for groups in daily_cost_by_tag(client, start, end, tag_key, service=service, metric=metric).values():
+    days = daily_cost_by_tag(
+        client, start, end, tag_key, service=service, metric=metric, exclude_tags=exclude_tags
+    )
+    for groups in days.values():
         for key, amount in groups.items():
             totals[key] = totals.get(key, 0.0) + amount
     return totals
@@ -38,14 +45,19 @@ def daily_cost_by_tag(
     *,
     service: str = BEDROCK_SERVICE,
     metric: str = "UnblendedCost",
+    exclude_tags: Mapping[str, str] | None = None,
 ) -> dict[date, dict[str, float]]:
     """Per day of [start, end), USD per tag group key (as :func:`cost_by_tag`), following NextPageToken."""
     days: dict[date, dict[str, float]] = {}
+    scope: dict[str, Any] = {"Dimensions": {"Key": "SERVICE", "Values": [service]}}
+    if exclude_tags:
+        exclusions = [{"Not": {"Tags": {"Key": k, "Values": [v]}}} for k, v in exclude_tags.items()]
+        scope = {"And": [scope, *exclusions]}
     kwargs: dict[str, Any] = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
         "Granularity": "DAILY",
         "Metrics": [metric],
-        "Filter": {"Dimensions": {"Key": "SERVICE", "Values": [service]}},
+        "Filter": scope,
         "GroupBy": [{"Type": "TAG", "Key": tag_key}],
     }
     while True:

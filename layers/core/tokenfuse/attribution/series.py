@@ -60,6 +60,13 @@ class SeriesTotals:
     def labels(self) -> set[str]:
         return set(self.window) | set(self.baseline)
 
+    def without(self, labels: set[str]) -> "SeriesTotals":
+        """These totals with ``labels``' series left out."""
+        return SeriesTotals(
+            {k: v for k, v in self.window.items() if k not in labels},
+            {k: v for k, v in self.baseline.items() if k not in labels},
+        )
+
     def usage(self, labels: Iterable[str]) -> tuple[Usage, Usage]:
         """(window, baseline range) usage of these labels added up."""
         window: dict[str, float] = {}

@@ -75,6 +75,7 @@ from tokenfuse.attribution.usage import (
     HourGrid,
     HourlySeries,
 )
+from tokenfuse.canaries import CANARY_NAME_PREFIX, is_drill_profile
 from tokenfuse.errors import NotFound, TokenfuseError
 from tokenfuse.events import ReadMethod, ScopeRead, SpendSignal, SpikeAttributed
 from tokenfuse.observability import logger
@@ -343,9 +344,13 @@ class Attributor:
         now: datetime,
     ) -> ScopeReading:
         profiles = self._profiles(clients.bedrock, named)
+        canaries = self._canaries(clients.bedrock, profiles)
+        profiles = [p for p in profiles if p not in canaries]
         self.stats.profiles += len(profiles)
         notes: list[str] = []
         totals, method, reason, series = self._rank_totals(clients.cloudwatch, grid, profiles, now)
+        if canaries:  # a drill canary is in no figure: its series are left out before ranking
+            totals = totals.without({label for c in canaries for label in (c.profile_id, c.arn)})
         self.stats.series += series
         where = f"account {account or 'own'} {region}"
         if reason:
@@ -383,6 +388,24 @@ class Attributor:
             get_metric_data_calls=self._scope_calls + reader.calls,
         )
         return ScopeReading(figures, read, notes)
+
+    @staticmethod
+    def _canaries(bedrock: Any, profiles: Sequence[InferenceProfile]) -> list[InferenceProfile]:
+        """The drill canaries among ``profiles``: only canary-named ones have their tags read."""
+        found = []
+        for profile in profiles:
+            if not (profile.name or "").startswith(CANARY_NAME_PREFIX):
+                continue
+            try:
+                tags = profile_tags(bedrock, profile.arn)
+            except TokenfuseError as error:  # unreadable: it stays in the figures
+                logger.warning(
+                    "could not read a canary's tags", extra={"profile": profile.arn, "error": str(error)}
+                )
+                continue
+            if is_drill_profile(profile.name, tags):
+                found.append(profile)
+        return found
 
     # -- ranking reads --------------------------------------------------------------------------
 

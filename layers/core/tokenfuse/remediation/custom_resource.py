@@ -9,7 +9,7 @@ then delete again).
 
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models.cloudformation_custom_resource import (
     CloudFormationCustomResourceCreateModel,
@@ -61,7 +61,8 @@ def handle(
     send: Callable[[str, dict[str, Any]], None] = cfn_response.send,
 ) -> dict[str, Any]:
     request = parse_request(event)
-    status, reason, data = "SUCCESS", "nothing to do", {}
+    status: Literal["SUCCESS", "FAILED"] = "SUCCESS"
+    reason, data = "nothing to do", {}
     if isinstance(request, CloudFormationCustomResourceDeleteModel):
         try:
             results = tripper.restore_all()
@@ -69,12 +70,25 @@ def handle(
             reason = messages.stack_delete_restored(len(restored))
             data = {"Restored": len(restored)}
         except TokenfuseError as error:
-            status, reason = "FAILED", messages.stack_delete_failed(str(error))[:REASON_LIMIT]
-    physical_id = getattr(request, "physical_resource_id", None) or PHYSICAL_ID
+            status, reason = "FAILED", messages.stack_delete_failed(str(error))
+    return respond(request, status, reason, data=data, send=send)
+
+
+def respond(
+    request: CustomResourceRequest,
+    status: Literal["SUCCESS", "FAILED"],
+    reason: str,
+    *,
+    data: dict[str, Any],
+    physical_id: str = PHYSICAL_ID,
+    send: Callable[[str, dict[str, Any]], None] = cfn_response.send,
+) -> dict[str, Any]:
+    """Answer CloudFormation (the custom-resource response document) and return what was sent; the
+    resource keeps the physical id CloudFormation already knows (Update, Delete)."""
     body = {
         "Status": status,
-        "Reason": reason,
-        "PhysicalResourceId": physical_id,
+        "Reason": reason[:REASON_LIMIT],
+        "PhysicalResourceId": getattr(request, "physical_resource_id", None) or physical_id,
         "StackId": request.stack_id,
         "RequestId": request.request_id,
         "LogicalResourceId": request.logical_resource_id,

@@ -9,6 +9,7 @@ a delivery only where a message really went, so the words built from them say on
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from tokenfuse.canaries import CANARY_NAME_PREFIX, DRILL_TAG_KEY, DRILL_TAG_VALUE
 from tokenfuse.remediation.caller_scope import caller_label
 from tokenfuse.remediation.models import (
     ApprovalOutcome,
@@ -372,6 +373,13 @@ def no_caller_to_block(profile_arn: str, refused: Iterable[str]) -> str:
 
 def caller_scp_full(why: str, labels: Iterable[str]) -> str:
     return f"{why}: an inline deny on {', '.join(labels)} instead of the guard SCP statement"
+
+
+def not_a_canary(profile_arn: str) -> str:
+    return (
+        f"{profile_arn} is not a drill canary (tagged {DRILL_TAG_KEY}={DRILL_TAG_VALUE}, "
+        f"named {CANARY_NAME_PREFIX}...): a drill trips only its own canary"
+    )
 
 
 def no_caller_roles(profile_arn: str, callers_tag_key: str) -> str:

@@ -79,6 +79,11 @@ class RemediationIncident(BaseModel):
     baseline_cost_per_hour_usd: Usd | None = None
     opened_at: UtcDateTime | None = None
     protected: StrictBool = False
+    drill: StrictBool = Field(
+        default=False,
+        description="a fire drill's incident (tokenfuse.drill): trips its canary even under DryRun, "
+        "and only a profile tagged tokenfuse:drill=true",
+    )
     dedup_keys: list[str] = Field(default_factory=list, description="the incident's signals, first first")
     culprit: CulpritCallers | None = None
 
@@ -142,6 +147,8 @@ class PolicyDecision(_Model):
     @property
     def caller_labels(self) -> list[str]:
         return [caller_label(arn) for arn in self.callers]
+
+    drill: StrictBool = Field(default=False, description="a drill incident: the trip acts on its canary only")
 
 
 def audited_decision(decision: Choice | TimeoutDecision) -> Decision:

@@ -15,13 +15,17 @@ Overrides, strongest first:
    table): past the bound an ``auto`` policy needs a person (mode ``approve``).
 
 Untagged or unknown-owner profiles take FinOps's policy, and FinOps's approvers decide.
+
+A **drill** incident (``tokenfuse drill``: its profile is a canary tagged ``tokenfuse:drill=true``)
+takes none of these: it detaches at once, even under DryRun, and nobody is asked; the trip task
+acts only when the profile's live tags say it is a canary (:mod:`tokenfuse.remediation.trip`).
 """
 
 from tokenfuse.remediation.caller_scope import Scope, caller_label, offending
 from tokenfuse.remediation.directory import owner, policy_for
-from tokenfuse.remediation.models import PolicyDecision, RemediationIncident, seconds
+from tokenfuse.remediation.models import Mode, PolicyDecision, RemediationIncident, seconds
 from tokenfuse.remediation.settings import TripMechanism
-from tokenfuse.teams import Policy, TeamDirectory
+from tokenfuse.teams import FINOPS, Policy, TeamDirectory
 
 
 def decide(
@@ -34,6 +38,8 @@ def decide(
     mechanism: TripMechanism,
 ) -> PolicyDecision:
     """The policy for this incident after every override (pure: no AWS)."""
+    if incident.drill:
+        return _drill(incident, mechanism, trips_last_hour)
     reasons: list[str] = []
     decider = owner(directory, incident.team)
     if not decider.known:
@@ -112,3 +118,28 @@ def _scope(
         return "profile", [], mode
     reasons.append(f"{nobody}: notify only")
     return "caller", [], "notify"
+
+
+def _drill(incident: RemediationIncident, mechanism: TripMechanism, trips_last_hour: int) -> PolicyDecision:
+    """A drill detaches its canary now: no approval, no DryRun, no verify delay, outside the trip
+    bound (one canary a week must never make a real runaway wait for a person)."""
+    mode: Mode = "auto"
+    return PolicyDecision(
+        mode=mode,
+        team_mode="auto",
+        action="detach",
+        decision="auto",
+        reasons=["drill: the canary is detached at once, even under DryRun; nobody is asked"],
+        team=FINOPS,
+        approver_team=FINOPS,
+        environment=incident.environment,
+        approval_timeout_seconds=seconds(None, 15),
+        snooze_seconds=seconds(None, 60),
+        verify_delay_seconds=0,
+        cooldown_seconds=seconds(None, 60),
+        on_timeout="none",
+        dry_run=False,
+        mechanism=mechanism,
+        trips_last_hour=trips_last_hour,
+        drill=True,
+    )

@@ -58,6 +58,7 @@ from tokenfuse import clock
 from tokenfuse.adapters.guard_scp import GuardScp
 from tokenfuse.adapters.iam_deny import policy_name, with_deny, without_deny
 from tokenfuse.adapters.profile_tags import ProfileTags
+from tokenfuse.canaries import is_drill_profile
 from tokenfuse.errors import TokenfuseError, TransientAwsError
 from tokenfuse.remediation import caller_trip, messages
 from tokenfuse.remediation.callers import NO_CALLERS, Callers, resolve_callers
@@ -77,6 +78,9 @@ from tokenfuse.remediation.models import (
     utc_iso,
 )
 from tokenfuse.remediation.settings import TripMechanism
+
+Step = tuple[Callable[[str], str], Callable[[TripRecord], TripRecord], Callable[[TripRecord], bool]]
+"""A step after the deny: (what a failure means, the step, whether it is in force)."""
 
 STATE_TAG_KEY = "tokenfuse:state"
 STATE_TRIPPED = "tripped"
@@ -125,7 +129,8 @@ class Tripper:
 
     def trip(self, incident: RemediationIncident, policy: PolicyDecision, actor: str) -> TripRecord:
         """Deny the profile and record what is in force (or, in DryRun, what would be)."""
-        dry_run = self.dry_run or policy.dry_run
+        # A drill acts even under DryRun, and only on a canary (its live tags are checked first).
+        dry_run = policy.dry_run or (self.dry_run and not policy.drill)
         if incident.protected:
             raise ProtectedProfile(messages.protected(incident.profile_arn))
         resumed = None if dry_run else self._resumable(incident.profile_arn)
@@ -146,10 +151,37 @@ class Tripper:
             else:
                 record = self._after_failed_deny(self._written or record, error)
 
-        # The steps after the deny: (what a failure means, the step, whether it is in force)
-        steps: list[
-            tuple[Callable[[str], str], Callable[[TripRecord], TripRecord], Callable[[TripRecord], bool]]
-        ] = []
+        steps = self._after_deny(record, policy, tags, current_tags, dry_run)
+        for label, step, in_force_now in steps:
+            try:
+                record = step(record)
+            except Exception as error:
+                if not dry_run:  # read back: a call that failed may have taken effect anyway
+                    record = self._reconcile(self._written or record)
+                if dry_run or not in_force_now(record):
+                    problems.append(label(messages.error_line(error)))
+
+        if dry_run:
+            return record.model_copy(update={"complete": not problems, "problems": problems})
+        record = record.model_copy(update={"problems": problems})
+        record = record.model_copy(update={"complete": record.all_applied and not problems})
+        self._save(record)
+        at = record.tripped_at
+        if not policy.drill:  # a drill's canary is outside the trips-per-hour bound
+            self.store.log_trip(record.profile_arn, utc_iso(at), int(at.timestamp()))
+        return record
+
+    def _after_deny(
+        self,
+        record: TripRecord,
+        policy: PolicyDecision,
+        tags: ProfileTags,
+        current_tags: dict[str, str],
+        dry_run: bool,
+    ) -> list[Step]:
+        """The steps after the deny, each (what a failure means, the step, whether it is in force):
+        the state tag and, for a throttle, the concurrency caps; none for a caller-scope trip."""
+        steps: list[Step] = []
         if record.scope == "profile":
             steps.append(
                 (
@@ -169,23 +201,7 @@ class Tripper:
                 )
                 for name in record.caller_functions
             ]
-        for label, step, in_force_now in steps:
-            try:
-                record = step(record)
-            except Exception as error:
-                if not dry_run:  # read back: a call that failed may have taken effect anyway
-                    record = self._reconcile(self._written or record)
-                if dry_run or not in_force_now(record):
-                    problems.append(label(messages.error_line(error)))
-
-        if dry_run:
-            return record.model_copy(update={"complete": not problems, "problems": problems})
-        record = record.model_copy(update={"problems": problems})
-        record = record.model_copy(update={"complete": record.all_applied and not problems})
-        self._save(record)
-        at = record.tripped_at
-        self.store.log_trip(record.profile_arn, utc_iso(at), int(at.timestamp()))
-        return record
+        return steps
 
     def _preconditions(
         self,
@@ -203,6 +219,8 @@ class Tripper:
             if resumed is not None:
                 self.settle(resumed, keep_deny=False)
             raise ProtectedProfile(messages.protected(incident.profile_arn, self.protected_tag_key))
+        if policy.drill and not is_drill_profile(incident.profile_name, current_tags):
+            raise NothingToTrip(messages.not_a_canary(incident.profile_arn))
         callers = NO_CALLERS
         if policy.scope == "profile" and (self.mechanism == "inline-deny" or policy.action == "throttle"):
             callers = self._read(lambda: self._callers(incident, current_tags), callers, dry_run, problems)

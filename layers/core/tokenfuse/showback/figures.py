@@ -1,6 +1,7 @@
 """Who spent what (pure): lines classified by their owner, summed per team, feature and environment.
 
-- A profile tagged ``tokenfuse:drill=true`` (a drill canary) is in no figure.
+- A drill canary (:func:`tokenfuse.canaries.is_drill_profile`: tagged ``tokenfuse:drill=true`` and
+  named ``tokenfuse-drill-...``) is in no figure.
 - A profile whose team tag names a team of the directory is attributable; its feature and
   environment come from its tags (``(none)`` when absent).
 - Everything else is unattributed: profiles with no team tag (``untagged``), a team tag the
@@ -15,11 +16,11 @@ from typing import Literal
 
 from tokenfuse.attribution.rank import TagKeys
 from tokenfuse.attribution.usage import Usage
+from tokenfuse.canaries import is_drill_profile
 from tokenfuse.showback.models import FeatureFigures, ModelShare, Mover, UnattributedItem, Unit
 from tokenfuse.showback.period import Period
 from tokenfuse.showback.reading import Line
 
-DRILL_TAG = "tokenfuse:drill"
 NONE_LABEL = "(none)"
 OwnerKind = Literal["team", "untagged", "unknown-team", "direct-model", "drill"]
 
@@ -37,16 +38,12 @@ class Owned:
     environment: str
 
 
-def is_drill(tags: dict[str, str] | object) -> bool:
-    return isinstance(tags, dict) and str(tags.get(DRILL_TAG, "")).strip().lower() == "true"
-
-
 def classify(line: Line, tag_keys: TagKeys, team_for: Callable[[str], str | None]) -> Owned:
     tags = dict(line.tags)
     team_tag = tags.get(tag_keys.team, "").strip()
     feature = tags.get(tag_keys.feature, "").strip() or NONE_LABEL
     environment = tags.get(tag_keys.environment, "").strip() or NONE_LABEL
-    if is_drill(tags):
+    if line.subject == "profile" and is_drill_profile(line.name, tags):
         return Owned(line, "drill", None, team_tag, feature, environment)
     if line.subject == "direct-model":
         return Owned(line, "direct-model", None, "", NONE_LABEL, NONE_LABEL)
