@@ -165,7 +165,8 @@ def test_the_blocked_caller_is_refused_after_the_scp_delay_while_another_caller_
         incident["incident"] |= {"slack_channel": CHANNEL, "slack_ts": thread["ts"]}
         execution = sb.start_execution("RemediationStateMachine", incident)
         table = ApprovalsTable(sb.resources["ApprovalsTable"])
-        trip = _until(lambda: table.get_trip(member.profile_arn), sb)
+        # (the clock stands still until the trip is complete: the guard was updated at this instant)
+        trip = _until(lambda: (t := table.get_trip(member.profile_arn)) and t["complete"] and t, sb)
         assert trip["scope"] == "caller"
         tripped_at = sb.clock.now()
 
