@@ -11,6 +11,7 @@ and statements a person adds during the trip stay when tokenfuse removes its own
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -79,6 +80,15 @@ def without_deny(document: dict[str, Any]) -> dict[str, Any] | None:
     return {"Version": document.get("Version", "2012-10-17"), "Statement": kept} if kept else None
 
 
+@dataclass(frozen=True)
+class RoleFacts:
+    """What ``iam:GetRole`` says of a role: its ARN (with its path), its path and its tags."""
+
+    arn: str
+    path: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 class InlineDeny:
     def __init__(self, iam: IAMClient) -> None:
         self.client = iam
@@ -113,9 +123,14 @@ class InlineDeny:
         return True
 
     def role_exists(self, role_name: str) -> bool:
+        return self.role(role_name) is not None
+
+    def role(self, role_name: str) -> RoleFacts | None:
+        """The role's ARN, path and tags, or None when there is no such role."""
         try:
             with aws_call("iam:GetRole", resource=role_name):
-                self.client.get_role(RoleName=role_name)
+                role = self.client.get_role(RoleName=role_name)["Role"]
         except NotFound:  # NoSuchEntity
-            return False
-        return True
+            return None
+        tags = {str(t["Key"]): str(t.get("Value", "")) for t in role.get("Tags") or []}
+        return RoleFacts(arn=str(role["Arn"]), path=str(role.get("Path") or "/"), tags=tags)

@@ -11,8 +11,10 @@ from datetime import datetime
 
 from tokenfuse.alerts.messages import at_time, block_words, blocked_words, duration, who
 from tokenfuse.canaries import CANARY_NAME_PREFIX, DRILL_TAG_KEY, DRILL_TAG_VALUE
+from tokenfuse.remediation.caller_scope import caller_label
 from tokenfuse.remediation.models import (
     ApprovalOutcome,
+    CallerScpChange,
     Change,
     ConcurrencyChange,
     PolicyDecision,
@@ -81,7 +83,29 @@ def listed(items: Iterable[str], empty: str = "nothing") -> str:
 # -- the policy ------------------------------------------------------------------------------------
 
 
-def policy_said(decided: PolicyDecision) -> str:
+def block_callers(labels: Iterable[str], profile: str, seconds: int | None) -> str:
+    """A caller-scope trip in words: ``block role/checkout-worker on support-bot for 15 min``
+    (``seconds`` None: until restored)."""
+    until = f"for {duration(seconds)}" if seconds is not None else "until restored"
+    return f"block {', '.join(labels)} on {profile} {until}"
+
+
+def caller_block(policy: PolicyDecision, profile: str) -> str | None:
+    """What a caller-scope policy will block, or None for a profile-scope one."""
+    if policy.scope != "caller":
+        return None
+    seconds = policy.cooldown_seconds if policy.action == "throttle" else None
+    return block_callers(policy.caller_labels, profile, seconds)
+
+
+def policy_said(decided: PolicyDecision, profile: str | None = None) -> str:
+    callers = caller_block(decided, profile or "the profile")
+    if callers and decided.mode in {"approve", "auto", "dry-run"}:
+        return {
+            "approve": f"Asking {decided.approver_team} on-call to approve: {callers}.",
+            "auto": f"Policy: automatically {callers}.",
+            "dry-run": f"DryRun: planning to {callers}; nothing will be changed.",
+        }[decided.mode]
     words = policy_block(decided)
     if decided.mode == "approve":
         return f"Asking {decided.approver_team} on-call to approve: {words}."
@@ -104,7 +128,10 @@ def approval_fallback(incident: RemediationIncident, policy: PolicyDecision) -> 
 
 def block_question(incident: RemediationIncident, policy: PolicyDecision, mark: str = "") -> str:
     """``Block support-agent for 15 min?`` / ``Block support-agent until restored?`` (``mark``
-    around the profile: a backtick in mrkdwn)."""
+    around the profile: a backtick in mrkdwn); a caller-scope policy names whom it blocks:
+    ``Block role/checkout-worker on support-agent for 15 min?``."""
+    if callers := caller_block(policy, f"{mark}{profile_label(incident)}{mark}"):
+        return f"B{callers.removeprefix('b')}?"
     words = policy_block(policy).removeprefix("block ")
     return f"Block {mark}{profile_label(incident)}{mark} {words}?"
 
@@ -114,8 +141,10 @@ def approval_request(
 ) -> str:
     """The request's section (mrkdwn): what would happen, who may decide, until when."""
     mentions = " ".join(f"<@{a}>" for a in approvers) or "FinOps on-call"
-    words = policy_block(policy)
-    default = f"{words.replace('block', 'block it', 1)}" if policy.on_timeout == "trip" else "take no action"
+    words = caller_block(policy, f"`{profile_label(incident)}`") or policy_block(policy).replace(
+        "block", "block it", 1
+    )
+    default = words if policy.on_timeout == "trip" else "take no action"
     return (
         f":rotating_light: *{block_question(incident, policy, '`')}* "
         f"({incident.kind}, {incident.severity}) at {money_per_hour(incident.cost_per_hour_usd)} "
@@ -136,6 +165,9 @@ def approval_button_labels(policy: PolicyDecision) -> dict[str, str]:
 
 
 def block_phrase(policy: PolicyDecision) -> str:
+    callers = caller_block(policy, "it")
+    if callers:
+        return callers + (" (restored automatically)" if policy.action == "throttle" else "")
     if policy.action == "throttle":
         return f"block it for {duration(policy.cooldown_seconds)} (restored automatically)"
     return "block it until restored (a person restores it)"
@@ -278,6 +310,9 @@ def change_line(change: Change) -> str:
             text = f"guard SCP {change.policy_id} lists the profile ARN (deny)"
         case ScpChange():
             text = f"guard SCP {change.policy_id} already listed the profile ARN before the trip (deny)"
+        case CallerScpChange():
+            labels = ", ".join(caller_label(arn) for arn in change.role_arns)
+            text = f"guard SCP {change.policy_id} denies the profile to {labels} (ArnLike aws:PrincipalArn)"
         case RolePolicyChange():
             text = f"inline deny {change.policy_name} on role {change.role_name}"
         case TagChange():
@@ -311,8 +346,17 @@ def trip_said(record: TripRecord) -> str:
         return say
     plan = restore_plan(record)
     blocked = record_blocked(record)
+    notes = f" Note: {'; '.join(record.notes)}." if record.notes else ""
+    if record.complete and record.scope == "caller":
+        callers = block_callers(
+            [t.label for t in record.callers],
+            record.profile_name or record.profile_id,
+            trip_cooldown(record) or None,
+        )
+        who = "B" + callers.removeprefix("b").replace("lock ", "locked ", 1)
+        return f":no_entry: {who}: {'; '.join(in_force(record))}. {plan}.{notes}"
     if record.complete:
-        return f":no_entry: {blocked.capitalize()}: {'; '.join(in_force(record))}. {plan}."
+        return f":no_entry: {blocked.capitalize()}: {'; '.join(in_force(record))}. {plan}.{notes}"
     return (
         f":warning: Partly {blocked}: the deny is in force, so the spend stops. "
         f"In force: {'; '.join(in_force(record))}. Not applied: {listed(record.problems, 'n/a')}. "
@@ -340,6 +384,18 @@ def protected(profile_arn: str, tag: str | None = None) -> str:
     if tag:
         return f"{profile_arn} is tagged {tag}=true"
     return f"{profile_arn} is tagged protected: tokenfuse never blocks it"
+
+
+def no_such_role(label: str, account_id: str) -> str:
+    return f"{label}: no such role in account {account_id}: not blocked"
+
+
+def no_caller_to_block(profile_arn: str, refused: Iterable[str]) -> str:
+    return f"no caller of {profile_arn} can be blocked ({listed(refused, 'none named')})"
+
+
+def caller_scp_full(why: str, labels: Iterable[str]) -> str:
+    return f"{why}: an inline deny on {', '.join(labels)} instead of the guard SCP statement"
 
 
 def not_a_canary(profile_arn: str) -> str:
@@ -457,6 +513,15 @@ def scp_put_back(*, added: bool, removed: bool) -> str:
     if not added:
         return "guard SCP: the ARN was listed before the trip, so it stays listed (still denied by that)"
     return "guard SCP: ARN removed" if removed else "guard SCP: ARN no longer listed"
+
+
+def caller_scp_put_back(change: CallerScpChange, *, removed: bool) -> str:
+    labels = ", ".join(caller_label(arn) for arn in change.added)
+    if not change.added:
+        return "guard SCP: the callers were denied before the trip, so they stay denied (by that)"
+    if removed:
+        return f"guard SCP: {labels} no longer denied on the profile"
+    return f"guard SCP: {labels} already not denied on the profile"
 
 
 def restore_by_failed(actor: str, what: str) -> str:

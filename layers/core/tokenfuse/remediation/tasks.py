@@ -178,6 +178,7 @@ class Deps:
             callers_tag_key=s.callers_tag_key,
             protected_tag_key=s.protected_tag_key,
             throttle_concurrency=s.throttle_concurrency,
+            member_role_name=s.member_role_name,
             now=self.now,
         )
 
@@ -220,7 +221,7 @@ def task_policy(task: PolicyTask, deps: Deps) -> PolicyDecision:
         decided.action,
         decision=decided.decision,
         details={"mode": decided.mode, "team_mode": decided.team_mode, "reasons": decided.reasons},
-        say=messages.policy_said(decided),
+        say=messages.policy_said(decided, messages.profile_label(task.incident)),
     )
     return decided
 
@@ -276,14 +277,17 @@ def task_trip(task: TripTask, deps: Deps) -> TripRecord:
 
 def task_verify(task: VerifyStoppedTask | VerifyStillRunningTask, deps: Deps) -> VerifyResult:
     now = deps.now()
+    remaining_share = 0.0
     if isinstance(task, VerifyStoppedTask):
         split_at = task.trip.tripped_at
+        if task.trip.scope == "caller":  # the callers left unblocked go on spending
+            remaining_share = 1.0 - task.policy.callers_share
     else:
         split_at = now - timedelta(seconds=task.since_seconds)
     incident = task.incident
-    result = verify.verify(
-        deps.metric_reader(incident), [incident.profile_id, incident.profile_arn], task.expect, now, split_at
-    )
+    model_ids = [incident.profile_id, incident.profile_arn]
+    reader = deps.metric_reader(incident)
+    result = verify.verify(reader, model_ids, task.expect, now, split_at, remaining_share=remaining_share)
     say = messages.verified_said(result)
     deps.auditor.record(incident, "verified", task.policy.action, details=result.to_json(), say=say)
     return result
