@@ -13,7 +13,7 @@ SAM_BIN := $(SAM_VENV)/bin
 REGION ?= us-east-1
 CFN_TEMPLATES := template.yaml $(wildcard org/*.yaml)
 
-.PHONY: help venv browser test test-fast lint pytest demo bench build clean
+.PHONY: help venv browser test test-fast lint pytest demo bench build member-artifacts clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -65,6 +65,21 @@ bench: $(BIN)/.installed  ## benchmarks; results in bench/RESULTS.md
 
 build: $(SAM_BIN)/.installed  ## sam build for arm64 (python3.13 must be on PATH)
 	$(SAM_BIN)/sam build --template template.yaml
+
+# The member stacks' meter code (org/member.yaml reads it; a StackSet cannot `sam build`): the built
+# layer and two handlers zipped, copied to <ARTIFACT_BUCKET_PREFIX>-<region> for each of REGIONS
+# under ARTIFACT_PREFIX (a new prefix per release: CloudFormation updates code only when the key changes).
+ARTIFACT_PREFIX ?= tokenfuse/0.1.0/
+REGIONS ?= $(REGION)
+member-artifacts: build  ## zip the meter's layer and handlers and copy them to each region's artifact bucket
+	@test -n "$(ARTIFACT_BUCKET_PREFIX)" || { echo "ARTIFACT_BUCKET_PREFIX=<prefix> is required"; exit 2; }
+	rm -rf .aws-sam/member && mkdir -p .aws-sam/member
+	cd .aws-sam/build/CoreLayer && zip -qr ../../member/core-layer.zip .
+	cd .aws-sam/build/MeterFunction && zip -qr ../../member/meter.zip .
+	cd .aws-sam/build/InvocationLoggingFunction && zip -qr ../../member/invocation-logging.zip .
+	for region in $(REGIONS); do \
+		aws s3 cp --recursive .aws-sam/member "s3://$(ARTIFACT_BUCKET_PREFIX)-$$region/$(ARTIFACT_PREFIX)" --region $$region || exit 1; \
+	done
 
 clean:  ## remove virtual environments and build output
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam

@@ -21,6 +21,7 @@ SECTIONS: dict[str, str] = {
     "Demo: signal storm": "bench.demo:storm",
     "Cold start": "bench.coldstart:run",
     "Artifacts": "bench.artifacts:run",
+    "Fast path: invocation-log meter": "bench.fastpath:run",
 }
 """Section heading -> "module:function" returning the section's markdown."""
 

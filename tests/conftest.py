@@ -35,7 +35,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 HANDLERS = ROOT / "tests" / "fixtures" / "handlers"
-FUNCTIONS = ["approve", "attribute", "digest", "drill", "intake", "inventory", "notify", "remediate"]
+FUNCTIONS = [
+    "approve",
+    "attribute",
+    "digest",
+    "drill",
+    "intake",
+    "inventory",
+    "invocation_logging",
+    "meter",
+    "notify",
+    "remediate",
+]
 
 
 def build_project(

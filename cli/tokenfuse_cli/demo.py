@@ -26,8 +26,9 @@ _TOPICS = {"cad": "CostAnomalyTopic", "budget": "BudgetsTopic", "alarm": "TokenR
 
 
 def classify(name: str, sample: Any) -> tuple[str, str | None]:  # noqa: PLR0911
-    """How a sample enters: ('sns', topic logical id) | ('events', 'default') |
-    ('sqs', queue name) | ('schedule', file-name prefix) | ('unknown', None)."""
+    """How a sample enters: ('sns', topic logical id) | ('events', 'default' or 'TokenfuseBus') |
+    ('sqs', queue name) | ('schedule', file-name prefix) | ('lambda', function logical id) |
+    ('unknown', None)."""
     records = sample.get("Records") if isinstance(sample, dict) else None
     if isinstance(records, list) and records and isinstance(records[0], dict):
         first = records[0]
@@ -47,7 +48,10 @@ def classify(name: str, sample: Any) -> tuple[str, str | None]:  # noqa: PLR0911
         if first.get("eventSource") == "aws:sqs":
             return "sqs", str(first.get("eventSourceARN", "")).rsplit(":", 1)[-1]
     if isinstance(sample, dict) and "detail-type" in sample and "source" in sample:
-        return "events", "default"
+        # tokenfuse's own events (the meters' spend rates) are put on tokenfuse's bus directly
+        return "events", "TokenfuseBus" if str(sample["source"]).startswith("tokenfuse.") else "default"
+    if isinstance(sample, dict) and isinstance(sample.get("awslogs"), dict):
+        return "lambda", "MeterFunction"  # a CloudWatch Logs subscription delivery
     if "schedule" in name:
         return "schedule", name.split("-", 1)[0]
     return "unknown", None
@@ -88,8 +92,15 @@ def _send(sb: Sandbox, kind: str, target: str | None, sample: dict[str, Any]) ->
                 kwargs["MessageAttributes"] = _sns_attributes(sns["MessageAttributes"])
             sb.clients["sns"].publish(**kwargs)
         return f"sns:{target}"
-    sb.put_events([sample], bus="default")
-    return f"events:default ({sample['source']} / {sample['detail-type']})"
+    if kind == "lambda":
+        assert target is not None
+        sb.clients["lambda"].invoke(
+            FunctionName=sb.resources[target], InvocationType="Event", Payload=json.dumps(sample).encode()
+        )
+        return f"lambda:{target} (asynchronous, as CloudWatch Logs delivers)"
+    bus = target or "default"
+    sb.put_events([sample], bus=bus)
+    return f"events:{bus} ({sample['source']} / {sample['detail-type']})"
 
 
 def _dead_letter_counts(sb: Sandbox) -> dict[str, int]:

@@ -128,6 +128,8 @@ class Sandbox:
         self._patches = moto_patches.MotoPatches()  # the sandbox's own changes inside moto
         self._recorders: list[tuple[str, str]] = []  # (bus name, recorder queue url)
         self._bus_events: list[dict[str, Any]] = []
+        self.custom_resources: dict[str, dict[str, Any]] = {}
+        """Logical id -> the response each custom resource sent to its Create request."""
 
     # -- lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> Sandbox:
@@ -174,6 +176,9 @@ class Sandbox:
         if self.load_handlers:
             for lid in self.runtime.functions:
                 self.runtime.load(lid)
+            from tokenfuse_sandbox.custom_resources import create_all
+
+            self.custom_resources = create_all(self.provisioner, self.runtime)
         if self.clock is not None and self.fire_schedules:
             for sched in self.provisioner.wiring.schedules:  # unsupported expressions fail now
                 fire_times(sched["expression"], self.clock.now(), self.clock.now())
@@ -322,6 +327,7 @@ class Sandbox:
         """The sandbox's own changes inside moto (:mod:`.emulation.moto_patches`), undone at stop."""
         self._undo.append(self._patches.restore)
         moto_patches.route_lambda_invoke(self._patches, self._invoke_in_process)
+        moto_patches.cross_account_put_events(self._patches)
         moto_patches.record_put_events(self._patches, self._record_bus_events)
         moto_patches.fix_eventbridge(self._patches)
         moto_patches.sns_timestamps_on(self._patches, self.now)

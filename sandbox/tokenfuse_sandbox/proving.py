@@ -50,7 +50,6 @@ STACK_NAME = "tokenfuse-sandbox"
 SENDER = "tokenfuse@example.com"
 FINOPS_EMAIL = "finops@example.com"
 LOG_GROUP = "/aws/bedrock/modelinvocations"
-MEMBER_STACK_SET = "tokenfuse-member"
 ORG = Path(__file__).resolve().parents[2] / "org"
 
 
@@ -216,28 +215,9 @@ class ProvingGround:
             organizations.detach_policy(PolicyId=policy, TargetId=root)
 
     def _member_stack_set(self, sessions: org_mod.Sessions) -> None:
-        cloudformation = sessions.client("cloudformation", org_mod.TOKENFUSE_ACCOUNT, self.sb.region)
-        organizations = sessions.client("organizations", org_mod.TOKENFUSE_ACCOUNT)
-        cloudformation.create_stack_set(
-            StackSetName=MEMBER_STACK_SET,
-            TemplateBody=(ORG / "member.yaml").read_text(),
-            PermissionModel="SERVICE_MANAGED",
-            AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": False},
-            Capabilities=["CAPABILITY_NAMED_IAM"],
-            Parameters=[
-                {"ParameterKey": "ToolingAccountId", "ParameterValue": self.sb.account_id},
-                {
-                    "ParameterKey": "TokenfuseBusArn",
-                    "ParameterValue": str(self.sb.attr("TokenfuseBus", "Arn")),
-                },
-            ],
-        )
-        root = organizations.list_roots()["Roots"][0]["Id"]
-        cloudformation.create_stack_instances(
-            StackSetName=MEMBER_STACK_SET,
-            DeploymentTargets={"OrganizationalUnitIds": [root]},
-            Regions=list(org_mod.REGIONS),
-        )
+        from tokenfuse_sandbox.member_stacks import deploy_member_stack_set
+
+        deploy_member_stack_set(self.sb, sessions, org_mod.TOKENFUSE_ACCOUNT, org_mod.REGIONS)
 
     def _invocation_logging(self, sessions: org_mod.Sessions) -> None:
         for account in org_mod.ACCOUNTS:

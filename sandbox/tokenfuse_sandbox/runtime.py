@@ -115,9 +115,12 @@ class Runtime:
         self.closed = False  # set when the sandbox stops: a late call (a lingering thread) is refused
 
     # -- registry -------------------------------------------------------------------------------
-    def register(self, spec: FunctionSpec) -> None:
+    def register(self, spec: FunctionSpec, *, by_arn_only: bool = False) -> None:
+        """``by_arn_only``: a function of another account or region (a member stack's), whose name
+        alone would be the tooling account's function of that name."""
         self.functions[spec.logical_id] = spec
-        self.by_name[spec.name] = spec.logical_id
+        if not by_arn_only:
+            self.by_name[spec.name] = spec.logical_id
         self.by_name[spec.arn] = spec.logical_id
         self.by_name[spec.logical_id] = spec.logical_id
 
@@ -126,6 +129,9 @@ class Runtime:
         if name_or_arn in self.by_name:
             return self.by_name[name_or_arn]
         if name_or_arn.startswith("arn:"):
+            unqualified = ":".join(name_or_arn.split(":")[:7])
+            if unqualified in self.by_name:
+                return self.by_name[unqualified]
             parts = name_or_arn.split(":")
             if len(parts) >= 7:
                 return self.by_name.get(parts[6])

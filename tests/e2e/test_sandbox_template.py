@@ -71,6 +71,10 @@ def _meant_for(name: str) -> tuple[str | None, str | None]:
         return "IntakeFunction", "sqs:tokenfuse-intake-dev"
     if name.startswith("cloudtrail-"):
         return "InventoryFunction", "rule:"
+    if name == "meter-invocation-logs.json":
+        return "MeterFunction", "lambda:Invoke(Event)"
+    if name == "meter-spend-rate-eventbridge.json":
+        return "IntakeFunction", "sqs:tokenfuse-intake-dev"
     if name.startswith("inventory-"):
         return "InventoryFunction", "schedule:" if "schedule" in name else "sqs:tokenfuse-inventory-sweep-dev"
     return "?", "?"
@@ -122,7 +126,13 @@ def test_rule_patterns_match_their_samples_and_no_others(sb):
     notify = _function_rule(sb, "NotifyFunction", "SpikeAttributed")
     samples = _eventbridge_samples()
     assert {"cad-eventbridge.json", "alarm-eventbridge.json", "alarm-eventbridge-ok.json"} <= set(samples)
+    spend_rate = _rules(sb, "SpendRateEventRule")
     for name, sample in samples.items():
+        if name.startswith("meter-"):
+            # put on tokenfuse's bus by the meters themselves: the spend-rate rule alone takes it
+            assert sb.matching_rules(sample, "default") == [], name
+            assert sb.matching_rules(sample, "TokenfuseBus") == [spend_rate], name
+            continue
         # raised on the default bus: only the forwarding rule takes it, to tokenfuse's bus
         assert sb.matching_rules(sample, "default") == [forward], name
         if name == "alarm-eventbridge-ok.json":

@@ -148,3 +148,64 @@ def test_guard_scp_denies_invocation_of_a_placeholder_profile():
     assert drill == tag_guard_statement()
     assert listed_arns(policy) == []
     assert len(json.dumps(policy, separators=(",", ":"))) <= 5120  # the SCP size quota
+
+
+METER_RESOURCES = {
+    "MeterCoreLayer",
+    "MeterFunctionRole",
+    "MeterFunction",
+    "MeterInvokeConfig",
+    "MeterFunctionLogsPermission",
+    "MeterCountersTable",
+    "MeterDeadLetterQueue",
+    "InvocationLoggingFunctionRole",
+    "InvocationLoggingFunction",
+    "InvocationLoggingRole",
+    "InvocationLogMeterSetup",
+}
+
+
+def test_member_meter_is_deployed_only_with_an_artifact_bucket_and_reads_its_code_from_it():
+    member = load_yaml(ORG / "member.yaml")
+    resources = member["Resources"]
+    assert {lid for lid, r in resources.items() if r.get("Condition") == "HasMeter"} == METER_RESOURCES
+    assert member["Conditions"]["HasMeter"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ArtifactBucketPrefix"}, ""]}]
+    }
+    assert member["Parameters"]["ArtifactBucketPrefix"]["Default"] == ""
+    assert member["Parameters"]["EnableInvocationLogging"]["Default"] == "false"  # opt-in
+    bucket = {"Fn::Sub": "${ArtifactBucketPrefix}-${AWS::Region}"}  # Lambda reads code in its own region
+    for lid, key in (("MeterFunction", "meter.zip"), ("InvocationLoggingFunction", "invocation-logging.zip")):
+        code = resources[lid]["Properties"]["Code"]
+        assert code == {"S3Bucket": bucket, "S3Key": {"Fn::Sub": f"${{ArtifactPrefix}}{key}"}}
+    assert resources["MeterCoreLayer"]["Properties"]["Content"]["S3Bucket"] == bucket
+
+
+def test_member_meter_sends_to_tokenfuses_bus_and_may_write_only_its_own_table_and_queue():
+    from tokenfuse.meter.wiring import MeterSettings
+
+    resources = load_yaml(ORG / "member.yaml")["Resources"]
+    env = resources["MeterFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["EVENT_BUS_NAME"] == {"Ref": "TokenfuseBusArn"}
+    read = {MeterSettings.variable(name) for name in MeterSettings.model_fields}
+    assert {k for k in env if not k.startswith("POWERTOOLS_")} <= read
+    [policy] = resources["MeterFunctionRole"]["Properties"]["Policies"]
+    by_sid = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert by_sid["SpendRateEvents"]["Resource"] == {"Ref": "TokenfuseBusArn"}
+    assert by_sid["Counters"]["Resource"] == {"Fn::GetAtt": ["MeterCountersTable", "Arn"]}
+    assert by_sid["DeadLetters"]["Resource"] == {"Fn::GetAtt": ["MeterDeadLetterQueue", "Arn"]}
+    assert all(
+        (s["Effect"] == "Allow" and s["Resource"] != "*") or s["Sid"] == "Baselines" for s in by_sid.values()
+    )
+    # no failure destination: a failed delivery would hold prompt and completion text
+    assert set(resources["MeterInvokeConfig"]["Properties"]) == {
+        "FunctionName",
+        "Qualifier",
+        "MaximumRetryAttempts",
+    }
+
+
+def test_member_and_main_invocation_logging_set_up_take_the_same_properties():
+    main = load_yaml(ROOT / "template.yaml")["Resources"]["InvocationLogMeterSetup"]["Properties"]
+    member = load_yaml(ORG / "member.yaml")["Resources"]["InvocationLogMeterSetup"]["Properties"]
+    assert set(main) == set(member)

@@ -13,6 +13,8 @@ from tokenfuse.attribution import AttributeSettings
 from tokenfuse.drill.settings import DrillSettings
 from tokenfuse.intake import IntakeSettings
 from tokenfuse.inventory.config import InventorySettings
+from tokenfuse.meter.logging_setup import InvocationLoggingSettings
+from tokenfuse.meter.wiring import MeterSettings
 from tokenfuse.remediation.settings import ApproveSettings, RemediateSettings
 from tokenfuse.settings import FunctionSettings, SettingsError, clear_cache
 from tokenfuse.showback.settings import DigestSettings
@@ -27,6 +29,8 @@ MODELS: dict[str, tuple[str, type[FunctionSettings]]] = {
     "RemediateFunction": ("remediate", RemediateSettings),
     "DigestFunction": ("digest", DigestSettings),
     "DrillFunction": ("drill", DrillSettings),
+    "MeterFunction": ("meter", MeterSettings),
+    "InvocationLoggingFunction": ("invocation_logging", InvocationLoggingSettings),
 }
 
 ALLOWED_ENV_READERS = {
@@ -154,7 +158,20 @@ def test_settings_are_validated_once_per_environment():
     assert RemediateSettings.from_env(env) is not first
 
 
-@pytest.mark.parametrize("logical_id", sorted(MODELS))
+# InvocationLoggingFunction reads nothing of its own (its custom resource's properties say it all)
+WITH_REQUIRED = sorted(
+    logical_id
+    for logical_id, (_, model) in MODELS.items()
+    if any(field.is_required() for field in model.model_fields.values())
+)
+
+
+def test_only_the_invocation_logging_function_needs_no_variable():
+    assert set(MODELS) - set(WITH_REQUIRED) == {"InvocationLoggingFunction"}
+    assert not own_variables("InvocationLoggingFunction")
+
+
+@pytest.mark.parametrize("logical_id", WITH_REQUIRED)
 def test_a_handler_refuses_a_broken_environment_before_reading_its_event(logical_id, monkeypatch):
     """Every variable the template sets is present except one required one: the handler raises the
     one-line SettingsError naming it, whatever the event (here one no handler could read)."""

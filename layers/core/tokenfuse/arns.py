@@ -26,3 +26,27 @@ PROFILE_ARN = re.compile(
 def profile_arn(profile_id: str, *, account: str, region: str, partition: str = "aws") -> str:
     """The ARN of an application inference profile (its parts are not checked here)."""
     return f"arn:{partition}:bedrock:{region}:{account}:{APPLICATION_PROFILE}/{profile_id}"
+
+
+_ASSUMED_ROLE = re.compile(
+    rf"arn:(?P<partition>{PARTITION_PATTERN}):sts::(?P<account>{ACCOUNT_PATTERN}):assumed-role/"
+    r"(?P<role>[\w+=,.@-]{1,64})/[\w+=,.@-]{1,64}"
+)
+_IAM_PRINCIPAL = re.compile(
+    rf"arn:{PARTITION_PATTERN}:iam::{ACCOUNT_PATTERN}:(?:role|user)(?:/[\w+=,.@-]+)+|"
+    rf"arn:{PARTITION_PATTERN}:iam::{ACCOUNT_PATTERN}:root"
+)
+
+
+def caller_role_arn(identity_arn: str) -> str | None:
+    """The IAM principal behind a caller identity, as model invocation logs name it
+    (``identity.arn``): an assumed-role session ``arn:aws:sts::<account>:assumed-role/<role>/<session>``
+    is its role ``arn:aws:iam::<account>:role/<role>`` (every session of the role; the role's path
+    is not in the session ARN: whoever writes a policy on it looks the path up); an IAM user, a
+    role or the root ARN is itself. None for anything else."""
+    session = _ASSUMED_ROLE.fullmatch(identity_arn)
+    if session is not None:
+        return f"arn:{session['partition']}:iam::{session['account']}:role/{session['role']}"
+    if _IAM_PRINCIPAL.fullmatch(identity_arn):
+        return identity_arn
+    return None

@@ -40,7 +40,7 @@ PREVIOUS_SCHEMA_VERSION = 0
 """The version before it, still read: v0, the events that carry no ``schema_version``."""
 READABLE_VERSIONS = (PREVIOUS_SCHEMA_VERSION, SCHEMA_VERSION)
 
-SignalSource = Literal["cost-anomaly", "budget", "token-rate-alarm"]
+SignalSource = Literal["cost-anomaly", "budget", "token-rate-alarm", "invocation-log"]
 SpikeKind = Literal["request-storm", "output-runaway", "context-bloat", "rate-shift", "unknown"]
 Action = Literal["throttle", "detach", "none"]
 Decision = Literal["approve", "decline", "snooze", "timeout", "auto", "notify", "dry-run", "protected"]
@@ -116,6 +116,13 @@ class BusEvent(BusModel):
 # --------------------------------------------------------------------------------------------
 
 
+class CallerShare(BusModel):
+    """One caller (an IAM role) behind a culprit's spend, as model invocation logs name it."""
+
+    role_arn: str
+    share: float = Field(ge=0, le=1)
+
+
 class RootCause(BusModel):
     """One root cause of a Cost Anomaly Detection anomaly, as it came."""
 
@@ -181,9 +188,56 @@ class SpendSignal(BusEvent):
     profile_id: str | None = None
     profile_arn: str | None = None
 
+    # Invocation-log meter (spend-rate): the burn over ``window_start`` .. ``window_end``; the
+    # window's dollars are ``actual_usd``
+    burn_usd_per_hour: float | None = None
+    burn_threshold_usd_per_hour: float | None = None
+    model_ids: list[str] = Field(default_factory=list)
+    callers: list[CallerShare] | None = None
+
     # Where it came from (for the audit trail, never parsed again)
     raw_source: Literal["sns", "sqs-sns", "eventbridge"]
     summary: str
+
+
+ThresholdBasis = Literal["policy", "baseline", "floor"]
+
+
+class SpendRate(BusModel):
+    """The invocation-log meter's spend-rate event: one subject's dollar burn rate stayed above its
+    armed threshold for the whole window (``burn_seconds``, 10-second buckets), measured from
+    Bedrock model invocation logs priced per request. Sent once per subject per re-alert period
+    (``dedup_key``: subject and window start), from the member account to tokenfuse's bus.
+
+    ``subject`` is ``profile`` for an application inference profile (``profile_arn`` set), else
+    ``direct-model`` (a foundation model or a system profile called straight: ``profile_arn``
+    null, ``model_ids`` names what was called). ``callers`` are IAM role ARNs (mapped from the
+    session ARNs in ``identity.arn``) with their share of the window's dollars, largest first.
+    """
+
+    source: Literal["invocation-log"] = "invocation-log"
+    dedup_key: str
+    measured_at: UtcDateTime
+    account_id: str
+    region: str
+    subject: Literal["profile", "direct-model"]
+    profile_arn: str | None
+    profile_id: str | None
+    model_ids: list[str]
+    window_start: UtcDateTime
+    window_end: UtcDateTime
+    window_usd: float = Field(ge=0)
+    burn_usd_per_hour: float = Field(ge=0)
+    threshold_usd_per_hour: float = Field(ge=0)
+    threshold_basis: ThresholdBasis
+    bucket_seconds: int = Field(gt=0)
+    invocations: int = Field(ge=0)
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+    cache_read_tokens: int = Field(ge=0)
+    cache_write_tokens: int = Field(ge=0)
+    unpriced_models: list[str] = Field(default_factory=list)
+    callers: list[CallerShare]
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,13 +252,6 @@ class TokensPerRequest(BusModel):
 
 CulpritSubject = Literal["profile", "direct-model"]
 ReadMethod = Literal["metrics-insights", "metric-stat"]
-
-
-class CallerShare(BusModel):
-    """One caller (an IAM role) behind a culprit's spend, as model invocation logs name it."""
-
-    role_arn: str
-    share: float = Field(ge=0, le=1)
 
 
 class PeakHours(BusModel):
@@ -519,6 +566,7 @@ class ProfileNonCompliant(BusEvent):
 
 
 DETAIL_TYPES: dict[type[BusModel], str] = {
+    SpendRate: "Spend Rate",
     SpendSignal: "Spend Signal",
     SpikeAttributed: "Spike Attributed",
     IncidentOpened: "Incident Opened",
@@ -528,6 +576,7 @@ DETAIL_TYPES: dict[type[BusModel], str] = {
 """The bus's ``detail-type`` of each model; the template's rules match on these strings."""
 
 BUS_SOURCES: dict[type[BusModel], str] = {
+    SpendRate: "tokenfuse.meter",
     SpendSignal: "tokenfuse.intake",
     SpikeAttributed: "tokenfuse.attribution",
     IncidentOpened: "tokenfuse.incidents",

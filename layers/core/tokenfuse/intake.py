@@ -33,7 +33,7 @@ from tokenfuse import clock
 from tokenfuse.adapters.aws import default_session
 from tokenfuse.adapters.budgets import BudgetsReader
 from tokenfuse.adapters.bus import EventBus
-from tokenfuse.composition import composition_root
+from tokenfuse.composition import composition_root, own_account
 from tokenfuse.composition import reset as reset_roots
 from tokenfuse.errors import AccessDenied, NotFound, SignalError
 from tokenfuse.events import SpendSignal
@@ -85,6 +85,8 @@ class Intake:
         )
     )
     now: Callable[[], datetime] = clock.now
+    own_account: str | None = None
+    """The function's account (tokenfuse's): its meter's spend-rate events may name any account."""
     _deliver_once: Callable[..., dict[str, Any]] | None = None
     budgets: BudgetsReader = field(init=False)
 
@@ -106,6 +108,7 @@ class Intake:
         expiry), and the Budgets reader starts afresh (no assumed role outlives an invocation)."""
         self.idempotency.register_lambda_context(context)
         self.budgets = BudgetsReader(self.budgets_role_arn)
+        self.own_account = own_account(context)
 
     def handle_record(self, record: SQSRecord) -> list[str]:
         """Parse one SQS record and put its signal(s) on the bus once; the dedup keys handled.
@@ -137,7 +140,9 @@ class Intake:
     def _parse(self, record: SQSRecord) -> list[SpendSignal]:
         try:
             # The body as SQS gave it: a missing (empty) or odd one is refused like any other.
-            return parse_signal(record.raw_event.get("body", ""), received_at=self.now())
+            return parse_signal(
+                record.raw_event.get("body", ""), received_at=self.now(), tokenfuse_account=self.own_account
+            )
         except SignalError as error:
             self._refuse(record, f"{type(error).__name__}: {error}")
             raise

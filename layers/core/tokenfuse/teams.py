@@ -90,6 +90,11 @@ class Policy(DirectoryModel):
     # Token-rate alarm thresholds the inventory arms per profile (None: its built-in default).
     alarm_output_tokens_per_minute: float | None = Field(default=None, gt=0)
     alarm_input_tokens_per_minute: float | None = Field(default=None, gt=0)
+    # The invocation-log meter's burn threshold: this $/h when set, else baseline x burn_factor;
+    # it must hold for burn_seconds (10-second buckets) before the meter sends a spend-rate event.
+    burn_usd_per_hour: float | None = Field(default=None, gt=0, le=1e9)
+    burn_factor: float = Field(default=5.0, gt=1, le=1000)
+    burn_seconds: int = Field(default=20, ge=10, le=3600)
 
     def meets_thresholds(
         self, cost_per_hour_usd: float | None, baseline_per_hour_usd: float | None, severity: str

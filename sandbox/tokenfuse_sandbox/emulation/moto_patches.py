@@ -11,7 +11,8 @@ with one line, rather than fail somewhere deep inside a story.
 Where each patch is made:
 
 - the Sandbox itself (functions below): ``LambdaSimpleBackend.invoke`` (handlers run in-process),
-  ``EventsBackend.put_events`` (what an invocation put on the bus), ``moto.sns.models``' timestamp
+  ``EventsBackend.put_events`` (what an invocation put on the bus; a put to another account's bus
+  by its ARN, :func:`cross_account_put_events`), ``moto.sns.models``' timestamp
   (SNS stamps notifications with the simulated clock), EventBridge fidelity (:func:`fix_eventbridge`),
   Step Functions retry intervals and Wait states on the simulated clock (:func:`retry_on_clock`,
   :func:`waits_on_clock`, :func:`stepfunctions_timestamps_on_clock`);
@@ -19,7 +20,8 @@ Where each patch is made:
   operations, ``BedrockBackend._list_arns``), ``bedrock_runtime`` (the bedrock-runtime URL table),
   ``bedrock_access`` (``OrganizationsBackend``'s policy calls, recorded), ``invocation_logs``
   (``LogStream._send_log_events``, ``LogsBackend.put_subscription_filter``), ``metrics_insights``
-  (``CloudWatchBackend.get_metric_data``).
+  (``CloudWatchBackend.get_metric_data``), ``member_stacks`` (``parsing.resource_class_from_type``
+  while a member StackSet deploys: custom resources kept for the in-process runtime).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ __all__ = [
     "PINNED_MOTO",
     "MotoPatches",
     "UnsupportedMoto",
+    "cross_account_put_events",
     "fix_eventbridge",
     "record_put_events",
     "require_pinned_moto",
@@ -193,6 +196,59 @@ def record_put_events(
             depth.n = level
         if level == 0:
             seen(events, entries)
+        return entries
+
+    original = patches.replace(EventsBackend, "put_events", put_events)
+
+
+def cross_account_put_events(patches: MotoPatches) -> None:
+    """PutEvents naming another account's (or region's) bus by its ARN lands on that bus, as in
+    EventBridge when the bus's policy allows the sender (the policy is not evaluated): moto looks
+    the bus up by name in the sender's own backend. The event keeps the sender's account and
+    region, as EventBridge delivers it."""
+    from moto.core.utils import unix_time
+    from moto.events.models import EventsBackend, events_backends
+    from moto.events.utils import _BASE_EVENT_MESSAGE
+    from moto.moto_api._internal import mock_random
+    from moto.utilities.arns import parse_arn
+
+    def foreign(backend: EventsBackend, event: dict[str, Any]) -> Any | None:
+        name = event.get("EventBusName") or ""
+        if not name.startswith("arn:"):
+            return None
+        arn = parse_arn(name)
+        if (arn.account, arn.region) == (backend.account_id, backend.region_name):
+            return None
+        return events_backends[arn.account][arn.region].describe_event_bus(arn.resource_id)
+
+    def put_events(backend: EventsBackend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        buses = [foreign(backend, event) for event in events]
+        if not any(buses):
+            return original(backend, events)  # type: ignore[no-any-return]
+        entries: list[dict[str, Any]] = []
+        for event, bus in zip(events, buses, strict=True):
+            if bus is None:
+                entries.extend(original(backend, [event]))
+                continue
+            if not event.get("Source") or not event.get("DetailType") or not event.get("Detail"):
+                entries.append({"ErrorCode": "InvalidArgument", "ErrorMessage": "Source, DetailType, Detail"})
+                continue
+            event_id = str(mock_random.uuid4())
+            message: dict[str, Any] = copy.deepcopy(dict(_BASE_EVENT_MESSAGE))  # moto's own event shape
+            message |= {
+                "id": event_id,
+                "detail-type": event["DetailType"],
+                "source": event["Source"],
+                "account": backend.account_id,
+                "time": event.get("Time", unix_time()),
+                "region": backend.region_name,
+                "resources": event.get("Resources", []),
+                "detail": json.loads(event["Detail"]),
+                "ingestion-time": unix_time(),
+            }
+            for rule in list(bus.rules.values()):
+                rule.send_to_targets(copy.deepcopy(message))
+            entries.append({"EventId": event_id})
         return entries
 
     original = patches.replace(EventsBackend, "put_events", put_events)

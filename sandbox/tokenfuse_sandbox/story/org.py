@@ -22,7 +22,7 @@ of assumed-role keys), while the default credentials stay in the tokenfuse accou
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from tokenfuse.adapters.aws import MemberService, MemberSessions, client
 
 if TYPE_CHECKING:
     from tokenfuse_sandbox.core import Sandbox
+    from tokenfuse_sandbox.member_stacks import MemberStacks
 
 TOKENFUSE_ACCOUNT = "111122223333"
 MEMBER_ROLE = "tokenfuse-member"
@@ -152,6 +153,8 @@ class Org:
     guard_policy_id: str
     budget_threshold_usd: float | None = None
     notes: list[str] = field(default_factory=list)
+    member_stacks: MemberStacks | None = None
+    """org/member.yaml's StackSet, where the seeding deployed it."""
 
     def profile_by_arn(self, arn: str) -> SeededProfile | None:
         return next((p for p in self.profiles.values() if p.arn == arn), None)
@@ -353,17 +356,33 @@ def _profiles(sessions: Sessions, now: datetime, specs: Sequence[ProfileSpec]) -
     return out
 
 
-def seed(sb: Sandbox, profiles: Sequence[ProfileSpec] = PROFILES) -> tuple[Org, Sessions]:
+def seed(
+    sb: Sandbox,
+    profiles: Sequence[ProfileSpec] = PROFILES,
+    *,
+    member_parameters: Mapping[str, str] | None = None,
+) -> tuple[Org, Sessions]:
     """Seed the organization into a running sandbox (the directory and Slack channels are passed
-    to the Sandbox itself: see :func:`sandbox_settings`)."""
+    to the Sandbox itself: see :func:`sandbox_settings`). With ``member_parameters``, the member
+    side is ``org/member.yaml`` deployed as the StackSet (its rules instead of the hand-made ones;
+    :func:`tokenfuse_sandbox.member_stacks.meter_parameters` deploys the meter too)."""
     sb.enable_cross_account()
     sessions = Sessions(sb.account_id)
     _organization(sessions)
     guard = _guard_policy(sessions)
-    bus_arn = str(sb.attr("TokenfuseBus", "Arn"))
-    _forwarding_rules(sessions, bus_arn)
+    member_stacks = None
+    if member_parameters is None:
+        _forwarding_rules(sessions, str(sb.attr("TokenfuseBus", "Arn")))
+    else:
+        from tokenfuse_sandbox import member_stacks as members
+
+        if member_parameters.get("ArtifactBucketPrefix"):
+            members.upload_artifacts(sessions, TOKENFUSE_ACCOUNT, REGIONS)
+        member_stacks = members.deploy_member_stack_set(
+            sb, sessions, TOKENFUSE_ACCOUNT, REGIONS, member_parameters
+        )
     seeded = _profiles(sessions, sb.now(), profiles)
-    return Org(ACCOUNTS, seeded, guard), sessions
+    return Org(ACCOUNTS, seeded, guard, member_stacks=member_stacks), sessions
 
 
 def create_budget(sessions: Sessions, threshold_usd: float) -> None:

@@ -30,6 +30,7 @@ SOURCE_LABELS: dict[SignalSource, str] = {
     "token-rate-alarm": "token-rate alarm",
     "cost-anomaly": "Cost Anomaly Detection",
     "budget": "AWS Budgets",
+    "invocation-log": "invocation logs",
 }
 KIND_LABELS: dict[SpikeKind, str] = {
     "request-storm": "request storm",
@@ -198,6 +199,20 @@ RATE = "Rate"
 
 def rate_line(culprit: Culprit) -> str | None:
     return f"{RATE}: {culprit.rate_basis}" if culprit.rate_basis else None
+
+
+CALLERS = "Callers"
+"""Who made the calls, where model invocation logs name them (IAM roles and their share)."""
+SHOWN_CALLERS = 3
+
+
+def callers_line(culprit: Culprit) -> str | None:
+    """The caller roles behind the spend (largest share first), where invocation logs name them."""
+    if not culprit.callers:
+        return None
+    shown = ", ".join(f"{c.role_arn} ({c.share:.0%})" for c in culprit.callers[:SHOWN_CALLERS])
+    more = len(culprit.callers) - SHOWN_CALLERS
+    return f"{CALLERS}: {shown}" + (f" and {more} more" if more > 0 else "")
 
 
 def sources_line(incident: Incident) -> str:
@@ -489,6 +504,8 @@ def alert_text(view: AlertView) -> str:
         lines.append(f"{spend_label(i.culprit)}: {view.spark}")
     if rate := rate_line(i.culprit):
         lines.append(rate)
+    if callers := callers_line(i.culprit):
+        lines.append(callers)
     lines += [f"{NEXT}: {card_next(view, card)}", f"{LEVER}: {lever(i)}"]
     lines += [f"{link_label(link.kind)}: {link.url}" for link in view.links]
     lines.append(incident_footer(i))

@@ -74,6 +74,8 @@ def render_alert(view: AlertView, note: str | None = None) -> SlackMessage:
         blocks.append(_section(f"*{messages.spend_label(i.culprit)}:* `{view.spark}`"))
     if rate := messages.rate_line(i.culprit):
         blocks.append(_context(rate))
+    if callers := messages.callers_line(i.culprit):
+        blocks.append(_section(callers))
     blocks += [
         _section(f"*{messages.NEXT}:* {messages.card_next(view, card)}"),
         _context(f":bulb: *{messages.LEVER}:* {messages.lever(i)}"),

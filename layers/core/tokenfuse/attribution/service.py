@@ -42,6 +42,7 @@ from tokenfuse.adapters.cloudwatch import (
     model_id_series,
 )
 from tokenfuse.attribution.kinds import KindThresholds
+from tokenfuse.attribution.measured import with_measured
 from tokenfuse.attribution.peak import find_peak
 from tokenfuse.attribution.pricing import (
     PriceTable,
@@ -290,7 +291,7 @@ class Attributor:
             )
             culprits.append(culprit(f, owner, grid, ranking.spike, options))
         direct = sum(max(0.0, f.delta() or 0.0) for f in figures if f.subject == "direct-model")
-        return SpikeAttributed(
+        attributed = SpikeAttributed(
             signal=signal,
             attributed_at=now,
             window_start=grid.window_start,
@@ -307,6 +308,7 @@ class Attributor:
             reads=reads,
             notes=notes,
         )
+        return with_measured(attributed, options.severity)
 
     # -- one scope ------------------------------------------------------------------------------
 
@@ -587,4 +589,6 @@ def should_publish(result: SpikeAttributed) -> bool:
     A culprit may be direct model calls: spend no profile explains is published too."""
     if result.signal.profile_id or result.signal.profile_arn:
         return True
+    if result.signal.source == "invocation-log" and result.culprits:
+        return True  # the meter measured the burn: direct model calls, named by caller
     return any((c.delta_usd or 0) > 0 or (c.delta_usd is None and c.unpriced_models) for c in result.culprits)

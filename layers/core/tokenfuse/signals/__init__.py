@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from tokenfuse.errors import UnsupportedSignal
 from tokenfuse.events import SpendSignal
-from tokenfuse.signals import alarms, budgets, cost_anomaly
+from tokenfuse.signals import alarms, budgets, cost_anomaly, invocation_log
 from tokenfuse.signals._common import NESTING_LIMIT, condense, parse_time, shorten
 from tokenfuse.signals.envelope import Inner, unwrap
 from tokenfuse.signals.plausibility import require_plausible
@@ -26,25 +26,29 @@ from tokenfuse.signals.plausibility import require_plausible
 __all__ = ["NESTING_LIMIT", "parse_inner", "parse_signal", "parse_time", "unwrap"]
 
 
-def parse_signal(payload: dict[str, Any] | str | bytes, received_at: datetime) -> list[SpendSignal]:
-    """The spend signals the payload carries (one per SNS/SQS record), or a SignalError."""
+def parse_signal(
+    payload: dict[str, Any] | str | bytes, received_at: datetime, *, tokenfuse_account: str | None = None
+) -> list[SpendSignal]:
+    """The spend signals the payload carries (one per SNS/SQS record), or a SignalError.
+    ``tokenfuse_account``: tokenfuse's own account, whose meter may speak for any account (see
+    :mod:`tokenfuse.signals.invocation_log`)."""
     received = parse_time(received_at, "received_at")
-    signals = [parse_inner(inner, received) for inner in unwrap(payload)]
+    signals = [parse_inner(inner, received, tokenfuse_account) for inner in unwrap(payload)]
     if not signals:
         raise UnsupportedSignal("payload carries no message")
     return signals
 
 
-def parse_inner(inner: Inner, received_at: datetime) -> SpendSignal:
+def parse_inner(inner: Inner, received_at: datetime, tokenfuse_account: str | None = None) -> SpendSignal:
     """One unwrapped message to its SpendSignal, checked for plausibility."""
     try:
-        signal = _recognise(inner, received_at)
+        signal = _recognise(inner, received_at, tokenfuse_account)
     except ValidationError as error:  # the normalised signal itself: a parser let a bad value through
         raise condense(error, "spend signal") from None
     return require_plausible(signal)
 
 
-def _recognise(inner: Inner, received_at: datetime) -> SpendSignal:
+def _recognise(inner: Inner, received_at: datetime, tokenfuse_account: str | None) -> SpendSignal:
     if inner.event is not None:
         event = inner.event
         detail: dict[str, Any] = event.detail if isinstance(event.detail, dict) else {}
@@ -60,6 +64,14 @@ def _recognise(inner: Inner, received_at: datetime) -> SpendSignal:
                 detail,
                 received_at=received_at,
                 raw_source=inner.raw_source,
+            )
+        if event.source == invocation_log.EVENT_SOURCE and event.detail_type == invocation_log.DETAIL_TYPE:
+            return invocation_log.parse(
+                event.account,
+                detail,
+                received_at=received_at,
+                raw_source=inner.raw_source,
+                tokenfuse_account=tokenfuse_account,
             )
         raise UnsupportedSignal(
             f"EventBridge event {shorten(event.source, 60)} / {shorten(event.detail_type, 60)}"

@@ -3,7 +3,8 @@
 :func:`require_plausible`, so no parser can skip it.
 
 - every figure (money, usage amounts in ``unit``, percentages, token counts, scores): finite and
-  >= 0; money (every ``*_usd`` figure, root causes' ``contribution_usd``) also <= $1e9;
+  >= 0; money (every ``*_usd`` and ``*_usd_per_hour`` figure, root causes' ``contribution_usd``)
+  also <= $1e9;
 - the window: ends no earlier than it starts, at most an hour after ``received_at``, and starts at
   most 400 days before it;
 - what goes on the bus is valid Unicode JSON, each text at most 1,024 characters (AWS's own names
@@ -56,7 +57,7 @@ def _require_figure(name: str, value: float) -> None:
         raise ImplausibleSignal(f"{name} is {value}: not a finite number")
     if value < 0:
         raise ImplausibleSignal(f"{name} {value:g} is below the bound 0")
-    if name.endswith("_usd") and value > MAX_USD:
+    if (name.endswith("_usd") or "_usd_" in name) and value > MAX_USD:
         shown = f"{value:,.2f}" if value < 1e15 else f"{value:.3e}"
         raise ImplausibleSignal(f"{name} ${shown} is over the bound ${MAX_USD:,.0f}")
 
