@@ -210,7 +210,7 @@ def directory_yaml(mode: str, *, approval_timeout_minutes: int | None = None) ->
 # --------------------------------------------------------------------------------------------------
 
 
-SandboxService = MemberService | Literal["ce", "cloudformation", "ses", "sesv2"]
+SandboxService = MemberService | Literal["ce", "cloudformation", "ses", "sesv2", "sts"]
 """The member services, and those the proving ground seeds in the tooling and management accounts
 (the member StackSet, Cost Anomaly Detection, SES identities and the SES sandbox)."""
 
