@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 ACCOUNTS = 50
 REGIONS = ("us-east-1", "us-west-2")
 PROFILES_PER_REGION = 4
-ALL_BEDROCK_REGIONS = 20  # the default sweep list (tokenfuse.inventory.config.BEDROCK_REGIONS)
 ASSUMED_CALL_LATENCY_S = 0.08  # assumed mean AWS control-plane round trip (projection input)
 BATCH_SIZE = 5  # the AccountSweep event source's BatchSize (template.yaml)
 CONCURRENCY = (5, 20, 100)  # Lambda concurrency levels the projection is shown for
@@ -238,10 +237,17 @@ def measure() -> dict[str, Any]:
     return {"first": first, "steady": steady, "records": records, "members": len(members)}
 
 
+def _all_bedrock_regions() -> int:
+    """The default sweep list's length (botocore's Bedrock endpoints: tokenfuse.inventory.config)."""
+    from tokenfuse.inventory.config import default_regions
+
+    return len(default_regions())
+
+
 def _projection(calls_per_account: float, cpu_per_account: float, region_calls: float) -> list[str]:
     """Rows of the 1,000-account projection (labelled as such)."""
     per_region = region_calls / len(REGIONS)
-    extra = per_region * (ALL_BEDROCK_REGIONS - len(REGIONS))
+    extra = per_region * (_all_bedrock_regions() - len(REGIONS))
     calls_all_regions = calls_per_account + extra
     per_account_s = calls_all_regions * ASSUMED_CALL_LATENCY_S + cpu_per_account
     per_invocation_s = per_account_s * BATCH_SIZE
@@ -296,10 +302,11 @@ def run() -> str:
     region_calls = sum(v for k, v in steady["calls"].items() if k.startswith(region_ops)) / max(
         1, len(accounts)
     )
+    all_regions = _all_bedrock_regions()
     lines += [
-        f"**Projection (not a measurement) to 1,000 accounts x {ALL_BEDROCK_REGIONS} regions**: the measured "
+        f"**Projection (not a measurement) to 1,000 accounts x {all_regions} regions**: the measured "
         "steady-state calls per account, the per-region calls (Bedrock + CloudWatch) scaled from "
-        f"{len(REGIONS)} to {ALL_BEDROCK_REGIONS} regions (as if every region held as many profiles), "
+        f"{len(REGIONS)} to {all_regions} regions (as if every region held as many profiles), "
         f"{ASSUMED_CALL_LATENCY_S * 1000:.0f} ms assumed per AWS call "
         f"(sequential within an account), SQS batches of {BATCH_SIZE} accounts per invocation:",
         "",

@@ -147,9 +147,10 @@ def use_session(profile: str | None, region: str | None) -> tuple[str, str]:
     """Point the domain's default session at ``profile`` / ``region``; (account, region) of the
     credentials, or :class:`Unusable` when a credential or the region is missing."""
     import boto3
-    from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+    from botocore.exceptions import ProfileNotFound
 
     from tokenfuse.adapters import aws
+    from tokenfuse.errors import AwsError
 
     try:
         session = boto3.Session(profile_name=profile, region_name=region)
@@ -166,9 +167,10 @@ def use_session(profile: str | None, region: str | None) -> tuple[str, str]:
     os.environ["AWS_DEFAULT_REGION"] = session.region_name
     aws.default_session.cache_clear()
     try:
-        account = str(aws.client("sts", session.region_name).get_caller_identity()["Account"])
-    except (BotoCoreError, ClientError) as error:
-        raise Unusable(f"the AWS credentials do not work: {' '.join(str(error).split())}") from None
+        with aws.aws_call("sts:GetCallerIdentity"):
+            account = aws.client("sts", session.region_name).get_caller_identity()["Account"]
+    except AwsError as error:
+        raise Unusable(f"the AWS credentials do not work: {error}") from None
     return account, session.region_name
 
 

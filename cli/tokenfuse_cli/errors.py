@@ -95,12 +95,12 @@ def explain(error: BaseException) -> Explained | None:  # noqa: PLR0911 - one an
     shaped = _explain_shape(error)
     if shaped is not None:
         return shaped
-    from tokenfuse.errors import AccessDenied, NotFound, TokenfuseError
+    from tokenfuse.errors import AccessDenied, CredentialsMissing, NotFound, TokenfuseError
 
     cause = _refused_cause(error)
     if cause is not None:  # the domain's translation of a missing credential, region, table
         return cause
-    if isinstance(error, NotFound | AccessDenied):
+    if isinstance(error, NotFound | AccessDenied | CredentialsMissing):
         return Explained(_squeeze(error), EXIT_REFUSED)
     if isinstance(error, TokenfuseError):
         return Explained(_squeeze(error), EXIT_FAILED)

@@ -103,7 +103,10 @@ def _row(*cells: str) -> str:
 def _table_from_stack(session: Any, stack_name: str | None) -> str:
     if not stack_name:
         raise Refused("pass --table or --stack-name (or --sandbox)")
-    stack = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    from tokenfuse.adapters.aws import aws_call
+
+    with aws_call("cloudformation:DescribeStacks", resource=stack_name):
+        stack = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
     for output in stack.get("Outputs", []):
         if output["OutputKey"] == "IncidentsTableName":
             return str(output["OutputValue"])

@@ -125,13 +125,18 @@ def live_report(options: LiveOptions, period: Period, now: datetime) -> Showback
 
 
 def organization_accounts(session: Any) -> list[str | None]:
-    """The organization's ACTIVE accounts, or [None] (this account) when Organizations cannot be read."""
-    from botocore.exceptions import ClientError
+    """The organization's ACTIVE accounts, or [None] (this account) when Organizations refuses to be
+    read (not in an organization, not allowed); no credentials or no answer at all raise."""
+    from tokenfuse.adapters.aws import aws_call
+    from tokenfuse.errors import AwsError, CredentialsMissing, TransientAwsError
 
     try:
-        pages = session.client("organizations").get_paginator("list_accounts").paginate()
-        found = [str(a["Id"]) for page in pages for a in page["Accounts"] if a.get("Status") == "ACTIVE"]
-    except ClientError:
+        with aws_call("organizations:ListAccounts"):
+            pages = session.client("organizations").get_paginator("list_accounts").paginate()
+            found = [str(a["Id"]) for page in pages for a in page["Accounts"] if a.get("Status") == "ACTIVE"]
+    except (CredentialsMissing, TransientAwsError):
+        raise
+    except AwsError:
         return [None]
     return list(found) or [None]
 

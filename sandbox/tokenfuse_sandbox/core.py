@@ -536,7 +536,15 @@ class Sandbox:
         sfn = self.clients["stepfunctions"]
         deadline = time.monotonic() + timeout
         while True:
-            desc = sfn.describe_execution(executionArn=execution_arn)
+            try:
+                desc = sfn.describe_execution(executionArn=execution_arn)
+            except sfn.exceptions.ExecutionDoesNotExist:
+                # DescribeExecution is eventually consistent (AWS says so); moto's in-process
+                # backend, on a loaded machine, has been seen to miss a just-started execution too.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+                continue
             if desc["status"] != "RUNNING":
                 return dict(desc)
             if time.monotonic() > deadline:

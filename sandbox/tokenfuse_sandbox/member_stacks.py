@@ -107,7 +107,7 @@ def upload_artifacts(sessions: Sessions, tooling_account: str, regions: Sequence
 
     body = _dummy_zip()
     for region in regions:
-        s3 = sessions.client("s3", tooling_account, region)
+        s3 = sessions.session(tooling_account).client("s3", region_name=region)
         bucket = f"{ARTIFACT_BUCKET_PREFIX}-{region}"
         if region == "us-east-1":
             s3.create_bucket(Bucket=bucket)
@@ -128,7 +128,7 @@ def deploy_member_stack_set(
     and region; ``parameters`` beyond the tooling account and the bus (``ArtifactBucketPrefix``
     deploys the meter: :func:`meter_parameters`). The stacks' functions are registered in the
     sandbox's runtime and their custom resources answered before this returns."""
-    cloudformation = sessions.client("cloudformation", tooling_account, sb.region)
+    cloudformation = sessions.session(tooling_account).client("cloudformation", region_name=sb.region)
     organizations = sessions.client("organizations", tooling_account)
     given = {
         "ToolingAccountId": sb.account_id,
@@ -287,9 +287,11 @@ def _function_specs(
         code_dir = ARTIFACT_KEYS.get(key)
         if code_dir is None:
             raise TemplateError(f"member stack {account_id} {region} {lid}: no handler folder for {key!r}")
-        credentials = sessions.client("sts", account_id, region).assume_role(
-            RoleArn=resource.role, RoleSessionName=resource.function_name
-        )["Credentials"]
+        credentials = (
+            sessions.session(account_id)
+            .client("sts", region_name=region)
+            .assume_role(RoleArn=resource.role, RoleSessionName=resource.function_name)["Credentials"]
+        )
         environment = {
             **{str(k): str(v) for k, v in (resource.environment_vars or {}).items()},
             "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],

@@ -72,11 +72,12 @@ def source_of(sample: str) -> str:
 
 
 def figures(detail: dict[str, Any]) -> dict[str, float]:
-    """Every number a signal's bus detail carries at its top level, named as in FIGURES."""
+    """Every number a signal's bus detail carries at its top level, named as in FIGURES (its
+    ``schema_version`` is no figure of the signal)."""
     return {
         key: value
         for key, value in detail.items()
-        if isinstance(value, int | float) and not isinstance(value, bool)
+        if isinstance(value, int | float) and not isinstance(value, bool) and key != "schema_version"
     }
 
 

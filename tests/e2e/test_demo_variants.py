@@ -25,7 +25,7 @@ def test_untagged_spend_goes_to_finops_and_finops_approves(tmp_path):
     report = demo(tmp_path, scenario="untagged-spend")
     (incident,) = report.incidents
     assert incident["team"] == "finops"
-    top = [m for m in report.messages if m["thread_of"] is None]
+    top = [m for m in report.messages if m["thread_of"] is None and not m["edited"]]
     assert [(m["channel"], m["team"]) for m in top] == [(FINOPS.channel, "finops")]
     (click,) = report.approvals
     assert click["user"] == FINOPS.approver and click["http_status"] == 200

@@ -360,9 +360,9 @@ def test_a_denied_tag_is_a_partial_trip_that_is_still_restored():
             assert done["status"] == "SUCCEEDED", path
             assert faults.injected and "Escalate" not in path and "Restore" in path
             thread = [m["text"] for m in sb.slack.messages("C0SEARCH01")]
-            partly = next(t for t in thread if "Partly tripped" in t)
+            partly = next(t for t in thread if "Partly blocked" in t)
             assert "guard SCP" in partly and "tokenfuse:state tag not set: AccessDenied" in partly
-            assert any("Partly tripped" in m["text"] for m in sb.slack.messages("C0FINOPS01"))
+            assert any("Partly blocked" in m["text"] for m in sb.slack.messages("C0FINOPS01"))
             assert scp_arns(sb) == [] and STATE_TAG_KEY not in tags(sb, arn)  # restored
     finally:
         faults.uninstall()

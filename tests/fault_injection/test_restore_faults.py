@@ -13,6 +13,7 @@ import pytest
 from tests.fault_injection import expect
 from tests.fault_injection.faults import ErrorKind, Plan, matrix
 from tests.fault_injection.flow import remediate
+from tests.fault_injection.test_trip_faults import restores_itself
 from tests.fault_injection.world import FINOPS_CHANNEL, World
 from tokenfuse.remediation import tasks
 from tokenfuse.remediation.settings import TripMechanism
@@ -30,19 +31,25 @@ _UNDENY = [
     "iam.GetRolePolicy", "iam.DeleteRolePolicy", "iam.GetRolePolicy",  # caller-a
 ]  # fmt: skip
 _END = ["dynamodb.DeleteItem", "dynamodb.PutItem", "events.PutEvents"]  # the record gone, audited
+_UNDENY_CALLERS = _UNDENY[3:]  # a caller trip's inline denies: caller-b, then caller-a
 RESTORE_CALLS = {
     ("guard-scp", "throttle"): [*_START, *_UNCAP, *_UNTAG, *_UNLIST, *_END],
     ("inline-deny", "throttle"): [*_START, *_UNCAP, *_UNTAG, *_UNDENY, *_END],
     # a person's restore reads the active trip first (restore-profiles), then restores it
     ("guard-scp", "detach"): ["dynamodb.GetItem", *_START, *_UNTAG, *_UNLIST, *_END],
     ("inline-deny", "detach"): ["dynamodb.GetItem", *_START, *_UNTAG, *_UNDENY, *_END],
+    # a caller-scope trip: only the roles' deny to put back (the guard's statement needs no member role)
+    ("guard-scp", "caller-throttle"): ["dynamodb.GetItem", *_UNLIST, *_END],
+    ("inline-deny", "caller-throttle"): [*_START, *_UNDENY_CALLERS, *_END],
+    ("guard-scp", "caller-detach"): ["dynamodb.GetItem", "dynamodb.GetItem", *_UNLIST, *_END],
+    ("inline-deny", "caller-detach"): ["dynamodb.GetItem", *_START, *_UNDENY_CALLERS, *_END],
 }
 PERSON = {"task": "restore-profiles", "actor": "arn:aws:iam::123456789012:user/ops"}
 
 
-def _trip_detach(world: World, mechanism: TripMechanism) -> None:
+def _trip_detach(world: World, mechanism: TripMechanism, action: str = "detach") -> None:
     """A detach in force, tripped by the Trip task alone (the rest of the run adds nothing here)."""
-    incident = world.incident("detach")
+    incident = world.incident(action)
     decided = tasks.dispatch({"task": "policy", "incident": incident}, world.deps(mechanism))
     record = tasks.dispatch(
         {
@@ -68,13 +75,13 @@ def _restore_by_hand(world: World, mechanism: TripMechanism, plan: Plan | None) 
 def test_the_calls_faulted_are_every_call_of_a_restore(
     world: World, mechanism: TripMechanism, action: str
 ) -> None:
-    if action == "throttle":
+    if restores_itself(action):
         outcome = remediate(world, mechanism, action, "restore", None)
         assert outcome.execution.status == "SUCCEEDED" and outcome.calls == [
             RESTORE_CALLS[(mechanism, action)]
         ]
     else:
-        _trip_detach(world, mechanism)
+        _trip_detach(world, mechanism, action)
         answer = _restore_by_hand(world, mechanism, None)
         assert not isinstance(answer, Exception) and answer["failed"] == [], answer
         assert answer["results"][0]["restored"] is True
@@ -93,7 +100,7 @@ def test_a_fault_at_any_call_of_a_restore_leaves_the_record_equal_to_aws(
 ) -> None:
     initial = world.pristine
     plan = Plan(kind, index=index)
-    if action == "throttle":
+    if restores_itself(action):
         # When the cooldown's restore fails at call `index`
         outcome = remediate(world, mechanism, action, "restore", plan)
         escalated = "Escalate" in outcome.execution.path
@@ -101,7 +108,7 @@ def test_a_fault_at_any_call_of_a_restore_leaves_the_record_equal_to_aws(
         assert (outcome.execution.status == "FAILED") == escalated
     else:
         # When a person's restore of the detach fails at call `index`
-        _trip_detach(world, mechanism)
+        _trip_detach(world, mechanism, action)
         answer = _restore_by_hand(world, mechanism, plan)
         escalated = isinstance(answer, Exception) or bool(answer["failed"])
     assert world.faults.injected == [f"{index}:{operation}:{kind}"]
@@ -114,13 +121,13 @@ def test_a_fault_at_any_call_of_a_restore_leaves_the_record_equal_to_aws(
     said = world.recorder.messages
     _never_restored_while_denied(said, left=record is not None and record.deny_in_force)
     # And a person is told what is left (the thread, and FinOps for the automatic restore)
-    if escalated and action == "throttle":
+    if escalated and restores_itself(action):
         finops = [text for where, text in said if where == FINOPS_CHANNEL]
         if record is None:
             assert any("Nothing of tokenfuse's is in force" in t for t in finops), said
         else:
             assert any(all(f in t for f in expect.named(world, record)) for t in finops), said
-    if escalated and action == "detach" and not isinstance(answer, Exception):
+    if escalated and not restores_itself(action) and not isinstance(answer, Exception):
         # the person who ran it reads what failed and what is still in force (`tokenfuse restore`)
         (failure,) = answer["failed"]
         if record is not None:

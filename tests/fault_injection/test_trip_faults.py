@@ -39,12 +39,24 @@ _CAP = [
     "dynamodb.PutItem",
 ] * 2
 _END = ["dynamodb.PutItem", "dynamodb.PutItem", "dynamodb.PutItem", "events.PutEvents"]  # record, log, audit
+# A caller-scope trip (scope: caller): each caller's role looked up, then only the deny of those roles
+_ROLES = ["iam.GetRole", "iam.GetRole"]  # caller-a, caller-b: their ARNs with paths
+_CALLERS_INLINE = ["iam.GetRolePolicy", "dynamodb.PutItem", "iam.PutRolePolicy", "dynamodb.PutItem"] * 2
 TRIP_CALLS = {
     ("guard-scp", "throttle"): [*_START, *_READ_CALLERS, *_GUARD, *_TAG, *_CAP, *_END],
     ("guard-scp", "detach"): [*_START, *_GUARD, *_TAG, *_END],
     ("inline-deny", "throttle"): [*_START, *_READ_CALLERS, *_INLINE, *_TAG, *_CAP, *_END],
     ("inline-deny", "detach"): [*_START, *_READ_CALLERS, *_INLINE, *_TAG, *_END],
+    ("guard-scp", "caller-throttle"): [*_START, *_ROLES, *_GUARD, *_END],
+    ("guard-scp", "caller-detach"): [*_START, *_ROLES, *_GUARD, *_END],
+    ("inline-deny", "caller-throttle"): [*_START, *_ROLES, *_CALLERS_INLINE, *_END],
+    ("inline-deny", "caller-detach"): [*_START, *_ROLES, *_CALLERS_INLINE, *_END],
 }
+
+
+def restores_itself(action: str) -> bool:
+    """A throttle (of the profile or of its callers) is restored after its cooldown."""
+    return action.endswith("throttle")
 
 
 @pytest.mark.parametrize(("mechanism", "action"), list(TRIP_CALLS))
@@ -69,7 +81,7 @@ def _lambda_timeouts() -> list[object]:
             id=f"{mechanism}-{action}-{index:02d}-{operation}-lambda-timeout",
         )
         for (mechanism, action), operations in TRIP_CALLS.items()
-        if action == "throttle"
+        if restores_itself(action)
         for index, operation in enumerate(operations)
         if operation in WRITES or operation == "dynamodb.PutItem"
     ]
@@ -142,7 +154,7 @@ def _nothing_half_applied(
     # And a person was told exactly what is in force
     expect.told_what_is_in_force(world, record, phase.said)
     # And in the end a throttle is restored, whatever was applied; a detach waits for a person
-    if action == "throttle" or record is None:
+    if restores_itself(action) or record is None:
         assert world.observe() == initial and world.stored_record() is None, outcome.execution.path
         if record is not None:
             assert "Restore" in outcome.execution.path

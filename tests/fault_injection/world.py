@@ -40,6 +40,7 @@ BUS = "tokenfuse-faults"
 HAIKU = f"arn:aws:bedrock:{REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
 THREAD, FINOPS_CHANNEL = "C0SEARCH01", "C0FINOPS01"
 CALLER_ROLES = ("caller-a", "caller-b")
+CALLER_SHARES = (0.6, 0.4)  # a caller-scope policy blocks both (each at least 20% of the spend)
 FUNCTIONS = {"worker-a": 25, "worker-b": None}  # reserved concurrency before the trip
 WORKER_ROLE = "worker-role"
 PERSONS_POLICY = {
@@ -56,6 +57,13 @@ DIRECTORY = TeamDirectory.model_validate(
                 "policies": {
                     "throttle": {"mode": "auto", "action": "throttle", "cooldown_minutes": 30},
                     "detach": {"mode": "auto", "action": "detach"},
+                    "caller-throttle": {
+                        "mode": "auto",
+                        "action": "throttle",
+                        "scope": "caller",
+                        "cooldown_minutes": 30,
+                    },
+                    "caller-detach": {"mode": "auto", "action": "detach", "scope": "caller"},
                 },
             }
         ],
@@ -119,7 +127,13 @@ class World:
         )
 
     def incident(self, action: str) -> dict[str, Any]:
+        """The incident; for a ``caller-*`` policy its culprit names the callers (as the meter does)."""
+        callers = [
+            {"role_arn": f"arn:aws:sts::{MEMBER}:assumed-role/{role}/session-1", "share": share}
+            for role, share in zip(CALLER_ROLES, CALLER_SHARES, strict=True)
+        ]
         return {
+            **({"culprit": {"callers": callers}} if action.startswith("caller-") else {}),
             "incident_id": f"inc-faults-{action}",
             "profile_arn": self.profile_arn,
             "profile_id": self.profile_id,

@@ -238,3 +238,40 @@ def test_send_interaction_over_http():
     assert status == 200
     assert received["valid"] is True
     assert received["payload"]["actions"][0]["value"] == "apr-9"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"text": "x" * 40_001}, "msg_too_long"),
+        ({"text": "x", "blocks": [{"type": "divider"}] * 51}, "invalid_blocks"),
+        ({"text": "x", "blocks": [{"text": "no type"}]}, "invalid_blocks"),
+        ({}, "no_text"),
+    ],
+)
+def test_chat_update_refuses_what_slack_refuses(slack, kwargs, error):
+    client = _client(slack)
+    top = client.chat_postMessage(channel="C0PAYMENTS", text="Spend spike")
+    with pytest.raises(SlackApiError) as e:
+        client.chat_update(channel="C0PAYMENTS", ts=top["ts"], **kwargs)
+    assert e.value.response["error"] == error
+    assert slack.messages("C0PAYMENTS")[0]["text"] == "Spend spike"  # unchanged
+
+
+def test_chat_update_of_a_message_the_bot_did_not_post_is_refused(slack):
+    ts = slack.post_as_user("C0PAYMENTS", "U0HUMAN01", "I am looking at it")
+    with pytest.raises(SlackApiError) as e:
+        _client(slack).chat_update(channel="C0PAYMENTS", ts=ts, text="edited by the bot")
+    assert e.value.response["error"] == "cant_update_message"
+    assert slack.messages("C0PAYMENTS")[0]["text"] == "I am looking at it"
+
+
+def test_chat_update_answers_as_slack_and_marks_the_message_edited(slack):
+    client = _client(slack)
+    top = client.chat_postMessage(channel="C0PAYMENTS", text="Detected", blocks=BLOCKS)
+    answer = client.chat_update(channel="C0PAYMENTS", ts=top["ts"], text="Blocked", blocks=BLOCKS[:1])
+    assert (answer["channel"], answer["ts"], answer["text"]) == ("C0PAYMENTS", top["ts"], "Blocked")
+    assert answer["message"]["blocks"] == BLOCKS[:1]
+    (stored,) = slack.messages("C0PAYMENTS")
+    assert stored["text"] == "Blocked" and stored["edited"]["user"] == slack.bot_user_id
+    assert stored["edited"]["ts"] > top["ts"]

@@ -50,9 +50,9 @@ class OneRequestAtATime:
     def __getattr__(self, name: str) -> Any:
         call = getattr(self._client, name)
 
-        def serialized(**kwargs: Any) -> Any:
+        def serialized(*args: Any, **kwargs: Any) -> Any:
             with self._lock:
-                return call(**kwargs)
+                return call(*args, **kwargs)
 
         return serialized
 

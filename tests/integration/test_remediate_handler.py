@@ -237,7 +237,7 @@ def test_trip_verify_restore_and_audit_through_the_handler(world):
         "tripped": {"trip": trip},
     }
     outcome = world["invoke"]({"task": "audit", "execution": "arn:exec", "state": state})
-    assert outcome["decision"] == "approve" and outcome["outcome"].startswith("throttled")
+    assert outcome["decision"] == "approve" and outcome["outcome"].startswith("blocked for")
     assert _audit_steps() == ["policy", "approval-decided", "tripped", "verified", "restored", "closed"]
     assert len(_thread(world)) == 6
 

@@ -24,7 +24,6 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from boto3.dynamodb.conditions import Key
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from moto import mock_aws
@@ -155,7 +154,12 @@ class ApproveEndpoint:
     def refused_count(self) -> int:
         """How many refused-click items today's partition holds (cheaper than reading them)."""
         day = f"{REFUSED_CLICK_PK_PREFIX}{datetime.now(UTC):%Y-%m-%d}"
-        answer = self.table.table.query(KeyConditionExpression=Key("pk").eq(day), Select="COUNT")
+        answer = self.table.client.query(
+            TableName=self.table.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": day}},
+            Select="COUNT",
+        )
         return int(answer["Count"])
 
     def decided(self) -> list[SentCall]:

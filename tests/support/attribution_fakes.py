@@ -3,13 +3,17 @@ attribution tests (no moto: thousands of profiles in milliseconds). Metrics Insi
 answered by the sandbox's own emulation code (``tokenfuse_sandbox.emulation.metrics_insights``), so
 the fake and the sandbox rank alike; any other query shape is refused, as there."""
 
+from __future__ import annotations
+
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
+from botocore.paginate import Paginator
 
+from tests.support.paging import paginator
 from tokenfuse.events import SpendSignal
 from tokenfuse_sandbox.emulation.metrics_insights import InsightsQuery, UnsupportedQuery, answer, is_insights
 
@@ -31,8 +35,8 @@ def _error(code: str, message: str, operation: str) -> ClientError:
 
 
 class FakeBedrock:
-    """list_inference_profiles (typeEquals, maxResults, nextToken), get_inference_profile,
-    list_tags_for_resource; counts calls per operation."""
+    """list_inference_profiles (typeEquals, maxResults, nextToken; and botocore's paginator over
+    it), get_inference_profile, list_tags_for_resource; counts calls per operation."""
 
     def __init__(self, account: str = ACCOUNT, region: str = REGION, max_page: int = 1000) -> None:
         self.account, self.region, self.max_page = account, region, max_page
@@ -79,6 +83,10 @@ class FakeBedrock:
             page["nextToken"] = str(start + size)
         return page
 
+    def get_paginator(self, operation: str) -> Paginator[dict[str, Any]]:
+        assert operation == "list_inference_profiles"
+        return paginator("bedrock", operation, self.list_inference_profiles)
+
     def profiles_arn(self, profile_id: str) -> str:
         return f"arn:aws:bedrock:{self.region}:{self.account}:application-inference-profile/{profile_id}"
 
@@ -101,8 +109,9 @@ class FakeBedrock:
 
 class FakeCloudWatch:
     """GetMetricData over stored hourly Sums: MetricStat queries (at most 500 a call) or one Metrics
-    Insights query a call; ``page_size`` results per response with NextToken; ListMetrics through
-    ``get_paginator``. Records every GetMetricData call (``insights`` says which kind it was)."""
+    Insights query a call; ``page_size`` results per response with NextToken; botocore's paginators
+    over GetMetricData and ListMetrics (``get_paginator``). Records every GetMetricData call
+    (``insights`` says which kind it was)."""
 
     def __init__(self, page_size: int | None = None) -> None:
         self.page_size = page_size
@@ -210,9 +219,12 @@ class FakeCloudWatch:
             response["NextToken"] = str(offset + 500)
         return response
 
-    def get_paginator(self, operation: str) -> "FakePaginator":
-        assert operation == "list_metrics"
-        return FakePaginator(self.list_metrics)
+    def get_paginator(self, operation: str) -> Paginator[dict[str, Any]]:
+        methods: dict[str, Callable[..., dict[str, Any]]] = {
+            "list_metrics": self.list_metrics,
+            "get_metric_data": self.get_metric_data,
+        }
+        return paginator("cloudwatch", operation, methods[operation])
 
     @property
     def insights_calls(self) -> list[dict[str, Any]]:
@@ -232,21 +244,6 @@ class FakeCloudWatch:
             for q in call["ids"]
             if "MetricStat" in q
         }
-
-
-class FakePaginator:
-    """What ``client.get_paginator(...)`` returns: ``paginate(**kwargs)`` follows NextToken."""
-
-    def __init__(self, operation: Callable[..., dict[str, Any]]) -> None:
-        self.operation = operation
-
-    def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        while True:
-            page = self.operation(**kwargs)
-            yield page
-            if not page.get("NextToken"):
-                return
-            kwargs["NextToken"] = page["NextToken"]
 
 
 def cost_anomaly(start: datetime, end: datetime, **overrides: Any) -> SpendSignal:

@@ -18,7 +18,7 @@ def test_list_application_profiles_follows_next_token(count, page, expected_call
     bedrock.add("system", type_="SYSTEM_DEFINED")
     # When they are listed
     profiles = list_application_profiles(bedrock)
-    # Then every application profile comes back once, through every page
+    # Then every application profile comes back once, through every page of botocore's paginator
     assert [p.profile_id for p in profiles] == [f"p{i:04d}" for i in range(count)]
     assert bedrock.calls["list_inference_profiles"] == expected_calls
 
@@ -34,11 +34,21 @@ def test_profile_fields_tags_and_errors():
     assert by_id.model_arns == (model_arn(HAIKU3),)
     assert (by_id.account_id, by_id.region, by_id.name) == (ACCOUNT, REGION, "chat")
     assert profile_tags(bedrock, arn) == {"team": "search", "feature": "chat"}
-    # And AWS errors become tokenfuse errors
-    with pytest.raises(NotFound):
+    # And AWS errors become tokenfuse errors that keep AWS's code and the operation
+    with pytest.raises(NotFound) as missing:
         get_profile(bedrock, "missing")
-    with pytest.raises(NotFound):
+    assert (missing.value.code, missing.value.operation) == (
+        "ResourceNotFoundException",
+        "bedrock:GetInferenceProfile",
+    )
+    assert missing.value.resource == "missing"
+    with pytest.raises(NotFound) as untagged:
         profile_tags(bedrock, arn + "x")
+    assert untagged.value.operation == "bedrock:ListTagsForResource"
     bedrock.denied.add("list")
-    with pytest.raises(AccessDenied):
+    with pytest.raises(AccessDenied) as denied:
         list_application_profiles(bedrock)
+    assert (denied.value.code, denied.value.operation) == (
+        "AccessDeniedException",
+        "bedrock:ListInferenceProfiles",
+    )

@@ -12,7 +12,7 @@ from tokenfuse.events import BUS_SOURCES, DETAIL_TYPES, ProfileNonCompliant
 from tokenfuse.inventory.attributable import attributable_share, tag_value
 from tokenfuse.inventory.cloudtrail import ProfileChange, profile_change
 from tokenfuse.inventory.compliance import assess
-from tokenfuse.inventory.config import BEDROCK_REGIONS, InventorySettings
+from tokenfuse.inventory.config import InventorySettings, default_regions
 from tokenfuse.inventory.owners import INPUT_TOKENS, OUTPUT_TOKENS, DirectoryTeams, StaticTeams
 from tokenfuse.inventory.thresholds import (
     AlarmPolicy,
@@ -267,7 +267,7 @@ def test_settings_from_env():
         {"INVENTORY_TABLE_NAME": "t", "MANDATORY_TAG_KEYS": "team, environment,", "BUDGETS_ROLE_ARN": ""}
     )
     assert settings.mandatory_tag_keys == ("team", "environment")
-    assert settings.regions == BEDROCK_REGIONS
+    assert settings.regions == default_regions()
     assert settings.budgets_role_arn is None
     assert InventorySettings.from_env(
         {"INVENTORY_TABLE_NAME": "t", "INVENTORY_REGIONS": "eu-west-1"}
@@ -294,7 +294,7 @@ def test_blank_settings_mean_the_defaults():
     settings = InventorySettings.from_env(
         {"INVENTORY_TABLE_NAME": "t", "INVENTORY_REGIONS": "", "MANDATORY_TAG_KEYS": "  "}
     )
-    assert settings.regions == BEDROCK_REGIONS
+    assert settings.regions == default_regions()
     assert settings.mandatory_tag_keys == ("team",)
 
 
@@ -308,9 +308,17 @@ def test_a_list_setting_that_names_nothing_valid_is_refused(variable, value):
 
 
 def test_unavailable_regions_are_recognised():
-    from tokenfuse.errors import AccessDenied, TokenfuseError, TransientAwsError
+    from tokenfuse.errors import AccessDenied, AwsError, TokenfuseError, TransientAwsError
     from tokenfuse.inventory.service import _region_unavailable
 
     assert _region_unavailable(AccessDenied("denied by SCP"))
-    assert _region_unavailable(TokenfuseError("An error occurred (UnrecognizedClientException) when calling"))
-    assert not _region_unavailable(TransientAwsError("An error occurred (ThrottlingException)"))
+    assert _region_unavailable(
+        AwsError("bedrock:ListInferenceProfiles: ...", code="UnrecognizedClientException")
+    )
+    assert _region_unavailable(AwsError("sts:...", code="OptInRequired"))
+    assert not _region_unavailable(TransientAwsError("throttled", code="ThrottlingException"))
+    # the code decides, never the text: a message that merely mentions one is not an unavailable region
+    assert not _region_unavailable(
+        TokenfuseError("An error occurred (UnrecognizedClientException) when calling")
+    )
+    assert not _region_unavailable(AwsError("UnrecognizedClientException", code="ValidationException"))

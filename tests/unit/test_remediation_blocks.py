@@ -40,14 +40,14 @@ def test_the_approval_request_is_a_section_and_three_buttons_carrying_only_id_an
     text = out[0]["text"]
     assert text["type"] == "mrkdwn"
     assert text["text"] == (
-        ":rotating_light: *Trip `search-answers`?* throttle (output-runaway, high), now $120.00/h vs "
+        ":rotating_light: *Block `search-answers` for 30 min?* (output-runaway, high) at $120.00/h vs "
         "$6.00/h baseline.\nApprovers: <@U0ALICE001>. Without a decision by "
         "<!date^1795749300^{time}|2026-11-27T03:15:00Z> tokenfuse will take no action and tell FinOps."
     )
     assert out[1]["block_id"] == "tokenfuse_approval_Abc123_-xy"
     buttons = _buttons(out)
     assert [(b["action_id"], b["value"], b["text"]["text"], b.get("style")) for b in buttons] == [
-        ("tokenfuse_approval_approve", "Abc123_-xy:approve", "Approve throttle", "danger"),
+        ("tokenfuse_approval_approve", "Abc123_-xy:approve", "Block for 30 min", "danger"),
         ("tokenfuse_approval_decline", "Abc123_-xy:decline", "Decline", None),
         ("tokenfuse_approval_snooze", "Abc123_-xy:snooze", "Snooze 10 min", None),
     ]
@@ -66,7 +66,7 @@ def test_an_approval_with_a_trip_by_default_says_so():
         )
     )
     assert "Approvers: FinOps on-call." in out[0]["text"]["text"]
-    assert "tokenfuse will trip it and tell FinOps." in out[0]["text"]["text"]
+    assert "tokenfuse will block it for 30 min and tell FinOps." in out[0]["text"]["text"]
 
 
 def test_a_request_with_hundreds_of_approvers_is_clipped_inside_slacks_limit_and_says_so():

@@ -52,18 +52,18 @@ TAG = TagChange(key="tokenfuse:state", previous=None, set_to="tripped", status="
 
 def test_a_complete_trip_names_each_change_and_when_it_ends():
     said = trip_said(record(scp=SCP, tag=TAG))
-    assert said.startswith(":no_entry: Tripped (throttle): guard SCP p-guard001 lists the profile ARN (deny)")
+    assert said.startswith(":no_entry: Blocked for 30 min: guard SCP p-guard001 lists the profile ARN (deny)")
     assert "tag tokenfuse:state=tripped (was absent)" in said
-    assert said.endswith("The automatic restore runs at 2026-11-27T03:30:00Z.")
+    assert said.endswith("The block lifts at 03:30 UTC (automatic restore).")
 
 
 def test_a_partial_trip_says_the_deny_is_in_force_and_what_was_not_applied():
     partial = record(scp=SCP, complete=False, problems=["tokenfuse:state tag not set: AccessDenied: no"])
     said = trip_said(partial)
-    assert said.startswith(":warning: Partly tripped (throttle): the deny is in force")
+    assert said.startswith(":warning: Partly blocked for 30 min: the deny is in force")
     assert "In force: guard SCP p-guard001 lists the profile ARN (deny)." in said
     assert "Not applied: tokenfuse:state tag not set: AccessDenied: no." in said
-    assert "Tripped (" not in said.replace("Partly tripped (", "")
+    assert "Blocked for" not in said.replace("Partly blocked for", "")
     assert "tokenfuse:state=tripped" not in said
 
 
@@ -97,7 +97,7 @@ def test_concurrency_and_role_changes_are_named():
     )  # fmt: skip
     assert in_force(changes) == [
         "inline deny tokenfuse-trip-x on role caller-a",
-        "reserved concurrency of fn at 1 (was 25)",
+        "cap concurrency: fn reserved at 1 (was 25)",
     ]
 
 
@@ -116,7 +116,7 @@ def test_a_failed_trip_with_nothing_in_force_says_the_profile_is_not_denied():
     ("where", "restore_due", "then"),
     [
         ("restore", False, f"Fix the cause, then run `tokenfuse restore {ARN}`."),
-        ("other", True, "The automatic restore runs at 2026-11-27T03:30:00Z and puts back what was applied."),
+        ("other", True, "The block lifts at 03:30 UTC (automatic restore): it puts back what was applied."),
         ("other", False, f"`tokenfuse restore {ARN}` (or the Restore button) lifts it."),
     ],
 )
@@ -186,11 +186,17 @@ def test_durations_never_round_to_zero_minutes(seconds, said):
 @pytest.mark.parametrize(
     ("changes", "said"),
     [
-        ({}, "Asking search on-call to approve a throttle."),
-        ({"mode": "auto", "decision": "auto"}, "Policy: throttle automatically."),
-        ({"mode": "dry-run", "decision": "dry-run"}, "DryRun: planning a throttle; nothing will be changed."),
+        ({}, "Asking search on-call to approve: block for 30 min."),
+        ({"mode": "auto", "decision": "auto"}, "Policy: block for 30 min, automatically."),
+        (
+            {"mode": "dry-run", "decision": "dry-run"},
+            "DryRun: planning to block for 30 min; nothing will be changed.",
+        ),
         ({"mode": "notify", "decision": "notify"}, "Policy: notify only; no action."),
-        ({"mode": "notify", "decision": "protected"}, "This profile is protected: tokenfuse never trips it."),
+        (
+            {"mode": "notify", "decision": "protected"},
+            "This profile is protected: tokenfuse never blocks it.",
+        ),
     ],
 )
 def test_the_policy_says_what_happens_next(changes, said):
@@ -200,7 +206,7 @@ def test_the_policy_says_what_happens_next(changes, said):
 @pytest.mark.parametrize(
     ("decision", "said"),
     [
-        ("approve", "<@U0ALICE001> approved: tripping (throttle)."),
+        ("approve", "<@U0ALICE001> approved: blocking for 30 min."),
         ("decline", "<@U0ALICE001> declined: no action."),
         ("snooze", "<@U0ALICE001> snoozed for 10 min: asking again if it goes on."),
         ("timeout", None),
@@ -214,7 +220,7 @@ def test_a_decision_is_said_by_who_made_it(decision, said):
 def test_an_email_approver_is_named_by_address():
     outcome = ApprovalOutcome(decision="approve", actor="bob@example.com")
     assert (
-        messages.decision_said(outcome, policy_decision()) == "bob@example.com approved: tripping (throttle)."
+        messages.decision_said(outcome, policy_decision()) == "bob@example.com approved: blocking for 30 min."
     )
 
 
@@ -222,7 +228,7 @@ def test_a_short_approval_timeout_is_not_said_to_be_zero_minutes():
     said = messages.timed_out_said(INCIDENT, policy_decision(approval_timeout_seconds=30), trips=True)
     assert said == (
         ":alarm_clock: No decision on `search-answers` (team search) within 30 s: "
-        "tripping it (throttle) as the policy says."
+        "blocking it for 30 min as the policy says."
     )
     assert messages.timed_out_said(INCIDENT, policy_decision(), trips=False).endswith(
         "within 15 min: no action taken."
@@ -292,15 +298,15 @@ def test_who_was_told_is_only_where_it_went(told, failed, said):
         (None, None, None, False, "no action"),
         (None, None, None, True, "trip failed: nothing is in force"),
         ("dry", None, None, False, "dry run: planned, nothing changed"),
-        ("throttle", True, "prior state put back", False, "throttled, then restored after the cooldown"),
-        ("throttle", None, None, False, "throttled; restore: did not run"),
-        ("detach", None, None, False, "detached, until a person restores it"),
+        ("throttle", True, "prior state put back", False, "blocked for 30 min, then restored"),
+        ("throttle", None, None, False, "blocked for 30 min; restore: did not run"),
+        ("detach", None, None, False, "blocked until restored"),
         (
             "partial",
             None,
             None,
             False,
-            "partly detached (tag not set: AccessDenied), until a person restores it",
+            "partly blocked until restored (tag not set: AccessDenied)",
         ),
     ],
 )
@@ -324,7 +330,7 @@ def test_the_outcome_is_what_the_state_says_happened(trip, restored, note, trip_
 def test_the_close_names_the_failure_it_came_through():
     assert messages.closed_said("no action", "decline", None) == "Closed: no action (decision: decline)."
     assert messages.closed_said("no action", None, "AccessDenied: no") == (
-        "Closed after a failure (AccessDenied: no): no action (decision: None)."
+        "Closed after a failure (AccessDenied: no): no action."
     )
 
 
@@ -347,5 +353,5 @@ def test_every_refusal_says_nothing_was_changed():
 
 
 def test_the_deciding_click_says_what_happens_now_and_by_whom():
-    assert messages.decided_reply("approve", "U0ALICE001") == "Approved: tripping now. (by <@U0ALICE001>)"
+    assert messages.decided_reply("approve", "U0ALICE001") == "Approved: blocking now. (by <@U0ALICE001>)"
     assert messages.decided_reply("snooze", "bob@example.com") == "Snoozed. (by bob@example.com)"

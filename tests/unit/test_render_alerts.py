@@ -116,7 +116,9 @@ def test_plain_text_reads_alone():
         "output runaway",
         "3,905 (baseline 410)",
         "cap max output tokens",
-        "approve a throttle",
+        "approve: block for 30 min",
+        "Status: Detected at",
+        "Rate now: $142.30/h",
         "▁",
         "█",
     ):
@@ -167,11 +169,21 @@ def test_signal_reply_and_update_email_for_a_cad_confirmation():
     route = d.route("support")
     opened = incidents.new_incident(alarm, alarm.culprits[0], route, None, NOW)
     later = incidents.joined(opened, cad, cad.culprits[0], NOW)
-    view = AlertView(later, cad.signal, d.policy_for("support", "prod"), "Customer Support", route.reason)
-    reply = render_signal_reply(view, opened).text
-    assert reply.startswith("Cost Anomaly Detection confirms this spike")
+    view = AlertView(
+        later,
+        cad.signal,
+        d.policy_for("support", "prod"),
+        "Customer Support",
+        route.reason,
+        reported=cad.culprits[0],
+        spike_usd=cad.spike_usd,
+    )
+    reply = render_signal_reply(view).text
+    # CAD's impact is $4,120.55; the profile's own delta over the day is $10.86: far below 80%
+    assert reply.startswith("Cost Anomaly Detection reports $4,121 (")
+    assert "this incident explains $10.86." in reply and "confirms" not in reply
     assert "impact $4,121" in reply and "2 signals so far" in reply
-    assert render_update_email(view, opened).subject.startswith("Update: ")
+    assert render_update_email(view).subject.startswith("Update: ")
 
 
 def test_digest_lists_every_overflow_spike():
@@ -188,10 +200,13 @@ def test_every_kind_has_a_lever_hint(kind):
     ("policy", "expected"),
     [
         (Policy(mode="notify"), "Notify only"),
-        (Policy(mode="auto", action="detach"), "detach (deny calls until a person restores it) now"),
+        (
+            Policy(mode="auto", action="detach"),
+            "block until restored (calls denied until a person restores it) now",
+        ),
         (
             Policy(mode="approve", on_timeout="trip", approval_timeout_minutes=10),
-            "no answer in 10 min: tokenfuse trips",
+            "no answer in 10 min: tokenfuse blocks it anyway",
         ),
         (Policy(mode="approve", min_spike_usd_per_hour=500), "Below Customer Support's prod threshold"),
     ],
@@ -272,7 +287,7 @@ def test_direct_model_calls_read_as_such_and_are_never_tripped():
         f"Bedrock spend spike: direct calls to {model} at $142.30/h"
     )
     assert "Owner: FinOps" in message.text
-    assert "no inference profile to trip" in message.text and "approve a throttle" not in message.text
+    assert "no inference profile to block" in message.text and "approve:" not in message.text
     assert "give the callers an application inference profile" in message.text
     fields = next(b for b in message.blocks if "fields" in b)["fields"]
     assert fields[0]["text"] == f"*Model called directly*\n`{model}`\nno inference profile"

@@ -51,6 +51,8 @@ def alert_view(name: str = "spike-alarm.json", **incident_changes: object) -> Al
         "Customer Support",
         route.reason,
         links=default_links(incident),
+        reported=spike.culprits[0],
+        spike_usd=spike.spike_usd,
     )
 
 
@@ -345,7 +347,7 @@ def test_a_follow_up_whose_thread_failed_reaches_finops_as_the_news_alone():
     )
     (call,) = slack.calls
     assert call[:3] == ("post", "C0FINOPS01", None)
-    assert call[3].text.startswith("Why.\ntoken-rate alarm reports again on this spike")
+    assert call[3].text.startswith("Why.\ntoken-rate alarm confirms this spike")
     assert attempt.thread is None  # the incident keeps its own thread
 
 
@@ -409,8 +411,8 @@ def test_a_notice_email_is_its_text_escaped_in_html():
 @pytest.mark.parametrize(
     ("error", "problem", "rules_out"),
     [
-        (EmailDeliveryError("MessageRejected", "rejected"), "MessageRejected", False),
-        (EmailDeliveryError("email_disabled", "off"), "email_disabled", True),
+        (EmailDeliveryError("rejected", code="MessageRejected"), "MessageRejected", False),
+        (EmailDeliveryError("off", code="email_disabled"), "email_disabled", True),
         (TransientAwsError("Throttling"), "TransientAwsError", False),
     ],
 )

@@ -134,18 +134,35 @@ def test_a_budget_confirmation_reply_names_actual_and_threshold():
     budget = s.signal.model_copy(
         update={"source": "budget", "actual_usd": 4828.0, "threshold_usd": 4600.0, "metric_value": None}
     )
-    first = incident()
-    later = first.model_copy(update={"signal_count": 2})
-    text = messages.signal_reply(budget, later, first)
+    # the budget's own delta: $4,828 - $4,600 = $228; the profile explains $200 of it (87.7%)
+    culprit = s.culprits[0].model_copy(update={"delta_usd": 200.0, "hourly_cost_usd": [12.0, 17.25]})
+    later = incident().model_copy(update={"signal_count": 2})
+    text = messages.signal_reply(budget, later, culprit, s.spike_usd)
     assert text.startswith("AWS Budgets confirms this spike (2026-11-26 02:53-02:58Z: ")
-    assert "actual $4,828 vs threshold $4,600" in text and text.endswith("2 signals so far.")
+    assert "actual $4,828 vs threshold $4,600): this incident explains $200.00 of $228.00." in text
+    assert "Rate at arrival: $17.25/h in the hour to 02:58 UTC" in text
+    assert text.endswith("2 signals so far.")
 
 
-def test_a_repeated_source_reports_again_with_the_alarm_metric():
+def test_a_signal_the_incident_explains_less_than_80_percent_of_only_reports():
+    s = spike()
+    budget = s.signal.model_copy(
+        update={"source": "budget", "actual_usd": 4828.0, "threshold_usd": 4600.0, "metric_value": None}
+    )
+    # $182 of $228 is 79.8%: under the 80% a confirmation needs
+    culprit = s.culprits[0].model_copy(update={"delta_usd": 182.0})
+    text = messages.signal_reply(budget, incident(), culprit, s.spike_usd)
+    assert "confirms" not in text
+    assert text.startswith("AWS Budgets reports $228.00 (2026-11-26 02:53-02:58Z: ")
+    assert "; this incident explains $182.00." in text
+
+
+def test_a_repeated_source_reports_with_the_alarm_metric():
     s = spike()
     i = incident()
-    text = messages.signal_reply(s.signal, i, i, test=True)
-    assert text.startswith("[TEST] token-rate alarm reports again on this spike")
+    culprit = s.culprits[0].model_copy(update={"delta_usd": 0.5 * s.spike_usd})
+    text = messages.signal_reply(s.signal, i, culprit, s.spike_usd, test=True)
+    assert text.startswith("[TEST] token-rate alarm reports $")
     assert "OutputTokenCount 412,000" in text
 
 

@@ -191,7 +191,10 @@ ROOT_CAUSES = [
         "contribution_usd": 230.45,
     },
 ]
-ALWAYS_SET = {"source", "dedup_key", "received_at", "window_start", "window_end", "raw_source", "summary"}
+ALWAYS_SET = {
+    "source", "dedup_key", "received_at", "window_start", "window_end", "raw_source", "summary",
+    "schema_version",
+}  # fmt: skip
 
 
 def test_every_sample_is_covered():

@@ -2,12 +2,43 @@
 
 Keys are snake_case; an optional field that is unknown is ``null``, never left out; timestamps are
 UTC ISO-8601 ending in ``Z``; money is USD, with ``unit`` where a figure is not dollars.
+
+Schema versions
+---------------
+Every event on the bus (each model in :data:`DETAIL_TYPES`) and the incident the remediation state
+machine receives carry ``schema_version`` in their ``detail``: :data:`SCHEMA_VERSION` when written.
+A consumer reads the current version and the previous one, :data:`PREVIOUS_SCHEMA_VERSION`, so a
+deploy never strands an event written by the release before it, whether it was in flight (an
+EventBridge retry, a dead-letter queue being redriven, a running execution) or is replayed from the
+bus archive. The previous version is upgraded on read (:data:`READABLE_VERSIONS`); the model then
+holds, and writes again, the current one.
+
+- v0: the events before the field existed (no ``schema_version`` key at all; ``0`` is read the same).
+- v1: ``schema_version`` added; nothing else changed, so reading v0 only sets the field.
+
+Any other value (a newer version written by a release this code predates, say during a rollback,
+or a value that is not an integer) is refused whole with one line
+(:class:`~tokenfuse.errors.UnsupportedSchemaVersion`): the invocation fails and the event waits in
+its dead-letter queue, to be redriven once a release that reads it is deployed. It is never half
+read. The rule for the next change: adding an optional field with a default is still v1 (every
+consumer of the same release accepts it; ``extra="forbid"`` refuses it only in an older release,
+which is the rollback case above); renaming, removing or re-typing a field is v2, with the v1 -> v2
+upgrade written in :func:`_upgraded` and v0 no longer read. The archive keeps events 400 days (prod):
+replaying one older than the previous version needs the release that wrote it.
 """
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+
+from tokenfuse.errors import UnsupportedSchemaVersion
+
+SCHEMA_VERSION = 1
+"""The schema version tokenfuse writes on every bus event (and the remediation incident)."""
+PREVIOUS_SCHEMA_VERSION = 0
+"""The version before it, still read: v0, the events that carry no ``schema_version``."""
+READABLE_VERSIONS = (PREVIOUS_SCHEMA_VERSION, SCHEMA_VERSION)
 
 SignalSource = Literal["cost-anomaly", "budget", "token-rate-alarm", "invocation-log"]
 SpikeKind = Literal["request-storm", "output-runaway", "context-bloat", "rate-shift", "unknown"]
@@ -47,6 +78,39 @@ class BusModel(BaseModel):
         return cls.model_validate(detail)
 
 
+def _upgraded(detail: dict[str, Any], version: int) -> dict[str, Any]:
+    """``detail`` of a readable ``version`` as the current version reads it. v0 -> v1: v1 only
+    added ``schema_version`` itself."""
+    if version == SCHEMA_VERSION:
+        return detail
+    return {**detail, "schema_version": SCHEMA_VERSION}
+
+
+class BusEvent(BusModel):
+    """A model that travels on its own (a bus event's ``detail``, the remediation incident): it
+    carries ``schema_version`` and reads the current and the previous version (see the module)."""
+
+    schema_version: int = Field(
+        default=SCHEMA_VERSION, description="the detail's schema version (absent in v0 events)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _readable_version(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data  # an instance, or not an object at all: pydantic refuses the latter itself
+        version = data.get("schema_version", PREVIOUS_SCHEMA_VERSION)
+        # bool is an int to Python, and 1.0 == 1: only a true integer names a version
+        if type(version) is not int or version not in READABLE_VERSIONS:
+            shown = repr(version)[:40]
+            raise UnsupportedSchemaVersion(
+                f"{cls.__name__} schema_version {shown} is not one this tokenfuse reads "
+                f"({PREVIOUS_SCHEMA_VERSION} or none, and {SCHEMA_VERSION}): refused whole, redrive it "
+                "after deploying a release that reads it"
+            )
+        return _upgraded(data, version)
+
+
 # --------------------------------------------------------------------------------------------
 # Signals in
 # --------------------------------------------------------------------------------------------
@@ -70,7 +134,7 @@ class RootCause(BusModel):
     contribution_usd: float | None = None
 
 
-class SpendSignal(BusModel):
+class SpendSignal(BusEvent):
     """Any spend signal (CAD anomaly, Budgets alert, token-rate alarm), normalised.
 
     ``dedup_key`` is equal for re-deliveries of one notification and differs for a re-alert with
@@ -315,7 +379,7 @@ class ScopeRead(BusModel):
     get_metric_data_calls: int = 0
 
 
-class SpikeAttributed(BusModel):
+class SpikeAttributed(BusEvent):
     """A spend signal attributed, in dollars, to the inference profiles (and direct model calls) behind it.
 
     ``window_end`` is the attribution time when the window reaches into the hour still running (an
@@ -349,9 +413,46 @@ class SpikeAttributed(BusModel):
 
 
 IncidentStatus = Literal["open", "closed", "planned"]
+CardStage = Literal[
+    "detected",
+    "awaiting-approval",
+    "approved",
+    "declined",
+    "snoozed",
+    "timed-out",
+    "blocked",
+    "verified",
+    "still-running",
+    "escalated",
+    "restored",
+    "closed",
+]
 
 
-class Incident(BusModel):
+class StatusCard(BusModel):
+    """Where the incident stands, as its root post (a live status card, edited in place) shows it.
+
+    ``since`` is when it reached ``stage``; ``rate_usd_per_hour`` the spend rate last measured (at
+    ``rate_at``); ``who`` the approvers asked, or the person who decided; ``until`` the approval's
+    deadline, a snooze's end or the automatic restore; ``blocked`` exactly what is in force;
+    ``approval_channel`` / ``approval_ts`` the approval request whose buttons the decision replaces.
+    """
+
+    stage: CardStage = "detected"
+    since: UtcDateTime
+    action: Action = "none"
+    cooldown_seconds: int | None = Field(default=None, ge=1, description="a throttle's block")
+    rate_usd_per_hour: float | None = None
+    rate_at: UtcDateTime | None = None
+    who: list[str] = Field(default_factory=list, description="Slack user ids or email addresses")
+    until: UtcDateTime | None = None
+    blocked: list[str] = Field(default_factory=list)
+    outcome: str | None = Field(default=None, description="what the remediation did, in words")
+    approval_channel: str | None = None
+    approval_ts: str | None = None
+
+
+class Incident(BusEvent):
     """One culprit (a profile, or one account, region and model's direct calls) over one open
     interval: what the notify function records and the
     remediation state machine receives as ``{"incident": ...}`` (see contracts "Incidents").
@@ -397,6 +498,9 @@ class Incident(BusModel):
     emails: list[str] = Field(default_factory=list)
     announced: bool = Field(default=False, description="the first alert went out (Slack or email)")
     remediation_started: bool = False
+    card: StatusCard | None = Field(
+        default=None, description="the live status card (null: as first posted, detected)"
+    )
     culprit: Culprit
 
     @property
@@ -409,7 +513,7 @@ class Incident(BusModel):
         return self.subject == "direct-model"
 
 
-class IncidentOpened(BusModel):
+class IncidentOpened(BusEvent):
     incident_id: str
     profile_arn: str | None
     team: str | None
@@ -424,7 +528,7 @@ RemediationStep = Literal[
 ]
 
 
-class RemediationEvent(BusModel):
+class RemediationEvent(BusEvent):
     """One audited step of a remediation (also written to the audit table)."""
 
     incident_id: str
@@ -444,7 +548,7 @@ class RemediationEvent(BusModel):
 # --------------------------------------------------------------------------------------------
 
 
-class ProfileNonCompliant(BusModel):
+class ProfileNonCompliant(BusEvent):
     """A profile first seen non-compliant (or turned non-compliant by a retag): FinOps is told."""
 
     profile_arn: str

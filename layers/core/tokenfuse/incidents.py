@@ -156,7 +156,8 @@ def new_incident(
 
 def joined(incident: Incident, spike: SpikeAttributed, culprit: Culprit, now: datetime) -> Incident:
     """The incident with one more signal: windows merged, highest severity, and the culprit facts of
-    the spike's peak. A confirmation hours later (CAD's or Budgets' whole-day window) dilutes the
+    the spike's peak; its status as it was (closed stays closed). A confirmation hours later (CAD's
+    or Budgets' whole-day window) dilutes the
     rate; the headline an on-call engineer reads keeps the worst the spike reached, and the new
     signal's own figures go in its thread reply."""
     signal = spike.signal
@@ -166,8 +167,9 @@ def joined(incident: Incident, spike: SpikeAttributed, culprit: Culprit, now: da
     peak, other = (culprit, incident.culprit) if newer_is_peak else (incident.culprit, culprit)
     return incident.model_copy(
         update={
-            "status": "open" if incident.status == "closed" else incident.status,
-            "closed_at": None,
+            # a closed incident (its remediation over, the thread said so) stays closed: a late
+            # confirmation about the same spike is news in its thread, not a new incident
+            "status": incident.status,
             "window_start": min(incident.window_start, start),
             "window_end": max(incident.window_end, end),
             "updated_at": now,

@@ -68,6 +68,16 @@ class Policy(DirectoryModel):
 
     mode: Mode = "notify"
     action: TripAction = "throttle"
+    scope: Literal["profile", "caller"] = Field(
+        default="profile", description="caller: block only the callers behind the spend, on that profile"
+    )
+    caller_min_share: float = Field(
+        default=0.2, gt=0, le=1, description="caller scope: block callers with at least this share"
+    )
+    profile_when_no_caller: bool = Field(
+        default=False,
+        description="caller scope: when no caller is named (the alarm path), block the whole profile",
+    )
     cooldown_minutes: int = Field(default=60, gt=0, le=7 * 24 * 60)
     approval_timeout_minutes: int = Field(default=15, gt=0, le=24 * 60)
     snooze_minutes: int = Field(default=60, gt=0, le=24 * 60)

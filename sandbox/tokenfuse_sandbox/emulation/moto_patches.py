@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import threading
 import types
 from collections.abc import Callable, MutableMapping
@@ -391,12 +392,21 @@ def waits_on_clock(patches: MotoPatches, clock: SimulatedTime, mode: Literal["ad
             clock.wait_until(target, interrupted=lambda: not env.is_running())
 
     def _get_wait_seconds(self: ts_mod.Timestamp, env: Environment) -> int:
-        # moto measures "Timestamp - datetime.now()" (naive, wall clock); shift it to simulated now.
-        wall = datetime.now(UTC)
-        return int(wall_seconds(self, env) + (wall - clock.now()).total_seconds())
+        # moto measures "Timestamp - datetime.now()" (naive, wall clock, truncated to whole seconds);
+        # measure it against the simulated now instead, rounded up so the wait never ends early
+        from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+            FailureEventException,
+        )
+
+        self.string.eval(env=env)
+        text = env.stack.pop()
+        timestamp = self._from_timestamp_string(timestamp=text)
+        if timestamp is None:
+            raise FailureEventException(self._create_failure_event(env, text))
+        return math.ceil((timestamp.replace(tzinfo=UTC) - clock.now()).total_seconds())
 
     patches.replace(WaitFunction, "_wait_interval", _wait_interval)
-    wall_seconds = patches.replace(ts_mod.Timestamp, "_get_wait_seconds", _get_wait_seconds)
+    patches.replace(ts_mod.Timestamp, "_get_wait_seconds", _get_wait_seconds)
 
 
 def _datetime_module_proxy(clock: SimulatedTime) -> types.ModuleType:

@@ -6,7 +6,9 @@
 query strings for GET), the bot token as ``Authorization: Bearer`` (or a ``token`` field), answers
 shaped as Slack's (``ok``, ``error``, ``channel``, ``ts``, ``message``), ``not_authed`` /
 ``invalid_auth`` for a missing / wrong token, ``channel_not_found`` for a channel that was not
-registered, ``message_not_found`` / ``thread_not_found`` for an unknown ``ts`` / ``thread_ts``.
+registered, ``message_not_found`` / ``thread_not_found`` for an unknown ``ts`` / ``thread_ts``;
+``chat.update`` also ``cant_update_message`` (a message the bot did not post), ``msg_too_long``
+and ``invalid_blocks`` (past 50 blocks, or a block without a type).
 Message ``ts`` values are unique and increasing (``"1700000000.000100"`` style), taken from the
 ``now`` callable (``tokenfuse.clock.now`` by default, i.e. the simulated clock in the sandbox).
 Every call, failed ones included, is recorded as a :class:`SlackCall`; the current state of each
@@ -20,7 +22,7 @@ Slack does: form body ``payload=<json>``, ``X-Slack-Request-Timestamp`` and ``X-
 ``block_actions`` payload a button click sends.
 
 What it does NOT prove: Slack's real rate limits and tiers, message formatting / mrkdwn rendering,
-Block Kit validation (``invalid_blocks``), OAuth scopes (``missing_scope``), channel membership
+Block Kit validation beyond the block count and types, OAuth scopes (``missing_scope``), channel membership
 (``not_in_channel``), file uploads, Events API delivery, ``response_url`` follow-ups, or that the
 Slack app manifest is accepted by Slack.
 """
@@ -54,6 +56,10 @@ __all__ = [
 ]
 
 FaultKind = Literal["rate_limited", "server_error", "error"]
+MAX_TEXT = 40_000
+"""Slack truncates ``text`` past 40,000 characters; ``chat.update`` refuses it (``msg_too_long``)."""
+MAX_BLOCKS = 50
+"""A message holds at most 50 blocks (``invalid_blocks`` past that)."""
 _METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "auth.test", "conversations.info")
 
 
@@ -350,11 +356,19 @@ class SlackServer:
         return {"ok": True, "channel": cid, "ts": message["ts"], "message": dict(message)}
 
     def _update(self, cid: str, p: dict[str, Any]) -> dict[str, Any]:
+        """``chat.update`` as Slack answers it: ``message_not_found`` for an unknown ``ts``,
+        ``cant_update_message`` for a message the bot did not post, ``no_text`` without content,
+        ``msg_too_long`` past 40,000 characters of text, ``invalid_blocks`` past 50 blocks or for
+        a block without a ``type``; else ``channel``, ``ts``, ``text`` and the updated ``message``
+        (which Slack shows as edited)."""
         ts = p.get("ts")
         message = self._find(cid, str(ts)) if ts else None
         if message is None:
             raise _SlackError("message_not_found")
+        if message.get("user") != self.bot_user_id:
+            raise _SlackError("cant_update_message")
         self._require_content(p)
+        self._check_size(p)
         if "text" in p:
             message["text"] = p.get("text") or ""
         if "blocks" in p:
@@ -362,6 +376,26 @@ class SlackServer:
         message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
         out = {k: v for k, v in message.items() if k != "edited"}
         return {"ok": True, "channel": cid, "ts": message["ts"], "text": message["text"], "message": out}
+
+    @staticmethod
+    def _check_size(p: dict[str, Any]) -> None:
+        if len(str(p.get("text") or "")) > MAX_TEXT:
+            raise _SlackError("msg_too_long")
+        blocks = p.get("blocks")
+        if blocks is not None and (
+            not isinstance(blocks, list)
+            or len(blocks) > MAX_BLOCKS
+            or not all(isinstance(b, dict) and b.get("type") for b in blocks)
+        ):
+            raise _SlackError("invalid_blocks")
+
+    def post_as_user(self, channel: str, user: str, text: str) -> str:
+        """A message a person posted (the bot may not edit it): its ``ts``."""
+        with self._lock:
+            cid = self._resolve(channel) or channel
+            message = {"type": "message", "user": user, "text": text, "ts": self._next_ts()}
+            self._messages.setdefault(cid, []).append(message)
+            return str(message["ts"])
 
     def _post_ephemeral(self, cid: str, p: dict[str, Any]) -> dict[str, Any]:
         if not p.get("user"):

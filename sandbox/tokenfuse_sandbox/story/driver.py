@@ -30,7 +30,14 @@ from typing import TYPE_CHECKING, Any
 
 from tokenfuse_sandbox.story import org as org_mod
 from tokenfuse_sandbox.story import scenarios
-from tokenfuse_sandbox.story.fastpath import SLICE, FastCalls, caller_role
+from tokenfuse_sandbox.story.fastpath import (
+    SLICE,
+    FastCalls,
+    caller_role,
+    describe_latencies,
+    latencies,
+    path_line,
+)
 from tokenfuse_sandbox.story.meter import Meter
 from tokenfuse_sandbox.story.observe import Entry, Observer, channel_label
 from tokenfuse_sandbox.story.org import FINOPS, Org, Sessions, owner_of
@@ -58,33 +65,6 @@ FAST_LEAD = timedelta(seconds=60)
 """On the invocation-log path the culprit's callers call through the emulated runtime from a minute
 before the loop until the team's fix ships, in 5-second slices (the other profiles stay on the
 minute-resolution metrics of ``Traffic``)."""
-
-
-def latencies() -> dict[str, int]:
-    """The emulation's assumed latencies, which set the fast path's timings (printed beside them)."""
-    from tokenfuse.meter.arming import BurnDefaults
-    from tokenfuse_sandbox.emulation.bedrock_access import SCP_PROPAGATION_SECONDS
-    from tokenfuse_sandbox.emulation.invocation_logs import LOG_DELIVERY_SECONDS
-
-    return {
-        "log_delivery_seconds": LOG_DELIVERY_SECONDS,
-        "scp_propagation_seconds": SCP_PROPAGATION_SECONDS,
-        "burn_window_seconds": BurnDefaults().burn_seconds,
-    }
-
-
-def path_line(values: dict[str, int] | None) -> str:
-    """Which fast path tells the story, with the emulation's latencies where they set its timings."""
-    if values is None:
-        return "per-profile token-rate alarms (3 breaching one-minute periods; --no-invocation-logs)"
-    return f"model invocation logs -> the member stack's meter ({describe_latencies(values)})"
-
-
-def describe_latencies(values: dict[str, int]) -> str:
-    return (
-        f"emulated: log delivery every {values['log_delivery_seconds']} s, SCP propagation "
-        f"{values['scp_propagation_seconds']} s; burn window {values['burn_window_seconds']} s"
-    )
 
 
 class Story:
@@ -129,7 +109,7 @@ class Story:
         try:
             self.sb.drain(timeout=60)
         except TimeoutError as error:
-            self.state.problems.append(f"delivery did not settle at {self.now:%H:%M}: {error}")
+            self.state.problems.append(f"delivery did not settle at {self.now:%H:%M:%S}: {error}")
             self.observer.note("error", f"delivery did not settle: {error}")
         self.observer.observe()
         self._find_approval_requests()

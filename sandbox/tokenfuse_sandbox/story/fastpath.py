@@ -140,7 +140,37 @@ class FastCalls:
         return answered
 
 
-__all__ = ["LOG_GROUP", "SLICE", "FastCalls", "caller_role", "member_wiring"]
+__all__ = [
+    "LOG_GROUP", "SLICE", "FastCalls", "caller_role", "describe_latencies", "latencies", "member_wiring",
+    "path_line",
+]  # fmt: skip
+
+
+def latencies() -> dict[str, int]:
+    """The emulation's assumed latencies, which set the fast path's timings (printed beside them)."""
+    from tokenfuse.meter.arming import BurnDefaults
+    from tokenfuse_sandbox.emulation.bedrock_access import SCP_PROPAGATION_SECONDS
+    from tokenfuse_sandbox.emulation.invocation_logs import LOG_DELIVERY_SECONDS
+
+    return {
+        "log_delivery_seconds": LOG_DELIVERY_SECONDS,
+        "scp_propagation_seconds": SCP_PROPAGATION_SECONDS,
+        "burn_window_seconds": BurnDefaults().burn_seconds,
+    }
+
+
+def path_line(values: dict[str, int] | None) -> str:
+    """Which fast path tells the story, with the emulation's latencies where they set its timings."""
+    if values is None:
+        return "per-profile token-rate alarms (3 breaching one-minute periods; --no-invocation-logs)"
+    return f"model invocation logs -> the member stack's meter ({describe_latencies(values)})"
+
+
+def describe_latencies(values: dict[str, int]) -> str:
+    return (
+        f"emulated: log delivery every {values['log_delivery_seconds']} s, SCP propagation "
+        f"{values['scp_propagation_seconds']} s; burn window {values['burn_window_seconds']} s"
+    )
 
 
 @dataclass

@@ -151,7 +151,8 @@ class Observer:
             subject = getattr(message, "subject", None) or ""
             destinations = getattr(message, "destinations", None) or {}
             to = ", ".join(destinations.get("ToAddresses", [])) if isinstance(destinations, dict) else ""
-            self.emails.append({"subject": subject, "to": to, "at": self.sb.now()})
+            body = str(getattr(message, "body", None) or "")
+            self.emails.append({"subject": subject, "to": to, "body": body, "at": self.sb.now()})
             self.note("email", f"email to {to or '?'}: {subject}", where="email")
         self._mail = len(sent)
 

@@ -26,11 +26,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from tokenfuse.adapters.aws import MemberSessions
+from tokenfuse.adapters.aws import MemberService, MemberSessions, client
 
 if TYPE_CHECKING:
     from tokenfuse_sandbox.core import Sandbox
@@ -210,18 +210,25 @@ def directory_yaml(mode: str, *, approval_timeout_minutes: int | None = None) ->
 # --------------------------------------------------------------------------------------------------
 
 
+SandboxService = MemberService | Literal["ce", "cloudformation", "ses", "sesv2", "sts"]
+"""The member services, and those the proving ground seeds in the tooling and management accounts
+(the member StackSet, Cost Anomaly Detection, SES identities and the SES sandbox)."""
+
+
 class Sessions(MemberSessions):
     """The functions' own MemberSessions, with each client kept: the traffic generator and the story
     call CloudWatch and Organizations every simulated minute."""
 
     def __init__(self, own_account: str) -> None:
         super().__init__(MEMBER_ROLE, "tokenfuse-demo-traffic", own_account=own_account)
-        self._clients: dict[tuple[str, str | None, str | None], Any] = {}
+        self._clients: dict[tuple[SandboxService, str | None, str | None], Any] = {}
 
-    def client(self, service: str, account_id: str | None, region: str | None = "us-east-1") -> Any:
+    def client(
+        self, service: SandboxService, account_id: str | None, region: str | None = "us-east-1"
+    ) -> Any:
         key = (service, account_id, region)
         if key not in self._clients:
-            self._clients[key] = super().client(service, account_id, region)
+            self._clients[key] = client(service, region, self.session(account_id))
         return self._clients[key]
 
 

@@ -146,32 +146,82 @@ def _incidents(story: Story) -> list[dict[str, Any]]:
 
 
 def _messages(story: Story, since: datetime) -> list[dict[str, Any]]:
+    """Every post, thread reply and edit in place (``edited``: the full text after the edit, the
+    edited message's ``ts`` and thread), then every email, in the order they happened."""
     out = []
+    thread_of: dict[str, str | None] = {}
     for call in story.slack.calls:
-        if call.method != "chat.postMessage" or not call.ok or call.at < since:
+        if not call.ok or call.method not in ("chat.postMessage", "chat.update"):
+            continue
+        ts = str(call.ts)
+        edited = call.method == "chat.update"
+        if not edited:
+            thread_of[ts] = call.thread_ts
+        if call.at < since:
             continue
         out.append(
             {
                 "channel": call.channel,
-                "team": team_for_channel(call.channel),
+                "team": team_for_channel(call.channel) or FINOPS.name,
                 "text": call.text or "",
-                "thread_of": call.thread_ts,
-                "ts": call.ts,
+                "thread_of": thread_of.get(ts) if edited else call.thread_ts,
+                "ts": ts,
+                "edited": edited,
                 "at": iso(call.at),
             }
         )
     for mail in story.observer.emails:
         if mail["at"] >= since:
+            body = visible_text(str(mail.get("body") or ""))
             out.append(
                 {
                     "channel": "email",
-                    "team": None,
-                    "text": mail["subject"],
+                    "team": email_team(str(mail.get("to") or "")),
+                    "text": f"{mail['subject']}\n{body}".strip(),
                     "thread_of": None,
+                    "edited": False,
                     "at": iso(mail["at"]),
                 }
             )
-    return out
+    return sorted(out, key=lambda m: str(m["at"]))
+
+
+def visible_text(html: str) -> str:
+    """What a person reads of an HTML email body (tags dropped, entities decoded, one line per block)."""
+    from html.parser import HTMLParser
+
+    class _Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts: list[str] = []
+
+        def handle_data(self, data: str) -> None:
+            self.parts.append(data)
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in ("p", "tr", "br", "h2", "pre"):
+                self.parts.append("\n")
+
+    parser = _Text()
+    parser.feed(html)
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def email_team(addresses: str) -> str:
+    """The team whose directory entry lists one of ``addresses`` (FinOps otherwise)."""
+    import yaml
+
+    from tokenfuse_sandbox.story.org import DIRECTORY_FILE
+
+    document = yaml.safe_load(DIRECTORY_FILE.read_text())
+    wanted = {a.strip().lower() for a in addresses.split(",") if a.strip()}
+    for team in document.get("teams") or []:
+        listed = {str(e).lower() for e in team.get("emails") or []}
+        listed |= {str(a.get("email", "")).lower() for a in team.get("approvers") or []}
+        if wanted & listed:
+            return str(team["name"])
+    return FINOPS.name
 
 
 def _remediations(story: Story, incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -229,8 +279,8 @@ def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
     loop_started, loop_stopped = _loop_window(story)
     owner_channel = story.owner.channel
     top_level = [
-        m for m in messages if m["channel"] == owner_channel and m["thread_of"] is None and loop_started
-        and m["at"] >= iso(loop_started)
+        m for m in messages if m["channel"] == owner_channel and m["thread_of"] is None
+        and not m["edited"] and loop_started and m["at"] >= iso(loop_started)
     ]  # fmt: skip
     alerted_at = top_level[0]["at"] if top_level else None
     contained = story.contained_at
@@ -261,6 +311,8 @@ def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
         "spent_while_denied_usd": None,
         "counterfactual_usd": {"cad": None, "budgets": None},
         "counterfactual_basis": None,
+        "times_less_than_cad": None,
+        "what_happened": what_happened(story, contained, loop_stopped),
         "cad_alert_at": iso(story.state.signals_sent.get("cost-anomaly")),
         "budgets_alert_at": iso(story.state.signals_sent.get("budget")),
     }
@@ -310,13 +362,38 @@ def _spent_while_denied(story: Story, contained: datetime, lifted: datetime) -> 
 
 def _latencies(story: Story) -> dict[str, int] | None:
     """The emulation's assumed latencies on the invocation-log path (None on the alarm path)."""
-    from tokenfuse_sandbox.story.driver import latencies
+    from tokenfuse_sandbox.story.fastpath import latencies
 
     return latencies() if story.fast is not None else None
 
 
 def _at(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def what_happened(story: Story, contained: datetime | None, loop_stopped: datetime | None) -> str:
+    """What stopped the loop, in words: tokenfuse's deny, or the decision taken and the team's fix."""
+    if contained is not None:
+        return f"contained by tokenfuse at {contained:%H:%M:%S} UTC (the loop's calls refused)"
+    said = []
+    for click in story.state.clicks:
+        verb = {"decline": "declined", "snooze": "snoozed", "approve": "approved"}.get(click["choice"])
+        if verb:
+            said.append(f"{verb} by {_approver_name(click['user'])} at {click['at']:%H:%M:%S} UTC")
+    if not story.state.clicks:
+        said.append(
+            "nobody decided in time" if story.policy == "approve" else f"policy {story.policy}: no block"
+        )
+    if loop_stopped is not None:
+        said.append(f"fixed by the {story.owner.name} team at {loop_stopped:%H:%M:%S} UTC")
+    return "; ".join(said)
+
+
+def _approver_name(user_id: str) -> str:
+    from tokenfuse_sandbox.story.org import TEAMS
+
+    names = {t.approver: t.approver_name for t in (*TEAMS, FINOPS)}
+    return f"{names[user_id]} ({user_id})" if user_id in names else user_id
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -414,34 +491,41 @@ def _usd(value: float | None) -> str:
     return "n/a" if value is None else f"${value:,.2f}"
 
 
+def _when(value: str | None, never: str) -> str:
+    return value or never
+
+
 def render_summary(report: DemoReport) -> list[str]:
-    from tokenfuse_sandbox.story.driver import path_line
+    """The summary as a person reads it: no ``None`` (an unknown reads as what it means), and the
+    counterfactual credited ("x less than CAD") only when tokenfuse contained the loop."""
+    from tokenfuse_sandbox.story.fastpath import path_line
 
     s = report.summary
     cf = s.get("counterfactual_usd") or {}
+    contained = s.get("contained_at")
     lines = ["Summary", "-------"]
-    lines.append(f"loop started        {s.get('loop_started_at')}  ({report.scenario})")
+    lines.append(f"loop started        {_when(s.get('loop_started_at'), 'never')}  ({report.scenario})")
     lines.append(f"profile             {s.get('profile_arn')}")
     lines.append(f"path                {path_line(s.get('latencies'))}")
-    lines.append(f"alarm               {s.get('alarm_at')}")
+    lines.append(f"alarm               {_when(s.get('alarm_at'), 'never fired')}")
     after = f"+{s['seconds_to_alert']} s, " if s.get("seconds_to_alert") is not None else ""
-    lines.append(f"alerted             {s.get('alerted_at')}  ({after}team {s.get('team')})")
-    if s.get("contained_at"):
+    lines.append(f"alerted             {_when(s.get('alerted_at'), 'never')}  ({after}team {s.get('team')})")
+    if contained:
         lines.append(
-            f"contained           {s.get('contained_at')}  (+{s.get('seconds_to_contain')} simulated "
+            f"contained           {contained}  (+{s.get('seconds_to_contain')} simulated "
             "seconds after the start: the loop's calls are refused)"
         )
+        lines.append(f"restored            {_when(s.get('restored_at'), 'not yet (still blocked)')}")
     else:
         lines.append(
-            f"contained           never by tokenfuse (decision {report.decision}, policy "
-            f"{report.policy}); the loop stopped at {s.get('loop_stopped_at')}"
+            f"contained           not by tokenfuse (decision {report.decision}, policy {report.policy})"
         )
-    lines.append(f"restored            {s.get('restored_at')}")
-    label = "spent before containment" if s.get("contained_at") else "spent by the loop"
+    lines.append(f"what happened       {s.get('what_happened') or 'the loop ran on'}")
+    label = "spent before containment" if contained else "spent by the loop"
     lines.append(f"{label + ':':<35}{_usd(s.get('spent_before_containment_usd'))}")
     lines.append(f"{'had only Budgets caught it (8 h):':<35}{_usd(cf.get('budgets'))}   [counterfactual]")
     lines.append(f"{'had only CAD caught it (24 h):':<35}{_usd(cf.get('cad'))}   [counterfactual]")
-    if s.get("contained_at") and s.get("times_less_than_cad"):
+    if contained and s.get("times_less_than_cad"):
         lines.append(f"{'':<35}{s['times_less_than_cad']}x less than CAD alone")
     if s.get("counterfactual_basis"):
         lines.append(f"  ({s['counterfactual_basis']})")
@@ -453,18 +537,28 @@ def render_summary(report: DemoReport) -> list[str]:
         )
     by_channel: dict[str, list[int]] = {}
     for m in report.messages:
-        counts = by_channel.setdefault(m["channel"], [0, 0])
-        counts[0 if m["thread_of"] is None else 1] += 1
-    for channel, (posts, replies) in by_channel.items():
-        lines.append(f"messages in {channel_label(channel)}: {posts} post(s), {replies} thread repl(ies)")
-    for r in report.remediations:
+        counts = by_channel.setdefault(m["channel"], [0, 0, 0])
+        counts[2 if m.get("edited") else 0 if m["thread_of"] is None else 1] += 1
+    for channel, (posts, replies, edits) in by_channel.items():
         lines.append(
-            f"remediation: {r['action']} by decision {r['decision']} (actor {r['actor']}), "
-            f"applied {r['applied_at']}, restored {r['restored_at']}"
+            f"messages in {channel_label(channel)}: {posts} post(s), {replies} thread repl(ies), "
+            f"{edits} edit(s) in place"
         )
+    for r in report.remediations:
+        lines.append(remediation_line(r))
     for problem in report.problems:
         lines.append(f"PROBLEM: {problem}")
     lines.append(f"wall time {report.wall_seconds:.1f}s; chart {report.chart_path}")
     if report.json_path:
         lines.append(f"JSON report {report.json_path}")
     return lines
+
+
+def remediation_line(r: dict[str, Any]) -> str:
+    """One remediation, every field said (nothing applied reads as such, never ``None``)."""
+    by = f" (actor {r['actor']})" if r.get("actor") else ""
+    head = f"remediation: {r['action']} by decision {r.get('decision') or 'none'}{by}"
+    if not r.get("applied_at"):
+        return f"{head}, nothing applied"
+    restored = f"restored {r['restored_at']}" if r.get("restored_at") else "not restored yet"
+    return f"{head}, applied {r['applied_at']}, {restored}"

@@ -1,12 +1,17 @@
 """CloudWatch alarms tokenfuse arms on inference profiles: put, describe, delete."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
-from botocore.exceptions import ClientError
+from tokenfuse.adapters.aws import aws_call
 
-from tokenfuse.adapters.aws import translate
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_cloudwatch.literals import ComparisonOperatorType, StatisticType
+    from mypy_boto3_cloudwatch.type_defs import MetricAlarmTypeDef
 
 DELETE_BATCH = 100  # DeleteAlarms takes at most 100 names
 
@@ -30,7 +35,7 @@ class AlarmDefinition:
     actions_enabled: bool = True
     alarm_actions: tuple[str, ...] = field(default_factory=tuple)
 
-    def same_as(self, other: "AlarmDefinition") -> bool:
+    def same_as(self, other: AlarmDefinition) -> bool:
         """True when putting ``self`` would change nothing that matters (description aside)."""
         return (
             self.namespace == other.namespace
@@ -47,9 +52,12 @@ class AlarmDefinition:
         )
 
 
-def put_alarm(client: Any, alarm: AlarmDefinition) -> None:
+def put_alarm(client: CloudWatchClient, alarm: AlarmDefinition) -> None:
     """Create or replace the alarm (PutMetricAlarm is an upsert by name)."""
-    try:
+    # tokenfuse's own definitions (thresholds.alarm_definition) hold CloudWatch's names: "Sum", ...
+    statistic = cast("StatisticType", alarm.statistic)
+    comparison = cast("ComparisonOperatorType", alarm.comparison)
+    with aws_call("cloudwatch:PutMetricAlarm", resource=alarm.name):
         client.put_metric_alarm(
             AlarmName=alarm.name,
             AlarmDescription=alarm.description[:1024],
@@ -58,19 +66,17 @@ def put_alarm(client: Any, alarm: AlarmDefinition) -> None:
             Namespace=alarm.namespace,
             MetricName=alarm.metric_name,
             Dimensions=[{"Name": k, "Value": v} for k, v in alarm.dimensions],
-            Statistic=alarm.statistic,
+            Statistic=statistic,
             Period=alarm.period,
             EvaluationPeriods=alarm.evaluation_periods,
             DatapointsToAlarm=alarm.datapoints_to_alarm,
             Threshold=alarm.threshold,
-            ComparisonOperator=alarm.comparison,
+            ComparisonOperator=comparison,
             TreatMissingData=alarm.treat_missing_data,
         )
-    except ClientError as error:
-        raise translate(error) from error
 
 
-def _definition(raw: dict[str, Any]) -> AlarmDefinition:
+def _definition(raw: MetricAlarmTypeDef) -> AlarmDefinition:
     return AlarmDefinition(
         name=raw["AlarmName"],
         namespace=raw.get("Namespace", ""),
@@ -89,30 +95,24 @@ def _definition(raw: dict[str, Any]) -> AlarmDefinition:
     )
 
 
-def describe_alarms(client: Any, prefix: str) -> dict[str, AlarmDefinition]:
-    """Every metric alarm whose name starts with ``prefix``, by name (paginated)."""
+def describe_alarms(client: CloudWatchClient, prefix: str) -> dict[str, AlarmDefinition]:
+    """Every metric alarm whose name starts with ``prefix``, by name (botocore's paginator)."""
     out: dict[str, AlarmDefinition] = {}
-    kwargs: dict[str, Any] = {"AlarmNamePrefix": prefix, "AlarmTypes": ["MetricAlarm"], "MaxRecords": 100}
-    while True:
-        try:
-            page = client.describe_alarms(**kwargs)
-        except ClientError as error:
-            raise translate(error) from error
-        for raw in page.get("MetricAlarms", []):
-            alarm = _definition(raw)
-            out[alarm.name] = alarm
-        token = page.get("NextToken")
-        if not token:
-            return out
-        kwargs["NextToken"] = token
+    pages = client.get_paginator("describe_alarms").paginate(
+        AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"], PaginationConfig={"PageSize": 100}
+    )
+    with aws_call("cloudwatch:DescribeAlarms", resource=prefix):
+        for page in pages:
+            for raw in page.get("MetricAlarms", []):
+                alarm = _definition(raw)
+                out[alarm.name] = alarm
+    return out
 
 
-def delete_alarms(client: Any, names: Iterable[str]) -> int:
+def delete_alarms(client: CloudWatchClient, names: Iterable[str]) -> int:
     """Delete alarms by name (batches of 100); unknown names are ignored by CloudWatch."""
     pending: Sequence[str] = sorted(set(names))
     for start in range(0, len(pending), DELETE_BATCH):
-        try:
+        with aws_call("cloudwatch:DeleteAlarms"):
             client.delete_alarms(AlarmNames=list(pending[start : start + DELETE_BATCH]))
-        except ClientError as error:
-            raise translate(error) from error
     return len(pending)

@@ -4,12 +4,15 @@ The anomalies live in the management (payer) account: pass a session assumed int
 (stack parameter BudgetsRoleArn) when tokenfuse runs in a delegated account.
 """
 
-from typing import Any, Literal
+from __future__ import annotations
 
-import boto3
-from botocore.exceptions import ClientError
+from typing import TYPE_CHECKING, Literal
 
-from tokenfuse.adapters.aws import client, translate
+from tokenfuse.adapters.aws import aws_call, client
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_ce import CostExplorerClient
 
 Feedback = Literal["YES", "NO", "PLANNED_ACTIVITY"]
 CHOICES: dict[str, Feedback] = {"accurate": "YES", "false-positive": "NO", "planned": "PLANNED_ACTIVITY"}
@@ -17,21 +20,21 @@ CHOICES: dict[str, Feedback] = {"accurate": "YES", "false-positive": "NO", "plan
 
 
 class AnomalyFeedback:
-    def __init__(self, ce_client: Any | None = None, session: boto3.Session | None = None) -> None:
+    def __init__(
+        self, ce_client: CostExplorerClient | None = None, session: boto3.Session | None = None
+    ) -> None:
         self._client = ce_client
         self._session = session
 
     @property
-    def client(self) -> Any:
+    def client(self) -> CostExplorerClient:
         if self._client is None:
             self._client = client("ce", region="us-east-1", session=self._session)  # CE's one endpoint
         return self._client
 
     def provide(self, anomaly_id: str, feedback: Feedback) -> None:
-        try:
+        with aws_call("ce:ProvideAnomalyFeedback", resource=anomaly_id):
             self.client.provide_anomaly_feedback(AnomalyId=anomaly_id, Feedback=feedback)
-        except ClientError as error:
-            raise translate(error) from error
 
     def provide_choice(self, anomaly_ids: list[str], choice: str) -> list[str]:
         """Send the button's choice for every anomaly of an incident; the ids it was sent for."""

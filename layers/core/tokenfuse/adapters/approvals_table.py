@@ -20,16 +20,22 @@ Structured values (the incident, the trip record, the event) are stored as JSON 
 float ever meets DynamoDB's Decimal.
 """
 
+from __future__ import annotations
+
 import json
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.conditions import Attr, Key
-from botocore.exceptions import ClientError
+from tokenfuse.adapters import dynamodb
+from tokenfuse.adapters.aws import aws_call, client
+from tokenfuse.errors import ConditionFailed
 
-from tokenfuse.adapters.aws import RETRY_CONFIG, default_session, translate
-from tokenfuse.errors import TokenfuseError
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryInputPaginateTypeDef
+
+__all__ = ["ApprovalsTable", "ConditionFailed"]
 
 AUDIT_TTL_SECONDS = 400 * 86400
 TRIP_LOG_TTL_SECONDS = 86400
@@ -51,58 +57,48 @@ STEP_ORDER = {
         ]
     )
 }
-
-
-class ConditionFailed(TokenfuseError):
-    """A conditional write found the item in another state than expected."""
-
-
-def _failed_condition(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+_NEW_KEY = "attribute_not_exists(pk)"
 
 
 class ApprovalsTable:
-    def __init__(self, table_name: str, table: Any | None = None) -> None:
+    """The table through DynamoDB's client (see :mod:`tokenfuse.adapters.dynamodb`); a failed
+    condition raises :class:`~tokenfuse.errors.ConditionFailed` where the caller must know."""
+
+    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient | None = None) -> None:
         self.table_name = table_name
-        self._table = table
+        self._client = dynamodb_client
 
     @property
-    def table(self) -> Any:
-        if self._table is None:
-            self._table = default_session().resource("dynamodb", config=RETRY_CONFIG).Table(self.table_name)
-        return self._table
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = client("dynamodb")
+        return self._client
+
+    def _key(self, pk: str, sk: str) -> dynamodb.Item:
+        return dynamodb.to_item({"pk": pk, "sk": sk})
 
     # -- approvals ---------------------------------------------------------------------------
 
     def put_approval(self, approval_id: str, item: dict[str, Any]) -> None:
         try:
-            self.table.put_item(
-                Item={"pk": f"approval#{approval_id}", "sk": "approval", **item},
-                ConditionExpression=Attr("pk").not_exists(),
-            )
-        except ClientError as error:
-            if _failed_condition(error):
-                raise ConditionFailed(f"approval id {approval_id} already exists") from error
-            raise translate(error) from error
+            self._put({"pk": f"approval#{approval_id}", "sk": "approval", **item}, condition=_NEW_KEY)
+        except ConditionFailed as error:
+            raise ConditionFailed(
+                f"approval id {approval_id} already exists", code=error.code, operation=error.operation
+            ) from error
 
     def get_approval(self, approval_id: str) -> dict[str, Any] | None:
-        try:
-            item = self.table.get_item(
-                Key={"pk": f"approval#{approval_id}", "sk": "approval"}, ConsistentRead=True
-            ).get("Item")
-        except ClientError as error:
-            raise translate(error) from error
-        return dict(item) if item else None
+        return self._get(f"approval#{approval_id}", "approval")
 
     def mark_decided(self, approval_id: str, decision: str, actor: str, via: str, now_epoch: int) -> None:
         """pending -> decided, only while pending and before the deadline (else ConditionFailed)."""
         try:
-            self.table.update_item(
-                Key={"pk": f"approval#{approval_id}", "sk": "approval"},
-                UpdateExpression="SET #s = :decided, decision = :d, actor = :a, via = :v, decided_at = :t",
-                ConditionExpression="#s = :pending AND deadline >= :t",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
+            self._update(
+                f"approval#{approval_id}",
+                "approval",
+                "SET #s = :decided, decision = :d, actor = :a, via = :v, decided_at = :t",
+                condition="#s = :pending AND deadline >= :t",
+                values={
                     ":decided": "decided",
                     ":pending": "pending",
                     ":d": decision,
@@ -111,24 +107,23 @@ class ApprovalsTable:
                     ":t": now_epoch,
                 },
             )
-        except ClientError as error:
-            if _failed_condition(error):
-                raise ConditionFailed(f"approval {approval_id} is no longer pending") from error
-            raise translate(error) from error
+        except ConditionFailed as error:
+            raise ConditionFailed(
+                f"approval {approval_id} is no longer pending", code=error.code, operation=error.operation
+            ) from error
 
     def reopen(self, approval_id: str, actor: str) -> None:
         """Undo :meth:`mark_decided` when the state machine could not be told (a transient error)."""
         try:
-            self.table.update_item(
-                Key={"pk": f"approval#{approval_id}", "sk": "approval"},
-                UpdateExpression="SET #s = :pending REMOVE decision, actor, via, decided_at",
-                ConditionExpression="#s = :decided AND actor = :a",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":pending": "pending", ":decided": "decided", ":a": actor},
+            self._update(
+                f"approval#{approval_id}",
+                "approval",
+                "SET #s = :pending REMOVE decision, actor, via, decided_at",
+                condition="#s = :decided AND actor = :a",
+                values={":pending": "pending", ":decided": "decided", ":a": actor},
             )
-        except ClientError as error:
-            if not _failed_condition(error):
-                raise translate(error) from error
+        except ConditionFailed:
+            return  # decided by someone else, or already reopened
 
     # -- audit -------------------------------------------------------------------------------
 
@@ -148,7 +143,7 @@ class ApprovalsTable:
     def audit_trail(self, incident_id: str) -> list[dict[str, Any]]:
         """The incident's audited steps, oldest first (each the stored event). Steps written at the
         same instant (a simulated clock stands still between waits) keep the flow's order."""
-        items = [i for i in self._query(Key("pk").eq(f"incident#{incident_id}")) if "event" in i]
+        items = [i for i in self._query(f"incident#{incident_id}") if "event" in i]
         items.sort(key=lambda i: (str(i["sk"]).rsplit("#", 1)[0], STEP_ORDER.get(str(i.get("step")), 99)))
         return [json.loads(item["event"]) for item in items]
 
@@ -164,81 +159,96 @@ class ApprovalsTable:
                 "at": at_iso,
                 "expires_at": now_epoch + AUDIT_TTL_SECONDS,
             },
-            ConditionExpression=Attr("pk").not_exists(),
+            condition=_NEW_KEY,
         )
 
     def refused_clicks(self, day: str) -> list[dict[str, Any]]:
         """The refused clicks of one UTC day (``YYYY-MM-DD``), oldest first."""
-        return [dict(item) for item in self._query(Key("pk").eq(f"{REFUSED_CLICK_PK_PREFIX}{day}"))]
+        return self._query(f"{REFUSED_CLICK_PK_PREFIX}{day}")
 
     # -- trips -------------------------------------------------------------------------------
 
     def put_trip(self, profile_arn: str, record: dict[str, Any]) -> None:
-        try:
-            self.table.put_item(
-                Item={
-                    "pk": TRIPS_PK,
-                    "sk": profile_arn,
-                    "trip_id": record["trip_id"],
-                    "incident_id": record["incident_id"],
-                    "record": json.dumps(record),
-                }
-            )
-        except ClientError as error:
-            raise translate(error) from error
+        self._put(
+            {
+                "pk": TRIPS_PK,
+                "sk": profile_arn,
+                "trip_id": record["trip_id"],
+                "incident_id": record["incident_id"],
+                "record": json.dumps(record),
+            }
+        )
 
     def get_trip(self, profile_arn: str) -> dict[str, Any] | None:
-        try:
-            item = self.table.get_item(Key={"pk": TRIPS_PK, "sk": profile_arn}, ConsistentRead=True).get(
-                "Item"
-            )
-        except ClientError as error:
-            raise translate(error) from error
+        item = self._get(TRIPS_PK, profile_arn)
         return json.loads(item["record"]) if item else None
 
     def delete_trip(self, profile_arn: str, trip_id: str) -> None:
         """Forget the active trip (after restore) only if it is still this trip."""
         try:
-            self.table.delete_item(
-                Key={"pk": TRIPS_PK, "sk": profile_arn}, ConditionExpression=Attr("trip_id").eq(trip_id)
-            )
-        except ClientError as error:
-            if not _failed_condition(error):
-                raise translate(error) from error
+            with aws_call("dynamodb:DeleteItem", resource=self.table_name):
+                self.client.delete_item(
+                    TableName=self.table_name,
+                    Key=self._key(TRIPS_PK, profile_arn),
+                    ConditionExpression="trip_id = :trip",
+                    ExpressionAttributeValues=dynamodb.to_item({":trip": trip_id}),
+                )
+        except ConditionFailed:
+            return  # another trip of the profile is active now: it stays
 
     def list_trips(self) -> list[dict[str, Any]]:
-        return [json.loads(item["record"]) for item in self._query(Key("pk").eq(TRIPS_PK))]
+        return [json.loads(item["record"]) for item in self._query(TRIPS_PK)]
 
     def log_trip(self, profile_arn: str, at_iso: str, now_epoch: int) -> None:
-        try:
-            self.table.put_item(
-                Item={
-                    "pk": TRIP_LOG_PK,
-                    "sk": f"{at_iso}#{profile_arn}",
-                    "expires_at": now_epoch + TRIP_LOG_TTL_SECONDS,
-                }
-            )
-        except ClientError as error:
-            raise translate(error) from error
+        self._put(
+            {
+                "pk": TRIP_LOG_PK,
+                "sk": f"{at_iso}#{profile_arn}",
+                "expires_at": now_epoch + TRIP_LOG_TTL_SECONDS,
+            }
+        )
 
     def trips_since(self, since_iso: str) -> int:
-        return len(self._query(Key("pk").eq(TRIP_LOG_PK) & Key("sk").gte(since_iso)))
+        return len(self._query(TRIP_LOG_PK, sk_from=since_iso))
 
-    def _put(self, item: dict[str, Any], **kwargs: Any) -> None:
-        try:
-            self.table.put_item(Item=item, **kwargs)
-        except ClientError as error:
-            raise translate(error) from error
+    # -- helpers -----------------------------------------------------------------------------
 
-    def _query(self, condition: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
-        try:
-            while True:
-                page = self.table.query(**kwargs)
-                items.extend(page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    return items
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except ClientError as error:
-            raise translate(error) from error
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        with aws_call("dynamodb:GetItem", resource=self.table_name):
+            item = self.client.get_item(
+                TableName=self.table_name, Key=self._key(pk, sk), ConsistentRead=True
+            ).get("Item")
+        return dynamodb.from_item(item) if item else None
+
+    def _put(self, item: Mapping[str, object], condition: str | None = None) -> None:
+        with aws_call("dynamodb:PutItem", resource=self.table_name):
+            if condition is None:
+                self.client.put_item(TableName=self.table_name, Item=dynamodb.to_item(item))
+            else:
+                self.client.put_item(
+                    TableName=self.table_name, Item=dynamodb.to_item(item), ConditionExpression=condition
+                )
+
+    def _update(
+        self, pk: str, sk: str, expression: str, *, condition: str, values: Mapping[str, object]
+    ) -> None:
+        with aws_call("dynamodb:UpdateItem", resource=self.table_name):
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(pk, sk),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=dynamodb.to_item(values),
+            )
+
+    def _query(self, pk: str, sk_from: str | None = None) -> list[dict[str, Any]]:
+        request: QueryInputPaginateTypeDef = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk" + (" AND sk >= :from" if sk_from is not None else ""),
+            "ExpressionAttributeValues": dynamodb.to_item(
+                {":pk": pk} if sk_from is None else {":pk": pk, ":from": sk_from}
+            ),
+            "ConsistentRead": True,
+        }
+        return [dynamodb.from_item(item) for item in dynamodb.query(self.client, request)]

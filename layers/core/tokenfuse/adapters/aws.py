@@ -1,30 +1,102 @@
-"""boto3 sessions and clients: built on demand (never at import, so moto can be active first),
-with botocore's standard retry mode, and STS role sessions into member accounts."""
+"""boto3 sessions and clients, and the one way tokenfuse calls AWS.
 
-from collections.abc import Callable
+- :func:`client` builds a client on demand (never at import, so moto can be active first) with
+  botocore's standard retry mode; its overloads give each service its ``boto3-stubs`` type.
+- :func:`aws_call` wraps every AWS call: botocore's errors (``ClientError`` and the errors of a
+  call that never got an answer) become :class:`~tokenfuse.errors.AwsError` and its kinds, with
+  AWS's error code and the operation kept as ``error.code`` / ``error.operation``. Callers decide
+  on ``error.code`` (or the class), never on the message's text.
+- :func:`assume_role_session` / :class:`MemberSessions`: STS role sessions into member accounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal, overload
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from tokenfuse.errors import AccessDenied, NotFound, TokenfuseError, TransientAwsError
+from tokenfuse.errors import (
+    AccessDenied,
+    AwsError,
+    ConditionFailed,
+    CredentialsMissing,
+    NotFound,
+    TransientAwsError,
+)
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+    from mypy_boto3_account import AccountClient
+    from mypy_boto3_bedrock import BedrockClient
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+    from mypy_boto3_budgets import BudgetsClient
+    from mypy_boto3_ce import CostExplorerClient
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_organizations import OrganizationsClient
+    from mypy_boto3_pricing import PricingClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_ses import SESClient
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_sts import STSClient
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 
-_NOT_FOUND = {"ResourceNotFoundException", "NotFoundException", "NoSuchEntity", "ResourceNotFound"}
-_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
-_TRANSIENT = {
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "ServiceUnavailable",
-    "InternalServerError",
-    "InternalFailure",
-    "RequestLimitExceeded",
+_KINDS: dict[str, type[AwsError]] = {
+    **dict.fromkeys(
+        ("ResourceNotFoundException", "NotFoundException", "NoSuchEntity", "ResourceNotFound"), NotFound
+    ),
+    **dict.fromkeys(
+        ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"),
+        AccessDenied,
+    ),
+    **dict.fromkeys(
+        (
+            "Throttling",
+            "ThrottlingException",
+            "ThrottledException",
+            "TooManyRequestsException",
+            "RequestLimitExceeded",
+            "ProvisionedThroughputExceededException",
+            "RequestThrottledException",
+            "ServiceUnavailable",
+            "ServiceUnavailableException",
+            "InternalServerError",
+            "InternalServerException",
+            "InternalFailure",
+            "RequestTimeout",
+            "RequestTimeoutException",
+        ),
+        TransientAwsError,
+    ),
+    "ConditionalCheckFailedException": ConditionFailed,
 }
+"""AWS error codes and the kind of tokenfuse error each is. A code not listed is a plain
+:class:`AwsError` (the caller reads ``error.code``), unless its HTTP status says transient."""
+
+_TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+_TRANSACTION_CANCELLED = "TransactionCanceledException"
 
 
 @cache
@@ -32,34 +104,158 @@ def default_session() -> boto3.Session:
     return boto3.Session()
 
 
-def client(service: str, region: str | None = None, session: boto3.Session | None = None) -> Any:
+# One overload per service tokenfuse calls: each returns that service's boto3-stubs client type.
+# fmt: off
+@overload
+def client(service: Literal["account"], region: str | None = None, session: boto3.Session | None = None) -> AccountClient: ...  # noqa: E501
+@overload
+def client(service: Literal["bedrock"], region: str | None = None, session: boto3.Session | None = None) -> BedrockClient: ...  # noqa: E501
+@overload
+def client(service: Literal["bedrock-runtime"], region: str | None = None, session: boto3.Session | None = None) -> BedrockRuntimeClient: ...  # noqa: E501
+@overload
+def client(service: Literal["budgets"], region: str | None = None, session: boto3.Session | None = None) -> BudgetsClient: ...  # noqa: E501
+@overload
+def client(service: Literal["ce"], region: str | None = None, session: boto3.Session | None = None) -> CostExplorerClient: ...  # noqa: E501
+@overload
+def client(service: Literal["cloudformation"], region: str | None = None, session: boto3.Session | None = None) -> CloudFormationClient: ...  # noqa: E501
+@overload
+def client(service: Literal["cloudwatch"], region: str | None = None, session: boto3.Session | None = None) -> CloudWatchClient: ...  # noqa: E501
+@overload
+def client(service: Literal["dynamodb"], region: str | None = None, session: boto3.Session | None = None) -> DynamoDBClient: ...  # noqa: E501
+@overload
+def client(service: Literal["events"], region: str | None = None, session: boto3.Session | None = None) -> EventBridgeClient: ...  # noqa: E501
+@overload
+def client(service: Literal["iam"], region: str | None = None, session: boto3.Session | None = None) -> IAMClient: ...  # noqa: E501
+@overload
+def client(service: Literal["lambda"], region: str | None = None, session: boto3.Session | None = None) -> LambdaClient: ...  # noqa: E501
+@overload
+def client(service: Literal["logs"], region: str | None = None, session: boto3.Session | None = None) -> CloudWatchLogsClient: ...  # noqa: E501
+@overload
+def client(service: Literal["organizations"], region: str | None = None, session: boto3.Session | None = None) -> OrganizationsClient: ...  # noqa: E501
+@overload
+def client(service: Literal["pricing"], region: str | None = None, session: boto3.Session | None = None) -> PricingClient: ...  # noqa: E501
+@overload
+def client(service: Literal["secretsmanager"], region: str | None = None, session: boto3.Session | None = None) -> SecretsManagerClient: ...  # noqa: E501
+@overload
+def client(service: Literal["ses"], region: str | None = None, session: boto3.Session | None = None) -> SESClient: ...  # noqa: E501
+@overload
+def client(service: Literal["sesv2"], region: str | None = None, session: boto3.Session | None = None) -> SESV2Client: ...  # noqa: E501
+@overload
+def client(service: Literal["sns"], region: str | None = None, session: boto3.Session | None = None) -> SNSClient: ...  # noqa: E501
+@overload
+def client(service: Literal["sqs"], region: str | None = None, session: boto3.Session | None = None) -> SQSClient: ...  # noqa: E501
+@overload
+def client(service: Literal["ssm"], region: str | None = None, session: boto3.Session | None = None) -> SSMClient: ...  # noqa: E501
+@overload
+def client(service: Literal["stepfunctions"], region: str | None = None, session: boto3.Session | None = None) -> SFNClient: ...  # noqa: E501
+@overload
+def client(service: Literal["sts"], region: str | None = None, session: boto3.Session | None = None) -> STSClient: ...  # noqa: E501
+# fmt: on
+def client(service: str, region: str | None = None, session: boto3.Session | None = None) -> BaseClient:
     """A client with tokenfuse's retry config, from the given session or the default one."""
-    # The service name is dynamic here, so boto3-stubs' per-service overloads cannot apply.
-    return (session or default_session()).client(  # type: ignore[call-overload]
+    built: BaseClient = (session or default_session()).client(  # type: ignore[call-overload]
         service, region_name=region, config=RETRY_CONFIG
     )
+    return built
 
 
-AWS_ERRORS = (ClientError, BotoCoreError)
-"""What a botocore call raises: catch these, then :func:`translate`."""
+# --------------------------------------------------------------------------------------------
+# Calling AWS
+# --------------------------------------------------------------------------------------------
 
 
-def translate(error: ClientError | BotoCoreError) -> TokenfuseError:
-    """The domain exception for a botocore error (keeps the AWS message, on one line). A read or
-    connect time-out that outlasted botocore's own retries is transient."""
-    message = " ".join(str(error).split())
-    if not isinstance(error, ClientError):
-        if isinstance(error, HTTPClientError | BotoConnectionError):
-            return TransientAwsError(f"{type(error).__name__}: {message}")
-        return TokenfuseError(f"{type(error).__name__}: {message}")
-    code = error.response.get("Error", {}).get("Code", "")
-    if code in _NOT_FOUND:
-        return NotFound(message)
-    if code in _DENIED:
-        return AccessDenied(message)
-    if code in _TRANSIENT:
-        return TransientAwsError(message)
-    return TokenfuseError(message)
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _client_error_kind(error: ClientError, code: str) -> type[AwsError]:
+    if code == _TRANSACTION_CANCELLED:
+        # A transaction cancelled by one of its conditions is a failed condition; by a conflict
+        # or throttling, transient. botocore parses the reasons (``CancellationReasons``).
+        reasons = {str(r.get("Code")) for r in error.response.get("CancellationReasons", []) or []}
+        if "ConditionalCheckFailed" in reasons:
+            return ConditionFailed
+        if reasons & {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}:
+            return TransientAwsError
+    kind = _KINDS.get(code)
+    if kind is not None:
+        return kind
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return TransientAwsError if status in _TRANSIENT_STATUS else AwsError
+
+
+def translate(
+    error: ClientError | BotoCoreError,
+    operation: str | None = None,
+    resource: str | None = None,
+    codes: Mapping[str, type[AwsError]] | None = None,
+) -> AwsError:
+    """The tokenfuse error for a botocore error, with AWS's code and the operation kept.
+
+    ``codes`` maps AWS error codes to the error this call means by them (e.g. Step Functions'
+    ``TaskTimedOut`` -> ``TaskNoLongerWaiting``); other codes follow :data:`_KINDS`. A call that
+    never got an answer (connection refused, connect or read time-out after botocore's retries) is
+    transient, with botocore's exception name as its code; no credentials is
+    :class:`~tokenfuse.errors.CredentialsMissing`.
+    """
+    request_id = None
+    if isinstance(error, ClientError):
+        request_id = error.response.get("ResponseMetadata", {}).get("RequestId") or None
+        code = str(error.response.get("Error", {}).get("Code") or "Unknown")
+        detail = _one_line(str(error.response.get("Error", {}).get("Message") or ""))
+        kind = (codes or {}).get(code) or _client_error_kind(error, code)
+        operation = operation or error.operation_name
+    else:
+        code = type(error).__name__
+        detail = _one_line(str(error))
+        if isinstance(error, NoCredentialsError | PartialCredentialsError):
+            kind = CredentialsMissing
+        elif isinstance(error, HTTPClientError | BotoConnectionError):
+            kind = TransientAwsError
+        else:
+            kind = (codes or {}).get(code, AwsError)
+        operation = operation or "AWS call"
+    where = f"{operation} on {resource}" if resource else operation
+    message = f"{where}: {code}: {detail}" if detail else f"{where}: {code}"
+    translated = kind(message, code=code, operation=operation, resource=resource)
+    translated.request_id = request_id  # set, not passed: a kind may have an __init__ of its own
+    return translated
+
+
+@contextmanager
+def aws_call(
+    operation: str, *, resource: str | None = None, codes: Mapping[str, type[AwsError]] | None = None
+) -> Iterator[None]:
+    """Run the AWS call(s) in the block; botocore's errors leave it as tokenfuse's (see :func:`translate`).
+
+    ``operation`` is the call as IAM names it (``bedrock:TagResource``); ``resource`` what it is
+    about, for the message. Wrap the whole iteration of a paginator: its pages are fetched lazily.
+    """
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        raise translate(error, operation, resource, codes) from error
+
+
+def error_code(error: BaseException) -> str | None:
+    """AWS's error code behind an exception: its own (an :class:`AwsError`), or that of the
+    botocore ``ClientError`` it was raised from or while handling (a library that wraps it, such as
+    Powertools' ``GetParameterError``). None when there is none."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, AwsError) and current.code:
+            return current.code
+        if isinstance(current, ClientError):
+            return str(current.response.get("Error", {}).get("Code") or "") or None
+        current = current.__cause__ or current.__context__
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Member accounts
+# --------------------------------------------------------------------------------------------
 
 
 def assume_role_session(
@@ -67,15 +263,18 @@ def assume_role_session(
 ) -> boto3.Session:
     """A session in a member account through its tokenfuse role."""
     sts = client("sts", session=base)
-    try:
+    with aws_call("sts:AssumeRole", resource=role_arn):
         creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
-    except AWS_ERRORS as error:
-        raise translate(error) from error
     return boto3.Session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
     )
+
+
+MemberService = Literal[
+    "account", "bedrock", "bedrock-runtime", "budgets", "cloudwatch", "events", "logs", "organizations"
+]
 
 
 class MemberSessions:
@@ -103,10 +302,8 @@ class MemberSessions:
     @property
     def own_account(self) -> str:
         if self._own is None:
-            try:
+            with aws_call("sts:GetCallerIdentity"):
                 self._own = str(client("sts", session=self.base).get_caller_identity()["Account"])
-            except AWS_ERRORS as error:
-                raise translate(error) from error
         return self._own
 
     def role_arn(self, account_id: str) -> str:
@@ -120,8 +317,28 @@ class MemberSessions:
             self._sessions[account_id] = self._assume(self.role_arn(account_id), self.session_name)
         return self._sessions[account_id]
 
-    def client(self, service: str, account_id: str | None, region: str | None = None) -> Any:
-        return client(service, region, self.session(account_id))
+    # fmt: off
+    @overload
+    def client(self, service: Literal["account"], account_id: str | None, region: str | None = None) -> AccountClient: ...  # noqa: E501
+    @overload
+    def client(self, service: Literal["bedrock"], account_id: str | None, region: str | None = None) -> BedrockClient: ...  # noqa: E501
+    @overload
+    def client(self, service: Literal["bedrock-runtime"], account_id: str | None, region: str | None = None) -> BedrockRuntimeClient: ...  # noqa: E501
+    @overload
+    def client(self, service: Literal["budgets"], account_id: str | None, region: str | None = None) -> BudgetsClient: ...  # noqa: E501
+    @overload
+    def client(self, service: Literal["cloudwatch"], account_id: str | None, region: str | None = None) -> CloudWatchClient: ...  # noqa: E501
+    @overload
+    def client(self, service: Literal["events"], account_id: str | None, region: str | None = None) -> EventBridgeClient: ...  # noqa: E501
+    @overload
+    def client(self, service: Literal["logs"], account_id: str | None, region: str | None = None) -> CloudWatchLogsClient: ...  # noqa: E501
+    @overload
+    def client(self, service: Literal["organizations"], account_id: str | None, region: str | None = None) -> OrganizationsClient: ...  # noqa: E501
+    # fmt: on
+    def client(self, service: MemberService, account_id: str | None, region: str | None = None) -> BaseClient:
+        """A client of ``service`` in the account (its member role's session for another account)."""
+        built: BaseClient = client(service, region, self.session(account_id))
+        return built
 
 
 def share_session_with_parameters(*providers: Literal["ssm", "secrets"]) -> None:
@@ -149,8 +366,9 @@ def share_session_with_parameters(*providers: Literal["ssm", "secrets"]) -> None
             )
 
 
-def get_secret(arn: str) -> Any:
-    """A secret through Powertools (cached for 5 minutes across invocations)."""
+def get_secret(arn: str) -> str | bytes:
+    """A secret through Powertools (cached for 5 minutes across invocations): its ``SecretString``,
+    or its ``SecretBinary`` for a binary secret."""
     from aws_lambda_powertools.utilities import parameters
 
     return parameters.get_secret(arn, max_age=300)

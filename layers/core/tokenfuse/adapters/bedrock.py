@@ -1,13 +1,20 @@
 """Amazon Bedrock's inference-profile API: list application profiles, read one, read its tags."""
 
+from __future__ import annotations
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
+from tokenfuse.adapters.aws import aws_call
 
-from tokenfuse.adapters.aws import translate
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock import BedrockClient
+    from mypy_boto3_bedrock.type_defs import (
+        GetInferenceProfileResponseTypeDef,
+        InferenceProfileSummaryTypeDef,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +45,9 @@ def profile_id_of(arn_or_id: str) -> str:
     return arn_or_id.rsplit("/", 1)[-1]
 
 
-def _profile(summary: dict[str, Any]) -> InferenceProfile:
+def _profile(
+    summary: InferenceProfileSummaryTypeDef | GetInferenceProfileResponseTypeDef,
+) -> InferenceProfile:
     arn = summary["inferenceProfileArn"]
     return InferenceProfile(
         arn=arn,
@@ -51,40 +60,31 @@ def _profile(summary: dict[str, Any]) -> InferenceProfile:
     )
 
 
-def iter_application_profiles(client: Any, page_size: int = 1000) -> Iterator[InferenceProfile]:
-    """Every APPLICATION inference profile, following ``nextToken``."""
-    kwargs: dict[str, Any] = {"typeEquals": "APPLICATION", "maxResults": page_size}
-    while True:
-        try:
-            page = client.list_inference_profiles(**kwargs)
-        except ClientError as error:
-            raise translate(error) from error
-        for summary in page.get("inferenceProfileSummaries", []):
-            yield _profile(summary)
-        token = page.get("nextToken")
-        if not token:
-            return
-        kwargs["nextToken"] = token
+def iter_application_profiles(client: BedrockClient, page_size: int = 1000) -> Iterator[InferenceProfile]:
+    """Every APPLICATION inference profile (botocore's ``list_inference_profiles`` paginator)."""
+    pages = client.get_paginator("list_inference_profiles").paginate(
+        typeEquals="APPLICATION", PaginationConfig={"PageSize": page_size}
+    )
+    with aws_call("bedrock:ListInferenceProfiles"):
+        for page in pages:
+            for summary in page.get("inferenceProfileSummaries", []):
+                yield _profile(summary)
 
 
-def list_application_profiles(client: Any, page_size: int = 1000) -> list[InferenceProfile]:
+def list_application_profiles(client: BedrockClient, page_size: int = 1000) -> list[InferenceProfile]:
     """All APPLICATION inference profiles of the client's account and region."""
     return list(iter_application_profiles(client, page_size))
 
 
-def get_profile(client: Any, identifier: str) -> InferenceProfile:
+def get_profile(client: BedrockClient, identifier: str) -> InferenceProfile:
     """One inference profile by id or ARN (raises tokenfuse.errors.NotFound when it does not exist)."""
-    try:
+    with aws_call("bedrock:GetInferenceProfile", resource=identifier):
         response = client.get_inference_profile(inferenceProfileIdentifier=identifier)
-    except ClientError as error:
-        raise translate(error) from error
     return _profile(response)
 
 
-def profile_tags(client: Any, arn: str) -> dict[str, str]:
+def profile_tags(client: BedrockClient, arn: str) -> dict[str, str]:
     """The tags of a Bedrock resource as a plain dict."""
-    try:
+    with aws_call("bedrock:ListTagsForResource", resource=arn):
         response = client.list_tags_for_resource(resourceARN=arn)
-    except ClientError as error:
-        raise translate(error) from error
     return {tag["key"]: tag["value"] for tag in response.get("tags", [])}

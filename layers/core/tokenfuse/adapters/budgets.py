@@ -5,23 +5,26 @@ them through a role there (``BUDGETS_ROLE_ARN``). Without a role, the function's
 are used (a budget in tokenfuse's own account, or the sandbox).
 """
 
-from typing import Any
+from __future__ import annotations
 
-from botocore.exceptions import ClientError
+from typing import TYPE_CHECKING, Any
 
-from tokenfuse.adapters.aws import assume_role_session, client, translate
+from tokenfuse.adapters.aws import assume_role_session, aws_call, client
+
+if TYPE_CHECKING:
+    from mypy_boto3_budgets import BudgetsClient
 
 BUDGETS_REGION = "us-east-1"
 """Budgets has one endpoint, in us-east-1."""
 
 
 class BudgetsReader:
-    def __init__(self, role_arn: str | None = None, budgets_client: Any | None = None) -> None:
+    def __init__(self, role_arn: str | None = None, budgets_client: BudgetsClient | None = None) -> None:
         self.role_arn = role_arn
         self._client = budgets_client
 
     @property
-    def client(self) -> Any:
+    def client(self) -> BudgetsClient:
         if self._client is None:
             session = assume_role_session(self.role_arn, "tokenfuse-intake") if self.role_arn else None
             self._client = client("budgets", region=BUDGETS_REGION, session=session)
@@ -34,17 +37,16 @@ class BudgetsReader:
         its plain ``Dimensions`` / ``Tags`` / ``CostCategories`` terms (top level and under ``And``).
         Raises NotFound / AccessDenied / TransientAwsError (tokenfuse.errors).
         """
-        try:
+        with aws_call("budgets:ViewBudget", resource=f"{account_id}/{budget_name}"):
             budget = self.client.describe_budget(AccountId=account_id, BudgetName=budget_name)["Budget"]
-        except ClientError as error:
-            raise translate(error) from error
         filters: dict[str, list[str]] = {
             str(key): [str(v) for v in values]
             for key, values in (budget.get("CostFilters") or {}).items()
             if isinstance(values, list)
         }
         if not filters:
-            filters = _from_expression(budget.get("FilterExpression") or {})
+            expression: dict[str, Any] = dict(budget.get("FilterExpression") or {})
+            filters = _from_expression(expression)
         return filters
 
 

@@ -1,22 +1,26 @@
 """Putting tokenfuse's events on its EventBridge bus."""
 
+from __future__ import annotations
+
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from tokenfuse.adapters.aws import client, translate
+from tokenfuse.adapters.aws import aws_call, client
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.events import BUS_SOURCES, DETAIL_TYPES, BusModel
 
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+
 
 class EventBus:
-    def __init__(self, bus_name: str, events_client: Any | None = None) -> None:
+    def __init__(self, bus_name: str, events_client: EventBridgeClient | None = None) -> None:
         self.bus_name = bus_name
         self._client = events_client
 
     @property
-    def client(self) -> Any:
+    def client(self) -> EventBridgeClient:
         if self._client is None:
             self._client = client("events")
         return self._client
@@ -25,7 +29,7 @@ class EventBus:
         """Put events on the bus (at most 10 per call); raise if any entry failed."""
         for start in range(0, len(events), 10):
             batch = events[start : start + 10]
-            entries = [
+            entries: list[PutEventsRequestEntryTypeDef] = [
                 {
                     "EventBusName": self.bus_name,
                     "Source": BUS_SOURCES[type(event)],
@@ -34,10 +38,8 @@ class EventBus:
                 }
                 for event in batch
             ]
-            try:
+            with aws_call("events:PutEvents", resource=self.bus_name):
                 response = self.client.put_events(Entries=entries)
-            except ClientError as error:
-                raise translate(error) from error
             if response.get("FailedEntryCount"):
                 failed = [e for e in response["Entries"] if e.get("ErrorCode")]
                 reason = failed[0].get("ErrorMessage")

@@ -10,7 +10,7 @@
   paginator), to tell when a scope is past those 10,000 and to read it in partitions then.
 - :class:`MetricReader` reads plain ``MetricStat`` queries (no metric math: moto answers none): at
   most 500 queries per call, fewer when the span would exceed the 100,800 datapoints a call may
-  return; ``NextToken`` is always followed. ``calls`` counts the GetMetricData calls made.
+  return; every page is read (botocore's paginators). ``calls`` counts the GetMetricData calls made.
 
 Every answer is validated (pydantic) before it is read: a page that botocore could not parse, or
 whose results are not what the API documents (a value that is not a finite number, timestamps
@@ -21,14 +21,17 @@ and values of different lengths, a result that is not an object), raises
 import math
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Annotated, Any, NamedTuple, Self
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Self
 
-from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tokenfuse.adapters.aws import translate
+from tokenfuse.adapters.aws import aws_call
 from tokenfuse.errors import TokenfuseError
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_cloudwatch.type_defs import GetMetricDataInputPaginateTypeDef, MetricDataQueryTypeDef
 
 NAMESPACE = "AWS/Bedrock"
 MODEL_ID_DIMENSION = "ModelId"
@@ -110,21 +113,18 @@ def _unparsed(operation: str, error: Exception) -> MalformedMetricData:
     return MalformedMetricData(f"CloudWatch {operation} answer did not parse: {' '.join(str(error).split())}")
 
 
-def _pages(client: Any, kwargs: dict[str, Any], on_call: Callable[[], None]) -> Iterator[_Page]:
-    """Every page of one GetMetricData request, validated, following NextToken."""
-    while True:
-        on_call()
-        try:
-            response = client.get_metric_data(**kwargs)
-        except ClientError as error:
-            raise translate(error) from error
-        except UNPARSED as error:
-            raise _unparsed("GetMetricData", error) from error
-        page = _checked(_Page, response, "GetMetricData")
-        yield page
-        if not page.NextToken:
-            return
-        kwargs["NextToken"] = page.NextToken
+def _pages(
+    client: "CloudWatchClient", request: "GetMetricDataInputPaginateTypeDef", on_call: Callable[[], None]
+) -> Iterator[_Page]:
+    """Every page of one GetMetricData request (botocore's paginator), each validated."""
+    pages = client.get_paginator("get_metric_data").paginate(**request)
+    try:
+        with aws_call("cloudwatch:GetMetricData"):
+            for response in pages:
+                on_call()
+                yield _checked(_Page, response, "GetMetricData")
+    except UNPARSED as error:
+        raise _unparsed("GetMetricData", error) from error
 
 
 class MetricRequest(NamedTuple):
@@ -164,14 +164,14 @@ class TopSeries(NamedTuple):
 class InsightsReader:
     """Metrics Insights rankings of ``AWS/Bedrock`` metrics by ``ModelId`` (one query per call)."""
 
-    def __init__(self, client: Any, namespace: str = NAMESPACE) -> None:
+    def __init__(self, client: "CloudWatchClient", namespace: str = NAMESPACE) -> None:
         self.client = client
         self.namespace = namespace
         self.calls = 0
 
     def top(self, metric: str, start: datetime, end: datetime, limit: int = INSIGHTS_LIMIT) -> TopSeries:
         """The top ``limit`` series of ``metric`` by their sum over [start, end), each summed."""
-        kwargs: dict[str, Any] = {
+        request: GetMetricDataInputPaginateTypeDef = {
             "MetricDataQueries": [
                 {
                     "Id": "top",
@@ -188,7 +188,7 @@ class InsightsReader:
         partial = False
         points = 0
         status = "Complete"
-        for page in _pages(self.client, kwargs, self._count):
+        for page in _pages(self.client, request, self._count):
             partial = partial or bool(page.Messages)
             for result in page.MetricDataResults:
                 points += len(result.Values)
@@ -205,18 +205,20 @@ class InsightsReader:
         self.calls += 1
 
 
-def model_id_series(client: Any, metric: str, namespace: str = NAMESPACE) -> tuple[set[str], int]:
+def model_id_series(
+    client: "CloudWatchClient", metric: str, namespace: str = NAMESPACE
+) -> tuple[set[str], int]:
     """(the ModelId values of ``metric``'s series with data in the last two weeks, ListMetrics calls made)."""
     values: set[str] = set()
     pages = 0
+    listed = client.get_paginator("list_metrics").paginate(Namespace=namespace, MetricName=metric)
     try:
-        for raw in client.get_paginator("list_metrics").paginate(Namespace=namespace, MetricName=metric):
-            pages += 1
-            for found in _checked(_MetricsPage, raw, "ListMetrics").Metrics:
-                if len(found.Dimensions) == 1 and found.Dimensions[0].Name == MODEL_ID_DIMENSION:
-                    values.add(found.Dimensions[0].Value)
-    except ClientError as error:
-        raise translate(error) from error
+        with aws_call("cloudwatch:ListMetrics"):
+            for raw in listed:
+                pages += 1
+                for found in _checked(_MetricsPage, raw, "ListMetrics").Metrics:
+                    if len(found.Dimensions) == 1 and found.Dimensions[0].Name == MODEL_ID_DIMENSION:
+                        values.add(found.Dimensions[0].Value)
     except UNPARSED as error:
         raise _unparsed("ListMetrics", error) from error
     return values, pages
@@ -227,7 +229,7 @@ class MetricReader:
 
     def __init__(
         self,
-        client: Any,
+        client: "CloudWatchClient",
         namespace: str = NAMESPACE,
         max_queries: int = MAX_QUERIES_PER_CALL,
         max_datapoints: int = MAX_DATAPOINTS_PER_CALL,
@@ -257,7 +259,7 @@ class MetricReader:
             ids = {f"q{i}": request.key for i, request in enumerate(batch)}
             for key in ids.values():
                 out[key] = ([], [])
-            queries = [
+            queries: list[MetricDataQueryTypeDef] = [
                 {
                     "Id": query_id,
                     "MetricStat": {
@@ -273,13 +275,13 @@ class MetricReader:
                 }
                 for query_id, request in zip(ids, batch, strict=True)
             ]
-            kwargs: dict[str, Any] = {
+            request: GetMetricDataInputPaginateTypeDef = {
                 "MetricDataQueries": queries,
                 "StartTime": start,
                 "EndTime": end,
                 "ScanBy": "TimestampAscending",
             }
-            for page in _pages(self.client, kwargs, self._count):
+            for page in _pages(self.client, request, self._count):
                 for result in page.MetricDataResults:
                     if result.Id not in ids:
                         raise MalformedMetricData(

@@ -1,18 +1,22 @@
 """Cost Explorer GetCostAndUsage: Amazon Bedrock's cost grouped by a cost-allocation tag."""
 
+from __future__ import annotations
+
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
+from tokenfuse.adapters.aws import aws_call
 
-from tokenfuse.adapters.aws import translate
+if TYPE_CHECKING:
+    from mypy_boto3_ce import CostExplorerClient
+    from mypy_boto3_ce.type_defs import ExpressionTypeDef, GetCostAndUsageRequestTypeDef
 
 BEDROCK_SERVICE = "Amazon Bedrock"
 
 
 def cost_by_tag(
-    client: Any,
+    client: CostExplorerClient,
     start: date,
     end: date,
     tag_key: str,
@@ -21,7 +25,7 @@ def cost_by_tag(
     metric: str = "UnblendedCost",
     exclude_tags: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
-    """USD per tag value over [start, end) for one service, following NextPageToken.
+    """USD per tag value over [start, end) for one service (the days of :func:`daily_cost_by_tag`).
 
     Keys are the raw group keys Cost Explorer returns (``team$search``; ``team$`` = untagged).
     ``exclude_tags`` leaves out resources carrying any of these tag values (a key Billing has not
@@ -38,7 +42,7 @@ def cost_by_tag(
 
 
 def daily_cost_by_tag(
-    client: Any,
+    client: CostExplorerClient,
     start: date,
     end: date,
     tag_key: str,
@@ -47,13 +51,16 @@ def daily_cost_by_tag(
     metric: str = "UnblendedCost",
     exclude_tags: Mapping[str, str] | None = None,
 ) -> dict[date, dict[str, float]]:
-    """Per day of [start, end), USD per tag group key (as :func:`cost_by_tag`), following NextPageToken."""
+    """Per day of [start, end), USD per tag group key (as :func:`cost_by_tag`), following NextPageToken
+    (GetCostAndUsage has no botocore paginator)."""
     days: dict[date, dict[str, float]] = {}
-    scope: dict[str, Any] = {"Dimensions": {"Key": "SERVICE", "Values": [service]}}
+    scope: ExpressionTypeDef = {"Dimensions": {"Key": "SERVICE", "Values": [service]}}
     if exclude_tags:
-        exclusions = [{"Not": {"Tags": {"Key": k, "Values": [v]}}} for k, v in exclude_tags.items()]
+        exclusions: list[ExpressionTypeDef] = [
+            {"Not": {"Tags": {"Key": k, "Values": [v]}}} for k, v in exclude_tags.items()
+        ]
         scope = {"And": [scope, *exclusions]}
-    kwargs: dict[str, Any] = {
+    kwargs: GetCostAndUsageRequestTypeDef = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
         "Granularity": "DAILY",
         "Metrics": [metric],
@@ -61,10 +68,8 @@ def daily_cost_by_tag(
         "GroupBy": [{"Type": "TAG", "Key": tag_key}],
     }
     while True:
-        try:
+        with aws_call("ce:GetCostAndUsage"):
             page = client.get_cost_and_usage(**kwargs)
-        except ClientError as error:
-            raise translate(error) from error
         for period in page.get("ResultsByTime", []):
             day = date.fromisoformat(str(period.get("TimePeriod", {}).get("Start", start.isoformat()))[:10])
             totals = days.setdefault(day, {})

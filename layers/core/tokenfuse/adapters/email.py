@@ -2,30 +2,36 @@
 
 SES's refusals of this message (``MessageRejected``, an unverified MAIL FROM domain) and a missing
 sender or recipient raise :class:`EmailDeliveryError` with a code; other AWS errors (throttling,
-access) are translated as every adapter translates them (:func:`tokenfuse.adapters.aws.translate`).
+access) are translated as every AWS call is (:func:`tokenfuse.adapters.aws.aws_call`).
 """
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from tokenfuse.adapters.aws import AWS_ERRORS, client, translate
-from tokenfuse.errors import TokenfuseError
+from tokenfuse.adapters.aws import aws_call, client
+from tokenfuse.errors import AwsError
 from tokenfuse.notifications import EmailMessage
 
-REFUSALS = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException"})
-"""SES error codes that refuse this message (another address or a fixed identity may work)."""
+SEND_EMAIL = "ses:SendEmail"
 EMAIL_DISABLED = "email_disabled"
 NO_RECIPIENTS = "no_recipients"
 
 
-class EmailDeliveryError(TokenfuseError):
+class EmailDeliveryError(AwsError):
     """SES refused the message, or it cannot be sent at all. ``code`` is SES's error code, or
     :data:`EMAIL_DISABLED` / :data:`NO_RECIPIENTS`."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+    code: str
+
+    def __init__(
+        self, message: str, *, code: str, operation: str | None = SEND_EMAIL, resource: str | None = None
+    ) -> None:
+        super().__init__(message, code=code, operation=operation, resource=resource)
+
+
+REFUSALS: dict[str, type[AwsError]] = dict.fromkeys(
+    ("MessageRejected", "MailFromDomainNotVerifiedException"), EmailDeliveryError
+)
+"""SES error codes that refuse this message (another address or a fixed identity may work)."""
 
 
 class EmailSender:
@@ -48,11 +54,12 @@ class EmailSender:
         recipients = sorted({address for address in to if address})
         if not self.sender:
             raise EmailDeliveryError(
-                EMAIL_DISABLED, "email is disabled: no SES sender configured (stack parameter SenderEmail)"
+                "email is disabled: no SES sender configured (stack parameter SenderEmail)",
+                code=EMAIL_DISABLED,
             )
         if not recipients:
-            raise EmailDeliveryError(NO_RECIPIENTS, "no email recipients")
-        try:
+            raise EmailDeliveryError("no email recipients", code=NO_RECIPIENTS)
+        with aws_call(SEND_EMAIL, codes=REFUSALS):
             response = self.client.send_email(
                 Source=self.sender,
                 Destination={"ToAddresses": recipients},
@@ -64,11 +71,4 @@ class EmailSender:
                     },
                 },
             )
-        except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code in REFUSALS:
-                raise EmailDeliveryError(code, " ".join(str(error).split())) from error
-            raise translate(error) from error
-        except AWS_ERRORS as error:
-            raise translate(error) from error
         return str(response["MessageId"])

@@ -8,14 +8,19 @@ and statements a person adds during the trip stay when tokenfuse removes its own
 (:func:`with_deny`, :func:`without_deny`).
 """
 
+from __future__ import annotations
+
 import json
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from botocore.exceptions import ClientError
-
-from tokenfuse.adapters.aws import AWS_ERRORS, translate
+from tokenfuse.adapters.aws import aws_call
 from tokenfuse.adapters.guard_scp import DENIED_ACTIONS
+from tokenfuse.errors import NotFound
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
 
 DENY_SID = "TokenfuseTrippedProfile"
 
@@ -75,57 +80,57 @@ def without_deny(document: dict[str, Any]) -> dict[str, Any] | None:
     return {"Version": document.get("Version", "2012-10-17"), "Statement": kept} if kept else None
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
+@dataclass(frozen=True)
+class RoleFacts:
+    """What ``iam:GetRole`` says of a role: its ARN (with its path), its path and its tags."""
+
+    arn: str
+    path: str
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 class InlineDeny:
-    def __init__(self, iam: Any) -> None:
+    def __init__(self, iam: IAMClient) -> None:
         self.client = iam
 
     def get(self, role_name: str, name: str) -> dict[str, Any] | None:
         """The role's inline policy ``name``, or None when it has none by that name."""
         try:
-            response = self.client.get_role_policy(RoleName=role_name, PolicyName=name)
-        except ClientError as error:
-            if _code(error) == "NoSuchEntity":
-                return None
-            raise translate(error) from error
-        except AWS_ERRORS as error:
-            raise translate(error) from error
-        document = response["PolicyDocument"]
-        if isinstance(document, str):
-            parsed: dict[str, Any] = json.loads(unquote(document))
-            return parsed
-        return dict(document)
+            with aws_call("iam:GetRolePolicy", resource=f"{role_name}/{name}"):
+                response = self.client.get_role_policy(RoleName=role_name, PolicyName=name)
+        except NotFound:  # NoSuchEntity
+            return None
+        # IAM sends URL-encoded JSON; botocore's json_decode_policies handler makes it a dict.
+        document: object = response["PolicyDocument"]
+        if isinstance(document, dict):
+            return dict(document)
+        parsed: dict[str, Any] = json.loads(unquote(str(document)))
+        return parsed
 
     def put(self, role_name: str, name: str, document: dict[str, Any]) -> None:
-        try:
+        with aws_call("iam:PutRolePolicy", resource=f"{role_name}/{name}"):
             self.client.put_role_policy(
                 RoleName=role_name, PolicyName=name, PolicyDocument=json.dumps(document)
             )
-        except AWS_ERRORS as error:
-            raise translate(error) from error
 
     def delete(self, role_name: str, name: str) -> bool:
         """Delete the inline policy; False when it was already gone."""
         try:
-            self.client.delete_role_policy(RoleName=role_name, PolicyName=name)
-        except ClientError as error:
-            if _code(error) == "NoSuchEntity":
-                return False
-            raise translate(error) from error
-        except AWS_ERRORS as error:
-            raise translate(error) from error
+            with aws_call("iam:DeleteRolePolicy", resource=f"{role_name}/{name}"):
+                self.client.delete_role_policy(RoleName=role_name, PolicyName=name)
+        except NotFound:  # NoSuchEntity
+            return False
         return True
 
     def role_exists(self, role_name: str) -> bool:
+        return self.role(role_name) is not None
+
+    def role(self, role_name: str) -> RoleFacts | None:
+        """The role's ARN, path and tags, or None when there is no such role."""
         try:
-            self.client.get_role(RoleName=role_name)
-        except ClientError as error:
-            if _code(error) == "NoSuchEntity":
-                return False
-            raise translate(error) from error
-        except AWS_ERRORS as error:
-            raise translate(error) from error
-        return True
+            with aws_call("iam:GetRole", resource=role_name):
+                role = self.client.get_role(RoleName=role_name)["Role"]
+        except NotFound:  # NoSuchEntity
+            return None
+        tags = {str(t["Key"]): str(t.get("Value", "")) for t in role.get("Tags") or []}
+        return RoleFacts(arn=str(role["Arn"]), path=str(role.get("Path") or "/"), tags=tags)

@@ -13,17 +13,23 @@ Items:
   the thread and digest reply that overflow goes to (per-team rate limit); kept a day.
 """
 
+from __future__ import annotations
+
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from tokenfuse.adapters.aws import client, translate
+from tokenfuse.adapters import dynamodb
+from tokenfuse.adapters.aws import aws_call, client
+from tokenfuse.errors import ConditionFailed
 from tokenfuse.events import Incident
 from tokenfuse.incidents import expires_at
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, PutTypeDef
 
 INCIDENT_SK = "INCIDENT"
 POINTER_SK = "CURRENT"
@@ -45,12 +51,12 @@ class PostSlot:
 
 
 class IncidentsTable:
-    def __init__(self, table_name: str, dynamodb_client: Any | None = None) -> None:
+    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient | None = None) -> None:
         self.table_name = table_name
         self._client = dynamodb_client
 
     @property
-    def client(self) -> Any:
+    def client(self) -> DynamoDBClient:
         if self._client is None:
             self._client = client("dynamodb")
         return self._client
@@ -70,50 +76,44 @@ class IncidentsTable:
         return Incident.model_validate_json(item["doc"]["S"]), int(item["version"]["N"])
 
     def open(self, incident: Incident, previous_incident_id: str | None) -> bool:
-        if previous_incident_id is None:
-            pointer_condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
-        else:
-            pointer_condition = {
-                "ConditionExpression": "incident_id = :previous",
-                "ExpressionAttributeValues": {":previous": {"S": previous_incident_id}},
-            }
-        pointer = {
-            "pk": {"S": f"PROFILE#{incident.subject_key}"},
-            "sk": {"S": POINTER_SK},
-            "incident_id": {"S": incident.incident_id},
-            "expires_at": {"N": str(expires_at(incident))},
+        """Write the incident and point its subject at it, in one transaction; False when another
+        writer got there first (the pointer no longer names ``previous_incident_id``)."""
+        pointer: PutTypeDef = {
+            "TableName": self.table_name,
+            "Item": {
+                "pk": {"S": f"PROFILE#{incident.subject_key}"},
+                "sk": {"S": POINTER_SK},
+                "incident_id": {"S": incident.incident_id},
+                "expires_at": {"N": str(expires_at(incident))},
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        if previous_incident_id is not None:
+            pointer["ConditionExpression"] = "incident_id = :previous"
+            pointer["ExpressionAttributeValues"] = {":previous": {"S": previous_incident_id}}
+        document: PutTypeDef = {
+            "TableName": self.table_name,
+            "Item": self._incident_item(incident, 1),
+            "ConditionExpression": "attribute_not_exists(pk)",
         }
         try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": self._incident_item(incident, 1),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Put": {"TableName": self.table_name, "Item": pointer, **pointer_condition}},
-                ]
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "TransactionCanceledException":
-                return False
-            raise translate(error) from error
+            with aws_call("dynamodb:TransactWriteItems", resource=self.table_name):
+                self.client.transact_write_items(TransactItems=[{"Put": document}, {"Put": pointer}])
+        except ConditionFailed:
+            return False
         return True
 
     def save(self, incident: Incident, version: int) -> bool:
         try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=self._incident_item(incident, version + 1),
-                ConditionExpression="version = :version",
-                ExpressionAttributeValues={":version": {"N": str(version)}},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise translate(error) from error
+            with aws_call("dynamodb:PutItem", resource=self.table_name):
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item=self._incident_item(incident, version + 1),
+                    ConditionExpression="version = :version",
+                    ExpressionAttributeValues={":version": {"N": str(version)}},
+                )
+        except ConditionFailed:
+            return False
         # Keep the pointer alive as long as its incident.
         self._update_pointer_ttl(incident)
         return True
@@ -124,28 +124,22 @@ class IncidentsTable:
         found.sort(key=lambda i: i.opened_at, reverse=True)
         return found[:limit]
 
-    def _scan_incidents(self) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "FilterExpression": "sk = :sk",
-            "ExpressionAttributeValues": {":sk": {"S": INCIDENT_SK}},
-        }
-        while True:
-            try:
-                page = self.client.scan(**kwargs)
-            except ClientError as error:
-                raise translate(error) from error
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    def _scan_incidents(self) -> Iterator[dynamodb.Item]:
+        return dynamodb.scan(
+            self.client,
+            {
+                "TableName": self.table_name,
+                "FilterExpression": "sk = :sk",
+                "ExpressionAttributeValues": {":sk": {"S": INCIDENT_SK}},
+            },
+        )
 
     # -- per-team post budget ----------------------------------------------------------------------
 
     def claim_post_slot(self, owner: str, now: datetime, limit: int) -> PostSlot:
         """Count one more top-level post for ``owner`` in the current bucket (allowed while <= limit)."""
         bucket = _bucket(now)
-        try:
+        with aws_call("dynamodb:UpdateItem", resource=self.table_name):
             item = self.client.update_item(
                 TableName=self.table_name,
                 Key={"pk": {"S": f"POSTS#{owner}"}, "sk": {"S": bucket}},
@@ -156,8 +150,6 @@ class IncidentsTable:
                 },
                 ReturnValues="ALL_NEW",
             )["Attributes"]
-        except ClientError as error:
-            raise translate(error) from error
         count = int(item["posts"]["N"])
         return PostSlot(
             owner=owner,
@@ -183,31 +175,26 @@ class IncidentsTable:
             {":d": {"S": digest_ts}, ":l": {"L": [{"S": line} for line in lines]}},
         )
 
-    def _update_slot(self, slot: PostSlot, expression: str, values: dict[str, Any]) -> None:
-        try:
+    def _update_slot(self, slot: PostSlot, expression: str, values: dynamodb.Item) -> None:
+        with aws_call("dynamodb:UpdateItem", resource=self.table_name):
             self.client.update_item(
                 TableName=self.table_name,
                 Key={"pk": {"S": f"POSTS#{slot.owner}"}, "sk": {"S": slot.bucket}},
                 UpdateExpression=expression,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            raise translate(error) from error
 
     # -- helpers -----------------------------------------------------------------------------------
 
-    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        try:
+    def _get(self, pk: str, sk: str) -> dict[str, AttributeValueTypeDef] | None:
+        with aws_call("dynamodb:GetItem", resource=self.table_name):
             response = self.client.get_item(
                 TableName=self.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
             )
-        except ClientError as error:
-            raise translate(error) from error
-        item: dict[str, Any] | None = response.get("Item")
-        return item
+        return response.get("Item")
 
-    def _incident_item(self, incident: Incident, version: int) -> dict[str, Any]:
-        item: dict[str, Any] = {
+    def _incident_item(self, incident: Incident, version: int) -> dynamodb.Item:
+        item: dynamodb.Item = {
             "pk": {"S": f"INCIDENT#{incident.incident_id}"},
             "sk": {"S": INCIDENT_SK},
             "doc": {"S": json.dumps(incident.to_bus(), separators=(",", ":"))},
@@ -224,19 +211,19 @@ class IncidentsTable:
 
     def _update_pointer_ttl(self, incident: Incident) -> None:
         try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": f"PROFILE#{incident.subject_key}"}, "sk": {"S": POINTER_SK}},
-                UpdateExpression="SET expires_at = :ttl",
-                ConditionExpression="incident_id = :id",
-                ExpressionAttributeValues={
-                    ":ttl": {"N": str(expires_at(incident))},
-                    ":id": {"S": incident.incident_id},
-                },
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise translate(error) from error
+            with aws_call("dynamodb:UpdateItem", resource=self.table_name):
+                self.client.update_item(
+                    TableName=self.table_name,
+                    Key={"pk": {"S": f"PROFILE#{incident.subject_key}"}, "sk": {"S": POINTER_SK}},
+                    UpdateExpression="SET expires_at = :ttl",
+                    ConditionExpression="incident_id = :id",
+                    ExpressionAttributeValues={
+                        ":ttl": {"N": str(expires_at(incident))},
+                        ":id": {"S": incident.incident_id},
+                    },
+                )
+        except ConditionFailed:
+            return  # the pointer names a newer incident now: that one keeps it alive
 
 
 def _bucket(now: datetime) -> str:

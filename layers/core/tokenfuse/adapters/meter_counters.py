@@ -13,12 +13,17 @@ Items (``pk`` = the subject's key, :attr:`tokenfuse.meter.models.Subject.key`):
 Buckets and claims expire (``expires_at``) a day after they end.
 """
 
-from typing import Any
+from __future__ import annotations
 
-from botocore.exceptions import ClientError
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
 
-from tokenfuse.adapters.aws import AWS_ERRORS, client, translate
+from tokenfuse.adapters.aws import aws_call, client
+from tokenfuse.errors import ConditionFailed
 from tokenfuse.meter.models import Tally
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 NANO = 1_000_000_000
 _COUNTS = (
@@ -37,12 +42,12 @@ def bucket_sk(bucket: int) -> str:
 
 
 class MeterCounters:
-    def __init__(self, table_name: str, dynamodb_client: Any | None = None) -> None:
+    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient | None = None) -> None:
         self.table_name = table_name
         self._client = dynamodb_client
 
     @property
-    def client(self) -> Any:
+    def client(self) -> DynamoDBClient:
         if self._client is None:
             self._client = client("dynamodb")
         return self._client
@@ -66,76 +71,66 @@ class MeterCounters:
             )
 
     def _update(self, pk: str, sk: str, expression: str, values: dict[str, Any]) -> None:
-        try:
+        with aws_call("dynamodb:UpdateItem", resource=self.table_name):
             self.client.update_item(
                 TableName=self.table_name,
                 Key={"pk": {"S": pk}, "sk": {"S": sk}},
                 UpdateExpression=expression,
                 ExpressionAttributeValues=values,
             )
-        except AWS_ERRORS as error:
-            raise translate(error) from error
 
     def window(self, subject_key: str, first_bucket: int, last_bucket: int) -> dict[int, Tally]:
         """The buckets in [first_bucket, last_bucket] with their callers (one Query, paged)."""
         out: dict[int, Tally] = {}
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
-            "ExpressionAttributeValues": {
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues={
                 ":pk": {"S": subject_key},
                 ":first": {"S": bucket_sk(first_bucket)},
                 ":last": {"S": bucket_sk(last_bucket) + "#~"},
             },
-            "ConsistentRead": True,
-        }
-        while True:
-            try:
-                page = self.client.query(**kwargs)
-            except AWS_ERRORS as error:
-                raise translate(error) from error
-            for item in page.get("Items", []):
-                sk = item["sk"]["S"]
-                bucket = int(sk[2:12])
-                tally = out.setdefault(bucket, Tally())
-                usd = int(item.get("nano_usd", {}).get("N", "0")) / NANO
-                if "#c#" in sk:
-                    tally.callers[sk.split("#c#", 1)[1]] = usd
-                    continue
-                tally.usd = usd
-                for name in _COUNTS:
-                    setattr(tally, name, int(item.get(name, {}).get("N", "0")))
-            last = page.get("LastEvaluatedKey")
-            if not last:
-                return out
-            kwargs["ExclusiveStartKey"] = last
+            ConsistentRead=True,
+        )
+        with aws_call("dynamodb:Query", resource=self.table_name):
+            for page in pages:
+                for item in page.get("Items", []):
+                    sk = item["sk"]["S"]
+                    bucket = int(sk[2:12])
+                    tally = out.setdefault(bucket, Tally())
+                    usd = int(item.get("nano_usd", {}).get("N", "0")) / NANO
+                    if "#c#" in sk:
+                        tally.callers[sk.split("#c#", 1)[1]] = usd
+                        continue
+                    tally.usd = usd
+                    for name in _COUNTS:
+                        setattr(tally, name, int(item.get(name, {}).get("N", "0")))
+        return out
 
     def claim(self, subject_key: str, now: int, until: int) -> bool:
         """Claim the subject's next spend-rate event (False: one was sent and its period runs)."""
         try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item={
-                    "pk": {"S": subject_key},
-                    "sk": {"S": ALERT_SK},
-                    "until": {"N": str(until)},
-                    "expires_at": {"N": str(until + 86400)},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR #until < :now",
-                ExpressionAttributeNames={"#until": "until"},
-                ExpressionAttributeValues={":now": {"N": str(now)}},
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise translate(error) from error
-        except AWS_ERRORS as error:
-            raise translate(error) from error
+            with aws_call("dynamodb:PutItem", resource=self.table_name):
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item={
+                        "pk": {"S": subject_key},
+                        "sk": {"S": ALERT_SK},
+                        "until": {"N": str(until)},
+                        "expires_at": {"N": str(until + 86400)},
+                    },
+                    ConditionExpression="attribute_not_exists(pk) OR #until < :now",
+                    ExpressionAttributeNames={"#until": "until"},
+                    ExpressionAttributeValues={":now": {"N": str(now)}},
+                )
+        except ConditionFailed:
+            return False
         return True
 
     def release(self, subject_key: str, until: int) -> None:
         """Give back a claim whose event did not go out (the next delivery tries again)."""
-        try:
+        # ConditionFailed: another delivery's claim, not ours to give back
+        with suppress(ConditionFailed), aws_call("dynamodb:DeleteItem", resource=self.table_name):
             self.client.delete_item(
                 TableName=self.table_name,
                 Key={"pk": {"S": subject_key}, "sk": {"S": ALERT_SK}},
@@ -143,11 +138,6 @@ class MeterCounters:
                 ExpressionAttributeNames={"#until": "until"},
                 ExpressionAttributeValues={":until": {"N": str(until)}},
             )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise translate(error) from error
-        except AWS_ERRORS as error:
-            raise translate(error) from error
 
 
 __all__ = ["ALERT_SK", "NANO", "MeterCounters", "bucket_sk"]

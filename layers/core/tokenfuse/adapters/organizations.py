@@ -1,16 +1,22 @@
 """AWS Organizations and Account Management: the accounts to sweep and the regions enabled in one."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
+from tokenfuse.adapters.aws import aws_call
+from tokenfuse.errors import AccessDenied, AwsError
 
-from tokenfuse.adapters.aws import translate
-from tokenfuse.errors import AccessDenied
+if TYPE_CHECKING:
+    from mypy_boto3_account import AccountClient
+    from mypy_boto3_organizations import OrganizationsClient
 
-_NO_ORGANIZATION = {"AWSOrganizationsNotInUseException"}
-_ENABLED = ("ENABLED", "ENABLED_BY_DEFAULT")
+NO_ORGANIZATION = "AWSOrganizationsNotInUseException"
+"""What Organizations answers an account that belongs to no organization."""
+_LIST_REGIONS_UNAVAILABLE = frozenset({"404", "NotImplemented", "UnknownOperationException"})
+"""What an endpoint without ``account:ListRegions`` (an old partition, an emulator) answers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,33 +25,30 @@ class Account:
     name: str | None = None
 
 
-def list_active_accounts(client: Any) -> list[Account] | None:
-    """Every ACTIVE account of the organization (paginated), or None when there is no organization.
+def list_active_accounts(client: OrganizationsClient) -> list[Account] | None:
+    """Every ACTIVE account of the organization (botocore's paginator), or None when there is no
+    organization.
 
     A caller that is neither the management account nor a delegated administrator gets
     tokenfuse.errors.AccessDenied.
     """
     accounts: list[Account] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        try:
-            page = client.list_accounts(**kwargs)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _NO_ORGANIZATION:
-                return None
-            raise translate(error) from error
-        for account in page.get("Accounts", []):
-            # ``State`` replaces ``Status`` (deprecated 2025); accept either.
-            state = account.get("State") or account.get("Status")
-            if state == "ACTIVE":
-                accounts.append(Account(account["Id"], account.get("Name")))
-        token = page.get("NextToken")
-        if not token:
-            return accounts
-        kwargs["NextToken"] = token
+    try:
+        with aws_call("organizations:ListAccounts"):
+            for page in client.get_paginator("list_accounts").paginate():
+                for account in page.get("Accounts", []):
+                    # ``State`` replaces ``Status`` (deprecated 2025); accept either.
+                    state = account.get("State") or account.get("Status")
+                    if state == "ACTIVE":
+                        accounts.append(Account(account["Id"], account.get("Name")))
+    except AwsError as error:
+        if error.code == NO_ORGANIZATION:
+            return None
+        raise
+    return accounts
 
 
-def enabled_regions(client: Any, candidates: Iterable[str]) -> list[str]:
+def enabled_regions(client: AccountClient, candidates: Iterable[str]) -> list[str]:
     """The candidates that ``account:ListRegions`` reports enabled for the caller's account.
 
     When the API is refused or unavailable, the candidates are returned unchanged: sweeping a
@@ -53,21 +56,15 @@ def enabled_regions(client: Any, candidates: Iterable[str]) -> list[str]:
     """
     wanted = list(dict.fromkeys(candidates))
     enabled: set[str] = set()
-    kwargs: dict[str, Any] = {"RegionOptStatusContains": list(_ENABLED), "MaxResults": 50}
+    pages = client.get_paginator("list_regions").paginate(
+        RegionOptStatusContains=["ENABLED", "ENABLED_BY_DEFAULT"], PaginationConfig={"PageSize": 50}
+    )
     try:
-        while True:
-            page = client.list_regions(**kwargs)
-            enabled.update(r["RegionName"] for r in page.get("Regions", []))
-            token = page.get("NextToken")
-            if not token:
-                break
-            kwargs["NextToken"] = token
-    except ClientError as error:
-        if isinstance(translate(error), AccessDenied) or error.response.get("Error", {}).get("Code") in {
-            "404",
-            "NotImplemented",
-            "UnknownOperationException",
-        }:
+        with aws_call("account:ListRegions"):
+            for page in pages:
+                enabled.update(r["RegionName"] for r in page.get("Regions", []) if r.get("RegionName"))
+    except AwsError as error:
+        if isinstance(error, AccessDenied) or error.code in _LIST_REGIONS_UNAVAILABLE:
             return wanted
-        raise translate(error) from error
+        raise
     return [r for r in wanted if r in enabled] if enabled else wanted

@@ -23,16 +23,21 @@ description). An entry that is not valid JSON or not of this shape is handed bac
 :class:`RefusedEntry` with one line saying why; unknown extra fields are accepted.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tokenfuse.adapters.aws import translate
+from tokenfuse.adapters.aws import aws_call
 from tokenfuse.text import one_line
+
+if TYPE_CHECKING:
+    from mypy_boto3_pricing import PricingClient
+    from mypy_boto3_pricing.type_defs import FilterTypeDef
 
 PRICING_REGION = "us-east-1"
 BEDROCK_SERVICE_CODES = ("AmazonBedrock", "AmazonBedrockFoundationModels")
@@ -127,14 +132,16 @@ class ReadStats:
 
 
 def get_products(
-    client: Any,
+    client: PricingClient,
     service_code: str,
     region_code: str | None = None,
     stats: ReadStats | None = None,
 ) -> Iterator[PriceListEntry | RefusedEntry]:
     """Every product of ``service_code`` (in ``region_code`` only, when given), through botocore's
     paginator, each one parsed or refused. ``client`` is a ``pricing`` client (us-east-1)."""
-    filters = [{"Type": "TERM_MATCH", "Field": "regionCode", "Value": region_code}] if region_code else []
+    filters: list[FilterTypeDef] = (
+        [{"Type": "TERM_MATCH", "Field": "regionCode", "Value": region_code}] if region_code else []
+    )
     pages = client.get_paginator("get_products").paginate(
         ServiceCode=service_code,
         Filters=filters,
@@ -142,11 +149,9 @@ def get_products(
         PaginationConfig={"PageSize": PAGE_SIZE},
     )
     stats = stats if stats is not None else ReadStats()
-    try:
+    with aws_call("pricing:GetProducts", resource=service_code):
         for page in pages:
             stats.pages += 1
             for raw in page.get("PriceList", []):
                 stats.entries += 1
                 yield parse_entry(raw, stats.entries - 1)
-    except ClientError as error:
-        raise translate(error) from error

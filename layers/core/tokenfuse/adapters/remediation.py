@@ -1,13 +1,17 @@
 """Starting the remediation state machine for a new incident (one named execution per incident)."""
 
+from __future__ import annotations
+
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from tokenfuse.adapters.aws import client, translate
+from tokenfuse.adapters.aws import aws_call, client
+from tokenfuse.errors import AwsError
 from tokenfuse.events import Incident
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
 
 
 def execution_name(incident_id: str) -> str:
@@ -16,26 +20,28 @@ def execution_name(incident_id: str) -> str:
 
 
 class RemediationStarter:
-    def __init__(self, state_machine_arn: str, sfn_client: Any | None = None) -> None:
+    def __init__(self, state_machine_arn: str, sfn_client: SFNClient | None = None) -> None:
         self.state_machine_arn = state_machine_arn
         self._client = sfn_client
 
     @property
-    def client(self) -> Any:
+    def client(self) -> SFNClient:
         if self._client is None:
             self._client = client("stepfunctions")
         return self._client
 
     def start(self, incident: Incident) -> str | None:
         """Start the incident's execution; its ARN, or None when it was already started."""
+        name = execution_name(incident.incident_id)
         try:
-            response = self.client.start_execution(
-                stateMachineArn=self.state_machine_arn,
-                name=execution_name(incident.incident_id),
-                input=json.dumps({"incident": incident.to_bus()}),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+            with aws_call("states:StartExecution", resource=name):
+                response = self.client.start_execution(
+                    stateMachineArn=self.state_machine_arn,
+                    name=name,
+                    input=json.dumps({"incident": incident.to_bus()}),
+                )
+        except AwsError as error:
+            if error.code == "ExecutionAlreadyExists":
                 return None
-            raise translate(error) from error
+            raise
         return str(response["executionArn"])

@@ -10,6 +10,7 @@ and is never logged.
 import json
 from typing import TYPE_CHECKING, Any
 
+from tokenfuse.adapters.aws import error_code
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.notifications import Posted, SlackMessage
 
@@ -128,7 +129,7 @@ def bot_token_from_secret(secret_arn: str | None, max_age: int = TOKEN_MAX_AGE_S
     try:
         value = str(parameters.get_secret(secret_arn, max_age=max_age)).strip()
     except GetParameterError as error:
-        if _aws_error_code(error) == "ResourceNotFoundException":  # created by the stack, value not set yet
+        if error_code(error) == "ResourceNotFoundException":  # created by the stack, value not set yet
             return None
         raise TokenfuseError(
             f"cannot read the Slack bot token secret: {' '.join(str(error).split())}"
@@ -140,12 +141,3 @@ def bot_token_from_secret(secret_arn: str | None, max_age: int = TOKEN_MAX_AGE_S
             raise TokenfuseError("the Slack bot token secret starts with '{' but is not JSON") from None
         value = str(document.get("bot_token") or document.get("token") or "")
     return value or None
-
-
-def _aws_error_code(error: Exception) -> str | None:
-    """The AWS error code behind a Powertools parameters error (it re-raises botocore's
-    ``ClientError`` as ``GetParameterError`` inside its ``except``, so the original is the context)."""
-    from botocore.exceptions import ClientError
-
-    cause = error.__cause__ or error.__context__
-    return str(cause.response["Error"].get("Code")) if isinstance(cause, ClientError) else None

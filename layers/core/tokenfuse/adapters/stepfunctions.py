@@ -1,36 +1,34 @@
 """Resuming a waiting ``.waitForTaskToken`` task."""
 
+from __future__ import annotations
+
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from tokenfuse.adapters.aws import aws_call
+from tokenfuse.errors import AwsError
 
-from tokenfuse.adapters.aws import translate
-from tokenfuse.errors import TokenfuseError
-
-_GONE = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
 
 
-class TaskNoLongerWaiting(TokenfuseError):
+class TaskNoLongerWaiting(AwsError):
     """The task timed out, finished, or its execution stopped: the click came too late."""
 
 
+_GONE: dict[str, type[AwsError]] = dict.fromkeys(
+    ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"), TaskNoLongerWaiting
+)
+
+
 class TaskCallbacks:
-    def __init__(self, stepfunctions: Any) -> None:
+    def __init__(self, stepfunctions: SFNClient) -> None:
         self.client = stepfunctions
 
     def succeed(self, task_token: str, output: dict[str, Any]) -> None:
-        try:
+        with aws_call("states:SendTaskSuccess", codes=_GONE):
             self.client.send_task_success(taskToken=task_token, output=json.dumps(output))
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _GONE:
-                raise TaskNoLongerWaiting(str(error)) from error
-            raise translate(error) from error
 
     def fail(self, task_token: str, error_name: str, cause: str) -> None:
-        try:
+        with aws_call("states:SendTaskFailure", codes=_GONE):
             self.client.send_task_failure(taskToken=task_token, error=error_name[:256], cause=cause[:32768])
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _GONE:
-                raise TaskNoLongerWaiting(str(error)) from error
-            raise translate(error) from error

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
 from tokenfuse.alerts import messages
-from tokenfuse.alerts.view import AlertView
-from tokenfuse.events import Incident
+from tokenfuse.alerts.view import FINOPS_LABEL, AlertView
 from tokenfuse.teams import FINOPS, FinOps, Route
 
 Audience = Literal["owner", "finops"]
@@ -39,8 +38,6 @@ class IncidentAlert:
 
     view: AlertView
     follow_up: bool = False
-    previous: Incident | None = None
-    """The incident as it was before this signal joined it (a follow-up's reply compares)."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +179,7 @@ class Attempt:
         return self.rules_out_channel and destination.medium == self.destination.medium
 
     def reach(self, owner: str) -> messages.Reach:
-        who = owner if self.destination.audience == "owner" else messages.FINOPS_LABEL
+        who = owner if self.destination.audience == "owner" else FINOPS_LABEL
         return messages.Reach(who, self.destination.medium, self.problem)
 
     def as_dict(self) -> dict[str, Any]:

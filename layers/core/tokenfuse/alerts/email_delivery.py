@@ -33,5 +33,5 @@ def render(alert: Alert, note: str | None) -> EmailMessage:
     if isinstance(alert, FinOpsNotice):
         return render_notice_email(alert.subject, alert.text, note)
     if alert.follow_up:
-        return render_update_email(alert.view, alert.previous, note)
+        return render_update_email(alert.view, note)
     return render_email(alert.view, note)

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 from tokenfuse.alerts import messages
 from tokenfuse.alerts.view import AlertView
-from tokenfuse.events import Incident
 from tokenfuse.html_email import templates
 from tokenfuse.notifications import EmailMessage
 
@@ -23,11 +22,9 @@ def render_email(view: AlertView, note: str | None = None) -> EmailMessage:
     return _alert_email(view, note, lead=None, subject=messages.alert_subject(view))
 
 
-def render_update_email(view: AlertView, previous: Incident | None, note: str | None = None) -> EmailMessage:
+def render_update_email(view: AlertView, note: str | None = None) -> EmailMessage:
     """A later signal for the same incident: what it says first, then the whole alert as it stands."""
-    if view.signal is None:
-        raise ValueError("an update email needs the signal")
-    reply = messages.signal_reply(view.signal, view.incident, previous, view.test)
+    reply = messages.view_signal_reply(view)
     subject = messages.update_subject(messages.alert_subject(view))
     return _alert_email(view, note, lead=reply, subject=subject)
 
@@ -41,13 +38,37 @@ def render_notice_email(subject: str, text: str, note: str | None = None) -> Ema
     )
 
 
+def render_card_email(view: AlertView) -> EmailMessage:
+    """One state change of the incident's status card, for a team without Slack: short, the
+    status, the rate now and what happens next."""
+    i = view.incident
+    card = messages.card_of(i)
+    rows = [
+        (messages.STATUS, messages.card_status(card)),
+        (messages.RATE_NOW, messages.rate_now(card, i)),
+        (messages.SPEND_RATE, messages.rate_phrase(i)),
+        (messages.NEXT, messages.card_next(view, card)),
+    ]
+    html = _render(
+        "card.html",
+        title=messages.title(view),
+        rows=rows,
+        footer=f"{messages.incident_footer(i)} · {messages.PRODUCT}",
+    )
+    text = messages.card_text(view, card)
+    return EmailMessage(subject=messages.card_subject(view, card), text=_text([], text), html=html)
+
+
 def _alert_email(view: AlertView, note: str | None, lead: str | None, subject: str) -> EmailMessage:
     i = view.incident
+    card = messages.card_of(i)
     rows = [
         messages.subject_field(view),
         (messages.OWNER, f"{view.owner_label} ({view.route_reason})"),
         (messages.FEATURE_ENVIRONMENT, messages.feature_environment(i)),
         (messages.ACCOUNT_REGION, messages.account_region(i)),
+        (messages.STATUS, messages.card_status(card)),
+        (messages.RATE_NOW, messages.rate_now(card, i)),
         (messages.SPEND_RATE, messages.rate_phrase(i)),
         (messages.MONTH_END, messages.usd(i.month_end_usd)),
         (messages.SPIKE_KIND, f"{messages.kind_label(i.kind)}: {messages.tokens_line(i.culprit)}"),
@@ -64,7 +85,7 @@ def _alert_email(view: AlertView, note: str | None, lead: str | None, subject: s
         title=messages.title(view),
         rows=rows,
         next_label=messages.NEXT,
-        next_step=messages.view_next_step(view),
+        next_step=messages.card_next(view, card),
         lever_label=messages.LEVER,
         lever=messages.lever(i),
         links=[{"url": link.url, "label": messages.link_label(link.kind)} for link in view.links],

@@ -5,10 +5,13 @@ templates) only lay these words out; the delivery ladder asks here how to say wh
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
-from tokenfuse.alerts.view import AlertView, LinkKind
+from tokenfuse.alerts.view import FINOPS_LABEL, AlertView, LinkKind
 from tokenfuse.events import (
+    Action,
+    CardStage,
     Culprit,
     Incident,
     IncidentStatus,
@@ -17,6 +20,7 @@ from tokenfuse.events import (
     SpendSignal,
     SpikeAttributed,
     SpikeKind,
+    StatusCard,
 )
 from tokenfuse.teams import PlannedWindow, Policy
 
@@ -43,12 +47,12 @@ LEVER_HINTS: dict[SpikeKind, str] = {
     "unknown": "compare requests and tokens per request with the baseline to find what changed.",
 }
 DIRECT_MODEL_NEXT = (
-    "Direct model calls have no inference profile to trip: FinOps is told, and blocking a caller "
-    "needs a person (tokenfuse trips nothing)."
+    "Direct model calls have no inference profile to block: FinOps is told, and blocking a caller "
+    "needs a person (tokenfuse blocks nothing)."
 )
 DIRECT_MODEL_LEVER = (
     "give the callers an application inference profile tagged with their team, so tokenfuse can "
-    "route the alert to them and trip the profile."
+    "route the alert to them and block the profile."
 )
 STATUS_NOTES: dict[IncidentStatus, str] = {
     "closed": "Closed (quiet)",
@@ -64,7 +68,6 @@ FEEDBACK_LABELS = {
     "false-positive": "False positive",
     "planned": "Planned activity",
 }
-FINOPS_LABEL = "FinOps"
 
 # The labels of an alert's facts (Slack fields, email rows, plain-text lines).
 PROFILE = "Profile"
@@ -131,13 +134,11 @@ def prefix(test: bool) -> str:
     return TEST_PREFIX if test else ""
 
 
-def owner_label(team_label: str | None) -> str:
-    """The owning team's display name, or FinOps when no team owns the spend."""
-    return team_label or FINOPS_LABEL
-
-
 def title(view: AlertView) -> str:
-    return f"{prefix(view.test)}Bedrock spend spike: {view.profile} at {rate_phrase(view.incident)}"
+    """The spike's headline: its rate when detected; once anything has moved, the peak it reached."""
+    moved = view.incident.card is not None and view.incident.card.stage != "detected"
+    at = "peaked at" if moved else "at"
+    return f"{prefix(view.test)}Bedrock spend spike: {view.profile} {at} {rate_phrase(view.incident)}"
 
 
 def header(view: AlertView) -> str:
@@ -220,8 +221,11 @@ def sources_line(incident: Incident) -> str:
     return f"{n} signal{'s' if n != 1 else ''} ({sources})"
 
 
-def status_note(status: IncidentStatus) -> str | None:
-    return STATUS_NOTES.get(status)
+def status_note(incident: Incident) -> str | None:
+    """Planned activity, or a quiet close; a remediation's close is the status card's to say."""
+    if incident.status == "closed" and incident.card is not None:
+        return None
+    return STATUS_NOTES.get(incident.status)
 
 
 def link_label(kind: LinkKind) -> str:
@@ -239,10 +243,42 @@ def lever(incident: Incident) -> str:
     return DIRECT_MODEL_LEVER if incident.is_direct_model else LEVER_HINTS[incident.kind]
 
 
+def duration(seconds: int) -> str:
+    """``15 min``, ``2 h``; under two minutes and not whole minutes: ``45 s``."""
+    if seconds < 120 and seconds % 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h" if minutes >= 120 and minutes % 60 == 0 else f"{minutes} min"
+
+
+def block_words(action: Action, cooldown_seconds: int) -> str:
+    """What people read for an action (the wire values stay ``throttle`` / ``detach``):
+    ``block for 15 min``, ``block until restored``; ``no action`` for ``none``."""
+    if action == "throttle":
+        return f"block for {duration(cooldown_seconds)}"
+    if action == "detach":
+        return "block until restored"
+    return "no action"
+
+
+def blocked_words(action: Action, cooldown_seconds: int) -> str:
+    """The same in the past: ``blocked for 15 min``, ``blocked until restored``."""
+    return block_words(action, cooldown_seconds).replace("block ", "blocked ", 1)
+
+
 def action_phrase(policy: Policy) -> str:
+    """The policy's action as people read it, with what it means."""
+    words = block_words(policy.action, policy.cooldown_minutes * 60)
     if policy.action == "detach":
-        return "detach (deny calls until a person restores it)"
-    return f"throttle (deny calls for {policy.cooldown_minutes} min, then restore)"
+        return f"{words} (calls denied until a person restores it)"
+    return f"{words} (calls denied, then restored automatically)"
+
+
+def on_timeout_words(policy: Policy) -> str:
+    """What happens when nobody decides in time."""
+    if policy.on_timeout == "trip":
+        return "tokenfuse blocks it anyway and tells FinOps"
+    return "FinOps is told and nothing is blocked"
 
 
 def next_step(policy: Policy, incident: Incident, owner: str, planned: PlannedWindow | None = None) -> str:
@@ -252,7 +288,7 @@ def next_step(policy: Policy, incident: Incident, owner: str, planned: PlannedWi
         note = planned.note if planned else incident.planned_note
         return f"Planned activity{f' ({note})' if note else ''}: tokenfuse stays quiet and takes no action."
     if incident.protected:
-        return "The profile is tagged protected: tokenfuse will not trip it."
+        return "The profile is tagged protected: tokenfuse will not block it."
     if policy.mode != "notify" and not policy.meets_thresholds(
         incident.cost_per_hour_usd, incident.baseline_cost_per_hour_usd, incident.severity
     ):
@@ -261,19 +297,15 @@ def next_step(policy: Policy, incident: Incident, owner: str, planned: PlannedWi
             f"severity {policy.min_severity}+): notify only."
         )
     if policy.mode == "notify":
-        return f"Notify only ({env} policy): tokenfuse will not trip this profile."
+        return f"Notify only ({env} policy): tokenfuse will not block this profile."
     if policy.mode == "auto":
         return (
             f"tokenfuse will {action_phrase(policy)} now, then check after {policy.verify_delay_minutes} min "
             "that the spend stopped."
         )
-    on_timeout = (
-        "tokenfuse trips it anyway and tells FinOps"
-        if policy.on_timeout == "trip"
-        else "FinOps is told and nothing is tripped"
-    )
+    on_timeout = on_timeout_words(policy)
     return (
-        f"tokenfuse asks {owner}'s on-call to approve a {action_phrase(policy)}; "
+        f"tokenfuse asks {owner}'s on-call to approve: {action_phrase(policy)}; "
         f"no answer in {policy.approval_timeout_minutes} min: {on_timeout}."
     )
 
@@ -286,17 +318,183 @@ def view_next_step(view: AlertView) -> str:
     return next_step(view.policy, i, view.owner_label, view.planned)
 
 
+# -- the status card -------------------------------------------------------------------------------
+
+STATUS = "Status"
+RATE_NOW = "Rate now"
+CARD_MARKS: dict[CardStage, str] = {
+    "detected": ":rotating_light:",
+    "awaiting-approval": ":hourglass_flowing_sand:",
+    "approved": ":heavy_check_mark:",
+    "declined": ":no_bell:",
+    "snoozed": ":zzz:",
+    "timed-out": ":alarm_clock:",
+    "blocked": ":no_entry:",
+    "verified": ":no_entry:",
+    "still-running": ":warning:",
+    "escalated": ":sos:",
+    "restored": ":arrows_counterclockwise:",
+    "closed": ":white_check_mark:",
+}
+
+
+def at_time(when: datetime, since: datetime | None = None) -> str:
+    """``14:20 UTC``; with the date when it is another day than ``since``."""
+    if since is not None and when.date() != since.date():
+        return f"{when:%Y-%m-%d %H:%M} UTC"
+    return f"{when:%H:%M} UTC"
+
+
+def who(actor: str) -> str:
+    """A person as Slack shows them: an email address as is, a Slack user id as a mention."""
+    return actor if "@" in actor or actor == PRODUCT else f"<@{actor}>"
+
+
+def people(actors: Sequence[str], nobody: str = "FinOps on-call") -> str:
+    return ", ".join(who(a) for a in actors) or nobody
+
+
+def card_of(incident: Incident) -> StatusCard:
+    """The incident's status card (as first posted when no step has moved it yet)."""
+    if incident.card is not None:
+        return incident.card
+    return StatusCard(
+        since=incident.opened_at,
+        rate_usd_per_hour=incident.cost_per_hour_usd,
+        rate_at=incident.window_end,
+    )
+
+
+def card_blocking(card: StatusCard) -> str:
+    return block_words(card.action, card.cooldown_seconds or 60)
+
+
+def card_status(card: StatusCard) -> str:  # noqa: PLR0911 - one sentence per stage
+    """Where the incident stands, in one sentence (after the stage's mark)."""
+    t = card.since
+    by, until = people(card.who), at_time(card.until, t) if card.until else None
+    match card.stage:
+        case "detected":
+            return f"Detected at {at_time(t)}."
+        case "awaiting-approval":
+            return f"Awaiting approval from {by} until {until or 'a decision'}."
+        case "approved":
+            return f"Approved by {by} at {at_time(t)}: {card_blocking(card)}, starting now."
+        case "declined":
+            return f"Declined by {by} at {at_time(t)}: not blocked."
+        case "snoozed":
+            return f"Snoozed by {by} at {at_time(t)}" + (f" until {until}." if until else ".")
+        case "timed-out":
+            return f"No decision by {at_time(t)}: {card.outcome or 'the policy default applies'}."
+        case "blocked" | "verified":
+            head = "Blocked" if card.stage == "blocked" else "Blocked, spend stopped (verified)"
+            what = "; ".join(card.blocked) or card_blocking(card)
+            ends = f" until {until}" if until else " until a person restores it"
+            return f"{head} since {at_time(t)} ({card_blocking(card)}){ends}: {what}."
+        case "still-running":
+            still = card.outcome or "the spend did not stop"
+            return f"Still running at {at_time(t)} after the block: {still}."
+        case "escalated":
+            return f"Needs a person since {at_time(t)}: {card.outcome or 'a step failed'}."
+        case "restored":
+            return f"Restored at {at_time(t)}: calls go through again."
+        case "closed":
+            return f"Closed at {at_time(t)}: {card.outcome or 'remediation finished'}."
+
+
+def card_status_line(card: StatusCard) -> str:
+    return f"{CARD_MARKS[card.stage]} {card_status(card)}"
+
+
+def rate_now(card: StatusCard, incident: Incident) -> str:
+    """``$0.00/h (measured 14:07 UTC)``; an unpriced model's token rate, never $0."""
+    if card.rate_usd_per_hour is None:
+        return token_rate_phrase(incident.culprit)
+    measured = f" (measured {at_time(card.rate_at, card.since)})" if card.rate_at else ""
+    return f"{usd(card.rate_usd_per_hour)}/h{measured}"
+
+
+def card_next(view: AlertView, card: StatusCard) -> str:  # noqa: PLR0911 - one sentence per stage
+    """What happens next, true for the card's stage (the policy's plan while nothing has moved)."""
+    later = "later signals are reported in this thread"
+    until = at_time(card.until, card.since) if card.until else None
+    policy = view.policy
+    match card.stage:
+        case "detected":
+            return view_next_step(view)
+        case "awaiting-approval":
+            return (
+                f"{people(card.who)} choose: {card_blocking(card)}, decline or snooze; "
+                f"no decision by {until or 'the deadline'}: {on_timeout_words(policy)}."
+            )
+        case "approved":
+            return f"tokenfuse applies the block ({card_blocking(card)}) now."
+        case "declined":
+            return f"Nothing from tokenfuse: {view.owner_label} handles the spend; {later}."
+        case "snoozed":
+            again = until or "the end of the snooze"
+            return f"tokenfuse looks again at {again} and asks again if the spike goes on."
+        case "timed-out":
+            return f"Nothing more from tokenfuse unless it blocks; {later}."
+        case "blocked":
+            check = f"tokenfuse checks after {policy.verify_delay_minutes} min that the spend stopped"
+            return f"{check}; {_lifts(card, until)}"
+        case "verified":
+            return _lifts(card, until)
+        case "still-running":
+            return "FinOps is told; a person must stop the caller."
+        case "escalated":
+            return "A person must act: the thread says what failed and what is in force."
+        case "restored":
+            return f"The remediation closes; {later}."
+        case "closed":
+            return f"Nothing: the remediation is over; {later}."
+
+
+def _lifts(card: StatusCard, until: str | None) -> str:
+    if card.action == "throttle" and until:
+        return f"the block lifts at {until} (automatic restore)."
+    return "the block stays until a person restores it (Restore button, or `tokenfuse restore`)."
+
+
+def decision_in_place(card: StatusCard) -> str:
+    """What an approval request says once decided (its buttons gone)."""
+    return f"{CARD_MARKS[card.stage]} *Decided.* {card_status(card)}"
+
+
+def card_subject(view: AlertView, card: StatusCard) -> str:
+    """An email-only team's message for one state change: ``[tokenfuse] support-agent: Blocked ...``."""
+    headline = card_status(card).split(": ", 1)[0].removesuffix(".")
+    return one_line(f"{prefix(view.test)}[tokenfuse] {view.profile}: {headline}")
+
+
+def card_text(view: AlertView, card: StatusCard) -> str:
+    """The short message of one state change (email-only teams get one per change)."""
+    i = view.incident
+    return "\n".join(
+        [
+            f"{STATUS}: {card_status(card)}",
+            f"{RATE_NOW}: {rate_now(card, i)}; peak {rate_phrase(i)}",
+            f"{NEXT}: {card_next(view, card)}",
+            incident_footer(i),
+        ]
+    )
+
+
 # -- whole messages --------------------------------------------------------------------------------
 
 
 def alert_text(view: AlertView) -> str:
     """The incident's root message as plain text (Slack's fallback text, the demo, email's text)."""
     i = view.incident
+    card = card_of(i)
     lines = [title(view)]
-    note = status_note(i.status)
+    note = status_note(i)
     if note:
         lines.append(note)
     lines += [
+        f"{STATUS}: {card_status(card)}",
+        f"{RATE_NOW}: {rate_now(card, i)}",
         f"{OWNER}: {view.owner_label} ({view.route_reason}) · feature {i.feature or NOT_AVAILABLE} · "
         f"env {i.environment or NOT_AVAILABLE} · {place(i)}",
         f"{MONTH_END}: {usd(i.month_end_usd)} · severity {i.severity}",
@@ -308,19 +506,60 @@ def alert_text(view: AlertView) -> str:
         lines.append(rate)
     if callers := callers_line(i.culprit):
         lines.append(callers)
-    lines += [f"{NEXT}: {view_next_step(view)}", f"{LEVER}: {lever(i)}"]
+    lines += [f"{NEXT}: {card_next(view, card)}", f"{LEVER}: {lever(i)}"]
     lines += [f"{link_label(link.kind)}: {link.url}" for link in view.links]
     lines.append(incident_footer(i))
     return "\n".join(lines)
 
 
+CONFIRMS_SHARE = 0.8
+"""A later signal "confirms" the incident only when the incident's profile explains at least this
+part of the signal's own delta."""
+
+
+def signal_delta(signal: SpendSignal, spike_usd: float) -> float:
+    """What the signal itself says grew: CAD's impact, a budget's overage, else the spike tokenfuse
+    attributed over the signal's window."""
+    if signal.impact_usd is not None:
+        return signal.impact_usd
+    if signal.source == "budget" and signal.actual_usd is not None and signal.threshold_usd is not None:
+        return max(0.0, signal.actual_usd - signal.threshold_usd)
+    return spike_usd
+
+
+def signal_window(signal: SpendSignal) -> str:
+    """``2026-11-25 00:00Z to 2026-11-26 00:00Z``; ``2026-11-25 14:00-14:03Z`` within a day."""
+    start, end = signal.window_start, signal.window_end
+    if start.date() == end.date():
+        return f"{start:%Y-%m-%d %H:%M}-{end:%H:%M}Z"
+    return f"{start:%Y-%m-%d %H:%M}Z to {end:%Y-%m-%d %H:%M}Z"
+
+
+def arrival_rate(culprit: Culprit, window_end: datetime) -> str:
+    """The profile's rate as the signal arrives: its latest hour the window holds."""
+    if culprit.hourly_cost_usd:
+        return f"{usd(culprit.hourly_cost_usd[-1])}/h in the hour to {at_time(window_end)}"
+    if culprit.cost_per_hour_usd is not None:
+        return f"{usd(culprit.cost_per_hour_usd)}/h over the signal's window"
+    return token_rate_phrase(culprit)
+
+
+def latest_rate(culprit: Culprit) -> float | None:
+    """The latest hourly $/h a signal's culprit figures hold (None: unpriced)."""
+    return culprit.hourly_cost_usd[-1] if culprit.hourly_cost_usd else culprit.cost_per_hour_usd
+
+
 def signal_reply(
-    signal: SpendSignal, incident: Incident, previous: Incident | None, test: bool = False
+    signal: SpendSignal,
+    incident: Incident,
+    culprit: Culprit,
+    spike_usd: float,
+    test: bool = False,
 ) -> str:
-    """A later signal about the incident: who confirms it, with its facts, and the rate now."""
+    """A later signal about the incident: what it reports, how much of it this incident explains,
+    and the profile's rate as it arrives (``culprit``: the incident's profile over the signal's
+    window; ``spike_usd``: the spike attributed over that window)."""
     source = SOURCE_LABELS[signal.source]
-    is_new_source = previous is not None and signal.source not in previous.sources
-    verb = "confirms" if is_new_source else "reports again on"
     facts = []
     if signal.impact_usd is not None:
         facts.append(f"impact {usd(signal.impact_usd)}")
@@ -330,11 +569,26 @@ def signal_reply(
         facts.append(f"actual {usd(signal.actual_usd)} vs threshold {usd(signal.threshold_usd)}")
     if signal.metric_value is not None and signal.source == "token-rate-alarm":
         facts.append(f"{signal.metric_name or 'metric'} {signal.metric_value:,.0f}")
-    window = f"{signal.window_start:%Y-%m-%d %H:%M}-{signal.window_end:%H:%M}Z"
+    about = f"({signal_window(signal)}{': ' + ', '.join(facts) if facts else ''})"
+    delta, explained = signal_delta(signal, spike_usd), culprit.delta_usd
+    if explained is not None and delta > 0 and explained >= CONFIRMS_SHARE * delta:
+        share = f"this incident explains {usd(explained)} of {usd(delta)}"
+        said = f"{source} confirms this spike {about}: {share}."
+    elif explained is None:
+        said = f"{source} reports {usd(delta)} {about}; this incident's share is unpriced."
+    else:
+        said = f"{source} reports {usd(delta)} {about}; this incident explains {usd(max(0.0, explained))}."
     return (
-        f"{prefix(test)}{source} {verb} this spike ({window}{': ' + ', '.join(facts) if facts else ''}). "
-        f"Now {rate_phrase(incident)}; {incident.signal_count} signals so far."
+        f"{prefix(test)}{said} Rate at arrival: {arrival_rate(culprit, signal.window_end)}; "
+        f"{incident.signal_count} signal{'s' if incident.signal_count != 1 else ''} so far."
     )
+
+
+def view_signal_reply(view: AlertView) -> str:
+    """:func:`signal_reply` for the view's signal (a view without one is a programming error)."""
+    if view.signal is None or view.reported is None or view.spike_usd is None:
+        raise ValueError("a signal reply needs the signal, its culprit figures and its spike")
+    return signal_reply(view.signal, view.incident, view.reported, view.spike_usd, view.test)
 
 
 def digest(owner: str, lines: Sequence[str], limit: int) -> str:
@@ -359,7 +613,7 @@ def unattributed(spike: SpikeAttributed, test: bool = False) -> str:
         f"unexplained ({window}, {where})",
         f"Signal: {SOURCE_LABELS[signal.source]}: {signal.summary}",
         "Likely direct model calls (no application inference profile): give the callers tagged "
-        "profiles so tokenfuse can route and trip them.",
+        "profiles so tokenfuse can route and block them.",
     ]
     if signal.details_url:
         lines.append(f"Details: {signal.details_url}")

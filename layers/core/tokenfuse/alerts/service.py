@@ -23,7 +23,7 @@ from tokenfuse.alerts import messages
 from tokenfuse.alerts.delivery import Alert, Delivery, FinOpsNotice, IncidentAlert, Thread, deliver, ladder
 from tokenfuse.alerts.email_delivery import EmailDelivery
 from tokenfuse.alerts.slack_delivery import SlackDelivery
-from tokenfuse.alerts.view import AlertView, default_links
+from tokenfuse.alerts.view import FINOPS_LABEL, AlertView, alert_view
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.events import BusModel, Culprit, Incident, IncidentOpened, ProfileNonCompliant, SpikeAttributed
 from tokenfuse.observability import logger
@@ -176,11 +176,12 @@ class AlertService:
         if incident.status == "planned":
             self._start_if_new(incident, now, result, start_remediation=False)
             return result
-        view = self.view(incident, spike, route, planned)
         if not incident.announced:
-            incident = self._announce(view, route, now, result)
+            incident = self._announce(self.view(incident, spike, route, planned), route, now, result)
         elif recorded.outcome == "joined":
-            incident = self._follow_up(view, route, previous, now, result)
+            incident = self._with_arrival_rate(incident, culprit, spike, now)
+            view = self.view(incident, spike, route, planned, reported=culprit)
+            incident = self._follow_up(view, route, now, result)
         # spend no profile explains is never tripped: FinOps is told, a person decides
         self._start_if_new(incident, now, result, start_remediation=not incident.is_direct_model)
         return result
@@ -196,17 +197,29 @@ class AlertService:
         spike: SpikeAttributed | None,
         route: Route,
         planned: PlannedWindow | None = None,
+        reported: Culprit | None = None,
     ) -> AlertView:
-        return AlertView(
-            incident=incident,
+        return alert_view(
+            self.directory,
+            incident,
+            route,
             signal=spike.signal if spike else None,
-            policy=self.directory.policy_for(route.team, incident.environment),
-            owner_label=messages.owner_label(route.team.label if route.team else None),
-            route_reason=route.reason,
             planned=planned,
             test=self.test,
-            links=default_links(incident),
+            reported=reported,
+            spike_usd=spike.spike_usd if spike else None,
         )
+
+    def _with_arrival_rate(
+        self, incident: Incident, culprit: Culprit, spike: SpikeAttributed, now: datetime
+    ) -> Incident:
+        """The card's rate now: a later signal's latest measured hour, when it is newer."""
+        card = messages.card_of(incident)
+        rate = messages.latest_rate(culprit)
+        if rate is None or (card.rate_at is not None and card.rate_at >= spike.window_end):
+            return incident
+        card = card.model_copy(update={"rate_usd_per_hour": rate, "rate_at": spike.window_end})
+        return incidents.update(self.table, incident.incident_id, {"card": card}, now)
 
     # -- delivery ----------------------------------------------------------------------------------
 
@@ -215,9 +228,7 @@ class AlertService:
         result.delivery = self._deliver(IncidentAlert(view), route, None, view.owner_label, _what(view))
         return self._keep_thread(view.incident, result.delivery, now, announced=True)
 
-    def _follow_up(
-        self, view: AlertView, route: Route, previous: Incident | None, now: datetime, result: CulpritResult
-    ) -> Incident:
+    def _follow_up(self, view: AlertView, route: Route, now: datetime, result: CulpritResult) -> Incident:
         """A later signal: in the incident's thread (updating its root), else as the first message
         would have gone (Slack failed the first time: a post now starts the thread)."""
         incident = view.incident
@@ -226,12 +237,12 @@ class AlertService:
             if incident.slack_channel and incident.slack_ts
             else None
         )
-        alert = IncidentAlert(view, follow_up=True, previous=previous)
+        alert = IncidentAlert(view, follow_up=True)
         result.delivery = self._deliver(alert, route, thread, view.owner_label, _what(view))
         return self._keep_thread(incident, result.delivery, now)
 
     def _tell_finops(self, notice: FinOpsNotice, what: str) -> Delivery:
-        return self._deliver(notice, self.directory.route(None), None, messages.FINOPS_LABEL, what)
+        return self._deliver(notice, self.directory.route(None), None, FINOPS_LABEL, what)
 
     def _deliver(self, alert: Alert, route: Route, thread: Thread | None, owner: str, what: str) -> Delivery:
         """Down the ladder; raises :class:`AlertNotDelivered` when nothing took the alert. ``owner``

@@ -82,7 +82,7 @@ class SlackDelivery:
             return None
         if alert.follow_up and alert.view.incident.slack_ts:
             # The incident's thread lives elsewhere (and failed): the news of this signal, on its own.
-            reply = render_signal_reply(alert.view, alert.previous, note)
+            reply = render_signal_reply(alert.view, note)
             posted = sender.post(destination.channel, reply)
             sent.append(SentMessage(posted.channel, destination.team, reply.text))
             return None
@@ -96,7 +96,7 @@ class SlackDelivery:
             message = render_alert(alert.view)
             sender.update(thread.channel, thread.message_ts, message)
             sent.append(SentMessage(thread.channel, destination.team, message.text, None, "update"))
-        reply = render_signal_reply(alert.view, alert.previous)
+        reply = render_signal_reply(alert.view)
         sender.post(thread.channel, reply, thread_ts=thread.ts)
         sent.append(SentMessage(thread.channel, destination.team, reply.text, thread.ts, "reply"))
 

@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 from tokenfuse.adapters.anomaly_feedback import CHOICES
 from tokenfuse.alerts import messages
 from tokenfuse.alerts.view import AlertView
-from tokenfuse.events import Incident
+from tokenfuse.events import StatusCard
 from tokenfuse.notifications import SlackMessage
 
 FEEDBACK_BLOCK_ID = "tokenfuse_anomaly_feedback"
@@ -42,7 +42,7 @@ def render_alert(view: AlertView, note: str | None = None) -> SlackMessage:
     """The incident's root message (posted once, then updated in place). ``note`` says why it is
     posted where it is (a fallback), above the alert."""
     i = view.incident
-    status = messages.status_note(i.status)
+    status = messages.status_note(i)
     subject_label, _ = messages.subject_field(view)
     subject_value = (
         f"`{', '.join(i.culprit.model_ids)}`\n{messages.NO_INFERENCE_PROFILE}"
@@ -59,9 +59,14 @@ def render_alert(view: AlertView, note: str | None = None) -> SlackMessage:
         (messages.SPIKE_KIND, messages.kind_label(i.kind)),
         (messages.SEVERITY, i.severity),
     ]
+    card = messages.card_of(i)
     blocks: list[Block] = [
         HeaderBlock(text=_plain(_clip(messages.header(view), HEADER_LIMIT))),
         _section(f"*{messages.title(view)}*" + (f"\n*{status}*" if status else "")),
+        _section(
+            f"*{messages.STATUS}:* {messages.card_status_line(card)}\n"
+            f"*{messages.RATE_NOW}:* {messages.rate_now(card, i)}"
+        ),
         SectionBlock(fields=[_field(f"*{label}*\n{value}") for label, value in fields]),
         _section(f"*{messages.TOKENS_PER_REQUEST}:* {messages.tokens_line(i.culprit)}"),
     ]
@@ -72,7 +77,7 @@ def render_alert(view: AlertView, note: str | None = None) -> SlackMessage:
     if callers := messages.callers_line(i.culprit):
         blocks.append(_section(callers))
     blocks += [
-        _section(f"*{messages.NEXT}:* {messages.view_next_step(view)}"),
+        _section(f"*{messages.NEXT}:* {messages.card_next(view, card)}"),
         _context(f":bulb: *{messages.LEVER}:* {messages.lever(i)}"),
     ]
     if view.links:
@@ -85,17 +90,19 @@ def render_alert(view: AlertView, note: str | None = None) -> SlackMessage:
     return _message(messages.alert_text(view), blocks, note)
 
 
-def render_signal_reply(
-    view: AlertView, previous: Incident | None = None, note: str | None = None
-) -> SlackMessage:
+def render_signal_reply(view: AlertView, note: str | None = None) -> SlackMessage:
     """A thread reply for a signal that joined the incident (a CAD re-alert, Budgets confirming)."""
-    if view.signal is None:
-        raise ValueError("a signal reply needs the signal")
-    text = messages.signal_reply(view.signal, view.incident, previous, view.test)
+    text = messages.view_signal_reply(view)
     blocks: list[Block] = [_section(text)]
-    if view.signal.details_url:
+    if view.signal is not None and view.signal.details_url:
         blocks.append(_context(f"<{view.signal.details_url}|Details>"))
     return _message(text, blocks, note)
+
+
+def render_decision(card: StatusCard) -> SlackMessage:
+    """An approval request once decided: the decision in place of its buttons."""
+    text = messages.decision_in_place(card)
+    return _message(text, [_section(text)], None)
 
 
 def render_digest(owner: str, lines: Sequence[str], limit: int) -> SlackMessage:

@@ -6,9 +6,10 @@ from typing import Literal
 from urllib.parse import quote
 
 from tokenfuse.alerts.sparkline import sparkline
-from tokenfuse.events import Incident, SpendSignal
-from tokenfuse.teams import PlannedWindow, Policy
+from tokenfuse.events import Culprit, Incident, SpendSignal
+from tokenfuse.teams import PlannedWindow, Policy, Route, TeamDirectory
 
+FINOPS_LABEL = "FinOps"
 LinkKind = Literal["anomaly-details", "token-metrics", "inference-profiles"]
 
 
@@ -32,6 +33,10 @@ class AlertView:
     planned: PlannedWindow | None = None
     test: bool = False
     links: list[Link] = field(default_factory=list)
+    reported: Culprit | None = None
+    """The incident's profile as the signal measured it, over the signal's own window."""
+    spike_usd: float | None = None
+    """The spike attributed over the signal's window."""
 
     @property
     def profile(self) -> str:
@@ -75,3 +80,34 @@ def default_links(incident: Incident) -> list[Link]:
         )
     )
     return links
+
+
+def alert_view(
+    directory: TeamDirectory,
+    incident: Incident,
+    route: Route,
+    *,
+    signal: SpendSignal | None = None,
+    planned: PlannedWindow | None = None,
+    test: bool = False,
+    reported: Culprit | None = None,
+    spike_usd: float | None = None,
+) -> AlertView:
+    """The incident's view under its owner's policy (the alert, a later signal, the status card)."""
+    return AlertView(
+        incident=incident,
+        signal=signal,
+        policy=directory.policy_for(route.team, incident.environment),
+        owner_label=owner_label(route.team.label if route.team else None),
+        route_reason=route.reason,
+        planned=planned,
+        test=test,
+        links=default_links(incident),
+        reported=reported,
+        spike_usd=spike_usd,
+    )
+
+
+def owner_label(team_label: str | None) -> str:
+    """The owning team's display name, or FinOps when no team owns the spend."""
+    return team_label or FINOPS_LABEL

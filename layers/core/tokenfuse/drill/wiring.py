@@ -16,12 +16,12 @@ import boto3
 
 from tokenfuse import clock
 from tokenfuse.adapters.approvals_table import ApprovalsTable
-from tokenfuse.adapters.aws import MemberSessions, assume_role_session, client
+from tokenfuse.adapters.aws import MemberSessions, assume_role_session, aws_call, client
 from tokenfuse.adapters.inventory_table import InventoryTable
 from tokenfuse.attribution.pricing import load_prices
 from tokenfuse.drill.aws.accounts import MemberAccounts
 from tokenfuse.drill.aws.billing import Billing
-from tokenfuse.drill.aws.organization import OrganizationReader, StackSets
+from tokenfuse.drill.aws.organization import CallAs, OrganizationReader, StackSets
 from tokenfuse.drill.aws.people import SesMail, SlackProbe
 from tokenfuse.drill.aws.remediation import DeployedRemediation
 from tokenfuse.drill.aws.runtime import BedrockCanaries, BedrockMetrics, InvocationLogs
@@ -113,7 +113,8 @@ def build_drill(
     own = sessions.own_account
     account, region = target.account_id or own, target.region
     if account == own:
-        caller = role_name_of(str(client("sts", session=base).get_caller_identity()["Arn"]))
+        with aws_call("sts:GetCallerIdentity"):
+            caller = role_name_of(client("sts", session=base).get_caller_identity()["Arn"])
     else:
         caller = target.member_role_name
     bedrock = sessions.client("bedrock", account, region)
@@ -163,7 +164,7 @@ def build_doctor(
     now: Callable[[], datetime] = clock.now,
     simulate_as: str | None = None,
     stack_set_region: str | None = None,
-    stack_set_call_as: str = "SELF",
+    stack_set_call_as: CallAs = "SELF",
 ) -> DoctorSources:
     """The doctor's sources: this account's default session for tokenfuse's own resources and the
     member role for member accounts; ``management`` (or the default session) for Organizations,

@@ -8,16 +8,15 @@ from tokenfuse.inventory.owners import INPUT_TOKENS, OUTPUT_TOKENS
 from tokenfuse.inventory.thresholds import AlarmPolicy
 from tokenfuse.settings import FunctionSettings
 
-# Commercial regions where Amazon Bedrock runs (the default sweep list; INVENTORY_REGIONS overrides).
-BEDROCK_REGIONS = (
-    "us-east-1", "us-east-2", "us-west-2", "ca-central-1", "sa-east-1",
-    "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1", "eu-south-1",
-    "eu-south-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
-    "ap-southeast-1", "ap-southeast-2",
-)  # fmt: skip
-
-
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+
+def default_regions() -> tuple[str, ...]:
+    """The default sweep list (INVENTORY_REGIONS overrides): every commercial region where botocore
+    knows an Amazon Bedrock endpoint, read from botocore's own endpoint data when first needed."""
+    from tokenfuse.adapters.regions import bedrock_regions
+
+    return bedrock_regions("aws")
 
 
 def _csv(value: object) -> object:
@@ -41,7 +40,7 @@ class InventorySettings(FunctionSettings):
     team_tag_key: str = Field(default="team", alias="TEAM_TAG_KEY")
     environment_tag_key: str = Field(default="environment", alias="ENVIRONMENT_TAG_KEY")
     mandatory_tag_keys: tuple[str, ...] = Field(default=("team",), alias="MANDATORY_TAG_KEYS", min_length=1)
-    regions: tuple[str, ...] = Field(default=BEDROCK_REGIONS, alias="INVENTORY_REGIONS", min_length=1)
+    regions: tuple[str, ...] = Field(default_factory=default_regions, alias="INVENTORY_REGIONS", min_length=1)
     baseline_days: int = Field(default=7, ge=1, le=14, alias="ALARM_BASELINE_DAYS")
     alarm_multiplier: float = Field(default=5.0, gt=0, alias="ALARM_BASELINE_MULTIPLIER")
     alarm_floor_output: float = Field(default=20_000.0, ge=0, alias="ALARM_FLOOR_OUTPUT_TOKENS_PER_MINUTE")

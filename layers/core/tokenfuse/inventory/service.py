@@ -6,25 +6,25 @@
 - :meth:`Inventory.attributable`: yesterday's attributable share of Bedrock spend.
 """
 
+from __future__ import annotations
+
 import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
-
-from botocore.exceptions import ClientError
+from typing import TYPE_CHECKING, Any
 
 from tokenfuse import clock
 from tokenfuse.adapters import alarms as alarm_api
 from tokenfuse.adapters import bedrock as bedrock_api
-from tokenfuse.adapters.aws import MemberSessions, assume_role_session, client, translate
+from tokenfuse.adapters.aws import MemberSessions, assume_role_session, aws_call, client
 from tokenfuse.adapters.cloudwatch import MetricReader, MetricRequest
 from tokenfuse.adapters.cost_explorer import cost_by_tag
 from tokenfuse.adapters.inventory_table import InventoryTable
 from tokenfuse.adapters.organizations import Account, enabled_regions, list_active_accounts
 from tokenfuse.canaries import DRILL_COST_TAGS, is_drill_profile
-from tokenfuse.errors import AccessDenied, NotFound, TokenfuseError
+from tokenfuse.errors import AccessDenied, AwsError, NotFound, TokenfuseError
 from tokenfuse.events import ProfileNonCompliant
 from tokenfuse.inventory.attributable import AttributableShare, attributable_share
 from tokenfuse.inventory.cloudtrail import ProfileChange
@@ -42,16 +42,25 @@ from tokenfuse.inventory.thresholds import (
 )
 from tokenfuse.observability import logger
 
+if TYPE_CHECKING:
+    from mypy_boto3_ce import CostExplorerClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
+
 SQS_BATCH = 10
 """Left out of the attributable % (once tokenfuse:drill is a cost-allocation tag: until then the
 drill's micro-dollars count as untagged spend, below Cost Explorer's cent)."""
 # A region the account has not enabled answers with an invalid-token error; an SCP-denied one with
 # AccessDenied. Either is swept as "skipped" (its records kept), never as the account's failure.
-_REGION_UNAVAILABLE = ("UnrecognizedClientException", "InvalidClientTokenId", "OptInRequired")
+_REGION_UNAVAILABLE = frozenset({"UnrecognizedClientException", "InvalidClientTokenId", "OptInRequired"})
 
 
 def _region_unavailable(error: TokenfuseError) -> bool:
-    return isinstance(error, AccessDenied) or any(code in str(error) for code in _REGION_UNAVAILABLE)
+    """True for AWS's answer from a region the account cannot use (its code, never its text)."""
+    return isinstance(error, AccessDenied) or (
+        isinstance(error, AwsError) and error.code in _REGION_UNAVAILABLE
+    )
 
 
 @dataclass
@@ -97,8 +106,8 @@ class Inventory:
         bus: Any,
         sessions: MemberSessions,
         *,
-        sqs_client: Any | None = None,
-        cost_explorer_client: Callable[[], Any] | None = None,
+        sqs_client: SQSClient | None = None,
+        cost_explorer_client: Callable[[], CostExplorerClient] | None = None,
     ) -> None:
         self.settings = settings
         self.table = table
@@ -174,7 +183,7 @@ class Inventory:
         sqs = self._sqs or client("sqs")
         for start in range(0, len(accounts), SQS_BATCH):
             batch = accounts[start : start + SQS_BATCH]
-            entries = [
+            entries: list[SendMessageBatchRequestEntryTypeDef] = [
                 {
                     "Id": str(i),
                     "MessageBody": json.dumps(
@@ -188,10 +197,8 @@ class Inventory:
                 }
                 for i, a in enumerate(batch)
             ]
-            try:
+            with aws_call("sqs:SendMessage", resource=self.settings.sweep_queue_url):
                 response = sqs.send_message_batch(QueueUrl=self.settings.sweep_queue_url, Entries=entries)
-            except ClientError as error:
-                raise translate(error) from error
             if response.get("Failed"):
                 failed = response["Failed"]
                 raise TokenfuseError(f"{len(failed)} sweep message(s) refused: {failed[0].get('Message')}")
@@ -261,7 +268,7 @@ class Inventory:
     # ------------------------------------------------------------------------------------------
     # One profile: record, compliance, alarms, FinOps event
     # ------------------------------------------------------------------------------------------
-    def _baselines(self, cloudwatch: Any, live: Iterable[_Live]) -> dict[str, list[float]]:
+    def _baselines(self, cloudwatch: CloudWatchClient, live: Iterable[_Live]) -> dict[str, list[float]]:
         """Per-minute Sums over the baseline days, keyed ``<profile_id>/<metric>``, for the profiles
         whose thresholds will not come from their team's policy."""
         requests = []
@@ -289,7 +296,7 @@ class Inventory:
         account_id: str,
         region: str,
         *,
-        cloudwatch: Any,
+        cloudwatch: CloudWatchClient,
         alarms: dict[str, alarm_api.AlarmDefinition],
         baseline: dict[str, list[float]],
         creator: str | None = None,
@@ -414,7 +421,7 @@ class Inventory:
         )
         return attributable_share(groups, self.teams.team_for)
 
-    def _cost_explorer(self) -> Any:
+    def _cost_explorer(self) -> CostExplorerClient:
         session = self.sessions.base
         if self.settings.budgets_role_arn:
             session = assume_role_session(

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
-from tokenfuse.adapters.aws import MemberSessions
+from tokenfuse.adapters.aws import MemberService, MemberSessions
 from tokenfuse.adapters.bedrock import get_profile, profile_tags
 from tokenfuse.adapters.bus import EventBus
 from tokenfuse.adapters.cloudwatch import MetricReader, MetricRequest
@@ -98,7 +98,7 @@ class _SubjectReads:
     settings: MeterSettings
     models: dict[str, str | None]
 
-    def _client(self, service: str, account_id: str, region: str) -> Any:
+    def _client(self, service: MemberService, account_id: str, region: str) -> Any:
         return self.sessions.client(service, account_id, region)
 
     def model_behind(self, profile_arn: str) -> str | None:

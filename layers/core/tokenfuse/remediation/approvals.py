@@ -146,11 +146,12 @@ def request_approval(
     )
     channel = incident.slack_channel or team.slack_channel or None
     slack_problem: str | None = None
+    request_ts: str | None = None
     if not (channel and deps.chat is not None and slack_ids):
         slack_problem = messages.NO_SLACK_APPROVAL
     else:
         try:
-            deps.chat.post(
+            request_ts = deps.chat.post(
                 channel,
                 messages.approval_fallback(incident, policy),
                 thread_ts=incident.slack_ts if channel == incident.slack_channel else None,
@@ -162,9 +163,10 @@ def request_approval(
         "approval_id": approval_id,
         "approver_team": team.name,
         "deadline": utc_iso(deadline),
+        "cooldown_seconds": policy.cooldown_seconds,
     }
-    if slack_problem is None:
-        details |= {"via": "slack", "approvers": slack_ids}
+    if slack_problem is None:  # the request the decision will replace on the status card
+        details |= {"via": "slack", "approvers": slack_ids, "slack_channel": channel, "slack_ts": request_ts}
     else:
         why = []
         if channel and slack_ids:  # Slack was the way: say why this came by email instead
@@ -203,7 +205,7 @@ def approval_decided(
         policy.action,
         decision=audited_decision(outcome.decision),
         actor=outcome.actor,
-        details={"approval_id": outcome.approval_id},
+        details={"approval_id": outcome.approval_id, "snooze_seconds": policy.snooze_seconds},
         say=messages.decision_said(outcome, policy),
     )
 

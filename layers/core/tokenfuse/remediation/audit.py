@@ -3,7 +3,8 @@
 incident's Slack thread.
 
 The table row and the bus event are the record: their failures raise (the task is retried, then
-escalated). The thread reply is a courtesy: a Slack failure is logged and counted
+escalated). The thread reply and the incident's status card (moved by each step, see
+:mod:`tokenfuse.remediation.card_steps`) are a courtesy: a failure is logged and counted
 (``SlackUpdateFailed``) but never undoes or blocks a trip that already happened.
 """
 
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tokenfuse import clock
 from tokenfuse.events import Action, BusModel, Decision, RemediationEvent, RemediationStep
+from tokenfuse.remediation.card_steps import CardPort, card_changes, closed_changes
 from tokenfuse.remediation.channels import ChatPort
 from tokenfuse.remediation.models import RemediationIncident, utc_iso
 
@@ -41,13 +43,16 @@ class Auditor:
         bus: BusPort,
         chat: ChatPort | None,
         now: Callable[[], datetime] = clock.now,
+        *,
         on_chat_error: Callable[[Exception], None] | None = None,
+        cards: CardPort | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
         self.chat = chat
         self.now = now
         self.on_chat_error = on_chat_error
+        self.cards = cards
 
     def record(
         self,
@@ -82,6 +87,7 @@ class Auditor:
         self.bus.put(event)
         if say:
             self.say(incident, say, blocks)
+        self._move_card(incident, lambda: card_changes(event, incident))
         return event
 
     def record_summary(self, incident: RemediationIncident, summary: dict[str, Any], say: str | None) -> None:
@@ -96,6 +102,25 @@ class Auditor:
         )
         if say:
             self.say(incident, say)
+        self._move_card(incident, lambda: closed_changes(summary, at), close=True)
+
+    def _move_card(
+        self,
+        incident: RemediationIncident,
+        changes: Callable[[], dict[str, Any] | None],
+        close: bool = False,
+    ) -> None:
+        """The step's move of the incident's status card; a failure is logged and counted, like the
+        thread reply's."""
+        if self.cards is None:
+            return
+        try:
+            moved = changes()
+            if moved is not None:
+                self.cards.advance(incident.incident_id, moved, close=close)
+        except Exception as error:
+            if self.on_chat_error:
+                self.on_chat_error(error)
 
     def say(self, incident: RemediationIncident, text: str, blocks: Sequence[Block] | None = None) -> None:
         """A reply in the incident's thread (or a post in its channel when it has no thread yet)."""

@@ -18,6 +18,7 @@ from tokenfuse.errors import TokenfuseError
 from tokenfuse.remediation import messages
 from tokenfuse.remediation.errors import RestoreIncomplete
 from tokenfuse.remediation.models import (
+    CallerScpChange,
     Change,
     ConcurrencyChange,
     RolePolicyChange,
@@ -75,6 +76,8 @@ def is_in_force(record: TripRecord, change: Change, ports: MemberPorts) -> bool:
     match change:
         case ScpChange():
             return record.profile_arn in ports.guard.arns()
+        case CallerScpChange():
+            return set(change.role_arns) <= set(ports.guard.callers(change.sid))
         case TagChange():
             tags = ports.tags(record.account_id, record.region).get(record.profile_arn)
             return tags.get(change.key) == change.set_to
@@ -97,6 +100,8 @@ def put_back(record: TripRecord, change: Change, ports: MemberPorts) -> str:
             return _restore_role_policy(record, change, ports)
         case ScpChange():
             return _restore_scp(record, change, ports)
+        case CallerScpChange():
+            return _restore_caller_scp(record, change, ports)
 
 
 def _restore_concurrency(record: TripRecord, change: ConcurrencyChange, ports: MemberPorts) -> str:
@@ -154,3 +159,12 @@ def _restore_scp(record: TripRecord, change: ScpChange, ports: MemberPorts) -> s
         return messages.scp_put_back(added=False, removed=False)
     removed = ports.guard.remove(record.profile_arn)  # reads the document back before returning
     return messages.scp_put_back(added=True, removed=removed)
+
+
+def _restore_caller_scp(record: TripRecord, change: CallerScpChange, ports: MemberPorts) -> str:
+    """Remove only the roles this trip added from the profile's caller statement (roles it listed
+    before, or a person added since, stay; the statement goes when it lists none)."""
+    if not change.added:
+        return messages.caller_scp_put_back(change, removed=False)
+    removed = ports.guard.undeny_callers(change.sid, record.profile_arn, change.added)  # read back
+    return messages.caller_scp_put_back(change, removed=removed)

@@ -9,7 +9,13 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from tokenfuse import clock, incidents
 from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
 from tokenfuse.adapters.approvals_table import ApprovalsTable
-from tokenfuse.adapters.aws import assume_role_session, client, get_secret, share_session_with_parameters
+from tokenfuse.adapters.aws import (
+    assume_role_session,
+    aws_call,
+    client,
+    get_secret,
+    share_session_with_parameters,
+)
 from tokenfuse.adapters.incidents_table import IncidentsTable
 from tokenfuse.adapters.stepfunctions import TaskCallbacks
 from tokenfuse.composition import composition_root
@@ -117,9 +123,10 @@ def restore_hook(settings: ApproveSettings, lambda_client: Any | None = None) ->
         payload = RestoreProfilesTask(
             task="restore-profiles", profile_arn=profile_arn, actor=f"slack:{user_id}"
         ).model_dump_json(exclude_defaults=True)
-        (lambda_client or client("lambda")).invoke(
-            FunctionName=function_name, InvocationType="Event", Payload=payload.encode()
-        )
+        with aws_call("lambda:InvokeFunction", resource=function_name):
+            (lambda_client or client("lambda")).invoke(
+                FunctionName=function_name, InvocationType="Event", Payload=payload.encode()
+            )
         return DecisionReply(200, messages.restoring(profile_arn, user_id), changed=True, about=about)
 
     return hook

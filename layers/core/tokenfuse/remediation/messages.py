@@ -9,9 +9,12 @@ a delivery only where a message really went, so the words built from them say on
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from tokenfuse.alerts.messages import at_time, block_words, blocked_words, duration, who
 from tokenfuse.canaries import CANARY_NAME_PREFIX, DRILL_TAG_KEY, DRILL_TAG_VALUE
+from tokenfuse.remediation.caller_scope import caller_label
 from tokenfuse.remediation.models import (
     ApprovalOutcome,
+    CallerScpChange,
     Change,
     ConcurrencyChange,
     PolicyDecision,
@@ -29,14 +32,6 @@ NOTHING_CHANGED = "Nothing was changed."
 UNCONFIRMED = " (unconfirmed: tokenfuse could not read it back)"
 
 
-def duration(seconds: int) -> str:
-    """``15 min``, ``2 h``; under two minutes and not whole minutes: ``45 s``."""
-    if seconds < 120 and seconds % 60:
-        return f"{seconds} s"
-    minutes = round(seconds / 60)
-    return f"{minutes // 60} h" if minutes >= 120 and minutes % 60 == 0 else f"{minutes} min"
-
-
 def money_per_hour(value: float | None) -> str:
     return "n/a" if value is None else f"${value:,.2f}/h"
 
@@ -45,14 +40,35 @@ def profile_label(incident: RemediationIncident) -> str:
     return incident.profile_name or incident.profile_id
 
 
-def who(actor: str) -> str:
-    """An approver as Slack shows them: an email address as is, a Slack user id as a mention."""
-    return actor if "@" in actor else f"<@{actor}>"
-
-
 def said_error(error: BaseException) -> str:
     """An error's message on one line (its whitespace collapsed)."""
-    return " ".join(str(error).split())
+    return said(str(error))
+
+
+def said(text: str) -> str:
+    """Text on one line (its whitespace collapsed)."""
+    return " ".join(text.split())
+
+
+def policy_block(policy: PolicyDecision) -> str:
+    """The policy's action as people read it: ``block for 15 min``, ``block until restored``."""
+    return block_words(policy.action, policy.cooldown_seconds)
+
+
+def trip_cooldown(record: TripRecord) -> int:
+    """A throttle's block, from its record (a detach has none: 0)."""
+    if record.restore_after is None:
+        return 0
+    return max(1, int((record.restore_after - record.tripped_at).total_seconds()))
+
+
+def record_blocked(record: TripRecord) -> str:
+    """``blocked for 15 min`` / ``blocked until restored``, from what the record has in force."""
+    return blocked_words(record.action, trip_cooldown(record) or 1)
+
+
+def still_running(tokens_per_minute: float) -> str:
+    return f"{tokens_per_minute:,.0f} tokens/min after the block"
 
 
 def error_line(error: BaseException) -> str:
@@ -67,15 +83,38 @@ def listed(items: Iterable[str], empty: str = "nothing") -> str:
 # -- the policy ------------------------------------------------------------------------------------
 
 
-def policy_said(decided: PolicyDecision) -> str:
+def block_callers(labels: Iterable[str], profile: str, seconds: int | None) -> str:
+    """A caller-scope trip in words: ``block role/checkout-worker on support-bot for 15 min``
+    (``seconds`` None: until restored)."""
+    until = f"for {duration(seconds)}" if seconds is not None else "until restored"
+    return f"block {', '.join(labels)} on {profile} {until}"
+
+
+def caller_block(policy: PolicyDecision, profile: str) -> str | None:
+    """What a caller-scope policy will block, or None for a profile-scope one."""
+    if policy.scope != "caller":
+        return None
+    seconds = policy.cooldown_seconds if policy.action == "throttle" else None
+    return block_callers(policy.caller_labels, profile, seconds)
+
+
+def policy_said(decided: PolicyDecision, profile: str | None = None) -> str:
+    callers = caller_block(decided, profile or "the profile")
+    if callers and decided.mode in {"approve", "auto", "dry-run"}:
+        return {
+            "approve": f"Asking {decided.approver_team} on-call to approve: {callers}.",
+            "auto": f"Policy: automatically {callers}.",
+            "dry-run": f"DryRun: planning to {callers}; nothing will be changed.",
+        }[decided.mode]
+    words = policy_block(decided)
     if decided.mode == "approve":
-        return f"Asking {decided.approver_team} on-call to approve a {decided.action}."
+        return f"Asking {decided.approver_team} on-call to approve: {words}."
     if decided.mode == "auto":
-        return f"Policy: {decided.action} automatically."
+        return f"Policy: {words}, automatically."
     if decided.mode == "dry-run":
-        return f"DryRun: planning a {decided.action}; nothing will be changed."
+        return f"DryRun: planning to {words}; nothing will be changed."
     if decided.decision == "protected":
-        return "This profile is protected: tokenfuse never trips it."
+        return "This profile is protected: tokenfuse never blocks it."
     return "Policy: notify only; no action."
 
 
@@ -84,7 +123,17 @@ def policy_said(decided: PolicyDecision) -> str:
 
 def approval_fallback(incident: RemediationIncident, policy: PolicyDecision) -> str:
     """The request's plain text (notifications, clients without Block Kit)."""
-    return f"Approve {policy.action} of {profile_label(incident)}?"
+    return block_question(incident, policy)
+
+
+def block_question(incident: RemediationIncident, policy: PolicyDecision, mark: str = "") -> str:
+    """``Block support-agent for 15 min?`` / ``Block support-agent until restored?`` (``mark``
+    around the profile: a backtick in mrkdwn); a caller-scope policy names whom it blocks:
+    ``Block role/checkout-worker on support-agent for 15 min?``."""
+    if callers := caller_block(policy, f"{mark}{profile_label(incident)}{mark}"):
+        return f"B{callers.removeprefix('b')}?"
+    words = policy_block(policy).removeprefix("block ")
+    return f"Block {mark}{profile_label(incident)}{mark} {words}?"
 
 
 def approval_request(
@@ -92,10 +141,13 @@ def approval_request(
 ) -> str:
     """The request's section (mrkdwn): what would happen, who may decide, until when."""
     mentions = " ".join(f"<@{a}>" for a in approvers) or "FinOps on-call"
-    default = "trip it" if policy.on_timeout == "trip" else "take no action"
+    words = caller_block(policy, f"`{profile_label(incident)}`") or policy_block(policy).replace(
+        "block", "block it", 1
+    )
+    default = words if policy.on_timeout == "trip" else "take no action"
     return (
-        f":rotating_light: *Trip `{profile_label(incident)}`?* {policy.action} "
-        f"({incident.kind}, {incident.severity}), now {money_per_hour(incident.cost_per_hour_usd)} "
+        f":rotating_light: *{block_question(incident, policy, '`')}* "
+        f"({incident.kind}, {incident.severity}) at {money_per_hour(incident.cost_per_hour_usd)} "
         f"vs {money_per_hour(incident.baseline_cost_per_hour_usd)} baseline.\n"
         f"Approvers: {mentions}. Without a decision by "
         f"<!date^{int(deadline.timestamp())}^{{time}}|{utc_iso(deadline)}> tokenfuse will {default} "
@@ -106,16 +158,19 @@ def approval_request(
 def approval_button_labels(policy: PolicyDecision) -> dict[str, str]:
     """Each choice's button label."""
     return {
-        "approve": f"Approve {policy.action}",
+        "approve": policy_block(policy).capitalize(),
         "decline": "Decline",
         "snooze": f"Snooze {duration(policy.snooze_seconds)}",
     }
 
 
 def block_phrase(policy: PolicyDecision) -> str:
+    callers = caller_block(policy, "it")
+    if callers:
+        return callers + (" (restored automatically)" if policy.action == "throttle" else "")
     if policy.action == "throttle":
         return f"block it for {duration(policy.cooldown_seconds)} (restored automatically)"
-    return "block it until a person restores it"
+    return "block it until restored (a person restores it)"
 
 
 def approval_email(
@@ -130,8 +185,8 @@ def approval_email(
     is escaped by the template (Jinja2 autoescape)."""
     from tokenfuse.html_email import render_html
 
-    subject = f"[tokenfuse] Approve {policy.action} of {profile_label(incident)}?"
-    default = f"{policy.action} it" if policy.on_timeout == "trip" else "take no action"
+    subject = f"[tokenfuse] {block_question(incident, policy)}"
+    default = block_phrase(policy) if policy.on_timeout == "trip" else "take no action"
     rate_now = money_per_hour(incident.cost_per_hour_usd)
     rate_baseline = money_per_hour(incident.baseline_cost_per_hour_usd)
     lines = [
@@ -188,7 +243,7 @@ def nobody_can_approve(team: str, problems: Iterable[str]) -> str:
 def decision_said(outcome: ApprovalOutcome, policy: PolicyDecision) -> str | None:
     """The thread's reply to a person's decision (None for a timeout: its own task says it)."""
     if outcome.decision == "approve":
-        return f"{who(outcome.actor)} approved: tripping ({policy.action})."
+        return f"{who(outcome.actor)} approved: {policy_block(policy).replace('block', 'blocking', 1)}."
     if outcome.decision == "decline":
         return f"{who(outcome.actor)} declined: no action."
     if outcome.decision == "snooze":
@@ -198,7 +253,8 @@ def decision_said(outcome: ApprovalOutcome, policy: PolicyDecision) -> str | Non
 
 
 def timed_out_said(incident: RemediationIncident, policy: PolicyDecision, trips: bool) -> str:
-    default = f"tripping it ({policy.action}) as the policy says" if trips else "no action taken"
+    blocking = policy_block(policy).replace("block", "blocking it", 1)
+    default = f"{blocking} as the policy says" if trips else "no action taken"
     return (
         f":alarm_clock: No decision on `{profile_label(incident)}` (team {policy.team}) "
         f"within {duration(policy.approval_timeout_seconds)}: {default}."
@@ -254,6 +310,9 @@ def change_line(change: Change) -> str:
             text = f"guard SCP {change.policy_id} lists the profile ARN (deny)"
         case ScpChange():
             text = f"guard SCP {change.policy_id} already listed the profile ARN before the trip (deny)"
+        case CallerScpChange():
+            labels = ", ".join(caller_label(arn) for arn in change.role_arns)
+            text = f"guard SCP {change.policy_id} denies the profile to {labels} (ArnLike aws:PrincipalArn)"
         case RolePolicyChange():
             text = f"inline deny {change.policy_name} on role {change.role_name}"
         case TagChange():
@@ -261,7 +320,7 @@ def change_line(change: Change) -> str:
             text = f"tag {change.key}={change.set_to} (was {was})"
         case ConcurrencyChange():
             was = "none" if change.previous is None else str(change.previous)
-            text = f"reserved concurrency of {change.function_name} at {change.set_to} (was {was})"
+            text = f"cap concurrency: {change.function_name} reserved at {change.set_to} (was {was})"
     return text + (UNCONFIRMED if change.status == "pending" else "")
 
 
@@ -270,13 +329,11 @@ def in_force(record: TripRecord) -> list[str]:
     return [change_line(change) for change in record.changes]
 
 
-def restore_plan(record: TripRecord, cooldown_seconds: int | None = None) -> str:
-    """When and how what is in force is lifted (a sentence starting with a capital)."""
-    if record.action == "throttle":
-        if cooldown_seconds is not None:
-            return f"The automatic restore runs after the cooldown ({duration(cooldown_seconds)})"
-        if record.restore_after is not None:
-            return f"The automatic restore runs at {utc_iso(record.restore_after)}"
+def restore_plan(record: TripRecord) -> str:
+    """When and how what is in force is lifted (a sentence starting with a capital): a throttle's
+    automatic restore runs at its ``restore_after`` (the state machine waits until then)."""
+    if record.action == "throttle" and record.restore_after is not None:
+        return f"The block lifts at {at_time(record.restore_after, record.tripped_at)} (automatic restore)"
     return f"It stays until a person runs `tokenfuse restore {record.profile_arn}` (or presses Restore)"
 
 
@@ -288,10 +345,20 @@ def trip_said(record: TripRecord) -> str:
             say += " Problems: " + "; ".join(record.problems)
         return say
     plan = restore_plan(record)
+    blocked = record_blocked(record)
+    notes = f" Note: {'; '.join(record.notes)}." if record.notes else ""
+    if record.complete and record.scope == "caller":
+        callers = block_callers(
+            [t.label for t in record.callers],
+            record.profile_name or record.profile_id,
+            trip_cooldown(record) or None,
+        )
+        who = "B" + callers.removeprefix("b").replace("lock ", "locked ", 1)
+        return f":no_entry: {who}: {'; '.join(in_force(record))}. {plan}.{notes}"
     if record.complete:
-        return f":no_entry: Tripped ({record.action}): {'; '.join(in_force(record))}. {plan}."
+        return f":no_entry: {blocked.capitalize()}: {'; '.join(in_force(record))}. {plan}.{notes}"
     return (
-        f":warning: Partly tripped ({record.action}): the deny is in force, so the spend stops. "
+        f":warning: Partly {blocked}: the deny is in force, so the spend stops. "
         f"In force: {'; '.join(in_force(record))}. Not applied: {listed(record.problems, 'n/a')}. "
         f"A person should fix what failed (tokenfuse does not retry it). {plan}."
     )
@@ -316,7 +383,19 @@ def undo_failed(line: str) -> str:
 def protected(profile_arn: str, tag: str | None = None) -> str:
     if tag:
         return f"{profile_arn} is tagged {tag}=true"
-    return f"{profile_arn} is tagged protected: tokenfuse never trips it"
+    return f"{profile_arn} is tagged protected: tokenfuse never blocks it"
+
+
+def no_such_role(label: str, account_id: str) -> str:
+    return f"{label}: no such role in account {account_id}: not blocked"
+
+
+def no_caller_to_block(profile_arn: str, refused: Iterable[str]) -> str:
+    return f"no caller of {profile_arn} can be blocked ({listed(refused, 'none named')})"
+
+
+def caller_scp_full(why: str, labels: Iterable[str]) -> str:
+    return f"{why}: an inline deny on {', '.join(labels)} instead of the guard SCP statement"
 
 
 def not_a_canary(profile_arn: str) -> str:
@@ -436,6 +515,15 @@ def scp_put_back(*, added: bool, removed: bool) -> str:
     return "guard SCP: ARN removed" if removed else "guard SCP: ARN no longer listed"
 
 
+def caller_scp_put_back(change: CallerScpChange, *, removed: bool) -> str:
+    labels = ", ".join(caller_label(arn) for arn in change.added)
+    if not change.added:
+        return "guard SCP: the callers were denied before the trip, so they stay denied (by that)"
+    if removed:
+        return f"guard SCP: {labels} no longer denied on the profile"
+    return f"guard SCP: {labels} already not denied on the profile"
+
+
 def restore_by_failed(actor: str, what: str) -> str:
     return f":warning: Restore by {actor} failed: {what}"
 
@@ -505,8 +593,7 @@ def failure_said(
     if where == "restore":
         then = f"Fix the cause, then run `tokenfuse restore {record.profile_arn}`."
     elif restore_due:
-        cooldown = policy.cooldown_seconds if policy is not None else None
-        then = restore_plan(record, cooldown) + " and puts back what was applied."
+        then = restore_plan(record) + ": it puts back what was applied."
     else:
         then = f"`tokenfuse restore {record.profile_arn}` (or the Restore button) lifts it."
     return f":sos: {head}: {error}. Still in force ({denied}): {'; '.join(in_force(record))}. {then}"
@@ -520,20 +607,21 @@ def outcome_said(
         return "trip failed: nothing is in force" if trip_failed else "no action"
     if record.dry_run:
         return "dry run: planned, nothing changed"
-    what = {"throttle": "throttled", "detach": "detached"}.get(record.action, record.action)
+    what = record_blocked(record)
     if not record.complete:
         what = f"partly {what} ({listed(record.problems, 'not every change applied')})"
     if record.action != "throttle":
-        return f"{what}, until a person restores it"
+        return what
     if restored:
-        return f"{what}, then restored after the cooldown"
+        return f"{what}, then restored"
     return f"{what}; restore: {restore_note or 'did not run'}"
 
 
 def closed_said(outcome: str, decision: str | None, failure: str | None) -> str:
+    decided = f" (decision: {decision})" if decision else ""
     if failure:
-        return f"Closed after a failure ({failure}): {outcome} (decision: {decision})."
-    return f"Closed: {outcome} (decision: {decision})."
+        return f"Closed after a failure ({failure}): {outcome}{decided}."
+    return f"Closed: {outcome}{decided}."
 
 
 # -- answers to a click or a link ------------------------------------------------------------------
@@ -553,7 +641,7 @@ NOTHING_TO_RESTORE = "This profile has no active trip: nothing to restore."
 ONLY_TEAM_RESTORES = f"Only an on-call approver of the owning team can restore it. {NOTHING_CHANGED}"
 UNKNOWN_INCIDENT = f"This incident is unknown. {NOTHING_CHANGED}"
 
-DECIDED = {"approve": "Approved: tripping now.", "decline": "Declined: no action.", "snooze": "Snoozed."}
+DECIDED = {"approve": "Approved: blocking now.", "decline": "Declined: no action.", "snooze": "Snoozed."}
 
 
 def decided_reply(choice: str, actor: str) -> str:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from tokenfuse.arns import ACCOUNT_PATTERN, PROFILE_ARN, PROFILE_ID_PATTERN, REGION_PATTERN
 from tokenfuse.events import Action, Decision, Severity, SpikeKind, UtcDateTime
+from tokenfuse.remediation.caller_scope import Scope, caller_label, role_label
 
 Mode = Literal["notify", "approve", "auto", "dry-run"]
 Choice = Literal["approve", "decline", "snooze"]
@@ -34,6 +35,24 @@ class _Model(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+class CallerSeen(BaseModel):
+    """One caller of the culprit's spend as the incident names it (``culprit.callers``: the
+    invocation-log meter's role ARNs with their share)."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
+
+    role_arn: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    share: float = Field(ge=0, le=1)
+
+
+class CulpritCallers(BaseModel):
+    """What remediation reads of the incident's culprit: its callers (null: nobody named them)."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
+
+    callers: list[CallerSeen] | None = None
 
 
 class RemediationIncident(BaseModel):
@@ -66,6 +85,13 @@ class RemediationIncident(BaseModel):
         "and only a profile tagged tokenfuse:drill=true",
     )
     dedup_keys: list[str] = Field(default_factory=list, description="the incident's signals, first first")
+    culprit: CulpritCallers | None = None
+
+    @property
+    def callers(self) -> list[tuple[str, float]]:
+        """(role or session ARN, share) of each caller the invocation logs named."""
+        named = self.culprit.callers if self.culprit is not None else None
+        return [(c.role_arn, c.share) for c in named or []]
 
     @property
     def correlation_id(self) -> str:
@@ -110,6 +136,18 @@ class PolicyDecision(_Model):
     dry_run: StrictBool
     mechanism: Literal["guard-scp", "inline-deny"]
     trips_last_hour: int
+    scope: Scope = Field(default="profile", description="caller: block only ``callers`` on the profile")
+    callers: list[str] = Field(
+        default_factory=list, description="caller scope: the role or session ARNs to block, most spend first"
+    )
+    callers_share: float = Field(
+        default=0.0, ge=0, le=1, description="caller scope: the blocked callers' share of the spend"
+    )
+
+    @property
+    def caller_labels(self) -> list[str]:
+        return [caller_label(arn) for arn in self.callers]
+
     drill: StrictBool = Field(default=False, description="a drill incident: the trip acts on its canary only")
 
 
@@ -165,6 +203,17 @@ class RolePolicyChange(_Change):
     )
 
 
+class CallerScpChange(_Change):
+    """The guard SCP's statement ``sid`` denying the profile to the listed roles
+    (``ArnLike aws:PrincipalArn``)."""
+
+    policy_id: str
+    sid: str
+    role_arns: list[str] = Field(description="the roles this trip denies (their ARNs with paths)")
+    arns_before: list[str] = Field(description="the roles the statement denied before the trip")
+    added: list[str] = Field(description="the roles this trip added (restore removes only these)")
+
+
 class ConcurrencyChange(_Change):
     account_id: str
     region: str
@@ -173,7 +222,19 @@ class ConcurrencyChange(_Change):
     set_to: int
 
 
-Change = ScpChange | TagChange | RolePolicyChange | ConcurrencyChange
+Change = ScpChange | CallerScpChange | TagChange | RolePolicyChange | ConcurrencyChange
+
+
+class CallerTarget(_Model):
+    """One caller a caller-scope trip blocks: its role (every session of it)."""
+
+    named_as: str = Field(description="the ARN as the incident named it (a session or role ARN)")
+    role_name: str
+    role_arn: str = Field(description="the role's ARN with its path (iam:GetRole)")
+
+    @property
+    def label(self) -> str:
+        return role_label(self.role_name)
 
 
 class TripRecord(_Model):
@@ -203,7 +264,14 @@ class TripRecord(_Model):
     restore_after: UtcDateTime | None
     caller_roles: list[str] = Field(default_factory=list, description="inline-deny: the roles to deny")
     caller_functions: list[str] = Field(default_factory=list, description="throttle: the functions to cap")
+    profile_name: str | None = None
+    scope: Scope = "profile"
+    callers: list[CallerTarget] = Field(default_factory=list, description="caller scope: the roles blocked")
+    notes: list[str] = Field(
+        default_factory=list, description="what a reader must know (a caller refused, the SCP full)"
+    )
     scp: ScpChange | None = None
+    caller_scp: CallerScpChange | None = None
     tag: TagChange | None = None
     role_policies: list[RolePolicyChange] = Field(default_factory=list)
     concurrency: list[ConcurrencyChange] = Field(default_factory=list)
@@ -216,9 +284,15 @@ class TripRecord(_Model):
     def deny_in_force(self) -> bool:
         """True when the deny (what stops the spend) is applied in full: the guard SCP lists the
         ARN, or every caller role carries the inline deny."""
+        applied = {c.role_name for c in self.role_policies if c.status == "applied"}
+        if self.scope == "caller":
+            scp = self.caller_scp
+            in_scp = set(scp.role_arns) if scp is not None and scp.status == "applied" else set()
+            return bool(self.callers) and all(
+                t.role_arn in in_scp or t.role_name in applied for t in self.callers
+            )
         if self.mechanism == "guard-scp":
             return self.scp is not None and self.scp.status == "applied"
-        applied = {c.role_name for c in self.role_policies if c.status == "applied"}
         return bool(self.caller_roles) and set(self.caller_roles) <= applied
 
     @property
@@ -226,6 +300,7 @@ class TripRecord(_Model):
         """Every recorded change, in the order the trip makes them."""
         return [
             *([self.scp] if self.scp else []),
+            *([self.caller_scp] if self.caller_scp else []),
             *self.role_policies,
             *([self.tag] if self.tag else []),
             *self.concurrency,
@@ -235,6 +310,8 @@ class TripRecord(_Model):
     def all_applied(self) -> bool:
         """Every change the trip set out to make is applied."""
         capped = {c.function_name for c in self.concurrency if c.status == "applied"}
+        if self.scope == "caller":  # the deny only: no tag (it would block every caller), no caps
+            return self.deny_in_force
         return (
             self.deny_in_force
             and self.tag is not None
@@ -248,6 +325,8 @@ class TripRecord(_Model):
         match change:
             case ScpChange():
                 return self.model_copy(update={"scp": change if present else None})
+            case CallerScpChange():
+                return self.model_copy(update={"caller_scp": change if present else None})
             case TagChange():
                 return self.model_copy(update={"tag": change if present else None})
             case RolePolicyChange():

@@ -8,7 +8,10 @@ Overrides, strongest first:
 2. **Protected** (``tokenfuse:protected=true`` on the profile): never tripped. Mode ``notify``,
    decision ``protected``: the team is told, nothing else.
 3. **Below the policy's thresholds** (``min_severity``, ``min_spike_usd_per_hour``): notify only.
-4. **Trips per hour** (``MAX_TRIPS_PER_HOUR`` across the organization, counted in the approvals
+4. **Scope** ``caller``: only the callers with at least ``caller_min_share`` of the spend are
+   blocked (the incident's ``culprit.callers``, named by the invocation-log meter); when nobody is
+   named, the whole profile is blocked if the policy says ``profile_when_no_caller``, else notify only.
+5. **Trips per hour** (``MAX_TRIPS_PER_HOUR`` across the organization, counted in the approvals
    table): past the bound an ``auto`` policy needs a person (mode ``approve``).
 
 Untagged or unknown-owner profiles take FinOps's policy, and FinOps's approvers decide.
@@ -18,10 +21,11 @@ takes none of these: it detaches at once, even under DryRun, and nobody is asked
 acts only when the profile's live tags say it is a canary (:mod:`tokenfuse.remediation.trip`).
 """
 
+from tokenfuse.remediation.caller_scope import Scope, caller_label, offending
 from tokenfuse.remediation.directory import owner, policy_for
 from tokenfuse.remediation.models import Mode, PolicyDecision, RemediationIncident, seconds
 from tokenfuse.remediation.settings import TripMechanism
-from tokenfuse.teams import FINOPS, TeamDirectory
+from tokenfuse.teams import FINOPS, Policy, TeamDirectory
 
 
 def decide(
@@ -46,9 +50,11 @@ def decide(
         )
     policy = policy_for(directory, incident.team, incident.environment)
     mode: str = policy.mode
+    scope, callers = policy.scope, list[tuple[str, float]]()
     decision: str | None
     if dry_run:
         reasons.append("DryRun is on: the trip is planned and audited, nothing is changed")
+        scope, callers, mode = _scope(policy, incident, mode, reasons)
         if mode in {"approve", "auto"}:
             mode = "dry-run"
         decision = "dry-run"
@@ -61,6 +67,7 @@ def decide(
         ):
             reasons.append("the spike is below the policy's thresholds: notify only")
             mode = "notify"
+        scope, callers, mode = _scope(policy, incident, mode, reasons)
         if mode == "auto" and trips_last_hour >= max_trips_per_hour:
             reasons.append(
                 f"{trips_last_hour} trip(s) in the last hour reach the bound of {max_trips_per_hour}: "
@@ -87,8 +94,30 @@ def decide(
             "dry_run": dry_run,
             "mechanism": mechanism,
             "trips_last_hour": trips_last_hour,
+            "scope": scope,
+            "callers": [arn for arn, _ in callers],
+            "callers_share": min(1.0, sum(share for _, share in callers)),
         }
     )
+
+
+def _scope(
+    policy: Policy, incident: RemediationIncident, mode: str, reasons: list[str]
+) -> tuple[Scope, list[tuple[str, float]], str]:
+    """The scope, the callers to block (with their shares) and the mode, for the team's policy."""
+    if policy.scope != "caller" or mode == "notify":
+        return policy.scope, [], mode
+    chosen = offending(incident.callers, policy.caller_min_share)
+    if chosen:
+        labels = ", ".join(caller_label(arn) for arn, _ in chosen)
+        reasons.append(f"caller scope: {labels} (each at least {policy.caller_min_share:.0%} of the spend)")
+        return "caller", chosen, mode
+    nobody = "caller scope, but no caller is named (invocation logs name them)"
+    if policy.profile_when_no_caller:
+        reasons.append(f"{nobody}: the profile is blocked")
+        return "profile", [], mode
+    reasons.append(f"{nobody}: notify only")
+    return "caller", [], "notify"
 
 
 def _drill(incident: RemediationIncident, mechanism: TripMechanism, trips_last_hour: int) -> PolicyDecision:

@@ -11,7 +11,7 @@ ASL, everything else is caught into ``Escalate``.
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from tokenfuse import clock
 from tokenfuse.adapters.approvals_table import ApprovalsTable
@@ -25,6 +25,7 @@ from tokenfuse.remediation import approvals, messages, policy, verify
 from tokenfuse.remediation.access import AccountAccess
 from tokenfuse.remediation.audit import Auditor, BusPort
 from tokenfuse.remediation.blocks import restore_blocks
+from tokenfuse.remediation.card_steps import CardPort
 from tokenfuse.remediation.channels import ChatPort, EmailPort, SesEmail, SlackChat, secret_text
 from tokenfuse.remediation.contracts import (
     ApprovalDecidedTask,
@@ -61,6 +62,9 @@ from tokenfuse.remediation.settings import RemediateSettings
 from tokenfuse.remediation.trip import Tripper
 from tokenfuse.remediation.verify import MetricReaderPort
 from tokenfuse.teams import TeamDirectory, deployed_directory
+
+if TYPE_CHECKING:
+    from tokenfuse.adapters.slack import SlackSender
 
 
 class Deps:
@@ -113,14 +117,28 @@ class Deps:
         )
 
     @cached_property
-    def chat(self) -> ChatPort | None:
+    def slack(self) -> "SlackSender | None":
         # slack-sdk is imported when a task first speaks to Slack, not by every remediate cold start
         from tokenfuse.adapters.slack import SlackSender, bot_token_from_secret
 
         token = bot_token_from_secret(self.settings.slack_bot_token_secret_arn)
-        if not token:
+        return SlackSender(token, self.settings.slack_api_base_url) if token else None
+
+    @cached_property
+    def chat(self) -> ChatPort | None:
+        return SlackChat(self.slack) if self.slack is not None else None
+
+    @cached_property
+    def cards(self) -> CardPort | None:
+        """The incidents' status cards (None without the incidents table)."""
+        table_name = self.settings.incidents_table_name
+        if not table_name:
             return None
-        return SlackChat(SlackSender(token, self.settings.slack_api_base_url))
+        from tokenfuse.adapters.incidents_table import IncidentsTable
+        from tokenfuse.alerts.status_cards import StatusCards
+
+        email = EmailSender(self.settings.sender_email) if self.settings.sender_email else None
+        return StatusCards(IncidentsTable(table_name), self.directory, self.slack, email, self.now)
 
     @cached_property
     def email(self) -> EmailPort | None:
@@ -142,7 +160,7 @@ class Deps:
             logger.warning("Slack thread update failed", extra={"error": str(error)})
             metrics.add_metric(name="SlackUpdateFailed", unit=MetricUnit.Count, value=1)
 
-        return Auditor(self.table, self.bus, self.chat, self.now, on_chat_error=chat_failed)
+        return Auditor(self.table, self.bus, self.chat, self.now, on_chat_error=chat_failed, cards=self.cards)
 
     @cached_property
     def access(self) -> AccountAccess:
@@ -160,6 +178,7 @@ class Deps:
             callers_tag_key=s.callers_tag_key,
             protected_tag_key=s.protected_tag_key,
             throttle_concurrency=s.throttle_concurrency,
+            member_role_name=s.member_role_name,
             now=self.now,
         )
 
@@ -202,7 +221,7 @@ def task_policy(task: PolicyTask, deps: Deps) -> PolicyDecision:
         decided.action,
         decision=decided.decision,
         details={"mode": decided.mode, "team_mode": decided.team_mode, "reasons": decided.reasons},
-        say=messages.policy_said(decided),
+        say=messages.policy_said(decided, messages.profile_label(task.incident)),
     )
     return decided
 
@@ -258,14 +277,17 @@ def task_trip(task: TripTask, deps: Deps) -> TripRecord:
 
 def task_verify(task: VerifyStoppedTask | VerifyStillRunningTask, deps: Deps) -> VerifyResult:
     now = deps.now()
+    remaining_share = 0.0
     if isinstance(task, VerifyStoppedTask):
         split_at = task.trip.tripped_at
+        if task.trip.scope == "caller":  # the callers left unblocked go on spending
+            remaining_share = 1.0 - task.policy.callers_share
     else:
         split_at = now - timedelta(seconds=task.since_seconds)
     incident = task.incident
-    result = verify.verify(
-        deps.metric_reader(incident), [incident.profile_id, incident.profile_arn], task.expect, now, split_at
-    )
+    model_ids = [incident.profile_id, incident.profile_arn]
+    reader = deps.metric_reader(incident)
+    result = verify.verify(reader, model_ids, task.expect, now, split_at, remaining_share=remaining_share)
     say = messages.verified_said(result)
     deps.auditor.record(incident, "verified", task.policy.action, details=result.to_json(), say=say)
     return result

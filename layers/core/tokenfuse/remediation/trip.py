@@ -12,6 +12,10 @@ A trip, in this order (the deny first: it is what stops the spend):
 3. **throttle only**: reserved concurrency capped on the caller functions (previous value or
    absence recorded).
 
+A policy of ``scope: caller`` denies the profile to the offending callers' roles only (a guard SCP
+statement on ``aws:PrincipalArn``, or an inline deny on each role): no tag, no cap
+(:mod:`tokenfuse.remediation.caller_trip`).
+
 **All or nothing, and the record says what is in force.** Each change is written to the record
 (the approvals table) as ``pending`` before its AWS call and as ``applied`` once AWS confirmed it.
 When a call fails (AccessDenied, throttling, a time-out, a lost member role), tokenfuse reads AWS
@@ -51,16 +55,18 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tokenfuse import clock
+from tokenfuse.adapters.aws import aws_call
 from tokenfuse.adapters.guard_scp import GuardScp
 from tokenfuse.adapters.iam_deny import policy_name, with_deny, without_deny
 from tokenfuse.adapters.profile_tags import ProfileTags
 from tokenfuse.canaries import is_drill_profile
 from tokenfuse.errors import TokenfuseError, TransientAwsError
-from tokenfuse.remediation import messages
+from tokenfuse.remediation import caller_trip, messages
 from tokenfuse.remediation.callers import NO_CALLERS, Callers, resolve_callers
 from tokenfuse.remediation.changes import AccessPort, MemberPorts, is_in_force, put_back
 from tokenfuse.remediation.errors import NothingToTrip, ProtectedProfile, RestoreIncomplete
 from tokenfuse.remediation.models import (
+    CallerTarget,
     Change,
     ConcurrencyChange,
     PolicyDecision,
@@ -73,6 +79,9 @@ from tokenfuse.remediation.models import (
     utc_iso,
 )
 from tokenfuse.remediation.settings import TripMechanism
+
+Step = tuple[Callable[[str], str], Callable[[TripRecord], TripRecord], Callable[[TripRecord], bool]]
+"""A step after the deny: (what a failure means, the step, whether it is in force)."""
 
 STATE_TAG_KEY = "tokenfuse:state"
 STATE_TRIPPED = "tripped"
@@ -98,6 +107,7 @@ class Tripper:
         callers_tag_key: str = "tokenfuse:callers",
         protected_tag_key: str = "tokenfuse:protected",
         throttle_concurrency: int = 1,
+        member_role_name: str = "tokenfuse-member",
         now: Callable[[], datetime] = clock.now,
     ) -> None:
         self.store = store
@@ -108,6 +118,7 @@ class Tripper:
         self.callers_tag_key = callers_tag_key
         self.protected_tag_key = protected_tag_key
         self.throttle_concurrency = throttle_concurrency
+        self.member_role_name = member_role_name
         self.now = now
         self._written: TripRecord | None = None
 
@@ -128,7 +139,9 @@ class Tripper:
             return resumed  # already tripped: one record, one restore
         problems: list[str] = []
         tags, current_tags, callers = self._preconditions(incident, policy, resumed, dry_run, problems)
+        targets, refused = self._caller_targets(incident, policy, resumed, dry_run, problems)
         record = self._start(resumed, incident, policy, actor=actor, callers=callers, dry_run=dry_run)
+        record = self._with_targets(record, policy, targets, refused)
         self._written = None
 
         try:
@@ -139,27 +152,7 @@ class Tripper:
             else:
                 record = self._after_failed_deny(self._written or record, error)
 
-        # The steps after the deny: (what a failure means, the step, whether it is in force)
-        steps: list[
-            tuple[Callable[[str], str], Callable[[TripRecord], TripRecord], Callable[[TripRecord], bool]]
-        ] = [
-            (
-                lambda line: messages.tag_not_set(STATE_TAG_KEY, line),
-                lambda r: self._tag(r, tags, current_tags, dry_run),
-                lambda r: r.tag is not None and r.tag.status == "applied",
-            )
-        ]
-        if policy.action == "throttle":
-            steps += [
-                (
-                    lambda line, n=name: messages.not_capped(n, line),  # type: ignore[misc]
-                    lambda r, n=name: self._cap(r, n, dry_run),  # type: ignore[misc]
-                    lambda r, n=name: any(  # type: ignore[misc]
-                        c.function_name == n and c.status == "applied" for c in r.concurrency
-                    ),
-                )
-                for name in record.caller_functions
-            ]
+        steps = self._after_deny(record, policy, tags, current_tags, dry_run)
         for label, step, in_force_now in steps:
             try:
                 record = step(record)
@@ -178,6 +171,38 @@ class Tripper:
         if not policy.drill:  # a drill's canary is outside the trips-per-hour bound
             self.store.log_trip(record.profile_arn, utc_iso(at), int(at.timestamp()))
         return record
+
+    def _after_deny(
+        self,
+        record: TripRecord,
+        policy: PolicyDecision,
+        tags: ProfileTags,
+        current_tags: dict[str, str],
+        dry_run: bool,
+    ) -> list[Step]:
+        """The steps after the deny, each (what a failure means, the step, whether it is in force):
+        the state tag and, for a throttle, the concurrency caps; none for a caller-scope trip."""
+        steps: list[Step] = []
+        if record.scope == "profile":
+            steps.append(
+                (
+                    lambda line: messages.tag_not_set(STATE_TAG_KEY, line),
+                    lambda r: self._tag(r, tags, current_tags, dry_run),
+                    lambda r: r.tag is not None and r.tag.status == "applied",
+                )
+            )
+        if policy.action == "throttle" and record.scope == "profile":
+            steps += [
+                (
+                    lambda line, n=name: messages.not_capped(n, line),  # type: ignore[misc]
+                    lambda r, n=name: self._cap(r, n, dry_run),  # type: ignore[misc]
+                    lambda r, n=name: any(  # type: ignore[misc]
+                        c.function_name == n and c.status == "applied" for c in r.concurrency
+                    ),
+                )
+                for name in record.caller_functions
+            ]
+        return steps
 
     def _preconditions(
         self,
@@ -198,9 +223,49 @@ class Tripper:
         if policy.drill and not is_drill_profile(incident.profile_name, current_tags):
             raise NothingToTrip(messages.not_a_canary(incident.profile_arn))
         callers = NO_CALLERS
-        if self.mechanism == "inline-deny" or policy.action == "throttle":
+        if policy.scope == "profile" and (self.mechanism == "inline-deny" or policy.action == "throttle"):
             callers = self._read(lambda: self._callers(incident, current_tags), callers, dry_run, problems)
         return tags, current_tags, callers
+
+    def _caller_targets(
+        self,
+        incident: RemediationIncident,
+        policy: PolicyDecision,
+        resumed: TripRecord | None,
+        dry_run: bool,
+        problems: list[str],
+    ) -> tuple[list[CallerTarget], list[str]]:
+        """A caller-scope trip's roles (and a line per caller refused); :class:`NothingToTrip` when
+        none is left to block and no earlier attempt of this trip is in force."""
+        if policy.scope != "caller":
+            return [], []
+        roles = self.ports.roles(incident.account_id)
+        nobody: tuple[list[CallerTarget], list[str]] = ([], [])
+        found, refused = self._read(
+            lambda: caller_trip.targets(policy.callers, incident.account_id, roles, self.member_role_name),
+            nobody,
+            dry_run,
+            problems,
+        )
+        if not found and resumed is None and not dry_run:
+            raise NothingToTrip(messages.no_caller_to_block(incident.profile_arn, refused))
+        return found, refused
+
+    @staticmethod
+    def _with_targets(
+        record: TripRecord, policy: PolicyDecision, targets: list[CallerTarget], refused: list[str]
+    ) -> TripRecord:
+        """A caller-scope trip's record with its roles and what was refused (others: as it is)."""
+        if policy.scope != "caller":
+            return record
+        known = {t.role_arn for t in record.callers}
+        return record.model_copy(
+            update={
+                "scope": "caller",
+                "callers": [*record.callers, *(t for t in targets if t.role_arn not in known)],
+                "notes": list(dict.fromkeys([*record.notes, *refused])),
+            }
+        )
 
     @staticmethod
     def _read[T](read: Callable[[], T], default: T, dry_run: bool, problems: list[str]) -> T:
@@ -260,6 +325,7 @@ class Tripper:
             else None,
             caller_roles=list(callers.roles),
             caller_functions=list(callers.functions),
+            profile_name=incident.profile_name,
             complete=False,
         )
 
@@ -284,6 +350,15 @@ class Tripper:
         return record
 
     def _deny(self, record: TripRecord, dry_run: bool) -> TripRecord:
+        if record.scope == "caller":
+            return caller_trip.deny(
+                record,
+                dry_run,
+                ports=self.ports,
+                inline_only=self.mechanism == "inline-deny",
+                save=self._save,
+                deny_inline=self._deny_inline,
+            )
         if self.mechanism == "guard-scp":
             return self._deny_by_scp(record, dry_run)
         return self._deny_inline(record, dry_run)
@@ -377,10 +452,8 @@ class Tripper:
 
         def parameter(name: str) -> str:
             ssm = self.access.ssm(incident.account_id, incident.region)
-            try:
+            with aws_call("ssm:GetParameter", resource=f"callers parameter {name}"):
                 return str(ssm.get_parameter(Name=name)["Parameter"]["Value"])
-            except Exception as error:  # botocore's own errors: the domain does not import botocore
-                raise TokenfuseError(f"callers parameter {name}: {messages.error_line(error)}") from error
 
         return resolve_callers(
             tags.get(self.callers_tag_key),
@@ -457,9 +530,9 @@ class Tripper:
             self.store.delete_trip(profile_arn, record.trip_id)
         except Exception:
             # everything is put back but the record could not go: leave it saying nothing is in force
-            emptied = record.model_copy(
-                update={"scp": None, "tag": None, "role_policies": [], "concurrency": [], "complete": False}
-            )
+            emptied = record.model_copy(update={"complete": False})
+            for change in record.changes:
+                emptied = emptied.without_change(change)
             with suppress(Exception):
                 self._save(emptied)
             raise

@@ -5,7 +5,8 @@
   from the trip plus :data:`GRACE` (calls already in flight) until now. **Stopped** when the rate
   after is below :data:`STOPPED_RATIO` (10%) of the rate before; with no traffic before, stopped
   when there is none after. ``still_running`` is the opposite and sends the state machine to
-  Escalate.
+  Escalate. After a caller-scope trip the callers left unblocked go on spending: the bound is
+  raised by their share of the spend (``remaining_share``).
 - ``expect: still-running`` (after a snooze): ``before`` = the :data:`LOOKBACK` before the snooze
   began, ``after`` = the last :data:`LOOKBACK` (or the snooze, if shorter). The spike **goes on**
   when the recent rate is at least :data:`GOES_ON_RATIO` (50%) of the rate when the snooze began.
@@ -57,6 +58,8 @@ def verify(
     expect: Literal["stopped", "still-running"],
     now: datetime,
     split_at: datetime,
+    *,
+    remaining_share: float = 0.0,
 ) -> VerifyResult:
     """``split_at`` is the trip time (``stopped``) or when the snooze began (``still-running``)."""
     before_start = split_at - LOOKBACK
@@ -64,7 +67,7 @@ def verify(
     if expect == "stopped":
         after_start = min(split_at + GRACE, now)
         after = tokens_per_minute(reader, model_ids, after_start, now)
-        ratio = STOPPED_RATIO
+        ratio = min(1.0, STOPPED_RATIO + remaining_share)
         still_running = after >= ratio * before if before > 0 else after > 0
     else:
         after_start = max(split_at, now - LOOKBACK)

@@ -12,10 +12,12 @@ Metrics Insights is not used here: it reads two weeks back, and a report compare
 one before it and fits a trend over four.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from tokenfuse.adapters.bedrock import InferenceProfile, list_application_profiles, profile_tags
 from tokenfuse.adapters.cloudwatch import MetricReader, MetricRequest, model_id_series
@@ -29,6 +31,9 @@ from tokenfuse.attribution.series import (
 )
 from tokenfuse.attribution.service import ClientFactory
 from tokenfuse.attribution.usage import INVOCATIONS, METRICS, Usage
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock import BedrockClient
 
 DAY_SECONDS = 86_400
 Subjectkind = Literal["profile", "direct-model"]
@@ -188,7 +193,7 @@ class ShowbackReader:
         return days, False
 
     def _line(
-        self, subject: Subject, account: str | None, region: str, days: DailyUsage, bedrock: object
+        self, subject: Subject, account: str | None, region: str, days: DailyUsage, bedrock: BedrockClient
     ) -> Line:
         rates, model_ids, _, _ = subject_rates(subject, region, self.prices)
         profile = subject.profile
@@ -215,7 +220,7 @@ class ShowbackReader:
                 return model_id
         return model_ids[0] if model_ids else (subject.profile.arn if subject.profile else "")
 
-    def _tags(self, profile: InferenceProfile, bedrock: object) -> dict[str, str]:
+    def _tags(self, profile: InferenceProfile, bedrock: BedrockClient) -> dict[str, str]:
         recorded = self.known_tags(profile.arn) if self.known_tags else None
         if recorded is not None:
             return dict(recorded)

@@ -4,8 +4,11 @@ Which days are read: the period and the one before it (the change), the trend wi
 forecast's 28 days before today), and this month so far; one read covers them all.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from tokenfuse.adapters.cost_explorer import daily_cost_by_tag
 from tokenfuse.showback.forecast import TREND_DAYS, month_bounds
@@ -15,6 +18,9 @@ from tokenfuse.showback.reading import ShowbackReader
 from tokenfuse.showback.reconcile import reconcile
 from tokenfuse.showback.report import ReportOptions, build_report
 from tokenfuse.teams import TeamDirectory
+
+if TYPE_CHECKING:
+    from mypy_boto3_ce import CostExplorerClient
 
 
 def days_to_read(period: Period, today: date) -> tuple[date, date]:
@@ -45,7 +51,7 @@ def make_report(
     now: datetime,
     directory: TeamDirectory,
     options: ReportOptions | None = None,
-    cost_explorer: object | None = None,
+    cost_explorer: CostExplorerClient | None = None,
     source: str = "cloudwatch",
 ) -> ShowbackReport:
     """``cost_explorer``: a Cost Explorer client (payer account) for the reconciliation; None: none."""

@@ -45,23 +45,6 @@ _ALARM_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):cloudwatch:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):alarm:"
 )
 _REASON_VALUE = re.compile(r"\[\s*(-?\d+(?:\.\d+)?(?:[Ee][+-]?\d+)?)\s*\(|datapoint \((-?\d+(?:\.\d+)?)\)")
-_REGION_NAMES = {
-    # What an alarm's SNS message calls a region, when there is no AlarmArn to read it from.
-    "US East (N. Virginia)": "us-east-1",
-    "US East (Ohio)": "us-east-2",
-    "US West (N. California)": "us-west-1",
-    "US West (Oregon)": "us-west-2",
-    "Europe (Ireland)": "eu-west-1",
-    "Europe (Frankfurt)": "eu-central-1",
-    "Europe (London)": "eu-west-2",
-    "Europe (Paris)": "eu-west-3",
-    "Asia Pacific (Tokyo)": "ap-northeast-1",
-    "Asia Pacific (Singapore)": "ap-southeast-1",
-    "Asia Pacific (Sydney)": "ap-southeast-2",
-    "Asia Pacific (Mumbai)": "ap-south-1",
-    "Canada (Central)": "ca-central-1",
-    "South America (Sao Paulo)": "sa-east-1",
-}
 
 
 class _Loose(BaseModel):
@@ -197,7 +180,7 @@ def from_sns(message: dict[str, Any], *, received_at: datetime, raw_source: RawS
     model_id = _require_token_alarm(alarm.AlarmName, found)
 
     arn = _ALARM_ARN.match(alarm.AlarmArn or "")
-    region = arn.group("region") if arn else _REGION_NAMES.get(alarm.Region or "")
+    region = arn.group("region") if arn else _region_of_name(alarm.Region)
     account = arn.group("account") if arn else alarm.AWSAccountId
     changed_at = parse_time(alarm.StateChangeTime, "alarm StateChangeTime")
     span = evaluation_range(alarm.AlarmName, trigger.Period, trigger.EvaluationPeriods)
@@ -359,6 +342,15 @@ def _reason_data(text: str | None) -> dict[str, Any]:
     no data; JSON nested too deeply is refused like any other."""
     data = load_json(text, "alarm reasonData", lenient=True) if text else None
     return data if isinstance(data, dict) else {}
+
+
+def _region_of_name(name: str | None) -> str | None:
+    """The region an SNS notification without ``AlarmArn`` names in prose ("EU (Ireland)")."""
+    if not name:
+        return None
+    from tokenfuse.adapters.regions import region_code  # botocore's data, read only when needed
+
+    return region_code(name)
 
 
 def _partition(arn: str | None) -> str:

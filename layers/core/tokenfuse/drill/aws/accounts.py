@@ -1,8 +1,10 @@
 """One member account and region, read through the member role: profiles, alarms, series, logging."""
 
-from typing import Any
+from __future__ import annotations
 
-from tokenfuse.adapters.aws import AWS_ERRORS, MemberSessions, translate
+from typing import TYPE_CHECKING
+
+from tokenfuse.adapters.aws import MemberSessions, aws_call
 from tokenfuse.adapters.bedrock import iter_application_profiles, profile_tags
 from tokenfuse.adapters.cloudwatch import model_id_series
 from tokenfuse.drill.aws.runtime import invocation_log_group
@@ -10,13 +12,17 @@ from tokenfuse.drill.ports import LiveProfile
 from tokenfuse.drill.report import said
 from tokenfuse.errors import TokenfuseError
 
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock import BedrockClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+
 SERIES_METRIC = "Invocations"
 
 
 class AccountReader:
     """:class:`~tokenfuse.drill.ports.AccountPort` with one account's ``bedrock`` and ``cloudwatch``."""
 
-    def __init__(self, bedrock: Any, cloudwatch: Any) -> None:
+    def __init__(self, bedrock: BedrockClient, cloudwatch: CloudWatchClient) -> None:
         self.bedrock = bedrock
         self.cloudwatch = cloudwatch
 
@@ -31,11 +37,10 @@ class AccountReader:
 
     def alarm_names(self, prefix: str) -> set[str]:
         names: set[str] = set()
-        try:
-            for page in self.cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix):
-                names |= {str(a["AlarmName"]) for a in page.get("MetricAlarms", [])}
-        except AWS_ERRORS as error:
-            raise translate(error) from error
+        pages = self.cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix)
+        with aws_call("cloudwatch:DescribeAlarms", resource=f"{prefix}*"):
+            for page in pages:
+                names |= {a["AlarmName"] for a in page.get("MetricAlarms", [])}
         return names
 
     def model_id_series(self) -> set[str]:

@@ -1,75 +1,79 @@
 """Billing in the management account: Cost Anomaly Detection subscriptions, the budgets' SNS
 subscribers, cost-allocation tags."""
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from __future__ import annotations
 
-from tokenfuse.adapters.aws import AWS_ERRORS, translate
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tokenfuse.adapters.aws import aws_call
 from tokenfuse.drill.ports import AnomalySubscription
+
+if TYPE_CHECKING:
+    from mypy_boto3_budgets import BudgetsClient
+    from mypy_boto3_budgets.type_defs import NotificationTypeDef
+    from mypy_boto3_ce import CostExplorerClient
 
 
 class Billing:
-    """:class:`~tokenfuse.drill.ports.CostsPort` with boto3's ``ce`` and ``budgets``."""
+    """:class:`~tokenfuse.drill.ports.CostsPort` with boto3's ``ce`` and ``budgets`` (botocore's
+    paginators for every list)."""
 
-    def __init__(self, ce: Any, budgets: Any, account_id: str) -> None:
+    def __init__(self, ce: CostExplorerClient, budgets: BudgetsClient, account_id: str) -> None:
         self.ce = ce
         self.budgets = budgets
         self.account_id = account_id
 
     def anomaly_subscriptions(self) -> list[AnomalySubscription]:
         found: list[AnomalySubscription] = []
-        for page in _pages(self.ce.get_anomaly_subscriptions, {}, "NextPageToken"):
-            for sub in page.get("AnomalySubscriptions", []):
-                topics = tuple(
-                    str(s["Address"]) for s in sub.get("Subscribers", []) if s.get("Type") == "SNS"
-                )
-                found.append(
-                    AnomalySubscription(str(sub.get("SubscriptionName")), str(sub.get("Frequency")), topics)
-                )
+        with aws_call("ce:GetAnomalySubscriptions"):
+            for page in self.ce.get_paginator("get_anomaly_subscriptions").paginate():
+                for sub in page.get("AnomalySubscriptions", []):
+                    topics = tuple(s["Address"] for s in sub.get("Subscribers", []) if s.get("Type") == "SNS")
+                    found.append(
+                        AnomalySubscription(
+                            str(sub.get("SubscriptionName")), str(sub.get("Frequency")), topics
+                        )
+                    )
         return found
 
     def budget_topics(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        try:
+        names: list[str] = []
+        with aws_call("budgets:DescribeBudgets", resource=self.account_id):
             for page in self.budgets.get_paginator("describe_budgets").paginate(AccountId=self.account_id):
-                for budget in page.get("Budgets", []):
-                    name = str(budget["BudgetName"])
-                    out[name] = self._topics(name)
-        except AWS_ERRORS as error:
-            raise translate(error) from error
-        return out
+                names += [budget["BudgetName"] for budget in page.get("Budgets", [])]
+        return {name: self._topics(name) for name in names}
 
     def _topics(self, budget: str) -> list[str]:
+        notifications: list[NotificationTypeDef] = []
+        with aws_call("budgets:DescribeNotificationsForBudget", resource=budget):
+            pages = self.budgets.get_paginator("describe_notifications_for_budget").paginate(
+                AccountId=self.account_id, BudgetName=budget
+            )
+            for page in pages:
+                notifications += page.get("Notifications", [])
         topics: list[str] = []
-        notifications = self.budgets.describe_notifications_for_budget(
-            AccountId=self.account_id, BudgetName=budget
-        ).get("Notifications", [])
         for notification in notifications:
-            subscribers = self.budgets.describe_subscribers_for_notification(
-                AccountId=self.account_id, BudgetName=budget, Notification=notification
-            ).get("Subscribers", [])
-            topics += [str(s["Address"]) for s in subscribers if s.get("SubscriptionType") == "SNS"]
+            with aws_call("budgets:DescribeSubscribersForNotification", resource=budget):
+                subscribers = self.budgets.get_paginator("describe_subscribers_for_notification").paginate(
+                    AccountId=self.account_id, BudgetName=budget, Notification=notification
+                )
+                for answer in subscribers:
+                    topics += [
+                        s["Address"]
+                        for s in answer.get("Subscribers", [])
+                        if s.get("SubscriptionType") == "SNS"
+                    ]
         return topics
 
     def cost_allocation_tags(self, keys: Sequence[str]) -> dict[str, str]:
-        kwargs = {"TagKeys": list(keys), "Type": "UserDefined"}
-        return {
-            str(tag["TagKey"]): str(tag.get("Status"))
-            for page in _pages(self.ce.list_cost_allocation_tags, kwargs, "NextToken")
-            for tag in page.get("CostAllocationTags", [])
-        }
-
-
-def _pages(
-    call: Callable[..., dict[str, Any]], kwargs: dict[str, Any], token: str
-) -> Iterator[dict[str, Any]]:
-    """Every page of a Cost Explorer list (botocore has no paginator for these), following ``token``."""
-    while True:
-        try:
-            page = call(**kwargs)
-        except AWS_ERRORS as error:
-            raise translate(error) from error
-        yield page
-        if not page.get(token):
-            return
-        kwargs = {**kwargs, token: page[token]}
+        statuses: dict[str, str] = {}
+        with aws_call("ce:ListCostAllocationTags"):
+            pages = self.ce.get_paginator("list_cost_allocation_tags").paginate(
+                TagKeys=list(keys), Type="UserDefined"
+            )
+            for page in pages:
+                statuses |= {
+                    tag["TagKey"]: str(tag.get("Status")) for tag in page.get("CostAllocationTags", [])
+                }
+        return statuses

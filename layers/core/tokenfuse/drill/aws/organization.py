@@ -1,33 +1,37 @@
 """Organizations (the guard SCP, its targets, the account tree) and the member StackSet's instances."""
 
-from typing import Any
+from __future__ import annotations
 
-from tokenfuse.adapters.aws import AWS_ERRORS, translate
+from typing import TYPE_CHECKING, Any, Literal
+
+from tokenfuse.adapters.aws import aws_call
 from tokenfuse.adapters.guard_scp import GuardScp
-from tokenfuse.adapters.organizations import list_active_accounts
+from tokenfuse.adapters.organizations import NO_ORGANIZATION, list_active_accounts
 from tokenfuse.drill.ports import OrgAccount, StackInstance
-from tokenfuse.errors import NotFound
+from tokenfuse.errors import AwsError, NotFound
 
-_NO_ORGANIZATION = "AWSOrganizationsNotInUseException"
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_organizations import OrganizationsClient
+    from mypy_boto3_organizations.type_defs import ParentTypeDef
 
-
-def _code(error: Any) -> str:
-    return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+CallAs = Literal["SELF", "DELEGATED_ADMIN"]
 
 
 class OrganizationReader:
     """:class:`~tokenfuse.drill.ports.OrganizationPort` with boto3's ``organizations``."""
 
-    def __init__(self, organizations: Any) -> None:
+    def __init__(self, organizations: OrganizationsClient) -> None:
         self.client = organizations
 
     def management_account(self) -> str | None:
         try:
-            return str(self.client.describe_organization()["Organization"]["MasterAccountId"])
-        except AWS_ERRORS as error:
-            if _code(error) == _NO_ORGANIZATION:
+            with aws_call("organizations:DescribeOrganization"):
+                return self.client.describe_organization()["Organization"]["MasterAccountId"]
+        except AwsError as error:
+            if error.code == NO_ORGANIZATION:
                 return None
-            raise translate(error) from error
+            raise
 
     def active_accounts(self) -> list[OrgAccount]:
         return [OrgAccount(a.account_id, a.name) for a in list_active_accounts(self.client) or []]
@@ -36,13 +40,13 @@ class OrganizationReader:
         chain: list[str] = []
         child = account_id
         while True:
-            try:
-                parents = self.client.list_parents(ChildId=child).get("Parents", [])
-            except AWS_ERRORS as error:
-                raise translate(error) from error
+            parents: list[ParentTypeDef] = []
+            with aws_call("organizations:ListParents", resource=child):
+                for page in self.client.get_paginator("list_parents").paginate(ChildId=child):
+                    parents += page.get("Parents", [])
             if not parents:
                 return chain
-            chain.append(str(parents[0]["Id"]))
+            chain.append(parents[0]["Id"])
             if parents[0].get("Type") == "ROOT" or len(chain) > 6:  # OUs nest at most 5 deep
                 return chain
             child = chain[-1]
@@ -60,11 +64,9 @@ class OrganizationReader:
 
     def policy_targets(self, policy_id: str) -> list[str]:
         targets: list[str] = []
-        try:
+        with aws_call("organizations:ListTargetsForPolicy", resource=policy_id):
             for page in self.client.get_paginator("list_targets_for_policy").paginate(PolicyId=policy_id):
-                targets += [str(t["TargetId"]) for t in page.get("Targets", [])]
-        except AWS_ERRORS as error:
-            raise translate(error) from error
+                targets += [t["TargetId"] for t in page.get("Targets", [])]
         return targets
 
 
@@ -72,15 +74,17 @@ class StackSets:
     """The member StackSet's instances (``CallAs`` ``SELF`` from the management account,
     ``DELEGATED_ADMIN`` from a StackSets delegated administrator)."""
 
-    def __init__(self, cloudformation: Any, call_as: str = "SELF") -> None:
+    def __init__(self, cloudformation: CloudFormationClient, call_as: CallAs = "SELF") -> None:
         self.client = cloudformation
-        self.call_as = call_as
+        self.call_as: CallAs = call_as
 
     def instances(self, stack_set_name: str) -> list[StackInstance]:
         found: list[StackInstance] = []
-        kwargs: dict[str, Any] = {"StackSetName": stack_set_name, "CallAs": self.call_as}
-        try:
-            for page in self.client.get_paginator("list_stack_instances").paginate(**kwargs):
+        pages = self.client.get_paginator("list_stack_instances").paginate(
+            StackSetName=stack_set_name, CallAs=self.call_as
+        )
+        with aws_call("cloudformation:ListStackInstances", resource=stack_set_name):
+            for page in pages:
                 for summary in page.get("Summaries", []):
                     detailed = (summary.get("StackInstanceStatus") or {}).get("DetailedStatus")
                     found.append(
@@ -91,6 +95,4 @@ class StackSets:
                             detailed,
                         )
                     )
-        except AWS_ERRORS as error:
-            raise translate(error) from error
         return found

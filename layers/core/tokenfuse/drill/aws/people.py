@@ -1,14 +1,20 @@
 """Where people are told, read-only: Slack (``auth.test``, channel membership) and SES (identities,
 the SES sandbox)."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from tokenfuse.adapters.aws import AWS_ERRORS, translate
+from tokenfuse.adapters.aws import aws_call
 from tokenfuse.adapters.slack import DEFAULT_BASE_URL
 from tokenfuse.drill.ports import ChannelMembership, IdentityStatus, SlackAuth
+
+if TYPE_CHECKING:
+    from mypy_boto3_ses import SESClient
+    from mypy_boto3_sesv2 import SESV2Client
 
 _STATUSES: frozenset[str] = frozenset({"Success", "Pending", "Failed", "TemporaryFailure", "NotStarted"})
 
@@ -53,22 +59,20 @@ class SesMail:
     """:class:`~tokenfuse.drill.ports.MailPort` with boto3's ``ses`` (identities) and ``sesv2``
     (``GetAccount``: ``ProductionAccessEnabled``)."""
 
-    def __init__(self, ses: Any, sesv2: Any) -> None:
+    def __init__(self, ses: SESClient, sesv2: SESV2Client) -> None:
         self.ses = ses
         self.sesv2 = sesv2
 
     def identity_status(self, identity: str) -> IdentityStatus:
-        try:
+        with aws_call("ses:GetIdentityVerificationAttributes", resource=identity):
             answer = self.ses.get_identity_verification_attributes(Identities=[identity])
-        except AWS_ERRORS as error:
-            raise translate(error) from error
-        status = str((answer.get("VerificationAttributes", {}).get(identity) or {}).get("VerificationStatus"))
-        return status if status in _STATUSES else "absent"  # type: ignore[return-value]
+        found = (answer.get("VerificationAttributes") or {}).get(identity)
+        status = found.get("VerificationStatus") if found else None
+        # botocore does not check answers: a status SES adds later reads as absent, not as itself
+        return status if status is not None and status in _STATUSES else "absent"
 
     def production_access(self) -> bool | None:
-        try:
+        with aws_call("ses:GetAccount"):
             answer = self.sesv2.get_account()
-        except AWS_ERRORS as error:
-            raise translate(error) from error
         value = answer.get("ProductionAccessEnabled")
         return value if isinstance(value, bool) else None

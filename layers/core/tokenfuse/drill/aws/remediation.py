@@ -1,16 +1,22 @@
 """The deployed remediation, as the drill uses it: its state machine trips, its function restores."""
 
+from __future__ import annotations
+
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tokenfuse.adapters.aws import AWS_ERRORS, translate
+from tokenfuse.adapters.aws import aws_call
 from tokenfuse.drill.ports import RestoreOutcome, TripOutcome
 from tokenfuse.drill.report import said
 from tokenfuse.errors import TokenfuseError
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 POLL_SECONDS = 2.0
 
@@ -37,8 +43,8 @@ class DeployedRemediation:
 
     def __init__(
         self,
-        stepfunctions: Any,
-        lambda_client: Any,
+        stepfunctions: SFNClient,
+        lambda_client: LambdaClient,
         state_machine_arn: str,
         remediate_function: str,
         *,
@@ -55,20 +61,14 @@ class DeployedRemediation:
         self.monotonic = monotonic
 
     def trip(self, incident: Mapping[str, Any], execution_name: str, wait_seconds: float) -> TripOutcome:
-        try:
-            arn = str(
-                self.sfn.start_execution(
-                    stateMachineArn=self.state_machine_arn, name=execution_name, input=json.dumps(incident)
-                )["executionArn"]
-            )
-        except AWS_ERRORS as error:
-            raise translate(error) from error
+        with aws_call("states:StartExecution", resource=self.state_machine_arn):
+            arn = self.sfn.start_execution(
+                stateMachineArn=self.state_machine_arn, name=execution_name, input=json.dumps(incident)
+            )["executionArn"]
         deadline = self.monotonic() + wait_seconds
         while True:
-            try:
+            with aws_call("states:DescribeExecution", resource=arn):
                 described = self.sfn.describe_execution(executionArn=arn)
-            except AWS_ERRORS as error:
-                raise translate(error) from error
             status = str(described.get("status"))
             if status != "RUNNING" or self.monotonic() >= deadline:
                 break
@@ -84,13 +84,12 @@ class DeployedRemediation:
 
     def restore(self, profile_arn: str, actor: str) -> RestoreOutcome:
         payload = {"task": "restore-profiles", "profile_arn": profile_arn, "all": False, "actor": actor}
-        try:
+        with aws_call("lambda:InvokeFunction", resource=self.remediate_function):
             response = self.lam.invoke(
                 FunctionName=self.remediate_function, Payload=json.dumps(payload).encode()
             )
-        except AWS_ERRORS as error:
-            raise translate(error) from error
-        body = _json(response["Payload"].read())
+            raw = response["Payload"].read()  # the stream is read off the same connection
+        body = _json(raw)
         if response.get("FunctionError"):
             refused = said(f"{(body or {}).get('errorType')}: {(body or {}).get('errorMessage')}")
             return RestoreOutcome(restored=False, note=refused, failed=(refused,))

@@ -1,31 +1,38 @@
 """Canaries in one account and region: create, list, delete, one minimal Converse call through
 each; their ``AWS/Bedrock`` datapoints; their model invocation log records."""
 
+from __future__ import annotations
+
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tokenfuse import clock
-from tokenfuse.adapters.aws import AWS_ERRORS, translate
+from tokenfuse.adapters.aws import aws_call
 from tokenfuse.adapters.bedrock import get_profile, iter_application_profiles, profile_tags
 from tokenfuse.adapters.cloudwatch import MetricReader, MetricRequest
 from tokenfuse.canaries import CANARY_NAME_PREFIX, is_drill_profile
 from tokenfuse.drill.ports import CallOutcome, Canary
-from tokenfuse.errors import NotFound, TokenfuseError
+from tokenfuse.drill.report import said
+from tokenfuse.errors import AwsError, NotFound, TokenfuseError
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock import BedrockClient
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_logs import CloudWatchLogsClient
 
 DESCRIPTION = "tokenfuse fire drill canary deleted at the end of the drill"
 """Bedrock's description pattern allows letters, digits and ``:.`` with single ``_ -`` between."""
 
-
-def _one_line(error: BaseException) -> str:
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        return " ".join(f"{details.get('Code', 'Error')}: {details.get('Message', '')}".split())
-    return f"{type(error).__name__}: {' '.join(str(error).split())}"
+CONVERSE = "bedrock:InvokeModel"
+"""IAM has no ``bedrock:Converse`` action: Converse is authorized, and denied by a trip, as
+``bedrock:InvokeModel`` (see :mod:`tokenfuse.adapters.guard_scp`)."""
+REFUSED = "AccessDeniedException"
+"""What Bedrock answers a call an SCP or an IAM policy denies."""
 
 
 class _Usage(BaseModel):
@@ -41,14 +48,12 @@ class _Converse(BaseModel):
     usage: _Usage
 
 
-def invocation_log_group(bedrock: Any) -> str | None:
+def invocation_log_group(bedrock: BedrockClient) -> str | None:
     """The CloudWatch Logs group model invocation logging writes to (None: off, or S3 only)."""
-    try:
-        config = bedrock.get_model_invocation_logging_configuration().get("loggingConfig") or {}
-    except AWS_ERRORS as error:
-        raise translate(error) from error
-    group = (config.get("cloudWatchConfig") or {}).get("logGroupName")
-    return str(group) if group else None
+    with aws_call("bedrock:GetModelInvocationLoggingConfiguration"):
+        config = bedrock.get_model_invocation_logging_configuration().get("loggingConfig")
+    cloudwatch = config.get("cloudWatchConfig") if config else None
+    return (cloudwatch.get("logGroupName") if cloudwatch else None) or None
 
 
 class BedrockCanaries:
@@ -56,8 +61,8 @@ class BedrockCanaries:
 
     def __init__(
         self,
-        bedrock: Any,
-        runtime: Any,
+        bedrock: BedrockClient,
+        runtime: BedrockRuntimeClient,
         account_id: str,
         region: str,
         now: Callable[[], datetime] = clock.now,
@@ -83,16 +88,14 @@ class BedrockCanaries:
         )
 
     def create(self, name: str, model_arn: str, tags: Mapping[str, str]) -> Canary:
-        try:
+        with aws_call("bedrock:CreateInferenceProfile", resource=name):
             arn = self.bedrock.create_inference_profile(
                 inferenceProfileName=name,
                 description=DESCRIPTION,
                 modelSource={"copyFrom": model_arn},
                 tags=[{"key": k, "value": v} for k, v in tags.items()],
             )["inferenceProfileArn"]
-        except AWS_ERRORS as error:
-            raise translate(error) from error
-        return self._canary(str(arn), tags)
+        return self._canary(arn, tags)
 
     def canaries(self) -> list[Canary]:
         """Application profiles named like canaries and tagged ``tokenfuse:drill=true`` (only those
@@ -108,11 +111,10 @@ class BedrockCanaries:
 
     def delete(self, arn: str) -> None:
         try:
-            self.bedrock.delete_inference_profile(inferenceProfileIdentifier=arn)
-        except AWS_ERRORS as error:
-            translated = translate(error)
-            if not isinstance(translated, NotFound):
-                raise translated from error
+            with aws_call("bedrock:DeleteInferenceProfile", resource=arn):
+                self.bedrock.delete_inference_profile(inferenceProfileIdentifier=arn)
+        except NotFound:
+            pass  # already gone: what a delete wants
 
     def exists(self, arn: str) -> bool:
         try:
@@ -124,23 +126,16 @@ class BedrockCanaries:
     def call(self, canary: Canary, prompt: str, max_tokens: int) -> CallOutcome:
         at = self.now()
         try:
-            response = self.runtime.converse(
-                modelId=canary.arn,
-                messages=[{"role": "user", "content": [{"text": prompt}]}],
-                inferenceConfig={"maxTokens": max_tokens},
-            )
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            request = error.response.get("ResponseMetadata", {}).get("RequestId")
+            with aws_call(CONVERSE):
+                response = self.runtime.converse(
+                    modelId=canary.arn,
+                    messages=[{"role": "user", "content": [{"text": prompt}]}],
+                    inferenceConfig={"maxTokens": max_tokens},
+                )
+        except AwsError as error:
             return CallOutcome(
-                at=at,
-                ok=False,
-                denied=code == "AccessDeniedException",
-                request_id=request,
-                error=_one_line(error),
+                at=at, ok=False, denied=error.code == REFUSED, request_id=error.request_id, error=said(error)
             )
-        except BotoCoreError as error:
-            return CallOutcome(at=at, ok=False, error=_one_line(error))
         try:
             usage = _Converse.model_validate(response).usage
         except ValidationError as error:
@@ -157,7 +152,7 @@ class BedrockCanaries:
 class BedrockMetrics:
     """``Invocations`` per ``ModelId`` value, one-minute Sums (MetricStat, no metric math)."""
 
-    def __init__(self, cloudwatch: Any) -> None:
+    def __init__(self, cloudwatch: CloudWatchClient) -> None:
         self.reader = MetricReader(cloudwatch)
 
     def invocations(self, model_ids: Sequence[str], start: datetime, end: datetime) -> dict[str, float]:
@@ -169,7 +164,7 @@ class BedrockMetrics:
 class InvocationLogs:
     """Model invocation logging's CloudWatch Logs group, and one request's record in it."""
 
-    def __init__(self, bedrock: Any, logs: Any) -> None:
+    def __init__(self, bedrock: BedrockClient, logs: CloudWatchLogsClient) -> None:
         self.bedrock = bedrock
         self.logs = logs
 
@@ -179,20 +174,18 @@ class InvocationLogs:
     def record(
         self, log_group: str, request_id: str, start: datetime, end: datetime
     ) -> dict[str, Any] | None:
-        kwargs = {
-            "logGroupName": log_group,
-            "startTime": int(start.timestamp() * 1000),
-            "endTime": int(end.timestamp() * 1000),
-            "filterPattern": f'"{request_id}"',
-        }
-        try:
-            for page in self.logs.get_paginator("filter_log_events").paginate(**kwargs):
+        pages = self.logs.get_paginator("filter_log_events").paginate(
+            logGroupName=log_group,
+            startTime=int(start.timestamp() * 1000),
+            endTime=int(end.timestamp() * 1000),
+            filterPattern=f'"{request_id}"',
+        )
+        with aws_call("logs:FilterLogEvents", resource=log_group):
+            for page in pages:
                 for event in page.get("events", []):
                     record = _record(event.get("message"))
                     if record is not None and record.get("requestId") == request_id:
                         return record
-        except AWS_ERRORS as error:
-            raise translate(error) from error
         return None
 
 

@@ -1,12 +1,21 @@
 """A deployed stack as a :class:`~tokenfuse.drill.deployment.Deployment`: its parameters and the
 physical ids of its resources (CloudFormation's, or the sandbox's provisioned template's)."""
 
-from collections.abc import Mapping
-from typing import Any
+from __future__ import annotations
 
-from tokenfuse.adapters.aws import AWS_ERRORS, translate
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from tokenfuse.adapters.aws import aws_call
 from tokenfuse.drill.deployment import TOPICS, Deployment
 from tokenfuse.errors import NotFound, TokenfuseError
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+
+_NO_SUCH_STACK = {"ValidationError": NotFound}
+"""CloudFormation has no not-found code: ``DescribeStacks`` of a name it does not know answers
+``ValidationError`` ("Stack with id ... does not exist"), and a name is all that call validates."""
 
 _RESOURCES = {
     "state_machine_arn": "RemediationStateMachine",
@@ -66,19 +75,28 @@ def deployment_from(
     )
 
 
-def read_stack(cloudformation: Any, stack_name: str, region: str, account_id: str) -> Deployment:
+def read_stack(
+    cloudformation: CloudFormationClient, stack_name: str, region: str, account_id: str
+) -> Deployment:
     """The deployment of ``stack_name`` (NotFound when there is no such stack)."""
     try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-        physical: dict[str, str] = {}
-        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name):
+        # one named stack: one page, no paginator needed
+        with aws_call("cloudformation:DescribeStacks", resource=stack_name, codes=_NO_SUCH_STACK):
+            stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except NotFound as error:
+        raise NotFound(
+            f"no stack {stack_name} in {region}",
+            code=error.code,
+            operation=error.operation,
+            resource=stack_name,
+            request_id=error.request_id,
+        ) from error
+    physical: dict[str, str] = {}
+    pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name)
+    with aws_call("cloudformation:ListStackResources", resource=stack_name):
+        for page in pages:
             for resource in page.get("StackResourceSummaries", []):
                 if resource.get("PhysicalResourceId"):
-                    physical[str(resource["LogicalResourceId"])] = str(resource["PhysicalResourceId"])
-    except AWS_ERRORS as error:
-        translated = translate(error)
-        if "does not exist" in str(translated):
-            raise NotFound(f"no stack {stack_name} in {region}") from None
-        raise translated from error
-    parameters = {str(p["ParameterKey"]): p.get("ParameterValue") for p in stacks[0].get("Parameters", [])}
+                    physical[resource["LogicalResourceId"]] = resource["PhysicalResourceId"]
+    parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
     return deployment_from(physical, parameters, stack_name=stack_name, region=region, account_id=account_id)
