@@ -203,7 +203,7 @@ class SpendSignal(BusEvent):
 ThresholdBasis = Literal["policy", "baseline", "floor"]
 
 
-class SpendRate(BusModel):
+class SpendRate(BusEvent):
     """The invocation-log meter's spend-rate event: one subject's dollar burn rate stayed above its
     armed threshold for the whole window (``burn_seconds``, 10-second buckets), measured from
     Bedrock model invocation logs priced per request. Sent once per subject per re-alert period
