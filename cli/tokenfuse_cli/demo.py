@@ -305,9 +305,18 @@ def demo(  # noqa: PLR0917 - the command's options
     template: Annotated[
         Path | None, typer.Option("--template", "-t", help="SAM template (default: ./template.yaml).")
     ] = None,
+    invocation_logs: Annotated[
+        bool,
+        typer.Option(
+            "--invocation-logs/--no-invocation-logs",
+            help="The sub-minute path: model invocation logs priced per request by the member stacks' "
+            "meters (default); --no-invocation-logs tells the story on the token-rate alarms alone.",
+        ),
+    ] = True,
 ) -> None:
     """Tell the runaway-loop story in the local sandbox (no AWS account): a week of traffic, an agent
-    loop, the alarm, the owning team's alert, a signed Slack approval, the trip, CAD and Budgets
+    loop, the meter's spend-rate signal from invocation logs (or the alarm), the owning team's alert,
+    a signed Slack approval, the trip, CAD and Budgets
     hours later, the restore; then what it cost against CAD-only and Budgets-only."""
     if samples or events_dir is not None:
         run_samples_command(events_dir, template, json_path)
@@ -321,8 +330,9 @@ def demo(  # noqa: PLR0917 - the command's options
     _choice(policy, POLICIES, "--policy")
     try:
         report = run_demo(
-            scenario, decision, policy, json_path=json_path, chart_path=chart, template=template
-        )
+            scenario, decision, policy, json_path=json_path, chart_path=chart, template=template,
+            invocation_logs=invocation_logs,
+        )  # fmt: skip
     except TemplateError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error

@@ -20,24 +20,53 @@ def tokenfuse(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 def test_demo_tells_the_story_with_its_options(tmp_path):
-    """The auto policy's story (the only run of it in the suite): contained as soon as the alarm
-    can fire, with nobody asked."""
+    """The auto policy's story on the default path (model invocation logs -> the member stack's
+    meter): contained within a minute of the loop's start, with nobody asked, the emulation's
+    latencies printed beside the timings."""
     report, chart = tmp_path / "demo.json", tmp_path / "chart.html"
     proc = tokenfuse("demo", "--policy", "auto", "--json", str(report), "--chart", str(chart))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "the loop starts" in proc.stdout and "had only CAD caught it (24 h)" in proc.stdout
     assert '"level"' not in proc.stdout  # the handlers' logs go to demo-output/<scenario>.log
+    assert "log delivery every 5 s, SCP propagation 5 s; burn window 20 s" in proc.stdout
+    assert "Wed 14:00:15" in proc.stdout  # the timeline shows seconds
+    assert "x less than CAD alone" in proc.stdout
     data = json.loads(report.read_text())
     assert chart.read_text().startswith("<!doctype html>")
     assert data["policy"] == "auto"
     s = data["summary"]
+    assert s["path"] == "invocation-log"
+    assert s["latencies"] == {
+        "log_delivery_seconds": 5,
+        "scp_propagation_seconds": 5,
+        "burn_window_seconds": 20,
+    }
+    assert s["seconds_to_alert"] <= 30
+    # the trip happens in the alert's delivery round; the runtime refuses once the SCP propagated
+    assert s["seconds_to_alert"] < s["seconds_to_contain"] < 60
+    (incident,) = data["incidents"]
+    assert incident["sources"][0] == "invocation-log"
+    (remediation,) = data["remediations"]
+    assert remediation["decision"] == "auto" and remediation["actor"] == "tokenfuse"
+    assert data["approvals"] == []
+    assert s["counterfactual_usd"]["cad"] >= 1000 * s["spent_before_containment_usd"] > 0
+
+
+def test_demo_no_invocation_logs_tells_it_on_the_alarm_path(tmp_path):
+    """``--no-invocation-logs``: the token-rate alarms alone (3 breaching one-minute periods)."""
+    report = tmp_path / "demo.json"
+    proc = tokenfuse(
+        "demo", "--no-invocation-logs", "--policy", "auto", "--json", str(report),
+        "--chart", str(tmp_path / "chart.html"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "per-profile token-rate alarms" in proc.stdout
+    s = json.loads(report.read_text())["summary"]
+    assert s["path"] == "token-rate-alarm" and s["latencies"] is None
     # The alarm needs 3 breaching one-minute periods (the inventory's definition): ALARM at +3 min;
     # with `auto` the trip happens in the same delivery round, so the deny is in force at +3.
     assert 3 <= s["minutes_to_contain"] <= 5
     assert s["contained_at"] == s["alarm_at"]
-    (remediation,) = data["remediations"]
-    assert remediation["decision"] == "auto" and remediation["actor"] == "tokenfuse"
-    assert data["approvals"] == []
     assert s["counterfactual_usd"]["cad"] >= 100 * s["spent_before_containment_usd"]
 
 

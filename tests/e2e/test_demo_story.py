@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from tokenfuse_sandbox.emulation.bedrock_access import SCP_PROPAGATION_SECONDS
 from tokenfuse_sandbox.story.driver import run_demo
 from tokenfuse_sandbox.story.org import FINOPS, TEAMS
 
@@ -38,8 +39,9 @@ def test_one_incident_for_the_runaway_profile_with_every_signal(story):
     (incident,) = culprit_incidents(report)
     assert incident["team"] == "support-bot"
     assert incident["kind"] == "output-runaway"
-    assert incident["signal_count"] >= 3, incident  # the alarm, then Budgets and CAD merge into it
-    assert {"token-rate-alarm", "budget", "cost-anomaly"} <= set(incident["sources"])
+    assert incident["signal_count"] >= 3, incident  # the meter, then Budgets and CAD merge into it
+    assert incident["sources"][0] == "invocation-log"  # the meter's spend rate opened it
+    assert {"budget", "cost-anomaly"} <= set(incident["sources"])
 
 
 def test_one_post_in_the_owning_team_channel_and_the_rest_in_its_thread(story):
@@ -66,7 +68,9 @@ def test_the_signed_approval_trips_and_the_cooldown_restores(story):
     assert at(remediation["applied_at"]) >= at(click["at"])
     assert at(remediation["restored_at"]) - at(remediation["applied_at"]) >= timedelta(minutes=15)
     s = report.summary
-    assert s["contained_at"] == remediation["applied_at"]
+    # the runtime refuses the loop's calls once the guard SCP has propagated (emulated: 5 s)
+    refused_after = at(s["contained_at"]) - at(remediation["applied_at"])
+    assert timedelta(seconds=SCP_PROPAGATION_SECONDS) <= refused_after <= timedelta(seconds=10)
     assert s["restored_at"] is not None and at(s["restored_at"]) >= at(remediation["restored_at"])
 
 
@@ -78,14 +82,16 @@ def test_the_spend_stops_while_denied_and_is_far_below_the_counterfactuals(story
     assert spent > 0
     assert s["counterfactual_usd"]["budgets"] > 20 * spent
     assert s["counterfactual_usd"]["cad"] > 100 * spent
-    assert at(s["alarm_at"]) - at(s["loop_started_at"]) <= timedelta(minutes=5)
+    assert s["path"] == "invocation-log"  # the default story: the member stack's meter alerts
+    assert at(s["alerted_at"]) - at(s["loop_started_at"]) <= timedelta(seconds=30)
     assert at(s["alerted_at"]) <= at(s["contained_at"])
 
 
 def test_outputs_the_timeline_the_json_and_the_chart(story):
     report, lines, out = story
     text = "\n".join(lines)
-    for needle in ("the loop starts", "clicks APPROVE", "deny in force", "deny lifted", "Summary",
+    for needle in ("the loop starts", "Wed 14:00:15", "SCP propagation 5 s",
+                   "clicks APPROVE", "deny in force", "deny lifted", "Summary",
                    "had only CAD caught it (24 h)"):  # fmt: skip
         assert needle in text
     data = __import__("json").loads((out / "report.json").read_text())

@@ -141,7 +141,9 @@ def test_the_human_summary_shows_no_hole_and_credits_only_containment(demo):
     if report.decision == "decline":
         assert report.summary["contained_at"] is None and report.summary["times_less_than_cad"] is None
         assert "less than CAD" not in text
-        said = "declined by alex (U0SUPPORT1) at 14:05 UTC; fixed by the support-bot team at 14:18 UTC"
+        # the meter's alert at 14:00:15 (+15 s on the invocation-log path), the on-call's click two
+        # minutes later; the team's fix ships 18 minutes after the loop's 14:00 start
+        said = "declined by alex (U0SUPPORT1) at 14:02:15 UTC; fixed by the support-bot team at 14:18:00 UTC"
         assert said in text
     else:
         assert report.summary["contained_at"] is not None and "x less than CAD alone" in text

@@ -30,6 +30,14 @@ from typing import TYPE_CHECKING, Any
 
 from tokenfuse_sandbox.story import org as org_mod
 from tokenfuse_sandbox.story import scenarios
+from tokenfuse_sandbox.story.fastpath import (
+    SLICE,
+    FastCalls,
+    caller_role,
+    describe_latencies,
+    latencies,
+    path_line,
+)
 from tokenfuse_sandbox.story.meter import Meter
 from tokenfuse_sandbox.story.observe import Entry, Observer, channel_label
 from tokenfuse_sandbox.story.org import FINOPS, Org, Sessions, owner_of
@@ -47,12 +55,16 @@ from tokenfuse_sandbox.story.timeline import (
     PendingApproval,
     StoryState,
 )
-from tokenfuse_sandbox.story.traffic import HOUR, MINUTE, Traffic
+from tokenfuse_sandbox.story.traffic import HOUR, MINUTE, Batch, Traffic, _rates
 
 if TYPE_CHECKING:
     from tokenfuse_sandbox.core import Sandbox
 
 DEFAULT_OUTPUT = Path("demo-output")
+FAST_LEAD = timedelta(seconds=60)
+"""On the invocation-log path the culprit's callers call through the emulated runtime from a minute
+before the loop until the team's fix ships, in 5-second slices (the other profiles stay on the
+minute-resolution metrics of ``Traffic``)."""
 
 
 class Story:
@@ -65,6 +77,8 @@ class Story:
         decision: str,
         policy: str,
         emit: Callable[[Entry], None],
+        *,
+        invocation_logs: bool = False,
     ) -> None:
         if sb.clock is None or sb.slack is None or sb.alarms is None:
             raise ValueError("the story needs the sandbox's emulations (its clock and Slack server)")
@@ -79,6 +93,9 @@ class Story:
         self.owner = owner_of(self.culprit.spec)
         self.traffic = Traffic(sessions, org, scenario, LOOP_START)
         self.meter = Meter(sessions)
+        self.fast = (
+            FastCalls(sessions, org, scenario, LOOP_START, (self.culprit.key,)) if invocation_logs else None
+        )
         self.state = StoryState(LOOP_START)
         self.observer = Observer(sb, sb.alarms, sb.slack, org, self.traffic, emit)
         self._seen_approval_ts: set[str] = set()
@@ -92,18 +109,64 @@ class Story:
         try:
             self.sb.drain(timeout=60)
         except TimeoutError as error:
-            self.state.problems.append(f"delivery did not settle at {self.now:%H:%M}: {error}")
+            self.state.problems.append(f"delivery did not settle at {self.now:%H:%M:%S}: {error}")
             self.observer.note("error", f"delivery did not settle: {error}")
         self.observer.observe()
         self._find_approval_requests()
 
     def minute(self) -> None:
-        """One minute: the callers' calls, the clock, the pipeline, the on-call."""
+        """One minute: the callers' calls, the clock, the pipeline, the on-call (on the invocation-log
+        path, in 5-second slices while the culprit calls through the emulated runtime)."""
         t = self.now
-        self.traffic.send(t, 60)
-        self.clock.advance_to(t + MINUTE)
-        self.settle()
-        self._answer_approvals()
+        if not self._on_fast_path(t):
+            self.traffic.send(t, 60)
+            self.clock.advance_to(t + MINUTE)
+            self.settle()
+            self._answer_approvals()
+            return
+        self.traffic.send(t, 60, skip=frozenset({self.culprit.key}))
+        at = t
+        while at < t + MINUTE:
+            self._fast_slice(at)
+            at += SLICE
+            self.clock.advance_to(at)
+            self.settle()
+            self._answer_approvals()
+
+    def _on_fast_path(self, t: datetime) -> bool:
+        return self.fast is not None and LOOP_START - FAST_LEAD <= t < LOOP_START + self.scenario.fixed_after
+
+    def _fast_slice(self, t: datetime) -> None:
+        """The culprit's calls over one slice through the emulated runtime, kept as a batch."""
+        assert self.fast is not None
+        denied_before, first_denied = self.fast.denied, self.fast.first_denied_at
+        answered = self.fast.send(t, SLICE.total_seconds())
+        denied = self.fast.denied - denied_before
+        inp, out = sum(a[1] for a in answered), sum(a[2] for a in answered)
+        rates = _rates(self.culprit.spec.model_arn, self.culprit.spec.region)
+        reason = "AccessDeniedException from the emulated bedrock-runtime" if denied else None
+        self.traffic.batches.append(
+            Batch(
+                self.culprit.key, t, int(SLICE.total_seconds()), len(answered), inp, out, denied, reason,
+                rates.cost(inp, out) if rates else 0.0, self.fast.looping(self.culprit, t),
+            )
+        )  # fmt: skip
+        if first_denied is None and self.fast.first_denied_at is not None:
+            role = caller_role(self.culprit)
+            self.observer.note(
+                "deny",
+                f"the emulated runtime refuses {role}'s calls on {self.culprit.spec.name} "
+                f"(AccessDeniedException): the loop is contained ({describe_latencies(latencies())})",
+                where="bedrock-runtime",
+            )
+
+    @property
+    def contained_at(self) -> datetime | None:
+        """When the loop's calls were first refused (invocation-log path: seen call by call in the
+        emulated runtime, after the SCP's propagation), else when the deny came into force."""
+        if self.fast is not None and self.fast.first_denied_at is not None:
+            return self.fast.first_denied_at
+        return self.observer.denied_at.get(self.culprit.key)
 
     def hour(self) -> None:
         t = self.now
@@ -332,21 +395,21 @@ class Story:
     def _spend_tick(self, every_minute: bool) -> None:
         """The culprit's spend over the last minute and since the loop started, read back from
         CloudWatch: each minute the loop burns, every 5 minutes otherwise."""
-        batch = next(
-            (
-                b
-                for b in reversed(self.traffic.batches)
-                if b.profile_key == self.culprit.key and b.start == self.now - MINUTE
-            ),
-            None,
-        )
-        burning = batch is not None and batch.denied_by is None and batch.looping
+        batches = [
+            b
+            for b in self.traffic.batches
+            if b.profile_key == self.culprit.key
+            and self.now - MINUTE <= b.start < self.now
+            and b.seconds <= 60
+        ]
+        burning = any(b.denied_by is None and b.looping for b in batches)
         if not (burning and every_minute) and (self.now - LOOP_START).seconds // 60 % 5:
             return
         last = sum(usd for _, usd in self.meter.series(self.culprit, self.now - MINUTE, self.now, 60))
         total = self.meter.total(self.culprit, LOOP_START, self.now)
-        if batch is not None and batch.denied_by:
-            state = f"{batch.denied_calls} calls refused (AccessDenied), $0.00/h"
+        refused = sum(b.denied_calls for b in batches)
+        if refused and not any(b.invocations for b in batches):
+            state = f"{refused} calls refused (AccessDenied), $0.00/h"
         else:
             state = f"${last * 60:,.2f}/h"
         self.observer.note(
@@ -450,9 +513,12 @@ def run_demo(  # noqa: PLR0917 - the CLI's options, in the order the issue lists
     *,
     template: str | Path | None = None,
     log_path: str | Path | None = None,
+    invocation_logs: bool = True,
 ) -> DemoReport:
     """Tell the story in an ephemeral sandbox; returns the report (and writes the chart / JSON).
 
+    ``invocation_logs``: the sub-minute path (model invocation logs -> the member stacks' meters),
+    the default; False tells the story on the token-rate alarms alone.
     ``out`` gets each line as it happens (``print`` writes to the real stdout even while the
     handlers' logs go to ``log_path``, default ``demo-output/<scenario>.log``); None: silent.
     """
@@ -485,6 +551,7 @@ def run_demo(  # noqa: PLR0917 - the CLI's options, in the order the issue lists
 
         say(f"tokenfuse demo: {chosen.name} (decision {decision}, policy {policy}) in the local sandbox")
         say(f"  {chosen.story}")
+        say(f"  path: {path_line(latencies() if invocation_logs else None)}")
         say("")
         with Sandbox(
             template,
@@ -496,7 +563,12 @@ def run_demo(  # noqa: PLR0917 - the CLI's options, in the order the issue lists
             fire_schedules=False,
             **settings,
         ) as sb:
-            org, sessions = org_mod.seed(sb)
+            if invocation_logs:
+                from tokenfuse_sandbox.member_stacks import meter_parameters
+
+                org, sessions = org_mod.seed(sb, member_parameters=meter_parameters(enable_logging=True))
+            else:
+                org, sessions = org_mod.seed(sb)
             story = Story(
                 sb,
                 org,
@@ -505,6 +577,7 @@ def run_demo(  # noqa: PLR0917 - the CLI's options, in the order the issue lists
                 decision,
                 policy,
                 lambda e: say(render_entry(e)) if _shown(e) else None,
+                invocation_logs=invocation_logs,
             )
             story.prepare()
             story.minute_phase()

@@ -87,6 +87,12 @@ class FastCalls:
             )
         return self._clients[profile.key]
 
+    def _output_limit(self, profile: SeededProfile) -> int:
+        from tokenfuse_sandbox.emulation import bedrock_runtime
+
+        spec = profile.spec
+        return bedrock_runtime.resolve(spec.account_id, spec.region, profile.arn).model.max_output_tokens
+
     def calls_in(self, profile: SeededProfile, t: datetime, seconds: float) -> Iterator[tuple[int, int]]:
         """(input, output tokens) of each call the profile's callers make in [t, t + seconds)."""
         from tokenfuse_sandbox.story.traffic import diurnal
@@ -97,6 +103,7 @@ class FastCalls:
         if self.looping(profile, t):
             rpm *= self.scenario.requests
             inp, out = round(inp * self.scenario.input_tokens), round(out * self.scenario.output_tokens)
+        out = min(out, self._output_limit(profile))  # a model answers at most its output limit
         due = self._carry.get(profile.key, 0.0) + rpm * seconds / 60
         whole = int(due)
         self._carry[profile.key] = due - whole
@@ -133,7 +140,37 @@ class FastCalls:
         return answered
 
 
-__all__ = ["LOG_GROUP", "SLICE", "FastCalls", "caller_role", "member_wiring"]
+__all__ = [
+    "LOG_GROUP", "SLICE", "FastCalls", "caller_role", "describe_latencies", "latencies", "member_wiring",
+    "path_line",
+]  # fmt: skip
+
+
+def latencies() -> dict[str, int]:
+    """The emulation's assumed latencies, which set the fast path's timings (printed beside them)."""
+    from tokenfuse.meter.arming import BurnDefaults
+    from tokenfuse_sandbox.emulation.bedrock_access import SCP_PROPAGATION_SECONDS
+    from tokenfuse_sandbox.emulation.invocation_logs import LOG_DELIVERY_SECONDS
+
+    return {
+        "log_delivery_seconds": LOG_DELIVERY_SECONDS,
+        "scp_propagation_seconds": SCP_PROPAGATION_SECONDS,
+        "burn_window_seconds": BurnDefaults().burn_seconds,
+    }
+
+
+def path_line(values: dict[str, int] | None) -> str:
+    """Which fast path tells the story, with the emulation's latencies where they set its timings."""
+    if values is None:
+        return "per-profile token-rate alarms (3 breaching one-minute periods; --no-invocation-logs)"
+    return f"model invocation logs -> the member stack's meter ({describe_latencies(values)})"
+
+
+def describe_latencies(values: dict[str, int]) -> str:
+    return (
+        f"emulated: log delivery every {values['log_delivery_seconds']} s, SCP propagation "
+        f"{values['scp_propagation_seconds']} s; burn window {values['burn_window_seconds']} s"
+    )
 
 
 @dataclass

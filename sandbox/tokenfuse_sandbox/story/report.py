@@ -15,6 +15,7 @@ from tokenfuse_sandbox.story.timeline import LOOP_START, MINUTES_BEFORE, StorySt
 if TYPE_CHECKING:
     from tokenfuse_sandbox.core import Sandbox
     from tokenfuse_sandbox.emulation.slack_server import SlackServer
+    from tokenfuse_sandbox.story.fastpath import FastCalls
     from tokenfuse_sandbox.story.meter import Meter
     from tokenfuse_sandbox.story.scenarios import Scenario
     from tokenfuse_sandbox.story.traffic import Traffic
@@ -49,6 +50,10 @@ class Story(Protocol):
     def observer(self) -> Observer: ...
     @property
     def now(self) -> datetime: ...
+    @property
+    def contained_at(self) -> datetime | None: ...
+    @property
+    def fast(self) -> FastCalls | None: ...
 
 
 EMULATIONS = [
@@ -104,7 +109,7 @@ class DemoReport:
 def render_entry(entry: Entry) -> str:
     where = f"  [{entry.where}]" if entry.where else ""
     usd = f"  ${entry.usd:,.2f}" if entry.usd is not None else ""
-    return f"{entry.at:%a %H:%M}  {entry.kind:<11} {entry.text}{usd}{where}"
+    return f"{entry.at:%a %H:%M:%S}  {entry.kind:<11} {entry.text}{usd}{where}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -261,7 +266,7 @@ def _loop_window(story: Story) -> tuple[datetime | None, datetime | None]:
     looping = [
         b
         for b in story.traffic.batches
-        if b.profile_key == story.culprit.key and b.looping and b.seconds == 60
+        if b.profile_key == story.culprit.key and b.looping and b.seconds <= 60
     ]
     started = min((b.start for b in looping), default=None)
     spending = [b for b in looping if b.output_tokens or b.input_tokens]
@@ -278,7 +283,7 @@ def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
         and not m["edited"] and loop_started and m["at"] >= iso(loop_started)
     ]  # fmt: skip
     alerted_at = top_level[0]["at"] if top_level else None
-    contained = story.observer.denied_at.get(culprit.key)
+    contained = story.contained_at
     restored = story.observer.lifted_at.get(culprit.key)
     alarm = next(
         (
@@ -297,7 +302,11 @@ def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
         "contained_at": iso(contained),
         "loop_stopped_at": iso(loop_stopped),
         "restored_at": iso(restored),
+        "path": "invocation-log" if story.fast is not None else "token-rate-alarm",
+        "latencies": _latencies(story),
         "minutes_to_contain": None,
+        "seconds_to_alert": None,
+        "seconds_to_contain": None,
         "spent_before_containment_usd": None,
         "spent_while_denied_usd": None,
         "counterfactual_usd": {"cad": None, "budgets": None},
@@ -310,14 +319,17 @@ def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
     if loop_started is None:
         return summary
     end = contained or loop_stopped or loop_started
+    if alerted_at:
+        summary["seconds_to_alert"] = round((_at(alerted_at) - loop_started).total_seconds())
     if contained:
         summary["minutes_to_contain"] = round((contained - loop_started).total_seconds() / 60, 1)
+        summary["seconds_to_contain"] = round((contained - loop_started).total_seconds())
         lifted = restored or story.now
-        summary["spent_while_denied_usd"] = round(meter.total(culprit, contained, lifted), 2)
+        summary["spent_while_denied_usd"] = round(_spent_while_denied(story, contained, lifted), 2)
     spent = meter.total(culprit, loop_started, end)
     summary["spent_before_containment_usd"] = round(spent, 2)
     # The loop's measured rate against the same hour yesterday, carried on until CAD / Budgets.
-    minutes = max(1.0, (end - loop_started).total_seconds() / 60)
+    minutes = max(1.0, (end - loop_started).total_seconds()) / 60
     day = timedelta(days=1)
     yesterday_hour = meter.total(culprit, loop_started - day, loop_started - day + timedelta(hours=1))
     ratio = spent / (yesterday_hour / 60 * minutes) if yesterday_hour else None
@@ -335,21 +347,45 @@ def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
+def _spent_while_denied(story: Story, contained: datetime, lifted: datetime) -> float:
+    """The culprit's dollars between the deny and its lifting: on the invocation-log path the
+    runtime's answers slice by slice (CloudWatch's minutes would count the seconds before the
+    refusal), else the ``AWS/Bedrock`` metrics."""
+    if story.fast is None:
+        return story.meter.total(story.culprit, contained, lifted)
+    return sum(
+        b.usd
+        for b in story.traffic.batches
+        if b.profile_key == story.culprit.key and contained <= b.start < lifted and b.seconds <= 60
+    )
+
+
+def _latencies(story: Story) -> dict[str, int] | None:
+    """The emulation's assumed latencies on the invocation-log path (None on the alarm path)."""
+    from tokenfuse_sandbox.story.fastpath import latencies
+
+    return latencies() if story.fast is not None else None
+
+
+def _at(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def what_happened(story: Story, contained: datetime | None, loop_stopped: datetime | None) -> str:
     """What stopped the loop, in words: tokenfuse's deny, or the decision taken and the team's fix."""
     if contained is not None:
-        return f"contained by tokenfuse at {contained:%H:%M} UTC (the deny in force)"
+        return f"contained by tokenfuse at {contained:%H:%M:%S} UTC (the loop's calls refused)"
     said = []
     for click in story.state.clicks:
         verb = {"decline": "declined", "snooze": "snoozed", "approve": "approved"}.get(click["choice"])
         if verb:
-            said.append(f"{verb} by {_approver_name(click['user'])} at {click['at']:%H:%M} UTC")
+            said.append(f"{verb} by {_approver_name(click['user'])} at {click['at']:%H:%M:%S} UTC")
     if not story.state.clicks:
         said.append(
             "nobody decided in time" if story.policy == "approve" else f"policy {story.policy}: no block"
         )
     if loop_stopped is not None:
-        said.append(f"fixed by the {story.owner.name} team at {loop_stopped:%H:%M} UTC")
+        said.append(f"fixed by the {story.owner.name} team at {loop_stopped:%H:%M:%S} UTC")
     return "; ".join(said)
 
 
@@ -398,7 +434,7 @@ def _series(story: Story, summary: dict[str, Any]) -> dict[str, Any]:
 def _missing(story: Story, summary: dict[str, Any], incidents: list[dict[str, Any]]) -> list[str]:
     """What the story expected and did not see (shown, never papered over)."""
     out = []
-    if summary.get("alarm_at") is None:
+    if story.fast is None and summary.get("alarm_at") is None:
         out.append("the token-rate alarm never fired")
     if not any(i["profile_arn"] == story.culprit.arn for i in incidents):
         out.append("no incident was opened for the runaway profile")
@@ -462,18 +498,22 @@ def _when(value: str | None, never: str) -> str:
 def render_summary(report: DemoReport) -> list[str]:
     """The summary as a person reads it: no ``None`` (an unknown reads as what it means), and the
     counterfactual credited ("x less than CAD") only when tokenfuse contained the loop."""
+    from tokenfuse_sandbox.story.fastpath import path_line
+
     s = report.summary
     cf = s.get("counterfactual_usd") or {}
     contained = s.get("contained_at")
     lines = ["Summary", "-------"]
     lines.append(f"loop started        {_when(s.get('loop_started_at'), 'never')}  ({report.scenario})")
     lines.append(f"profile             {s.get('profile_arn')}")
+    lines.append(f"path                {path_line(s.get('latencies'))}")
     lines.append(f"alarm               {_when(s.get('alarm_at'), 'never fired')}")
-    lines.append(f"alerted             {_when(s.get('alerted_at'), 'never')}  (team {s.get('team')})")
+    after = f"+{s['seconds_to_alert']} s, " if s.get("seconds_to_alert") is not None else ""
+    lines.append(f"alerted             {_when(s.get('alerted_at'), 'never')}  ({after}team {s.get('team')})")
     if contained:
         lines.append(
-            f"contained           {contained}  ({s.get('minutes_to_contain')} simulated "
-            "minutes after the start: the deny is in force)"
+            f"contained           {contained}  (+{s.get('seconds_to_contain')} simulated "
+            "seconds after the start: the loop's calls are refused)"
         )
         lines.append(f"restored            {_when(s.get('restored_at'), 'not yet (still blocked)')}")
     else:
