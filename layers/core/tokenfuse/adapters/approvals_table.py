@@ -28,11 +28,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tokenfuse.adapters import dynamodb
-from tokenfuse.adapters.aws import aws_call, client
+from tokenfuse.adapters.aws import aws_call
 from tokenfuse.errors import ConditionFailed
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import QueryInputPaginateTypeDef
 
 __all__ = ["ApprovalsTable", "ConditionFailed"]
@@ -60,19 +59,9 @@ STEP_ORDER = {
 _NEW_KEY = "attribute_not_exists(pk)"
 
 
-class ApprovalsTable:
+class ApprovalsTable(dynamodb.DynamoTable):
     """The table through DynamoDB's client (see :mod:`tokenfuse.adapters.dynamodb`); a failed
     condition raises :class:`~tokenfuse.errors.ConditionFailed` where the caller must know."""
-
-    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient | None = None) -> None:
-        self.table_name = table_name
-        self._client = dynamodb_client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = client("dynamodb")
-        return self._client
 
     def _key(self, pk: str, sk: str) -> dynamodb.Item:
         return dynamodb.to_item({"pk": pk, "sk": sk})

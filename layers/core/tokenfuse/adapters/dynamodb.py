@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from tokenfuse.adapters.aws import aws_call
+from tokenfuse.adapters.aws import aws_call, client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -32,6 +32,22 @@ if TYPE_CHECKING:
     )
 
     Item = dict[str, AttributeValueTypeDef]
+
+
+class DynamoTable:
+    """One table through the low-level client, built on first use (so a handler that never reads
+    the table never builds it)."""
+
+    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self._client = dynamodb_client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = client("dynamodb")
+        return self._client
+
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()

@@ -22,13 +22,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tokenfuse.adapters import dynamodb
-from tokenfuse.adapters.aws import aws_call, client
+from tokenfuse.adapters.aws import aws_call
 from tokenfuse.errors import ConditionFailed
 from tokenfuse.events import Incident
 from tokenfuse.incidents import expires_at
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, PutTypeDef
 
 INCIDENT_SK = "INCIDENT"
@@ -50,17 +49,7 @@ class PostSlot:
     digest_lines: tuple[str, ...] = ()
 
 
-class IncidentsTable:
-    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient | None = None) -> None:
-        self.table_name = table_name
-        self._client = dynamodb_client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = client("dynamodb")
-        return self._client
-
+class IncidentsTable(dynamodb.DynamoTable):
     # -- incidents ---------------------------------------------------------------------------------
 
     def current(self, profile_arn: str) -> tuple[Incident, int] | None:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from tokenfuse.adapters import dynamodb
 from tokenfuse.adapters.aws import aws_call
-from tokenfuse.adapters.aws import client as aws_client
 from tokenfuse.inventory.models import ProfileRecord
 
 if TYPE_CHECKING:
@@ -51,22 +50,15 @@ def from_item(item: Mapping[str, AttributeValueTypeDef]) -> ProfileRecord:
     return ProfileRecord.model_validate(_from_dynamo(dynamodb.from_item(item)))
 
 
-class InventoryTable:
+class InventoryTable(dynamodb.DynamoTable):
     """Reads and writes inventory records. ``account_index`` (a GSI keyed ``account_id``) is used
     when set; without it, per-account reads scan with a filter."""
 
     def __init__(
         self, table_name: str, dynamodb_client: DynamoDBClient | None = None, account_index: str | None = None
     ) -> None:
-        self.table_name = table_name
+        super().__init__(table_name, dynamodb_client)
         self.account_index = account_index
-        self._client = dynamodb_client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = aws_client("dynamodb")
-        return self._client
 
     def get(self, profile_arn: str) -> ProfileRecord | None:
         with aws_call("dynamodb:GetItem", resource=self.table_name):

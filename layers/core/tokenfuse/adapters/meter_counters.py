@@ -18,12 +18,13 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from tokenfuse.adapters.aws import aws_call, client
+from tokenfuse.adapters.aws import aws_call
+from tokenfuse.adapters.dynamodb import DynamoTable
 from tokenfuse.errors import ConditionFailed
 from tokenfuse.meter.models import Tally
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 NANO = 1_000_000_000
 _COUNTS = (
@@ -41,17 +42,7 @@ def bucket_sk(bucket: int) -> str:
     return f"b#{bucket:010d}"
 
 
-class MeterCounters:
-    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient | None = None) -> None:
-        self.table_name = table_name
-        self._client = dynamodb_client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = client("dynamodb")
-        return self._client
-
+class MeterCounters(DynamoTable):
     def add(self, subject_key: str, bucket: int, tally: Tally, expires_at: int) -> None:
         """Add a batch's tally to one bucket (and its callers' items)."""
         values: dict[str, Any] = {":usd": {"N": str(round(tally.usd * NANO))}, ":exp": {"N": str(expires_at)}}
