@@ -23,6 +23,7 @@ from typing import Annotated, Any, Protocol
 
 import typer
 
+from tokenfuse_cli.errors import Failed, Refused
 from tokenfuse_cli.local import stdout_to_stderr
 
 FAULT_HELP = "Sandbox only: inject guard-detached, logging-off, slack-token-invalid or metrics-missing."
@@ -41,10 +42,6 @@ class Report(Protocol):
     passed: bool
 
     def to_json_text(self) -> str: ...
-
-
-class Unusable(Exception):
-    """What the command needs is missing: one line, exit 2."""
 
 
 def drill(  # noqa: PLR0917 - typer options
@@ -86,21 +83,22 @@ def report_on(  # noqa: PLR0917 - the shared options of drill and doctor
     """Run the command (:func:`run_command`) and report as ``--json`` asks (:func:`finish`)."""
     from tokenfuse.drill.report import render_text
 
-    report = run_command(name, sandbox, faults or [], real, in_sandbox)
+    report = run_command(sandbox, faults or [], real, in_sandbox)
     where = "the sandbox" if sandbox else f"stack {stack_name}"
     finish(report, json_path, lambda r: render_text(f"tokenfuse {name} ({where})", r))
 
 
 def run_command(
-    name: str,
     sandbox: bool,
     faults: list[str],
     real: Callable[[], Report],
     in_sandbox: Callable[[Any], Report],
 ) -> Report:
-    """Run against the sandbox or a deployment; every unusable input is one line and exit 2."""
+    """Run against the sandbox or a deployment: what the command needs and lacks is :class:`Refused`
+    (one line, exit 2), any other failure :class:`Failed` (one line, exit 1), both said by the root
+    command's group (:mod:`tokenfuse_cli.errors`)."""
     if faults and not sandbox:
-        fail(name, "--sandbox-fault needs --sandbox")
+        raise Refused("--sandbox-fault needs --sandbox")
     try:
         with stdout_to_stderr():
             if not sandbox:
@@ -111,20 +109,13 @@ def run_command(
             try:
                 ground: AbstractContextManager[Any] = ProvingGround(faults=faults)
             except UnknownFault as error:
-                raise Unusable(str(error)) from None
+                raise Refused(str(error)) from None
             with ground as seeded:
                 return in_sandbox(seeded)
-    except Unusable as error:
-        fail(name, str(error))
+    except Refused:
+        raise
     except Exception as error:
-        typer.echo(f"tokenfuse {name}: {' '.join(str(error).split())}", err=True)
-        raise typer.Exit(1) from None
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def fail(name: str, line: str) -> None:
-    typer.echo(f"tokenfuse {name}: {line}", err=True)
-    raise typer.Exit(2)
+        raise Failed(str(error)) from None
 
 
 def finish(report: Report, json_path: Path | None, render: Callable[[Any], str]) -> None:
@@ -145,7 +136,7 @@ def finish(report: Report, json_path: Path | None, render: Callable[[Any], str])
 
 def use_session(profile: str | None, region: str | None) -> tuple[str, str]:
     """Point the domain's default session at ``profile`` / ``region``; (account, region) of the
-    credentials, or :class:`Unusable` when a credential or the region is missing."""
+    credentials, or :class:`Refused` when a credential or the region is missing."""
     import boto3
     from botocore.exceptions import ProfileNotFound
 
@@ -155,13 +146,11 @@ def use_session(profile: str | None, region: str | None) -> tuple[str, str]:
     try:
         session = boto3.Session(profile_name=profile, region_name=region)
     except ProfileNotFound as error:
-        raise Unusable(str(error)) from None
+        raise Refused(str(error)) from None
     if not session.region_name:
-        raise Unusable("no region: pass --region or set AWS_REGION")
+        raise Refused("no region: pass --region or set AWS_REGION")
     if session.get_credentials() is None:
-        raise Unusable(
-            "no AWS credentials: set AWS_PROFILE (or --profile) or the AWS_ACCESS_KEY_ID variables"
-        )
+        raise Refused("no AWS credentials: set AWS_PROFILE (or --profile) or the AWS_ACCESS_KEY_ID variables")
     if profile:
         os.environ["AWS_PROFILE"] = profile
     os.environ["AWS_DEFAULT_REGION"] = session.region_name
@@ -170,12 +159,12 @@ def use_session(profile: str | None, region: str | None) -> tuple[str, str]:
         with aws.aws_call("sts:GetCallerIdentity"):
             account = aws.client("sts", session.region_name).get_caller_identity()["Account"]
     except AwsError as error:
-        raise Unusable(f"the AWS credentials do not work: {error}") from None
+        raise Refused(f"the AWS credentials do not work: {error}") from None
     return account, session.region_name
 
 
 def read_deployment(stack_name: str, region: str | None, profile: str | None) -> Any:
-    """The stack as a Deployment (:class:`Unusable` when there is no such stack)."""
+    """The stack as a Deployment (:class:`Refused` when there is no such stack)."""
     from tokenfuse.adapters.aws import client
     from tokenfuse.drill.aws.stack import read_stack
     from tokenfuse.errors import NotFound
@@ -184,4 +173,4 @@ def read_deployment(stack_name: str, region: str | None, profile: str | None) ->
     try:
         return read_stack(client("cloudformation", resolved), stack_name, resolved, account)
     except NotFound as error:
-        raise Unusable(str(error)) from None
+        raise Refused(str(error)) from None
