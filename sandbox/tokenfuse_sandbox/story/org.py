@@ -22,7 +22,7 @@ of assumed-role keys), while the default credentials stay in the tokenfuse accou
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -361,15 +361,20 @@ def seed(
     profiles: Sequence[ProfileSpec] = PROFILES,
     *,
     member_parameters: Mapping[str, str] | None = None,
+    accounts_own_setup: Callable[[Sessions], None] | None = None,
 ) -> tuple[Org, Sessions]:
     """Seed the organization into a running sandbox (the directory and Slack channels are passed
     to the Sandbox itself: see :func:`sandbox_settings`). With ``member_parameters``, the member
     side is ``org/member.yaml`` deployed as the StackSet (its rules instead of the hand-made ones;
-    :func:`tokenfuse_sandbox.member_stacks.meter_parameters` deploys the meter too)."""
+    :func:`tokenfuse_sandbox.member_stacks.meter_parameters` deploys the meter too).
+    ``accounts_own_setup`` runs once the accounts exist and before anything of tokenfuse's is
+    deployed in them: what the member accounts had already (a logging configuration, say)."""
     sb.enable_cross_account()
     sessions = Sessions(sb.account_id)
     _organization(sessions)
     guard = _guard_policy(sessions)
+    if accounts_own_setup is not None:
+        accounts_own_setup(sessions)
     member_stacks = None
     if member_parameters is None:
         _forwarding_rules(sessions, str(sb.attr("TokenfuseBus", "Arn")))
