@@ -12,17 +12,28 @@ It becomes the source of ``tokenfuse.clock.now()`` (:meth:`~SimulatedClock.use_f
   ``"advance"`` mode a Wait of N seconds moves the clock to (start of the wait + N) itself; in
   ``"block"`` mode it blocks until something else (the story driver) moves the clock that far.
 - A ``Timestamp`` / ``TimestampPath`` wait is measured against the simulated now, not the wall clock.
+- A task's time-out (``TimeoutSeconds``, ``TimeoutSecondsPath``), its ``.waitForTaskToken`` callback
+  wait and its ``HeartbeatSeconds`` end when the callback (heartbeat) arrives or when the simulated
+  clock reaches (task start + seconds), whichever comes first; nothing counts real seconds. Every
+  such wait is registered in :attr:`~SimulatedClock.waits` (:class:`ClockWaits`): the sandbox's
+  delivery reads from it whether an execution is parked (no wait of it can end yet) or busy, and a
+  driver can stop the clock exactly where a wait ends (``waits.next_wake()``), so a time-out comes
+  at start + timeout, not at the driver's next step, on a loaded machine as on an idle one.
 - With ``timestamps=True`` (default) the execution's ``startDate`` / ``stopDate`` and its history
   event timestamps come from the simulated clock too (moto reads ``datetime.datetime.now`` for
   them; the patch swaps that for the clock in those two modules and in the event manager).
 
-What it does NOT prove: task time-outs (``TimeoutSeconds``, ``HeartbeatSeconds``) and
-``.waitForTaskToken`` callbacks still wait on ``threading.Event`` in real seconds inside moto,
-so they are not simulated; boto3/moto's own timestamps elsewhere (metric ingestion, SNS, SQS,
-alarm ``StateUpdatedTimestamp`` unless the alarm emulation sets it) stay on the wall clock;
-real Step Functions' wait accuracy (it can be late by a second or more) is not reproduced.
-In ``"advance"`` mode, concurrent waits overlap: two parallel Waits of 60 s and 3600 s leave the
-clock 3600 s later, but the order in which they finish follows the threads, not the clock.
+What it does NOT prove: boto3/moto's own timestamps elsewhere (metric ingestion, SQS, alarm
+``StateUpdatedTimestamp`` unless the alarm emulation sets it) stay on the wall clock; real Step
+Functions' wait and time-out accuracy (it can be late by a second or more) is not reproduced, nor
+is a callback that races a time-out at the same instant (here the time-out wins: the clock reaches
+the deadline before the driver sends the callback); activity tasks (``GetActivityTask``) and
+``.sync`` integrations still poll in real seconds (tokenfuse uses neither). A task time-out ends only
+when someone moves the clock: in ``"advance"`` mode, with nothing else moving it, an unanswered
+approval waits forever, as a wall-clock sandbox never would. In ``"advance"`` mode, concurrent
+waits overlap: two parallel Waits of 60 s and 3600 s leave the clock 3600 s later, but the order in
+which they finish follows the threads, not the clock (and a Wait that moves the clock can time out
+another execution's task).
 """
 
 from __future__ import annotations
@@ -35,12 +46,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from tokenfuse_sandbox.emulation.moto_patches import (
+    ClockWaits,
     MotoPatches,
     stepfunctions_timestamps_on_clock,
+    task_timeouts_on_clock,
     waits_on_clock,
 )
 
-__all__ = ["Listener", "SimulatedClock", "boundaries"]
+__all__ = ["ClockWaits", "Listener", "SimulatedClock", "boundaries"]
 
 Listener = Callable[[datetime, datetime], None]
 """Called as ``listener(old_now, new_now)`` after each move of the clock, in the advancing thread."""
@@ -82,6 +95,8 @@ class SimulatedClock:
         # Serialises moves, listeners included; re-entrant so a listener may read or move the clock.
         self._advance_lock = threading.RLock()
         self._listeners: list[Listener] = []
+        self.waits: ClockWaits | None = None
+        """While this clock drives moto's Step Functions: what its executions wait for on the clock."""
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -202,12 +217,16 @@ class SimulatedClock:
                 raise RuntimeError("another SimulatedClock already drives moto's Step Functions")
             _sfn_owner = self
         patches = MotoPatches()
+        waits = ClockWaits(self)
         try:
-            waits_on_clock(patches, self, mode)
+            waits_on_clock(patches, self, mode, waits)
+            task_timeouts_on_clock(patches, self, waits)
             if timestamps:
                 stepfunctions_timestamps_on_clock(patches, self)
+            self.waits = waits
             yield self
         finally:
+            self.waits = None
             patches.restore()
             with _sfn_lock:
                 _sfn_owner = None
