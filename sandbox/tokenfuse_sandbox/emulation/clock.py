@@ -19,6 +19,11 @@ It becomes the source of ``tokenfuse.clock.now()`` (:meth:`~SimulatedClock.use_f
   delivery reads from it whether an execution is parked (no wait of it can end yet) or busy, and a
   driver can stop the clock exactly where a wait ends (``waits.next_wake()``), so a time-out comes
   at start + timeout, not at the driver's next step, on a loaded machine as on an idle one.
+- While the clock is tokenfuse's (:meth:`~SimulatedClock.use_for_tokenfuse`), the handlers' log lines
+  (Powertools' ``timestamp``, from ``LogRecord.created``) and the EMF metric lines' ``Timestamp``
+  carry the simulated time: ``demo-output/<scenario>.log`` reads as the story's day, not the
+  machine's. The layer's code is untouched: a log-record factory and Powertools' ``dt`` module name
+  are swapped in the sandbox process only, and put back afterwards.
 - With ``timestamps=True`` (default) the execution's ``startDate`` / ``stopDate`` and its history
   event timestamps come from the simulated clock too (moto reads ``datetime.datetime.now`` for
   them; the patch swaps that for the clock in those two modules and in the event manager).
@@ -39,6 +44,7 @@ another execution's task).
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -48,12 +54,17 @@ from typing import Literal
 from tokenfuse_sandbox.emulation.moto_patches import (
     ClockWaits,
     MotoPatches,
+    datetime_module_on_clock,
     stepfunctions_timestamps_on_clock,
     task_timeouts_on_clock,
     waits_on_clock,
 )
 
 __all__ = ["ClockWaits", "Listener", "SimulatedClock", "boundaries"]
+
+TOKENFUSE_LOGGER = "tokenfuse"
+"""The logger hierarchy whose records carry the simulated time: the Powertools logger (named after
+``POWERTOOLS_SERVICE_NAME``, ``tokenfuse`` in ``template.yaml``) and the domain's module loggers."""
 
 Listener = Callable[[datetime, datetime], None]
 """Called as ``listener(old_now, new_now)`` after each move of the clock, in the advancing thread."""
@@ -192,14 +203,43 @@ class SimulatedClock:
 
     @contextlib.contextmanager
     def use_for_tokenfuse(self) -> Iterator[SimulatedClock]:
-        """Make this clock the source of ``tokenfuse.clock.now()`` while the block runs."""
+        """Make this clock the source of ``tokenfuse.clock.now()`` while the block runs, and of the
+        time stamped on tokenfuse's log records (the handlers' Powertools ``timestamp``) and on the
+        EMF metric lines Powertools prints (``_aws.Timestamp``)."""
         from tokenfuse import clock as tf_clock
 
         tf_clock.set_source(self.now)
+        previous_factory = logging.getLogRecordFactory()
+        patches = MotoPatches()
         try:
+            logging.setLogRecordFactory(self._record_factory(previous_factory))
+            self._emf_timestamps_on_clock(patches)
             yield self
         finally:
+            patches.restore()
+            logging.setLogRecordFactory(previous_factory)
             tf_clock.reset()
+
+    def _record_factory(self, make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+        """Log records of the ``tokenfuse`` loggers (the Powertools logger is named after the service)
+        made while this clock is in use carry the simulated time; other libraries' keep the wall clock."""
+
+        def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+            record = make(*args, **kwargs)
+            if record.name.partition(".")[0] == TOKENFUSE_LOGGER:
+                at = self.time()
+                record.created = at
+                record.msecs = float(int(at % 1 * 1000))
+            return record
+
+        return factory
+
+    def _emf_timestamps_on_clock(self, patches: MotoPatches) -> None:
+        """Powertools' CloudWatch EMF lines stamp ``Timestamp`` with ``dt.datetime.now()`` (unless a
+        function sets one): read the simulated clock there instead."""
+        from aws_lambda_powertools.metrics.provider.cloudwatch_emf import cloudwatch as emf
+
+        patches.replace(emf, "dt", datetime_module_on_clock(self))
 
     @contextlib.contextmanager
     def patch_stepfunctions(

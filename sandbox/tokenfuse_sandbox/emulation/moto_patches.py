@@ -45,6 +45,7 @@ __all__ = [
     "MotoPatches",
     "UnsupportedMoto",
     "cross_account_put_events",
+    "datetime_module_on_clock",
     "fix_eventbridge",
     "record_put_events",
     "require_pinned_moto",
@@ -594,7 +595,8 @@ def _callback_wait_on_clock(patches: MotoPatches, clock: SimulatedTime, waits: C
     patches.replace(callback_task, "_eval_wait_for_task_token", _eval_wait_for_task_token)
 
 
-def _datetime_module_proxy(clock: SimulatedTime) -> types.ModuleType:
+def datetime_module_on_clock(clock: SimulatedTime) -> types.ModuleType:
+    """A stand-in for the ``datetime`` module whose ``datetime.now()`` reads the simulated clock."""
     import datetime as real
 
     class _SimulatedDatetime(real.datetime):
@@ -616,7 +618,7 @@ def stepfunctions_timestamps_on_clock(patches: MotoPatches, clock: SimulatedTime
     from moto.stepfunctions.parser.asl.eval.event import event_manager
     from moto.stepfunctions.parser.backend import execution as sfn_execution
 
-    proxy = _datetime_module_proxy(clock)
+    proxy = datetime_module_on_clock(clock)
     for module in (sfn_models, sfn_execution):
         patches.replace(module, "datetime", proxy)
     patches.replace(event_manager.EventManager, "_get_current_timestamp", staticmethod(clock.now))
