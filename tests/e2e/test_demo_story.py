@@ -2,10 +2,12 @@
 clock, told by the real handlers, the real ASL and a signed Slack click. One run, many checks."""
 
 import json
+import logging
 import re
 from datetime import datetime, timedelta
 
 import pytest
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from tokenfuse_sandbox.emulation.bedrock_access import SCP_PROPAGATION_SECONDS
 from tokenfuse_sandbox.story import scenarios
@@ -20,16 +22,36 @@ def at(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+class PowertoolsLines(logging.Handler):
+    """The handlers' log lines as Powertools prints them (under pytest its stream is pytest's
+    capture, not the story's log file)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(LambdaPowertoolsFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
 @pytest.fixture(scope="module")
 def story(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     lines: list[str] = []
-    report = run_demo(
-        json_path=out / "report.json",
-        chart_path=out / "chart.html",
-        log_path=out / "handlers.log",
-        out=lines.append,
-    )
+    handler_lines = PowertoolsLines()
+    tokenfuse_logger = logging.getLogger("tokenfuse")
+    tokenfuse_logger.addHandler(handler_lines)
+    try:
+        report = run_demo(
+            json_path=out / "report.json",
+            chart_path=out / "chart.html",
+            log_path=out / "handlers.log",
+            out=lines.append,
+        )
+    finally:
+        tokenfuse_logger.removeHandler(handler_lines)
+    (out / "powertools.log").write_text("\n".join(handler_lines.lines))
     return report, lines, out
 
 
@@ -118,10 +140,9 @@ def test_handler_logs_carry_the_simulated_time(story):
     of history to the CAD alert the day after), not the machine's."""
     _, _, out = story
     stamps = []
-    for line in (out / "handlers.log").read_text().splitlines():
-        if line.startswith("{") and '"timestamp"' in line:
-            record = json.loads(line)
-            stamps.append(datetime.strptime(record["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z"))
+    for line in (out / "powertools.log").read_text().splitlines():
+        record = json.loads(line)
+        stamps.append(datetime.strptime(record["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z"))
     assert stamps
     assert all(HISTORY_START - timedelta(hours=1) <= t <= LOOP_START + timedelta(hours=25) for t in stamps)
     assert any(t == LOOP_START + timedelta(seconds=15) for t in stamps)  # the meter's alert
