@@ -296,3 +296,27 @@ def test_a_heartbeat_resets_the_heartbeat_time_out_on_the_simulated_clock():
     assert timed_out["timestamp"] == START + timedelta(seconds=110)
     # moto 5.2.5 names every task time-out States.Timeout (AWS says States.HeartbeatTimeout here)
     assert timed_out["taskTimedOutEventDetails"]["error"] == "States.Timeout"
+
+
+def test_tokenfuse_log_records_and_emf_lines_carry_the_simulated_time():
+    """While the clock is tokenfuse's, the handlers' log records (Powertools' timestamp) and EMF
+    lines are stamped with it; other libraries' records keep the wall clock; all is put back."""
+    import logging
+
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    clk = SimulatedClock(START + timedelta(seconds=15, milliseconds=250))
+    factory = logging.getLogRecordFactory()
+    with clk.use_for_tokenfuse():
+        mine = logging.getLogger("tokenfuse").makeRecord("tokenfuse", logging.INFO, "f", 1, "m", (), None)
+        other = logging.getLogger("moto").makeRecord("moto", logging.INFO, "f", 1, "m", (), None)
+        metrics = Metrics(namespace="Tokenfuse", service="tokenfuse")
+        metrics.add_metric(name="Trips", unit=MetricUnit.Count, value=1)
+        emf = metrics.serialize_metric_set()
+    assert mine.created == clk.time() and mine.msecs == 250.0
+    assert abs(other.created - time.time()) < 60
+    assert emf["_aws"]["Timestamp"] == int(clk.time() * 1000)
+    assert logging.getLogRecordFactory() is factory
+    after = logging.getLogger("tokenfuse").makeRecord("tokenfuse", logging.INFO, "f", 1, "m", (), None)
+    assert abs(after.created - time.time()) < 60

@@ -19,14 +19,15 @@ It becomes the source of ``tokenfuse.clock.now()`` (:meth:`~SimulatedClock.use_f
   delivery reads from it whether an execution is parked (no wait of it can end yet) or busy, and a
   driver can stop the clock exactly where a wait ends (``waits.next_wake()``), so a time-out comes
   at start + timeout, not at the driver's next step, on a loaded machine as on an idle one.
-- While the clock is tokenfuse's (:meth:`~SimulatedClock.use_for_tokenfuse`), the handlers' log lines
-  (Powertools' ``timestamp``, from ``LogRecord.created``) and the EMF metric lines' ``Timestamp``
-  carry the simulated time: ``demo-output/<scenario>.log`` reads as the story's day, not the
-  machine's. The layer's code is untouched: a log-record factory and Powertools' ``dt`` module name
-  are swapped in the sandbox process only, and put back afterwards.
 - With ``timestamps=True`` (default) the execution's ``startDate`` / ``stopDate`` and its history
   event timestamps come from the simulated clock too (moto reads ``datetime.datetime.now`` for
   them; the patch swaps that for the clock in those two modules and in the event manager).
+
+While the clock is tokenfuse's (:meth:`~SimulatedClock.use_for_tokenfuse`), the handlers' log lines
+(Powertools' ``timestamp``, from ``LogRecord.created``) and the EMF metric lines' ``Timestamp`` carry
+the simulated time too: ``demo-output/<scenario>.log`` reads as the story's day, not the machine's.
+The layer's code is untouched: a log-record factory and Powertools' ``dt`` module name are swapped in
+the sandbox process only, and put back afterwards.
 
 What it does NOT prove: boto3/moto's own timestamps elsewhere (metric ingestion, SQS, alarm
 ``StateUpdatedTimestamp`` unless the alarm emulation sets it) stay on the wall clock; real Step
