@@ -1,10 +1,12 @@
 """The demo's figures (issue 7), measured in the sandbox: time to contain and dollars saved, and a
 storm of signals (the handlers' cold start is bench/coldstart.py).
 
-- ``containment``: the runaway-loop story under ``--policy auto`` (and ``approve``, for comparison):
-  simulated minutes from the loop's start to the deny being in force, dollars spent before it, and
-  the CAD-only / Budgets-only counterfactuals. Goal: within 5 simulated minutes, >= 100x less
-  than CAD-only.
+- ``containment``: every scenario under ``--policy auto`` on the invocation-log path, the default
+  story (``approve``) and the token-rate alarm path for comparison: simulated seconds from the loop's
+  start to the alert and to contained (tokenfuse's own latency apart from the on-call's), dollars
+  spent before it, and the CAD-only / Budgets-only counterfactuals. Goals (issue 13): ``auto``
+  contained within 60 simulated seconds and >= 1,000x less than CAD-only; ``approve``: the owning
+  team alerted within 30 s.
 - ``storm``: 1,000 token-rate alarm signals for 20 spiking profiles (2 accounts x 2 regions) through
   the sandbox's real wiring: each profile's first alarm, 2 re-alerts (new state changes) and 47
   re-deliveries (duplicates) of those. Incidents opened must equal the 20 real spikes.
@@ -25,49 +27,80 @@ ROOT = Path(__file__).resolve().parents[1]
 # --------------------------------------------------------------------------------------------------
 # Time to contain
 # --------------------------------------------------------------------------------------------------
+CONTAINMENT_RUNS = [
+    *((name, "auto", True) for name in ("runaway-loop", "context-bloat", "retry-storm", "untagged-spend")),
+    ("runaway-loop", "approve", True),
+    ("runaway-loop", "auto", False),
+    ("runaway-loop", "approve", False),
+]
+"""(scenario, policy, invocation-log path): every scenario on the fast path under ``auto``, the
+default story (approve), and the token-rate alarm path for comparison."""
+
+
+def _seconds(value: int | None) -> str:
+    return "-" if value is None else f"{value}"
+
+
 def containment() -> str:
     from tokenfuse_sandbox.story.driver import run_demo
-    from tokenfuse_sandbox.story.scenarios import SCENARIOS
+    from tokenfuse_sandbox.story.fastpath import describe_latencies, latencies
+    from tokenfuse_sandbox.story.timeline import ONCALL_SECONDS
 
-    runs = [(name, "auto") for name in SCENARIOS] + [("runaway-loop", "approve")]
     rows = []
     verdict = []
     with tempfile.TemporaryDirectory() as tmp:
-        for scenario, policy in runs:
+        for scenario, policy, fast in CONTAINMENT_RUNS:
             report = run_demo(
                 scenario,
                 policy=policy,
                 out=None,
                 chart_path=Path(tmp) / "c.html",
                 log_path=Path(tmp) / "h.log",
+                invocation_logs=fast,
             )
             s = report.summary
             spent = s["spent_before_containment_usd"] or 0.0
             cad, budgets = s["counterfactual_usd"]["cad"], s["counterfactual_usd"]["budgets"]
+            alert, contain = s["seconds_to_alert"], s["seconds_to_contain"]
             rows.append(
-                f"| {scenario} | {policy} | {s['minutes_to_contain']} | ${spent:,.2f} | ${budgets:,.2f} | "
-                f"${cad:,.2f} | {budgets / spent:,.0f}x | {cad / spent:,.0f}x | {report.wall_seconds:.1f} |"
+                f"| {scenario} | {'invocation logs' if fast else 'token-rate alarm'} | {policy} | "
+                f"{_seconds(alert)} | {_seconds(s['oncall_reaction_seconds'])} | "
+                f"{_seconds(s['seconds_decision_to_contain'])} | {_seconds(contain)} | ${spent:,.2f} | "
+                f"${budgets:,.2f} | ${cad:,.2f} | {cad / spent:,.0f}x | {report.wall_seconds:.1f} |"
             )
-            if (scenario, policy) == ("runaway-loop", "auto"):
-                met = (s["minutes_to_contain"] or 99) <= 5 and cad >= 100 * spent
+            if (scenario, fast) == ("runaway-loop", True) and policy == "auto":
+                met = contain is not None and contain <= 60 and cad >= 1000 * spent
                 verdict.append(
-                    f"Goal (runaway loop, auto: contained within 5 simulated minutes, >= 100x less than "
-                    f"CAD-only): **{'met' if met else 'NOT met'}** ({s['minutes_to_contain']} min, "
+                    f"Goal (runaway loop, invocation logs, `auto`: contained within 60 simulated seconds, "
+                    f">= 1,000x less than CAD-only): **{'met' if met else 'NOT met'}** ({contain} s, "
                     f"{cad / spent:,.0f}x)."
+                )
+            if (scenario, fast) == ("runaway-loop", True) and policy == "approve":
+                met = alert is not None and alert <= 30
+                verdict.append(
+                    f"Goal (runaway loop, invocation logs, `approve`: the owning team alerted within 30 "
+                    f"simulated seconds): **{'met' if met else 'NOT met'}** ({alert} s; contained at "
+                    f"{contain} s with the on-call's {s['oncall_reaction_seconds']} s)."
                 )
     return "\n".join(
         [
-            "Each scenario of `tokenfuse demo` in the sandbox. Minutes are simulated, from the loop's "
-            "first minute to the guard SCP listing the profile (observed by the traffic generator); the "
-            "alarm needs 3 breaching minutes, so 3.0 is the floor. Dollars are read back from the "
-            "sandbox's CloudWatch metrics and priced with `prices.json`; the counterfactuals carry the "
-            "measured loop rate (x the same hours of the day before) on until Budgets (8 h) or CAD (24 h) "
-            "would have caught it: projections, labelled as such. `approve` includes the on-call's "
-            "2 minutes. Wall seconds are the whole story (a simulated day and a half).",
+            "Each scenario of `tokenfuse demo` in the sandbox (the default story is runaway-loop, "
+            "invocation logs, `approve`). Seconds are simulated, from the loop's start: to the owning "
+            "team's alert, and to contained (on the invocation-log path the emulated runtime's first "
+            "refusal, after the SCP's propagation; on the alarm path the guard SCP listing the profile). "
+            "tokenfuse's own latency is the alert and the decision-to-contained columns; the on-call's "
+            f"reaction time is the scripted click (`--oncall-seconds`, default {ONCALL_SECONDS}), a story "
+            "parameter. The alarm needs 3 breaching one-minute periods, so 180 s is its floor. "
+            f"Emulation latencies on the invocation-log path: {describe_latencies(latencies())}. Dollars "
+            "are read back from the sandbox (the runtime's priced calls, CloudWatch metrics) and priced "
+            "with `prices.json`; the counterfactuals carry the measured loop rate (x the same hours of "
+            "the day before) on until Budgets (8 h) or CAD (24 h) would have caught it: projections, "
+            "labelled as such. Wall seconds are the whole story (a simulated day and a half).",
             "",
-            "| scenario | policy | minutes to contain | spent before containment "
-            "| Budgets-only (8 h, projected) | CAD-only (24 h, projected) | vs Budgets | vs CAD | wall (s) |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| scenario | path | policy | to alert (s) | on-call (s) | decision to contained (s) "
+            "| to contain (s) | spent before containment | Budgets-only (8 h, projected) "
+            "| CAD-only (24 h, projected) | vs CAD | wall (s) |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             *rows,
             "",
             *verdict,

@@ -273,12 +273,22 @@ def demo(  # noqa: PLR0917 - the command's options
         str,
         typer.Option(
             "--decision",
-            help="What the on-call answers: approve | decline | snooze | timeout (waits ~60 real seconds).",
+            help="What the on-call answers: approve | decline | snooze | timeout (nobody answers: the "
+            "approval times out after 5 simulated minutes).",
         ),
     ] = "approve",
     policy: Annotated[
         str, typer.Option("--policy", help="Every team's policy mode: approve | auto | notify.")
     ] = "approve",
+    oncall_seconds: Annotated[
+        int,
+        typer.Option(
+            "--oncall-seconds",
+            min=0,
+            help="How long the on-call takes to click after the card is posted (simulated seconds): the "
+            "person's reaction time, not tokenfuse's.",
+        ),
+    ] = 30,
     json_path: Annotated[
         Path | None,
         typer.Option(
@@ -331,7 +341,7 @@ def demo(  # noqa: PLR0917 - the command's options
     try:
         report = run_demo(
             scenario, decision, policy, json_path=json_path, chart_path=chart, template=template,
-            invocation_logs=invocation_logs,
+            invocation_logs=invocation_logs, oncall_seconds=oncall_seconds,
         )  # fmt: skip
     except TemplateError as error:
         typer.echo(f"error: {error}", err=True)

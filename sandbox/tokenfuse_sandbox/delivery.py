@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.type_defs import HistoryEventTypeDef
 
     from tokenfuse_sandbox.clients import SandboxClients
+    from tokenfuse_sandbox.emulation.clock import SimulatedClock
     from tokenfuse_sandbox.provision import Provisioner
     from tokenfuse_sandbox.template import Template
 
@@ -59,6 +60,7 @@ class DeliveryHost(Protocol):
     account_id: str
     region: str
     clock_mode: Literal["advance", "block"] | None
+    clock: SimulatedClock | None
     runtime: Runtime
     template: Template
     provisioner: Provisioner
@@ -339,7 +341,7 @@ class Delivery:
                 # moto ignores reverseOrder: read the whole history, keep the last event
                 history = sfn.get_execution_history(executionArn=ex["executionArn"], maxResults=1000)
                 events = history["events"]
-                if events and self._parked(events[-1]):
+                if events and self._parked(events[-1]) and self._clock_parked(ex["executionArn"]):
                     continue
                 busy.append(ex["executionArn"])
         return busy
@@ -351,6 +353,12 @@ class Delivery:
         if last["type"] == "TaskSubmitted":
             return "waitForTaskToken" in last.get("taskSubmittedEventDetails", {}).get("resource", "")
         return False
+
+    def _clock_parked(self, execution_arn: str) -> bool:
+        """On the simulated clock: none of the execution's waits can end yet (one whose deadline has
+        passed or whose callback came keeps it busy until its thread moves on)."""
+        waits = self.sb.clock.waits if self.sb.clock is not None else None
+        return waits is None or waits.parked(execution_arn)
 
     # -- the loop ------------------------------------------------------------------------------
     def on_clock(self, old: datetime, new: datetime) -> None:

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,10 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def at(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def tokenfuse(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -29,7 +34,8 @@ def test_demo_tells_the_story_with_its_options(tmp_path):
     assert "the loop starts" in proc.stdout and "had only CAD caught it (24 h)" in proc.stdout
     assert '"level"' not in proc.stdout  # the handlers' logs go to demo-output/<scenario>.log
     assert "log delivery every 5 s, SCP propagation 5 s; burn window 20 s" in proc.stdout
-    assert "Wed 14:00:15" in proc.stdout  # the timeline shows seconds
+    assert "-- Wednesday 2026-11-25 (UTC) --" in proc.stdout  # the timeline shows the date
+    assert "\n14:00:15  " in proc.stdout  # and times with seconds
     assert "x less than CAD alone" in proc.stdout
     data = json.loads(report.read_text())
     assert chart.read_text().startswith("<!doctype html>")
@@ -52,21 +58,28 @@ def test_demo_tells_the_story_with_its_options(tmp_path):
     assert s["counterfactual_usd"]["cad"] >= 1000 * s["spent_before_containment_usd"] > 0
 
 
-def test_demo_no_invocation_logs_tells_it_on_the_alarm_path(tmp_path):
-    """``--no-invocation-logs``: the token-rate alarms alone (3 breaching one-minute periods)."""
+def test_demo_no_invocation_logs_tells_it_on_the_alarm_path_with_the_oncall_seconds(tmp_path):
+    """``--no-invocation-logs``: the token-rate alarms alone (3 breaching one-minute periods), the
+    on-call approving ``--oncall-seconds`` after the card: the click, then the trip at once."""
     report = tmp_path / "demo.json"
     proc = tokenfuse(
-        "demo", "--no-invocation-logs", "--policy", "auto", "--json", str(report),
+        "demo", "--no-invocation-logs", "--oncall-seconds", "20", "--json", str(report),
         "--chart", str(tmp_path / "chart.html"),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "per-profile token-rate alarms" in proc.stdout
-    s = json.loads(report.read_text())["summary"]
+    assert "clicks APPROVE, 20 s after the card" in proc.stdout
+    data = json.loads(report.read_text())
+    s = data["summary"]
     assert s["path"] == "token-rate-alarm" and s["latencies"] is None
-    # The alarm needs 3 breaching one-minute periods (the inventory's definition): ALARM at +3 min;
-    # with `auto` the trip happens in the same delivery round, so the deny is in force at +3.
-    assert 3 <= s["minutes_to_contain"] <= 5
-    assert s["contained_at"] == s["alarm_at"]
+    # The alarm needs 3 breaching one-minute periods (the inventory's definition): ALARM at +3 min,
+    # the card in the same delivery round; the click 20 s later trips in its own round.
+    assert s["alarm_at"] == s["alerted_at"]
+    assert at(s["alarm_at"]) - at(s["loop_started_at"]) == timedelta(minutes=3)
+    (click,) = data["approvals"]
+    assert at(click["at"]) - at(s["alerted_at"]) == timedelta(seconds=20)
+    assert s["oncall_reaction_seconds"] == 20
+    assert s["contained_at"] == click["at"] and s["seconds_decision_to_contain"] == 0
     assert s["counterfactual_usd"]["cad"] >= 100 * s["spent_before_containment_usd"]
 
 

@@ -1,12 +1,15 @@
-"""`tokenfuse demo`'s other paths (issue 7): nobody owns the profile (FinOps decides) and the on-call
-declines. The auto policy's run is tests/e2e/test_demo_cli.py's (the CLI as a user runs it)."""
+"""`tokenfuse demo`'s other paths (issue 7): nobody owns the profile (FinOps decides), the on-call
+declines, nobody answers (the approval times out). The auto policy's run is
+tests/e2e/test_demo_cli.py's (the CLI as a user runs it)."""
 
 from datetime import datetime, timedelta
 
 import pytest
 
+from tokenfuse_sandbox.story import scenarios
 from tokenfuse_sandbox.story.driver import run_demo
 from tokenfuse_sandbox.story.org import FINOPS
+from tokenfuse_sandbox.story.timeline import TIMEOUT_APPROVAL_MINUTES
 
 pytestmark = pytest.mark.e2e
 
@@ -41,6 +44,38 @@ def test_decline_trips_nothing_and_the_loop_spends_until_the_fix(tmp_path):
     (remediation,) = report.remediations
     assert remediation["decision"] == "decline" and remediation["applied_at"] is None
     assert not [e for e in report.timeline if e.kind == "deny"]
-    # the loop ran until the team's fix: 18 minutes at ~14x, more than 3x what approving cost
-    assert at(s["loop_stopped_at"]) - at(s["loop_started_at"]) == timedelta(minutes=18)
-    assert s["spent_before_containment_usd"] > 3 * 20
+    # the loop ran until the team's fix, and nothing credits tokenfuse with a containment
+    fixed_after = scenarios.get("runaway-loop").fixed_after
+    assert at(s["loop_stopped_at"]) - at(s["loop_started_at"]) == fixed_after
+    assert s["spent_before_containment_usd"] > 0 and s["times_less_than_cad"] is None
+    # a loop that ran its course moves the day's spend: Budgets and CAD hours later join its incident
+    (incident,) = report.incidents
+    assert incident["sources"][0] == "invocation-log"
+    assert {"budget", "cost-anomaly"} <= set(incident["sources"])
+    assert any("Cost Anomaly Detection" in m["text"] for m in report.messages if m["thread_of"])
+
+
+def test_timeout_trips_at_request_plus_timeout_on_the_simulated_clock(tmp_path):
+    """Nobody answers: the remediation's callback wait times out when the simulated clock reaches the
+    request's post + the approval time-out (moto's wait counts no real seconds), FinOps is told, the
+    policy's ``on_timeout: trip`` blocks, and the block is lifted after its cooldown."""
+    report = demo(tmp_path, decision="timeout", json_path=tmp_path / "timeout.json")
+    assert report.approvals == []  # nobody clicked
+    (card,) = [
+        m for m in report.messages if m["thread_of"] is None and not m["edited"] and m["team"] != "finops"
+    ]
+    asked = at(card["at"])
+    timed_out = asked + timedelta(minutes=TIMEOUT_APPROVAL_MINUTES)
+    finops = [m for m in report.messages if m["channel"] == FINOPS.channel and "No decision" in m["text"]]
+    assert [at(m["at"]) for m in finops] == [timed_out]
+    (remediation,) = report.remediations
+    assert remediation["decision"] == "timeout" and at(remediation["applied_at"]) == timed_out
+    s = report.summary
+    assert (
+        timed_out
+        < at(s["contained_at"])
+        < at(s["loop_started_at"]) + scenarios.get("runaway-loop").fixed_after
+    )
+    assert s["oncall_reaction_seconds"] is None and s["seconds_decision_to_contain"] is None
+    assert at(remediation["restored_at"]) - timed_out >= timedelta(minutes=15)
+    assert not report.problems, report.problems

@@ -249,6 +249,8 @@ def test_approval_timeout_escalates_to_finops_and_applies_on_timeout(project_fac
         arn = profile(sb)
         inc = incident(sb, arn, environment="timeout")
         execution = run(sb, inc)
+        sb.drain()  # parked on the task token; the time-out counts simulated seconds
+        sb.clock.advance(2)
         done = sb.wait_execution(execution, timeout=30)
         assert done["status"] == "SUCCEEDED", sb.execution_path(execution)
         path = sb.execution_path(execution)

@@ -299,6 +299,9 @@ def test_state_machine_approval_times_out(sb):
         "RemediationStateMachine",
         {"incident": {"id": "inc-timeout", "mode": "approve", "approval_timeout": 1}},
     )
+    if sb.clock is not None:  # the time-out counts simulated seconds: nobody answers for one of them
+        sb.drain()
+        sb.clock.advance(1)
     result = sb.wait_execution(arn, timeout=20)
     assert result["status"] == "SUCCEEDED"
     assert "ApprovalTimedOut" in sb.execution_path(arn)

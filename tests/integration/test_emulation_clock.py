@@ -183,3 +183,140 @@ def test_activate_combines_both():
         assert desc["status"] == "SUCCEEDED"
         assert tf_clock.now() == START + timedelta(hours=1)
     assert abs(tf_clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+def _ask(timeout: int, heartbeat: int | None = None) -> dict[str, object]:
+    """A callback task on an SQS queue (the message carries the task token), caught on time-out."""
+    task: dict[str, object] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": "${queue}", "MessageBody": {"token.$": "$$.Task.Token"}},
+        "TimeoutSeconds": timeout,
+        "Catch": [{"ErrorEquals": ["States.Timeout", "States.HeartbeatTimeout"], "Next": "TimedOut"}],
+        "Next": "Answered",
+    }
+    if heartbeat is not None:
+        task["HeartbeatSeconds"] = heartbeat
+    return {
+        "StartAt": "Ask",
+        "States": {
+            "Ask": task,
+            "Answered": {"Type": "Pass", "End": True},
+            "TimedOut": {"Type": "Pass", "End": True},
+        },
+    }
+
+
+def _start_parked(clk: SimulatedClock, definition: dict[str, object], name: str):
+    """Start the definition; return (sfn client, execution ARN, task token) once it waits on the token."""
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    text = json.dumps(definition).replace("${queue}", queue)
+    arn = sfn.create_state_machine(name=name, definition=text, roleArn=ROLE)["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=arn, name=f"{name}-1")["executionArn"]
+    assert clk.waits is not None
+    deadline = time.monotonic() + 10  # a guard against hanging: it only ever fails
+    while not clk.waits.parked(ex):
+        assert time.monotonic() < deadline, "the execution never parked on its task token"
+        time.sleep(0.01)
+    (message,) = sqs.receive_message(QueueUrl=queue)["Messages"]
+    return sfn, ex, json.loads(message["Body"])["token"]
+
+
+def _finished(sfn, ex):
+    deadline = time.monotonic() + 10
+    while (desc := sfn.describe_execution(executionArn=ex))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the execution did not finish"
+        time.sleep(0.01)
+    events = sfn.get_execution_history(executionArn=ex, maxResults=1000)["events"]
+    return desc, events
+
+
+def _entered(events):
+    return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+
+@pytest.mark.parametrize("mode", ["advance", "block"])
+def test_a_callback_task_times_out_when_the_simulated_clock_reaches_start_plus_timeout(mode):
+    """Given a .waitForTaskToken task with TimeoutSeconds 900 nobody answers, when the clock is
+    moved to 1 s short of start + 900 the execution stays parked; one more second and it times out,
+    stamped start + 900, without 900 real seconds passing."""
+    clk = SimulatedClock(START)
+    started = time.monotonic()
+    with mock_aws(config=SFN_CONFIG), clk.patch_stepfunctions(mode=mode):
+        sfn, ex, _ = _start_parked(clk, _ask(timeout=900), f"ask-{mode}")
+        assert clk.waits is not None and clk.waits.next_wake() == START + timedelta(seconds=900)
+        clk.advance(899)
+        assert clk.waits.parked(ex)
+        assert sfn.describe_execution(executionArn=ex)["status"] == "RUNNING"
+        clk.advance(1)
+        assert not clk.waits.parked(ex)  # the time-out is due: busy until its thread has moved on
+        desc, events = _finished(sfn, ex)
+    assert time.monotonic() - started < 60
+    assert desc["status"] == "SUCCEEDED" and _entered(events) == ["Ask", "TimedOut"]
+    timed_out = next(e for e in events if e["type"] == "TaskTimedOut")
+    submitted = next(e for e in events if e["type"] == "TaskSubmitted")
+    assert submitted["timestamp"] == START
+    assert timed_out["timestamp"] == START + timedelta(seconds=900)
+    assert timed_out["taskTimedOutEventDetails"]["error"] == "States.Timeout"
+
+
+def test_a_callback_answer_ends_the_wait_at_once_with_the_clock_unmoved():
+    clk = SimulatedClock(START)
+    with mock_aws(config=SFN_CONFIG), clk.patch_stepfunctions(mode="block"):
+        sfn, ex, token = _start_parked(clk, _ask(timeout=900), "answered")
+        sfn.send_task_success(taskToken=token, output=json.dumps({"decision": "approve"}))
+        desc, events = _finished(sfn, ex)
+        assert clk.waits is not None and clk.waits.next_wake() is None  # nothing waits any more
+    assert desc["status"] == "SUCCEEDED" and _entered(events) == ["Ask", "Answered"]
+    assert json.loads(desc["output"]) == {"decision": "approve"}
+    assert clk.now() == START
+
+
+def test_a_heartbeat_resets_the_heartbeat_time_out_on_the_simulated_clock():
+    """HeartbeatSeconds 60: a heartbeat at +50 s carries the task past +60 s; then 60 s of silence
+    time it out at +110 s (not at +60 s, not at +900 s)."""
+    clk = SimulatedClock(START)
+    with mock_aws(config=SFN_CONFIG), clk.patch_stepfunctions(mode="block"):
+        sfn, ex, token = _start_parked(clk, _ask(timeout=900, heartbeat=60), "heartbeat")
+        assert clk.waits is not None
+        clk.advance(50)
+        sfn.send_task_heartbeat(taskToken=token)
+        deadline = time.monotonic() + 10
+        while clk.waits.next_wake() != START + timedelta(seconds=110):  # the heartbeat re-armed it
+            assert time.monotonic() < deadline, clk.waits.next_wake()
+            time.sleep(0.01)
+        clk.advance(20)  # +70 s: past the first heartbeat window, within the second
+        assert clk.waits.parked(ex)
+        clk.advance_to(START + timedelta(seconds=110))
+        desc, events = _finished(sfn, ex)
+    assert desc["status"] == "SUCCEEDED" and _entered(events) == ["Ask", "TimedOut"]
+    timed_out = next(e for e in events if e["type"] == "TaskTimedOut")
+    assert timed_out["timestamp"] == START + timedelta(seconds=110)
+    # moto 5.2.5 names every task time-out States.Timeout (AWS says States.HeartbeatTimeout here)
+    assert timed_out["taskTimedOutEventDetails"]["error"] == "States.Timeout"
+
+
+def test_tokenfuse_log_records_and_emf_lines_carry_the_simulated_time():
+    """While the clock is tokenfuse's, the handlers' log records (Powertools' timestamp) and EMF
+    lines are stamped with it; other libraries' records keep the wall clock; all is put back."""
+    import logging
+
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    clk = SimulatedClock(START + timedelta(seconds=15, milliseconds=250))
+    factory = logging.getLogRecordFactory()
+    with clk.use_for_tokenfuse():
+        mine = logging.getLogger("tokenfuse").makeRecord("tokenfuse", logging.INFO, "f", 1, "m", (), None)
+        other = logging.getLogger("moto").makeRecord("moto", logging.INFO, "f", 1, "m", (), None)
+        metrics = Metrics(namespace="Tokenfuse", service="tokenfuse")
+        metrics.add_metric(name="Trips", unit=MetricUnit.Count, value=1)
+        emf = metrics.serialize_metric_set()
+    assert mine.created == clk.time() and mine.msecs == 250.0
+    assert abs(other.created - time.time()) < 60
+    assert emf["_aws"]["Timestamp"] == int(clk.time() * 1000)
+    assert logging.getLogRecordFactory() is factory
+    after = logging.getLogger("tokenfuse").makeRecord("tokenfuse", logging.INFO, "f", 1, "m", (), None)
+    assert abs(after.created - time.time()) < 60

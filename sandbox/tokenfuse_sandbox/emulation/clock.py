@@ -12,22 +12,40 @@ It becomes the source of ``tokenfuse.clock.now()`` (:meth:`~SimulatedClock.use_f
   ``"advance"`` mode a Wait of N seconds moves the clock to (start of the wait + N) itself; in
   ``"block"`` mode it blocks until something else (the story driver) moves the clock that far.
 - A ``Timestamp`` / ``TimestampPath`` wait is measured against the simulated now, not the wall clock.
+- A task's time-out (``TimeoutSeconds``, ``TimeoutSecondsPath``), its ``.waitForTaskToken`` callback
+  wait and its ``HeartbeatSeconds`` end when the callback (heartbeat) arrives or when the simulated
+  clock reaches (task start + seconds), whichever comes first; nothing counts real seconds. Every
+  such wait is registered in :attr:`~SimulatedClock.waits` (:class:`ClockWaits`): the sandbox's
+  delivery reads from it whether an execution is parked (no wait of it can end yet) or busy, and a
+  driver can stop the clock exactly where a wait ends (``waits.next_wake()``), so a time-out comes
+  at start + timeout, not at the driver's next step, on a loaded machine as on an idle one.
 - With ``timestamps=True`` (default) the execution's ``startDate`` / ``stopDate`` and its history
   event timestamps come from the simulated clock too (moto reads ``datetime.datetime.now`` for
   them; the patch swaps that for the clock in those two modules and in the event manager).
 
-What it does NOT prove: task time-outs (``TimeoutSeconds``, ``HeartbeatSeconds``) and
-``.waitForTaskToken`` callbacks still wait on ``threading.Event`` in real seconds inside moto,
-so they are not simulated; boto3/moto's own timestamps elsewhere (metric ingestion, SNS, SQS,
-alarm ``StateUpdatedTimestamp`` unless the alarm emulation sets it) stay on the wall clock;
-real Step Functions' wait accuracy (it can be late by a second or more) is not reproduced.
-In ``"advance"`` mode, concurrent waits overlap: two parallel Waits of 60 s and 3600 s leave the
-clock 3600 s later, but the order in which they finish follows the threads, not the clock.
+While the clock is tokenfuse's (:meth:`~SimulatedClock.use_for_tokenfuse`), the handlers' log lines
+(Powertools' ``timestamp``, from ``LogRecord.created``) and the EMF metric lines' ``Timestamp`` carry
+the simulated time too: ``demo-output/<scenario>.log`` reads as the story's day, not the machine's.
+The layer's code is untouched: a log-record factory and Powertools' ``dt`` module name are swapped in
+the sandbox process only, and put back afterwards.
+
+What it does NOT prove: boto3/moto's own timestamps elsewhere (metric ingestion, SQS, alarm
+``StateUpdatedTimestamp`` unless the alarm emulation sets it) stay on the wall clock; real Step
+Functions' wait and time-out accuracy (it can be late by a second or more) is not reproduced, nor
+is a callback that races a time-out at the same instant (here the time-out wins: the clock reaches
+the deadline before the driver sends the callback); activity tasks (``GetActivityTask``) and
+``.sync`` integrations still poll in real seconds (tokenfuse uses neither). A task time-out ends only
+when someone moves the clock: in ``"advance"`` mode, with nothing else moving it, an unanswered
+approval waits forever, as a wall-clock sandbox never would. In ``"advance"`` mode, concurrent
+waits overlap: two parallel Waits of 60 s and 3600 s leave the clock 3600 s later, but the order in
+which they finish follows the threads, not the clock (and a Wait that moves the clock can time out
+another execution's task).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,12 +53,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from tokenfuse_sandbox.emulation.moto_patches import (
+    ClockWaits,
     MotoPatches,
+    datetime_module_on_clock,
     stepfunctions_timestamps_on_clock,
+    task_timeouts_on_clock,
     waits_on_clock,
 )
 
-__all__ = ["Listener", "SimulatedClock", "boundaries"]
+__all__ = ["ClockWaits", "Listener", "SimulatedClock", "boundaries"]
+
+TOKENFUSE_LOGGER = "tokenfuse"
+"""The logger hierarchy whose records carry the simulated time: the Powertools logger (named after
+``POWERTOOLS_SERVICE_NAME``, ``tokenfuse`` in ``template.yaml``) and the domain's module loggers."""
 
 Listener = Callable[[datetime, datetime], None]
 """Called as ``listener(old_now, new_now)`` after each move of the clock, in the advancing thread."""
@@ -82,6 +107,8 @@ class SimulatedClock:
         # Serialises moves, listeners included; re-entrant so a listener may read or move the clock.
         self._advance_lock = threading.RLock()
         self._listeners: list[Listener] = []
+        self.waits: ClockWaits | None = None
+        """While this clock drives moto's Step Functions: what its executions wait for on the clock."""
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -177,14 +204,43 @@ class SimulatedClock:
 
     @contextlib.contextmanager
     def use_for_tokenfuse(self) -> Iterator[SimulatedClock]:
-        """Make this clock the source of ``tokenfuse.clock.now()`` while the block runs."""
+        """Make this clock the source of ``tokenfuse.clock.now()`` while the block runs, and of the
+        time stamped on tokenfuse's log records (the handlers' Powertools ``timestamp``) and on the
+        EMF metric lines Powertools prints (``_aws.Timestamp``)."""
         from tokenfuse import clock as tf_clock
 
         tf_clock.set_source(self.now)
+        previous_factory = logging.getLogRecordFactory()
+        patches = MotoPatches()
         try:
+            logging.setLogRecordFactory(self._record_factory(previous_factory))
+            self._emf_timestamps_on_clock(patches)
             yield self
         finally:
+            patches.restore()
+            logging.setLogRecordFactory(previous_factory)
             tf_clock.reset()
+
+    def _record_factory(self, make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+        """Log records of the ``tokenfuse`` loggers (the Powertools logger is named after the service)
+        made while this clock is in use carry the simulated time; other libraries' keep the wall clock."""
+
+        def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+            record = make(*args, **kwargs)
+            if record.name.partition(".")[0] == TOKENFUSE_LOGGER:
+                at = self.time()
+                record.created = at
+                record.msecs = float(int(at % 1 * 1000))
+            return record
+
+        return factory
+
+    def _emf_timestamps_on_clock(self, patches: MotoPatches) -> None:
+        """Powertools' CloudWatch EMF lines stamp ``Timestamp`` with ``dt.datetime.now()`` (unless a
+        function sets one): read the simulated clock there instead."""
+        from aws_lambda_powertools.metrics.provider.cloudwatch_emf import cloudwatch as emf
+
+        patches.replace(emf, "dt", datetime_module_on_clock(self))
 
     @contextlib.contextmanager
     def patch_stepfunctions(
@@ -202,12 +258,16 @@ class SimulatedClock:
                 raise RuntimeError("another SimulatedClock already drives moto's Step Functions")
             _sfn_owner = self
         patches = MotoPatches()
+        waits = ClockWaits(self)
         try:
-            waits_on_clock(patches, self, mode)
+            waits_on_clock(patches, self, mode, waits)
+            task_timeouts_on_clock(patches, self, waits)
             if timestamps:
                 stepfunctions_timestamps_on_clock(patches, self)
+            self.waits = waits
             yield self
         finally:
+            self.waits = None
             patches.restore()
             with _sfn_lock:
                 _sfn_owner = None

@@ -14,8 +14,9 @@ Where each patch is made:
   ``EventsBackend.put_events`` (what an invocation put on the bus; a put to another account's bus
   by its ARN, :func:`cross_account_put_events`), ``moto.sns.models``' timestamp
   (SNS stamps notifications with the simulated clock), EventBridge fidelity (:func:`fix_eventbridge`),
-  Step Functions retry intervals and Wait states on the simulated clock (:func:`retry_on_clock`,
-  :func:`waits_on_clock`, :func:`stepfunctions_timestamps_on_clock`);
+  Step Functions retry intervals, Wait states and task time-outs / callback waits on the simulated
+  clock (:func:`retry_on_clock`, :func:`waits_on_clock`, :func:`task_timeouts_on_clock`,
+  :func:`stepfunctions_timestamps_on_clock`);
 - the emulations, each with its own :class:`MotoPatches`: ``bedrock_profiles`` (``BedrockResponse``
   operations, ``BedrockBackend._list_arns``), ``bedrock_runtime`` (the bedrock-runtime URL table),
   ``bedrock_access`` (``OrganizationsBackend``'s policy calls, recorded), ``invocation_logs``
@@ -32,6 +33,7 @@ import math
 import threading
 import types
 from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import metadata
@@ -39,9 +41,11 @@ from typing import Any, Literal, Protocol
 
 __all__ = [
     "PINNED_MOTO",
+    "ClockWaits",
     "MotoPatches",
     "UnsupportedMoto",
     "cross_account_put_events",
+    "datetime_module_on_clock",
     "fix_eventbridge",
     "record_put_events",
     "require_pinned_moto",
@@ -49,6 +53,7 @@ __all__ = [
     "route_lambda_invoke",
     "sns_timestamps_on",
     "stepfunctions_timestamps_on_clock",
+    "task_timeouts_on_clock",
     "waits_on_clock",
 ]
 
@@ -372,10 +377,74 @@ def retry_on_clock(patches: MotoPatches, clock: SimulatedTime | None) -> None:
     patches.replace(retrier_decl, "time", proxy)
 
 
-def waits_on_clock(patches: MotoPatches, clock: SimulatedTime, mode: Literal["advance", "block"]) -> None:
+@dataclass(frozen=True, eq=False)
+class _ClockWait:
+    execution_arn: str
+    until: datetime
+    done: Callable[[], bool]
+    parks: bool
+
+
+class ClockWaits:
+    """What moto's Step Functions executions wait for on the simulated clock, so that whoever drives
+    the clock can tell a parked execution from a busy one and stop the clock where a wait ends.
+
+    A wait is registered while a thread blocks in it: a Wait state or a task's callback / heartbeat
+    (``parks``: the execution is parked on it while it cannot end yet), or a task's overall time-out
+    (``parks=False``: it holds the task, the task's own work or callback wait parks or not). An
+    execution is parked only while it has a parking wait and none of its waits can end now (the
+    clock has reached ``until`` or ``done()`` is true): a wait that may end keeps it busy until its
+    thread has moved on, however slow the machine is.
+    """
+
+    def __init__(self, clock: SimulatedTime) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._waits: list[_ClockWait] = []
+
+    def wait(
+        self, execution_arn: str, until: datetime, done: Callable[[], bool], *, parks: bool = True
+    ) -> bool:
+        """Block until ``done()`` (True) or the simulated clock reaches ``until`` (False)."""
+        entry = _ClockWait(execution_arn, until, done, parks)
+        with self._lock:
+            self._waits.append(entry)
+        try:
+            while not done():
+                if self._clock.now() >= until:
+                    return False
+                self._clock.wait_until(until, interrupted=done)
+            return True
+        finally:
+            with self._lock:
+                self._waits.remove(entry)
+
+    def _may_end(self, entry: _ClockWait) -> bool:
+        return self._clock.now() >= entry.until or entry.done()
+
+    def parked(self, execution_arn: str) -> bool:
+        """The execution waits on the clock or a callback and none of its waits can end now."""
+        with self._lock:
+            mine = [w for w in self._waits if w.execution_arn == execution_arn]
+        return any(w.parks for w in mine) and not any(self._may_end(w) for w in mine)
+
+    def next_wake(self) -> datetime | None:
+        """The earliest instant after now at which a registered wait ends on the clock."""
+        now = self._clock.now()
+        with self._lock:
+            return min((w.until for w in self._waits if w.until > now), default=None)
+
+
+def _execution_arn(env: Any) -> str:
+    return str(env.states.context_object.context_object_data["Execution"]["Id"])
+
+
+def waits_on_clock(
+    patches: MotoPatches, clock: SimulatedTime, mode: Literal["advance", "block"], waits: ClockWaits
+) -> None:
     """A Wait state (``WaitFunction._wait_interval``, the one place it sleeps) no longer sleeps: in
-    ``"advance"`` mode it moves the clock itself, in ``"block"`` mode it waits for someone else to;
-    a Timestamp wait is measured against the simulated now."""
+    ``"advance"`` mode it moves the clock itself, in ``"block"`` mode it waits (in ``waits``) for
+    someone else to; a Timestamp wait is measured against the simulated now."""
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp as ts_mod
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
         WaitFunction,
@@ -389,7 +458,7 @@ def waits_on_clock(patches: MotoPatches, clock: SimulatedTime, mode: Literal["ad
         if mode == "advance":
             clock.advance_to(target)
         else:
-            clock.wait_until(target, interrupted=lambda: not env.is_running())
+            waits.wait(_execution_arn(env), target, done=lambda: not env.is_running())
 
     def _get_wait_seconds(self: ts_mod.Timestamp, env: Environment) -> int:
         # moto measures "Timestamp - datetime.now()" (naive, wall clock, truncated to whole seconds);
@@ -409,7 +478,125 @@ def waits_on_clock(patches: MotoPatches, clock: SimulatedTime, mode: Literal["ad
     patches.replace(ts_mod.Timestamp, "_get_wait_seconds", _get_wait_seconds)
 
 
-def _datetime_module_proxy(clock: SimulatedTime) -> types.ModuleType:
+def task_timeouts_on_clock(patches: MotoPatches, clock: SimulatedTime, waits: ClockWaits) -> None:
+    """A task's ``TimeoutSeconds`` / ``TimeoutSecondsPath``, its ``.waitForTaskToken`` callback wait
+    and its ``HeartbeatSeconds`` end when the simulated clock reaches (start + seconds), or at once
+    when the callback (heartbeat) arrives; moto waits on ``threading.Event`` for real seconds."""
+    _task_timeout_on_clock(patches, clock, waits)
+    _callback_wait_on_clock(patches, clock, waits)
+
+
+def _task_timeout_on_clock(patches: MotoPatches, clock: SimulatedTime, waits: ClockWaits) -> None:
+    """``ExecutionState._evaluate_with_timeout``: the task's overall time-out, on the clock."""
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    def _evaluate_with_timeout(self: ExecutionState, env: Environment) -> None:
+        # moto's own body (execute_state.py), with "terminated_event.wait(timeout_seconds)" on the clock
+        self.timeout.eval(env=env)
+        timeout_seconds: int = env.stack.pop()
+        deadline = clock.now() + timedelta(seconds=timeout_seconds)
+
+        frame: Environment = env.open_frame()
+        frame.states.reset(input_value=env.states.get_input())
+        frame.stack = copy.deepcopy(env.stack)
+        execution_outputs: list[Any] = []
+        execution_exceptions: list[Exception | None] = [None]
+        terminated_event = threading.Event()
+
+        def _exec_and_notify() -> None:
+            try:
+                self._eval_execution(frame)
+                execution_outputs.extend(frame.stack)
+            except Exception as ex:
+                execution_exceptions.append(ex)
+            terminated_event.set()
+
+        thread = threading.Thread(target=_exec_and_notify, daemon=True)
+        TMP_THREADS.append(thread)
+        thread.start()
+
+        finished_on_time = waits.wait(_execution_arn(env), deadline, terminated_event.is_set, parks=False)
+        frame.set_ended()
+        env.close_frame(frame)
+
+        execution_exception = execution_exceptions.pop()
+        if execution_exception:
+            raise execution_exception
+        if not finished_on_time:
+            raise EvalTimeoutError()
+
+        execution_output = execution_outputs.pop()
+        env.stack.append(execution_output)
+        if not self._is_language_query_jsonpath():
+            env.states.set_result(execution_output)
+        if self.assign_decl:
+            self.assign_decl.eval(env=env)
+        if self.result_selector:
+            self.result_selector.eval(env=env)
+        if self.result_path:
+            self.result_path.eval(env)
+        else:
+            env.states.reset(input_value=env.stack.pop())
+
+    patches.replace(ExecutionState, "_evaluate_with_timeout", _evaluate_with_timeout)
+
+
+def _callback_wait_on_clock(patches: MotoPatches, clock: SimulatedTime, waits: ClockWaits) -> None:
+    """``StateTaskServiceCallback._eval_wait_for_task_token``: the callback and heartbeat waits."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as callback_mod,
+    )
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackEndpoint,
+        CallbackOutcome,
+        CallbackOutcomeTimedOut,
+        HeartbeatEndpoint,
+        HeartbeatTimedOut,
+    )
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+
+    def _eval_wait_for_task_token(
+        self: callback_mod.StateTaskServiceCallback,
+        env: Environment,
+        timeout_seconds: int,
+        callback_endpoint: CallbackEndpoint,
+        heartbeat_endpoint: HeartbeatEndpoint | None,
+    ) -> CallbackOutcome:
+        arn = _execution_arn(env)
+
+        def answered() -> bool:
+            return callback_endpoint.get_outcome() is not None or not env.is_running()
+
+        outcome: CallbackOutcome | HeartbeatTimedOut | None = None
+        if heartbeat_endpoint is None:
+            waits.wait(arn, clock.now() + timedelta(seconds=timeout_seconds), answered)
+            outcome = callback_endpoint.get_outcome()
+        else:
+            beat = heartbeat_endpoint._next_heartbeat_event  # moto's own attribute (pinned moto)
+            while env.is_running() and outcome is None:
+                with heartbeat_endpoint._mutex:  # moto's clear_and_wait, on the clock
+                    received = beat.is_set()
+                    beat.clear()
+                if not received:
+                    until = clock.now() + timedelta(seconds=heartbeat_endpoint._heartbeat_seconds)
+                    received = waits.wait(arn, until, lambda: beat.is_set() or answered())
+                if not received and env.is_running():
+                    outcome = HeartbeatTimedOut()
+                else:
+                    outcome = callback_endpoint.get_outcome()
+        if outcome is None:
+            return CallbackOutcomeTimedOut(callback_id=callback_endpoint.callback_id)
+        return outcome  # type: ignore[return-value]  # moto returns its HeartbeatTimedOut here too
+
+    callback_task = callback_mod.StateTaskServiceCallback
+    patches.replace(callback_task, "_eval_wait_for_task_token", _eval_wait_for_task_token)
+
+
+def datetime_module_on_clock(clock: SimulatedTime) -> types.ModuleType:
+    """A stand-in for the ``datetime`` module whose ``datetime.now()`` reads the simulated clock."""
     import datetime as real
 
     class _SimulatedDatetime(real.datetime):
@@ -431,7 +618,7 @@ def stepfunctions_timestamps_on_clock(patches: MotoPatches, clock: SimulatedTime
     from moto.stepfunctions.parser.asl.eval.event import event_manager
     from moto.stepfunctions.parser.backend import execution as sfn_execution
 
-    proxy = _datetime_module_proxy(clock)
+    proxy = datetime_module_on_clock(clock)
     for module in (sfn_models, sfn_execution):
         patches.replace(module, "datetime", proxy)
     patches.replace(event_manager.EventManager, "_get_current_timestamp", staticmethod(clock.now))

@@ -41,7 +41,7 @@ from tokenfuse_sandbox.story.fastpath import (
 from tokenfuse_sandbox.story.meter import Meter
 from tokenfuse_sandbox.story.observe import Entry, Observer, channel_label
 from tokenfuse_sandbox.story.org import FINOPS, Org, Sessions, owner_of
-from tokenfuse_sandbox.story.report import DemoReport, build_report, render_entry, render_summary
+from tokenfuse_sandbox.story.report import DemoReport, TimelineText, build_report, render_summary
 from tokenfuse_sandbox.story.signals import budgets_alert, cad_alert
 from tokenfuse_sandbox.story.timeline import (
     BUDGETS_AFTER,
@@ -50,7 +50,7 @@ from tokenfuse_sandbox.story.timeline import (
     LOOP_START,
     MINUTE_PHASE_CAP,
     MINUTES_BEFORE,
-    ONCALL_DELAY,
+    ONCALL_SECONDS,
     TIMEOUT_APPROVAL_MINUTES,
     PendingApproval,
     StoryState,
@@ -79,6 +79,7 @@ class Story:
         emit: Callable[[Entry], None],
         *,
         invocation_logs: bool = False,
+        oncall_seconds: int = ONCALL_SECONDS,
     ) -> None:
         if sb.clock is None or sb.slack is None or sb.alarms is None:
             raise ValueError("the story needs the sandbox's emulations (its clock and Slack server)")
@@ -89,6 +90,7 @@ class Story:
         self.scenario = scenario
         self.decision = decision
         self.policy = policy
+        self.oncall_delay = timedelta(seconds=oncall_seconds)
         self.culprit = org.profiles[scenario.profile_key]
         self.owner = owner_of(self.culprit.spec)
         self.traffic = Traffic(sessions, org, scenario, LOOP_START)
@@ -105,6 +107,26 @@ class Story:
     def now(self) -> datetime:
         return self.sb.now()
 
+    def advance_to(self, t: datetime) -> None:
+        """Move the clock to ``t``, stopping (and delivering) wherever something is due on the way: a
+        Step Functions wait ends (a Wait state, a task's time-out) or the on-call clicks. So each
+        happens at its own instant, not at the driver's next step, however fast the machine is."""
+        while (stop := self._next_stop(t)) is not None:
+            self._note_timeouts(stop)
+            self.clock.advance_to(stop)
+            self.settle()
+            self._answer_approvals()
+        self._note_timeouts(t)
+        self.clock.advance_to(t)
+
+    def _next_stop(self, t: datetime) -> datetime | None:
+        due = [r.click_at for r in self.state.approvals if not r.answered and r.click_at is not None]
+        waits = self.clock.waits
+        wake = waits.next_wake() if waits is not None else None
+        if wake is not None:
+            due.append(wake)
+        return min((d for d in due if self.now < d < t), default=None)
+
     def settle(self) -> None:
         try:
             self.sb.drain(timeout=60)
@@ -120,7 +142,7 @@ class Story:
         t = self.now
         if not self._on_fast_path(t):
             self.traffic.send(t, 60)
-            self.clock.advance_to(t + MINUTE)
+            self.advance_to(t + MINUTE)
             self.settle()
             self._answer_approvals()
             return
@@ -129,7 +151,7 @@ class Story:
         while at < t + MINUTE:
             self._fast_slice(at)
             at += SLICE
-            self.clock.advance_to(at)
+            self.advance_to(at)
             self.settle()
             self._answer_approvals()
 
@@ -172,7 +194,7 @@ class Story:
         t = self.now
         self.traffic.refresh_denials()
         self.traffic.send(t, 3600)
-        self.clock.advance_to(t + HOUR)
+        self.advance_to(t + HOUR)
         self.settle()
 
     # -- the approval ---------------------------------------------------------------------------
@@ -198,7 +220,7 @@ class Story:
                 posted = self.now
                 request = PendingApproval(
                     approval_id, channel, ts, message.get("thread_ts"), posted, buttons, choice,
-                    posted + ONCALL_DELAY if choice else None,
+                    posted + self.oncall_delay if choice else None,
                 )  # fmt: skip
                 self.state.approvals.append(request)
                 self.observer.note(
@@ -249,32 +271,38 @@ class Story:
         )["SecretString"]
         status, _, body = send_interaction(url, payload, secret)
         self.state.clicks.append(
-            {"at": self.now, "user": approver.approver, "choice": choice, "status": status, "body": body}
+            {
+                "at": self.now,
+                "asked_at": request.posted_at,
+                "user": approver.approver,
+                "choice": choice,
+                "status": status,
+                "body": body,
+            }
         )
         answer = body.strip().replace("\n", " ")[:140]
+        after = round((self.now - request.posted_at).total_seconds())
         self.observer.note(
             "click",
-            f"{approver.approver_name} ({approver.approver}) clicks {choice.upper()} - signed Slack request "
-            f"to the approve Function URL -> HTTP {status}: {answer}",
+            f"{approver.approver_name} ({approver.approver}) clicks {choice.upper()}, {after} s after the "
+            f"card - signed Slack request to the approve Function URL -> HTTP {status}: {answer}",
             where=channel_label(request.channel),
         )
 
-    def _wait_for_timeout(self) -> None:
-        """moto's task time-out runs in real seconds: block until the waiting execution moves on."""
-        sfn = self.sb.clients["stepfunctions"]
-        deadline = time.monotonic() + TIMEOUT_APPROVAL_MINUTES * 60 + 30
-        while time.monotonic() < deadline:
-            running = [a for a, s in self.sb.executions().items() if s == "RUNNING"]
-            waiting = False
-            for arn in running:
-                events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-                if events and events[-1]["type"] == "TaskSubmitted" and "waitForTaskToken" in str(events[-1]):
-                    waiting = True
-            if not waiting:
-                return
-            self.sb.delivery.step()
-            time.sleep(0.2)
-        self.state.problems.append("the approval did not time out in time")
+    def _note_timeouts(self, until: datetime) -> None:
+        """Nobody answers (``--decision timeout``): say so at the request's time-out, before the clock
+        reaches it (the remediation's own time-out, on the simulated clock, does the rest)."""
+        for request in self.state.approvals:
+            due = request.posted_at + timedelta(minutes=TIMEOUT_APPROVAL_MINUTES)
+            if request.choice is None and not request.answered and due <= until:
+                request.answered = True
+                self.observer.note(
+                    "approval",
+                    f"nobody answers approval request {request.approval_id}: it times out "
+                    f"{TIMEOUT_APPROVAL_MINUTES} min after it was posted",
+                    at=max(due, self.now),
+                    where=channel_label(request.channel),
+                )
 
     # -- the phases -----------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -309,7 +337,7 @@ class Story:
         threshold = (int(spent) // 100 + 1) * 100.0
         org_mod.create_budget(self.sessions, threshold)
         self.state.budget_threshold_usd = threshold
-        self.clock.advance_to(minute_start)
+        self.advance_to(minute_start)
         self.settle()
         self.observer.skip_to_now()
         self.observer.note(
@@ -366,18 +394,6 @@ class Story:
                 self.observer.note(
                     "story", f"the {self.owner.name} team's fix ships: the loop is gone from the code"
                 )
-            if self.decision == "timeout":
-                for request in self.state.approvals:
-                    due = request.posted_at + timedelta(minutes=TIMEOUT_APPROVAL_MINUTES)
-                    if not request.answered and self.now >= due:
-                        request.answered = True
-                        self.observer.note(
-                            "approval",
-                            "nobody answers: the approval request times out (moto counts the time-out in "
-                            "real seconds; waiting)",
-                        )
-                        self._wait_for_timeout()
-                        self.settle()
             if self.now >= loop_end + timedelta(minutes=10) and not self._executions_running():
                 break
             self.minute()
@@ -461,6 +477,14 @@ class Story:
         expected = (
             sum(self.meter.total(p, day - timedelta(days=7), day) for p in scope) / 7.0 if scope else 0.0
         )
+        where = f"{self.org.account_name(self.culprit.spec.account_id)} {self.culprit.spec.region}"
+        if actual <= expected:
+            self.observer.note(
+                "signal",
+                f"Cost Anomaly Detection for {day:%Y-%m-%d}: actual ${actual:,.2f} is not above the expected "
+                f"${expected:,.2f} in {where}: no anomaly, no alert",
+            )
+            return
         tokens = "input" if self.scenario.input_tokens > self.scenario.output_tokens else "output"
         message = cad_alert(
             self.org, self.culprit, day_start=day, actual_usd=actual, expected_usd=expected, tokens=tokens
@@ -470,8 +494,7 @@ class Story:
         self.observer.note(
             "signal",
             f"Cost Anomaly Detection alert (SNS, IMMEDIATE) for {day:%Y-%m-%d}: actual ${actual:,.2f} vs "
-            f"expected ${expected:,.2f} in {self.org.account_name(self.culprit.spec.account_id)} "
-            f"{self.culprit.spec.region}",
+            f"expected ${expected:,.2f} in {where}",
             where="CostAnomalyTopic",
         )
         self.settle()
@@ -503,6 +526,15 @@ def _shown(entry: Entry) -> bool:
     return not (entry.kind == "bus" and entry.text.startswith("remediation step"))
 
 
+def _check_options(decision: str, policy: str, oncall_seconds: int) -> None:
+    if decision not in scenarios.DECISIONS:
+        raise ValueError(f"decision must be one of {', '.join(scenarios.DECISIONS)}")
+    if policy not in scenarios.POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(scenarios.POLICIES)}")
+    if oncall_seconds < 0:
+        raise ValueError("oncall_seconds must be 0 or more")
+
+
 def run_demo(  # noqa: PLR0917 - the CLI's options, in the order the issue lists them
     scenario: str = "runaway-loop",
     decision: str = "approve",
@@ -514,9 +546,12 @@ def run_demo(  # noqa: PLR0917 - the CLI's options, in the order the issue lists
     template: str | Path | None = None,
     log_path: str | Path | None = None,
     invocation_logs: bool = True,
+    oncall_seconds: int = ONCALL_SECONDS,
 ) -> DemoReport:
     """Tell the story in an ephemeral sandbox; returns the report (and writes the chart / JSON).
 
+    ``oncall_seconds``: how long the scripted on-call takes to click after the card is posted (the
+    person's reaction time, a story parameter, not tokenfuse's latency).
     ``invocation_logs``: the sub-minute path (model invocation logs -> the member stacks' meters),
     the default; False tells the story on the token-rate alarms alone.
     ``out`` gets each line as it happens (``print`` writes to the real stdout even while the
@@ -526,10 +561,7 @@ def run_demo(  # noqa: PLR0917 - the CLI's options, in the order the issue lists
     from tokenfuse_sandbox.story import chart
 
     chosen = scenarios.get(scenario)
-    if decision not in scenarios.DECISIONS:
-        raise ValueError(f"decision must be one of {', '.join(scenarios.DECISIONS)}")
-    if policy not in scenarios.POLICIES:
-        raise ValueError(f"policy must be one of {', '.join(scenarios.POLICIES)}")
+    _check_options(decision, policy, oncall_seconds)
     started = time.monotonic()
     chart_file = Path(chart_path) if chart_path else DEFAULT_OUTPUT / f"{scenario}.html"
     log_file = Path(log_path) if log_path else DEFAULT_OUTPUT / f"{scenario}.log"
@@ -553,6 +585,13 @@ def run_demo(  # noqa: PLR0917 - the CLI's options, in the order the issue lists
         say(f"  {chosen.story}")
         say(f"  path: {path_line(latencies() if invocation_logs else None)}")
         say("")
+        timeline = TimelineText()
+
+        def show(entry: Entry) -> None:
+            if _shown(entry):
+                for line in timeline.lines(entry):
+                    say(line)
+
         with Sandbox(
             template,
             clock_start=HISTORY_START - timedelta(hours=1),
@@ -576,8 +615,9 @@ def run_demo(  # noqa: PLR0917 - the CLI's options, in the order the issue lists
                 chosen,
                 decision,
                 policy,
-                lambda e: say(render_entry(e)) if _shown(e) else None,
+                show,
                 invocation_logs=invocation_logs,
+                oncall_seconds=oncall_seconds,
             )
             story.prepare()
             story.minute_phase()

@@ -107,9 +107,29 @@ class DemoReport:
 
 
 def render_entry(entry: Entry) -> str:
+    """One timeline line: the time with seconds (the date is said by :class:`TimelineText`)."""
     where = f"  [{entry.where}]" if entry.where else ""
     usd = f"  ${entry.usd:,.2f}" if entry.usd is not None else ""
-    return f"{entry.at:%a %H:%M:%S}  {entry.kind:<11} {entry.text}{usd}{where}"
+    return f"{entry.at:%H:%M:%S}  {entry.kind:<11} {entry.text}{usd}{where}"
+
+
+def day_line(at: datetime) -> str:
+    """The date a timeline's lines are on, said before the first and whenever the day changes."""
+    return f"-- {at:%A %Y-%m-%d} (UTC) --"
+
+
+class TimelineText:
+    """The timeline as a person reads it, entry by entry: the date once at the top and again whenever
+    the day changes (the CAD alert arrives the next day), then each entry's time with seconds."""
+
+    def __init__(self) -> None:
+        self._day: str | None = None
+
+    def lines(self, entry: Entry) -> list[str]:
+        day = f"{entry.at:%Y-%m-%d}"
+        header = [] if day == self._day else [day_line(entry.at)]
+        self._day = day
+        return [*header, render_entry(entry)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -307,6 +327,8 @@ def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
         "minutes_to_contain": None,
         "seconds_to_alert": None,
         "seconds_to_contain": None,
+        "oncall_reaction_seconds": None,
+        "seconds_decision_to_contain": None,
         "spent_before_containment_usd": None,
         "spent_while_denied_usd": None,
         "counterfactual_usd": {"cad": None, "budgets": None},
@@ -321,9 +343,17 @@ def _summary(story: Story, messages: list[dict[str, Any]]) -> dict[str, Any]:
     end = contained or loop_stopped or loop_started
     if alerted_at:
         summary["seconds_to_alert"] = round((_at(alerted_at) - loop_started).total_seconds())
+    # tokenfuse's own latency (to alert; from the decision to contained) apart from the person's
+    approved = next((c for c in story.state.clicks if c["choice"] == "approve"), None)
+    if approved is not None:
+        summary["oncall_reaction_seconds"] = round((approved["at"] - approved["asked_at"]).total_seconds())
+    auto = story.policy == "auto" and alerted_at is not None
+    decided = approved["at"] if approved is not None else _at(alerted_at) if auto and alerted_at else None
     if contained:
         summary["minutes_to_contain"] = round((contained - loop_started).total_seconds() / 60, 1)
         summary["seconds_to_contain"] = round((contained - loop_started).total_seconds())
+        if decided is not None:
+            summary["seconds_decision_to_contain"] = round((contained - decided).total_seconds())
         lifted = restored or story.now
         summary["spent_while_denied_usd"] = round(_spent_while_denied(story, contained, lifted), 2)
     spent = meter.total(culprit, loop_started, end)
@@ -510,11 +540,19 @@ def render_summary(report: DemoReport) -> list[str]:
     lines.append(f"alarm               {_when(s.get('alarm_at'), 'never fired')}")
     after = f"+{s['seconds_to_alert']} s, " if s.get("seconds_to_alert") is not None else ""
     lines.append(f"alerted             {_when(s.get('alerted_at'), 'never')}  ({after}team {s.get('team')})")
+    if s.get("oncall_reaction_seconds") is not None:
+        lines.append(
+            f"approved            {s['oncall_reaction_seconds']} s after the card (the on-call's reaction "
+            "time: `--oncall-seconds`, not tokenfuse's)"
+        )
     if contained:
         lines.append(
             f"contained           {contained}  (+{s.get('seconds_to_contain')} simulated "
             "seconds after the start: the loop's calls are refused)"
         )
+        latency = latency_line(s)
+        if latency:
+            lines.append(f"tokenfuse's latency {latency}")
         lines.append(f"restored            {_when(s.get('restored_at'), 'not yet (still blocked)')}")
     else:
         lines.append(
@@ -552,6 +590,18 @@ def render_summary(report: DemoReport) -> list[str]:
     if report.json_path:
         lines.append(f"JSON report {report.json_path}")
     return lines
+
+
+def latency_line(s: dict[str, Any]) -> str | None:
+    """tokenfuse's own time, apart from the on-call's: to alert, and from the decision (the approve
+    click, or the alert under ``auto``) to the loop's calls refused."""
+    if s.get("seconds_to_alert") is None or s.get("seconds_decision_to_contain") is None:
+        return None
+    decision = "the click" if s.get("oncall_reaction_seconds") is not None else "the alert (auto)"
+    return (
+        f"{s['seconds_to_alert']} s to alert; {s['seconds_decision_to_contain']} s from {decision} "
+        "to contained"
+    )
 
 
 def remediation_line(r: dict[str, Any]) -> str:

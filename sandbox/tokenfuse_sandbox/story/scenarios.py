@@ -26,8 +26,10 @@ class Scenario:
     """Multiplier on input tokens per request."""
     output_tokens: float = 1.0
     """Multiplier on output tokens per request."""
-    fixed_after: timedelta = timedelta(minutes=18)
-    """When the owning team's code fix stops the loop (from the loop's start)."""
+    fixed_after: timedelta = timedelta(minutes=12)
+    """When the owning team's code fix stops the loop (from the loop's start): before a throttle that
+    began in the first minutes is lifted after its 15-minute cooldown, so the restore finds the loop
+    gone, as a team that was paged and blocked would have it."""
 
     def describe(self) -> str:
         parts = []

@@ -12,14 +12,16 @@ LOOP_START = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
 MINUTES_BEFORE = timedelta(minutes=20)
 HISTORY_START = LOOP_START.replace(hour=0) - timedelta(days=8)
 """Ordinary traffic starts here: every baseline day of the loop's day (7 whole days) has data."""
-ONCALL_DELAY = timedelta(minutes=2)
-"""How long the on-call takes to click after the approval request is posted."""
+ONCALL_SECONDS = 30
+"""How long the scripted on-call takes to click after the approval request is posted (a story
+parameter, ``tokenfuse demo --oncall-seconds``: the person's reaction time, not tokenfuse's latency)."""
 BUDGETS_AFTER = timedelta(hours=8)
 CAD_AFTER = timedelta(hours=24)
 MINUTE_PHASE_CAP = timedelta(hours=3)
-TIMEOUT_APPROVAL_MINUTES = 1
-"""moto times ``.waitForTaskToken`` out in real seconds: the ``timeout`` decision runs with a
-one-minute approval time-out (60 real seconds) instead of the usual 15 minutes."""
+TIMEOUT_APPROVAL_MINUTES = 5
+"""The ``timeout`` decision's approval time-out (simulated minutes, as every duration in the story):
+shorter than the directory's 15 minutes so that the time-out's trip comes while the loop still runs
+(the team's fix ships at the scenario's ``fixed_after``)."""
 
 
 @dataclass
