@@ -15,12 +15,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import TYPE_CHECKING
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
 from tokenfuse.charts import fitting_time_ticks, text_width, value_axis, widest
+from tokenfuse.html_email import templates
 
 if TYPE_CHECKING:
     from tokenfuse_sandbox.story.report import DemoReport
@@ -380,17 +378,6 @@ def _day_note(report: DemoReport, drawn: bool) -> str:
     return "No counterfactual drawn: the loop's spend had no baseline hour to project from."
 
 
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("tokenfuse_sandbox.story", "templates"),
-        autoescape=select_autoescape(["html", "j2"], default=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def render(report: DemoReport) -> str:
     series, s = report.series, report.summary
     marks = marks_of(report)
@@ -413,7 +400,7 @@ def render(report: DemoReport) -> str:
             marks, counterfactual, _day_note(report, drawn=bool(counterfactual)),
         ),
     ]  # fmt: skip
-    return _environment().get_template("chart.html.j2").render(
+    return templates("tokenfuse_sandbox.story").get_template("chart.html").render(
         report=report,
         arn=s.get("profile_arn"),
         team=s.get("team"),
