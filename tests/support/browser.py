@@ -100,11 +100,20 @@ class Browser:
         rects: list[list[Any]] = self.script(_RECTS, selector)
         return [Box(float(r[0]), float(r[1]), float(r[2]), float(r[3]), str(r[4])) for r in rects]
 
-    def screenshot(self, path: Path, full_page: bool = True) -> None:
+    def set_viewport(self, width: int, height: int = 900) -> None:
+        """Resize the window so the page's viewport (``window.innerWidth``) is ``width`` CSS pixels."""
+        self.driver.set_window_size(width, height)
+        inner = int(self.script("return window.innerWidth"))
+        if inner != width:  # the window's frame, where a platform draws one
+            self.driver.set_window_size(2 * width - inner, height)
+
+    def screenshot(self, path: Path, full_page: bool = True, width: int = 1280) -> None:
+        """A PNG of the page (``full_page``: the window grown to the page's height, at least ``width``
+        wide)."""
         if full_page:
             height = int(self.script("return document.documentElement.scrollHeight"))
-            width = int(self.script("return document.documentElement.scrollWidth"))
-            self.driver.set_window_size(max(width, 1280), height + 40)
+            page_width = int(self.script("return document.documentElement.scrollWidth"))
+            self.driver.set_window_size(max(page_width, width), height + 40)
         self.driver.save_screenshot(str(path))
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tokenfuse_sandbox.story.observe import Entry, Observer, channel_label, iso
 from tokenfuse_sandbox.story.org import FINOPS, Org, SeededProfile, TeamSpec, team_for_channel
-from tokenfuse_sandbox.story.timeline import LOOP_START, MINUTES_BEFORE, StoryState
+from tokenfuse_sandbox.story.timeline import CAD_AFTER, LOOP_START, MINUTES_BEFORE, StoryState
 
 if TYPE_CHECKING:
     from tokenfuse_sandbox.core import Sandbox
@@ -440,17 +440,18 @@ def _series(story: Story, summary: dict[str, Any]) -> dict[str, Any]:
     hourly = [(iso(t), usd) for t, usd in meter.series(culprit, h_start, h_end, 3600)]
     marks = []
     summary_marks = {
-        "loop starts": story.state.loop_start,
+        "loop": story.state.loop_start,
         "alert": _parse(summary.get("alerted_at")),
-        "approval": next((c["at"] for c in story.state.clicks if c["choice"] == "approve"), None),
         "trip": story.observer.denied_at.get(culprit.key),
         "restore": story.observer.lifted_at.get(culprit.key),
-        "Budgets": story.state.signals_sent.get("budget"),
-        "CAD": story.state.signals_sent.get("cost-anomaly"),
+        "fix": story.state.loop_start + story.scenario.fixed_after,
+        "budgets": story.state.signals_sent.get("budget"),
+        "cad": story.state.signals_sent.get("cost-anomaly"),
     }
-    for label, at in summary_marks.items():
+    for kind, at in summary_marks.items():
         if at is not None:
-            marks.append({"label": label, "at": iso(at)})
+            marks.append({"kind": kind, "at": iso(at)})
+    marks += _decision_marks(story)
     return {
         "profile": culprit.key,
         "minute_usd_per_hour": minute,
@@ -458,7 +459,52 @@ def _series(story: Story, summary: dict[str, Any]) -> dict[str, Any]:
         "marks": marks,
         "window": [iso(start), iso(end)],
         "day_window": [iso(h_start), iso(max(h_end, story.now + timedelta(hours=1)))],
+        "counterfactual_usd_per_hour": _counterfactual_hours(story, summary),
     }
+
+
+def _decision_marks(story: Story) -> list[dict[str, Any]]:
+    """Each decision on the culprit's remediation, from the flow's own audit events: the on-call's
+    (approve, decline, snooze) or the time-out's (``by`` None), else the policy's when it asked
+    nobody (auto, notify, dry-run, protected)."""
+    from tokenfuse.remediation.audit import SYSTEM_ACTOR
+
+    steps = [
+        e["detail"]
+        for e in story.sb.bus_events
+        if e.get("detail-type") == "Remediation Step"
+        and (e.get("detail") or {}).get("profile_arn") == story.culprit.arn
+    ]
+    decided = [d for d in steps if d.get("step") == "approval-decided" and d.get("decision")]
+    if not decided:
+        decided = [
+            d for d in steps if d.get("step") == "policy" and d.get("decision") not in (None, "approve")
+        ]
+    return [
+        {
+            "kind": "decision",
+            "at": d["at"],
+            "decision": d["decision"],
+            "by": _approver_name(d["actor"]) if d.get("actor") and d["actor"] != SYSTEM_ACTOR else None,
+        }
+        for d in decided
+    ]
+
+
+def _counterfactual_hours(story: Story, summary: dict[str, Any]) -> list[tuple[str | None, float]]:
+    """The counterfactual hour by hour ($/h) from the loop's start until CAD would have caught it:
+    the same hours a day earlier as measured, scaled so they add up to the summary's CAD
+    counterfactual (its first 8 hours then add up to the Budgets one: one ratio scales both)."""
+    started = _parse(summary.get("loop_started_at"))
+    cad = (summary.get("counterfactual_usd") or {}).get("cad")
+    if started is None or not cad:
+        return []
+    from tokenfuse_sandbox.story.meter import floor_to
+
+    day = timedelta(days=1)
+    base = story.meter.series(story.culprit, floor_to(started - day, 3600), started - day + CAD_AFTER, 3600)
+    measured = sum(usd for _, usd in base)
+    return [(iso(t + day), usd * cad / measured) for t, usd in base] if measured > 0 else []
 
 
 def _missing(story: Story, summary: dict[str, Any], incidents: list[dict[str, Any]]) -> list[str]:
