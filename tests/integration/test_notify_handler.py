@@ -26,7 +26,7 @@ from tokenfuse.adapters.remediation import execution_name
 from tokenfuse.alerts.service import AlertNotDelivered
 from tokenfuse.alerts.settings import NotifySettings
 from tokenfuse.alerts.wiring import build_service
-from tokenfuse.events import Incident, ProfileNonCompliant, SpikeAttributed
+from tokenfuse.events import ArrivalRate, Incident, ProfileNonCompliant, SpikeAttributed
 from tokenfuse_sandbox.emulation.slack_server import SlackServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -382,6 +382,43 @@ def test_alarm_then_cad_hours_later_updates_the_same_thread(world):
     assert update.ts == root.ts and "2 signals (token-rate alarm, Cost Anomaly Detection)" in update.text
     assert any(b.get("block_id") == "tokenfuse_anomaly_feedback" for b in update.blocks)
     assert len(world.executions()) == 1
+
+
+LATE_CAD_WINDOW = {
+    "window_start": datetime(2026, 11, 26, 0, 0, tzinfo=UTC),
+    "window_end": datetime(2026, 11, 27, 0, 0, tzinfo=UTC),
+    "received_at": datetime(2026, 11, 27, 18, 4, tzinfo=UTC),  # the day's anomaly, 18 h after it
+}
+
+
+def late_cad(**culprit_changes: Any) -> SpikeAttributed:
+    cad = with_signal(spike("spike-cad.json"), **LATE_CAD_WINDOW)
+    return cad.model_copy(update={"culprits": [cad.culprits[0].model_copy(update=culprit_changes)]})
+
+
+def test_a_late_cad_shows_and_carries_the_rate_read_at_its_arrival(world):
+    world.invoke(spike(culprits=[spike().culprits[0]]))
+    (root,) = world.posts()
+    arrival = ArrivalRate(
+        hour_start=datetime(2026, 11, 27, 17, tzinfo=UTC),
+        hour_end=datetime(2026, 11, 27, 18, tzinfo=UTC),
+        cost_per_hour_usd=17.2,
+        tokens_per_hour=2_500_000.0,
+    )
+    world.invoke(late_cad(rate_at_arrival=arrival), advance=timedelta(hours=39))
+    (reply,) = world.posts(top_level=False)
+    assert "Rate at arrival: $17.20/h in the hour to 18:00 UTC;" in reply.text
+    (update,) = world.updates()
+    assert update.ts == root.ts and "Rate now: $17.20/h (measured 2026-11-27 18:00 UTC)" in update.text
+
+
+def test_a_late_cad_without_its_arrival_hour_never_passes_the_window_off_as_now(world):
+    world.invoke(spike(culprits=[spike().culprits[0]]))
+    world.invoke(late_cad(), advance=timedelta(hours=39))
+    (reply,) = world.posts(top_level=False)
+    assert "Rate at arrival" not in reply.text and "Rate over the anomaly window: $142.30/h;" in reply.text
+    (update,) = world.updates()
+    assert "Rate now: $142.30/h (measured 02:58 UTC)" in update.text  # the alarm's, still the latest
 
 
 def test_cad_re_alert_updates_the_root_and_replies(world):

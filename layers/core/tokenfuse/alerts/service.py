@@ -213,20 +213,23 @@ class AlertService:
     def _with_arrival_rate(
         self, incident: Incident, culprit: Culprit, spike: SpikeAttributed, now: datetime
     ) -> Incident:
-        """The card's rate now: a later signal's latest measured hour, when it is newer."""
+        """The card's rate now: a later signal's rate as it arrived, when it is newer (a rate over a
+        window long past is never the card's "now")."""
         card = messages.card_of(incident)
-        rate = messages.latest_rate(culprit)
-        if rate is None or (card.rate_at is not None and card.rate_at >= spike.window_end):
+        measured = messages.rate_at_arrival(culprit, spike.signal)
+        if measured is None or (card.rate_at is not None and card.rate_at >= measured.at):
             return incident
-        card = card.model_copy(update={"rate_usd_per_hour": rate, "rate_at": spike.window_end})
+        card = card.model_copy(update={"rate_usd_per_hour": measured.usd_per_hour, "rate_at": measured.at})
         return incidents.update(self.table, incident.incident_id, {"card": card}, now)
 
     # -- delivery ----------------------------------------------------------------------------------
 
     def _announce(self, view: AlertView, route: Route, now: datetime, result: CulpritResult) -> Incident:
-        """The incident's first message; where a post started its thread, the incident keeps it."""
+        """The incident's first message; where a post started its thread, the incident keeps it, and
+        its status card as posted (so a later signal's window never re-dates the card's rate)."""
         result.delivery = self._deliver(IncidentAlert(view), route, None, view.owner_label, _what(view))
-        return self._keep_thread(view.incident, result.delivery, now, announced=True)
+        card = messages.card_of(view.incident)
+        return self._keep_thread(view.incident, result.delivery, now, announced=True, card=card)
 
     def _follow_up(self, view: AlertView, route: Route, now: datetime, result: CulpritResult) -> Incident:
         """A later signal: in the incident's thread (updating its root), else as the first message

@@ -41,6 +41,7 @@ from tokenfuse.adapters.cloudwatch import (
     insights_period,
     model_id_series,
 )
+from tokenfuse.attribution.arrival import arrival_hour, read_arrival_rates
 from tokenfuse.attribution.kinds import KindThresholds
 from tokenfuse.attribution.measured import with_measured
 from tokenfuse.attribution.peak import find_peak
@@ -78,7 +79,7 @@ from tokenfuse.attribution.usage import (
 )
 from tokenfuse.canaries import CANARY_NAME_PREFIX, is_drill_profile
 from tokenfuse.errors import NotFound, TokenfuseError
-from tokenfuse.events import ReadMethod, ScopeRead, SpendSignal, SpikeAttributed
+from tokenfuse.events import ArrivalRate, ReadMethod, ScopeRead, SpendSignal, SpikeAttributed
 from tokenfuse.observability import logger
 from tokenfuse.settings import FunctionSettings
 
@@ -284,12 +285,16 @@ class Attributor:
 
         options = s.rank_options
         ranking = rank(figures, named, options)
+        at_arrival = self._arrival_rates(signal, grid, now, ranking.culprits, clients_of)
         culprits = []
         for f in ranking.culprits:
             owner = (
                 Owner() if f.profile_arn is None else self._owner(clients_of[f.key].bedrock, f.profile_arn)
             )
-            culprits.append(culprit(f, owner, grid, ranking.spike, options))
+            found = culprit(f, owner, grid, ranking.spike, options)
+            if f.key in at_arrival:
+                found = found.model_copy(update={"rate_at_arrival": at_arrival[f.key]})
+            culprits.append(found)
         direct = sum(max(0.0, f.delta() or 0.0) for f in figures if f.subject == "direct-model")
         attributed = SpikeAttributed(
             signal=signal,
@@ -309,6 +314,34 @@ class Attributor:
             notes=notes,
         )
         return with_measured(attributed, options.severity)
+
+    def _arrival_rates(
+        self,
+        signal: SpendSignal,
+        grid: HourGrid,
+        now: datetime,
+        culprits: Sequence[ProfileFigures],
+        clients_of: Mapping[str, ScopeClients],
+    ) -> dict[str, ArrivalRate]:
+        """The culprits' rates in the last complete hour before the signal arrived, when the window
+        ends before it (:mod:`tokenfuse.attribution.arrival`); one call per scope."""
+        hour = arrival_hour(signal.received_at, now, grid.window_end)
+        if hour is None:
+            return {}
+        by_scope: dict[int, tuple[ScopeClients, list[ProfileFigures]]] = {}
+        for f in culprits:
+            clients = clients_of[f.key]
+            by_scope.setdefault(id(clients), (clients, []))[1].append(f)
+        out: dict[str, ArrivalRate] = {}
+        for clients, figures in by_scope.values():
+            reader = MetricReader(clients.cloudwatch)
+            try:
+                out |= read_arrival_rates(reader, figures, hour)
+            except TokenfuseError as error:  # the window's figures stand; the reply says which they are
+                logger.warning("could not read the rate at arrival", extra={"error": str(error)})
+            self.stats.get_metric_data_calls += reader.calls
+            self.stats.datapoints += reader.datapoints
+        return out
 
     # -- one scope ------------------------------------------------------------------------------
 
