@@ -705,6 +705,7 @@ class RecordingCostExplorer:
 def test_feedback_button_sends_cad_feedback(world, choice, feedback):
     from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
     from tokenfuse.alerts.feedback import apply_feedback, is_feedback_action
+    from tokenfuse.alerts.slack_render import parse_feedback_value
 
     world.invoke(spike("spike-cad.json"))
     (root,) = world.posts()
@@ -717,13 +718,22 @@ def test_feedback_button_sends_cad_feedback(world, choice, feedback):
     )
     assert is_feedback_action(button["action_id"])
     ce = RecordingCostExplorer()
+    service = build_service(NotifySettings.from_env())
+    incident_id, clicked = parse_feedback_value(button["value"])
     result = apply_feedback(
-        button["value"], "U0SUPPORT1", build_service(NotifySettings.from_env()), AnomalyFeedback(ce)
+        incident_id,
+        clicked,
+        "U0SUPPORT1",  # an on-call approver of support, the owning team
+        table=service.table,
+        feedback=lambda: AnomalyFeedback(ce),
+        directory=lambda: service.directory,
+        planned_note="planned activity (<@U0SUPPORT1>)",
+        now=world.now,
     )
     assert ce.calls == [{"AnomalyId": "2f8c6e1a-7b3d-4c9e-a1f0-5d6e7f8a9b0c", "Feedback": feedback}]
     (incident,) = world.incidents()
     assert (incident.status == "planned") is (choice == "planned") and result.planned is (choice == "planned")
-    assert result.summary.startswith("Thanks: told Cost Anomaly Detection")
+    assert result.outcome == "sent" and result.anomaly_ids == ["2f8c6e1a-7b3d-4c9e-a1f0-5d6e7f8a9b0c"]
 
 
 def test_non_compliant_profile_is_reported_to_finops(world):

@@ -286,13 +286,6 @@ def test_a_non_compliant_note_names_every_problem_and_the_creator():
     )
 
 
-def test_feedback_thanks_counts_the_anomalies():
-    assert messages.anomaly_feedback_thanks("planned", 2, "PLANNED_ACTIVITY", True) == (
-        "Thanks: told Cost Anomaly Detection this anomaly was planned activity (2 anomaly id(s), "
-        "feedback PLANNED_ACTIVITY). The incident stays quiet from now on."
-    )
-
-
 # -- delivery: said only as it happened ------------------------------------------------------------
 
 SLACK_500 = Reach("Customer Support", "slack", "internal_error")

@@ -760,13 +760,3 @@ def not_delivered(what: str, tried: Sequence[Reach]) -> str:
     if not tried:
         return f"{what}: no destination to send it to (no channel or email, for the team nor for FinOps)"
     return f"{what}: nothing took the alert (tried {'; '.join(_reached(r) for r in tried)})"
-
-
-def anomaly_feedback_thanks(choice: str, anomalies: int, feedback: str, planned: bool) -> str:
-    """The ephemeral reply (and audit line) to a CAD feedback button."""
-    what = {"accurate": "accurate", "false-positive": "a false positive", "planned": "planned activity"}
-    tail = " The incident stays quiet from now on." if planned else ""
-    return (
-        f"Thanks: told Cost Anomaly Detection this anomaly was {what[choice]} "
-        f"({anomalies} anomaly id(s), feedback {feedback}).{tail}"
-    )
