@@ -1,4 +1,5 @@
-"""Untrusted text made safe for one log line or one error message."""
+"""Text helpers: untrusted text made safe for one log line or one error message; a phrase as the
+start of a sentence."""
 
 ONE_LINE_LIMIT = 300
 
@@ -20,3 +21,9 @@ def one_line(value: object, limit: int = ONE_LINE_LIMIT) -> str:
         text = text[: 4 * limit]
     safe = "".join(_escaped(char) for char in text)
     return safe if len(safe) <= limit else safe[: limit - 3] + "..."
+
+
+def sentence(phrase: str) -> str:
+    """``phrase`` with its first letter upper case and the rest as it was (``str.capitalize`` would
+    lower-case the rest: a role name, ``ModelId``): ``blocked role/Worker`` -> ``Blocked role/Worker``."""
+    return phrase[:1].upper() + phrase[1:]

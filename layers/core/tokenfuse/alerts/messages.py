@@ -251,19 +251,21 @@ def duration(seconds: int) -> str:
     return f"{minutes // 60} h" if minutes >= 120 and minutes % 60 == 0 else f"{minutes} min"
 
 
-def block_words(action: Action, cooldown_seconds: int) -> str:
+def block_words(action: Action, cooldown_seconds: int, what: str | None = None) -> str:
     """What people read for an action (the wire values stay ``throttle`` / ``detach``):
-    ``block for 15 min``, ``block until restored``; ``no action`` for ``none``."""
+    ``block for 15 min``, ``block until restored``, with what is blocked when said (``block
+    role/worker on support-bot for 15 min``); ``no action`` for ``none``, whatever the scope."""
+    target = f" {what}" if what else ""
     if action == "throttle":
-        return f"block for {duration(cooldown_seconds)}"
+        return f"block{target} for {duration(cooldown_seconds)}"
     if action == "detach":
-        return "block until restored"
+        return f"block{target} until restored"
     return "no action"
 
 
-def blocked_words(action: Action, cooldown_seconds: int) -> str:
+def blocked_words(action: Action, cooldown_seconds: int, what: str | None = None) -> str:
     """The same in the past: ``blocked for 15 min``, ``blocked until restored``."""
-    return block_words(action, cooldown_seconds).replace("block ", "blocked ", 1)
+    return block_words(action, cooldown_seconds, what).replace("block ", "blocked ", 1)
 
 
 def action_phrase(policy: Policy) -> str:
