@@ -261,13 +261,14 @@ def _token(token_secret: str | None, profile: str | None, region: str | None) ->
         import boto3
 
         session = boto3.Session(profile_name=profile, region_name=region)
-        value = str(session.client("secretsmanager").get_secret_value(SecretId=token_secret)["SecretString"])
-        if value.strip().startswith("{"):
-            import json
+        from tokenfuse.adapters.slack import BOT_TOKEN_KEYS
+        from tokenfuse.text import secret_value
 
-            document = json.loads(value)
-            value = str(document.get("bot_token") or document.get("token") or "")
-        return value.strip()
+        value = str(session.client("secretsmanager").get_secret_value(SecretId=token_secret)["SecretString"])
+        try:
+            return secret_value(value, *BOT_TOKEN_KEYS)
+        except ValueError as error:
+            raise Refused(f"{token_secret}: the secret {error}") from None
     token = os.environ.get("SLACK_BOT_TOKEN")
     if not token:
         raise Refused("no Slack bot token: set SLACK_BOT_TOKEN or pass --token-secret")

@@ -23,7 +23,7 @@ from tokenfuse.composition import composition_root
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.observability import correlate, logger
 from tokenfuse.remediation import messages
-from tokenfuse.remediation.channels import SlackResponder, secret_text
+from tokenfuse.remediation.channels import SlackResponder
 from tokenfuse.remediation.contracts import RestoreProfilesTask
 from tokenfuse.remediation.decisions import ApprovalDesk, ApproverOf, DecisionReply
 from tokenfuse.remediation.directory import owner
@@ -37,6 +37,7 @@ from tokenfuse.remediation.interactions import (
 from tokenfuse.remediation.refusals import Refusals, printable
 from tokenfuse.remediation.settings import ApproveSettings
 from tokenfuse.teams import FINOPS, TeamDirectory, deployed_directory
+from tokenfuse.text import secret_value
 
 
 def _now_epoch() -> float:
@@ -190,13 +191,15 @@ def _secret(arn: str | None, variable: str, *keys: str) -> str:
     if not arn:
         raise EndpointMisconfigured(f"{variable} is not set")
     try:
-        text = secret_text(get_secret(arn), *keys)
-    except (GetParameterError, GetSecretError, TokenfuseError, ValueError) as error:
+        raw = get_secret(arn)
+    except (GetParameterError, GetSecretError, TokenfuseError) as error:
         raise EndpointMisconfigured(f"the secret in {variable} cannot be loaded: {error}") from error
-    if not text.strip():
+    try:
+        text = secret_value(raw, *keys)
+    except ValueError as error:
+        raise EndpointMisconfigured(f"the secret in {variable} {error}") from None
+    if not text:
         raise EndpointMisconfigured(f"the secret in {variable} is empty")
-    if text.lstrip().startswith("{"):  # JSON without any of the keys: secret_text gave it back whole
-        raise EndpointMisconfigured(f"the secret in {variable} is JSON without a {' or '.join(keys)} key")
     return text
 
 
