@@ -445,6 +445,9 @@ def test_loop_back_after_quiet_period_opens_a_new_incident(world):
     world.invoke(later, advance=timedelta(hours=10))
     assert len(world.posts(top_level=True)) == 2 and len(world.executions()) == 2
     assert sorted(i.status for i in world.incidents()) == ["closed", "open"]
+    # the first closed when its quiet period (INCIDENT_QUIET_HOURS=6) ended, not 10 h later
+    (first,) = [i for i in world.incidents() if i.status == "closed"]
+    assert first.closed_at == first.last_signal_at + timedelta(hours=6)
 
 
 # -- Slack failures --------------------------------------------------------------------------------
