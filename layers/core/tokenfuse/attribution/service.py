@@ -25,7 +25,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -83,6 +83,11 @@ from tokenfuse.events import ArrivalRate, ReadMethod, ScopeRead, SpendSignal, Sp
 from tokenfuse.observability import logger
 from tokenfuse.settings import FunctionSettings
 
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_bedrock import BedrockClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+
 SERIES_CHECK_PROFILES = 4_500
 """From this many listed profiles, ListMetrics counts the scope's series before Metrics Insights
 ranks them: below it, even both ModelId forms of every profile plus 1,000 model-level series stay
@@ -124,8 +129,10 @@ class AttributionSettings(FunctionSettings):
 
 @dataclass
 class ScopeClients:
-    bedrock: Any
-    cloudwatch: Any
+    """The clients that read one scope (an account and region)."""
+
+    bedrock: "BedrockClient"
+    cloudwatch: "CloudWatchClient"
 
 
 ClientFactory = Callable[[str | None, str], ScopeClients]
@@ -136,7 +143,7 @@ class AwsClientFactory(aws.MemberSessions):
     """Clients in the function's own account, or through the member role in another account."""
 
     def __init__(
-        self, member_role_name: str, base: Any | None = None, own_account: str | None = None
+        self, member_role_name: str, base: "boto3.Session | None" = None, own_account: str | None = None
     ) -> None:
         super().__init__(member_role_name, "tokenfuse-attribute", base=base, own_account=own_account)
 
@@ -345,14 +352,14 @@ class Attributor:
 
     # -- one scope ------------------------------------------------------------------------------
 
-    def _profiles(self, bedrock: Any, named: set[str]) -> list[InferenceProfile]:
+    def _profiles(self, bedrock: "BedrockClient", named: set[str]) -> list[InferenceProfile]:
         """The scope's application profiles, plus a named profile the list did not return."""
         profiles = list_application_profiles(bedrock)
         return profiles + self._fetch(
             bedrock, named - {p.profile_id for p in profiles} - {p.arn for p in profiles}
         )
 
-    def _fetch(self, bedrock: Any, identifiers: set[str]) -> list[InferenceProfile]:
+    def _fetch(self, bedrock: "BedrockClient", identifiers: set[str]) -> list[InferenceProfile]:
         """Profiles by id or ARN with GetInferenceProfile (one not found is logged and skipped)."""
         found: list[InferenceProfile] = []
         known: set[str] = set()
@@ -425,7 +432,7 @@ class Attributor:
         return ScopeReading(figures, read, notes)
 
     @staticmethod
-    def _canaries(bedrock: Any, profiles: Sequence[InferenceProfile]) -> list[InferenceProfile]:
+    def _canaries(bedrock: "BedrockClient", profiles: Sequence[InferenceProfile]) -> list[InferenceProfile]:
         """The drill canaries among ``profiles``: only canary-named ones have their tags read."""
         found = []
         for profile in profiles:
@@ -445,7 +452,11 @@ class Attributor:
     # -- ranking reads --------------------------------------------------------------------------
 
     def _rank_totals(
-        self, cloudwatch: Any, grid: HourGrid, profiles: Sequence[InferenceProfile], now: datetime
+        self,
+        cloudwatch: "CloudWatchClient",
+        grid: HourGrid,
+        profiles: Sequence[InferenceProfile],
+        now: datetime,
     ) -> tuple[SeriesTotals, ReadMethod, str | None, int]:
         """The ranking's sums, how they were read, why not with Metrics Insights, and the series count."""
         self._scope_calls = 0
@@ -474,12 +485,12 @@ class Attributor:
             return totals, "metric-stat", reason, len(listed)
         return totals, "metrics-insights", None, len(listed) if listed is not None else len(totals.labels)
 
-    def _list_series(self, cloudwatch: Any) -> set[str]:
+    def _list_series(self, cloudwatch: "CloudWatchClient") -> set[str]:
         labels, pages = model_id_series(cloudwatch, OUTPUT_TOKENS)
         self.stats.list_metrics_calls += pages
         return labels
 
-    def _insights(self, cloudwatch: Any, grid: HourGrid) -> tuple[SeriesTotals, bool]:
+    def _insights(self, cloudwatch: "CloudWatchClient", grid: HourGrid) -> tuple[SeriesTotals, bool]:
         """Each metric's top series over the window and over the baseline days (one call each)."""
         reader = InsightsReader(cloudwatch)
         totals = SeriesTotals()
@@ -498,7 +509,7 @@ class Attributor:
         self._scope_calls += reader.calls
         return totals, partial
 
-    def _partitioned(self, cloudwatch: Any, grid: HourGrid, labels: set[str]) -> SeriesTotals:
+    def _partitioned(self, cloudwatch: "CloudWatchClient", grid: HourGrid, labels: set[str]) -> SeriesTotals:
         """The ranking's sums with MetricStat queries, 500 a call: the token counts of every series
         over the window (one datapoint each), then over the baseline days for those active in it."""
         reader = MetricReader(cloudwatch)
@@ -601,7 +612,7 @@ class Attributor:
         """(rates, the model ids behind the subject, those without a price, which rate and why)."""
         return subject_rates(subject, region, self.prices)
 
-    def _owner(self, bedrock: Any, arn: str) -> Owner:
+    def _owner(self, bedrock: "BedrockClient", arn: str) -> Owner:
         try:
             recorded = self.known_tags(arn) if self.known_tags else None
         except TokenfuseError as error:
