@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from tokenfuse.alerts.delivery import Attempt, EmailDestination, SlackDestination
     from tokenfuse.alerts.view import AlertView
     from tokenfuse.teams import Route, TeamDirectory
+    from tokenfuse_sandbox.server import SandboxState
 
 DEFAULT_DIRECTORY = Path("config/teams.yaml")
 SANDBOX_DIRECTORY = Path(__file__).resolve().parents[2] / "config" / "teams.sandbox.yaml"
@@ -99,11 +100,12 @@ def test_alert(
     route = directory.route(None if team == "finops" else team)
     if team != "finops" and route.team is None:
         raise Refused(f"no team '{team}' in {path}")
-    view = sample_view(directory, route, environment)
+    state = _running_sandbox() if sandbox else None
+    view = sample_view(directory, route, environment, _alert_time(sandbox, state))
     owner = route.team.name if route.team else "finops"
     if route.slack_channel:
         destination = SlackDestination(route.slack_channel, "owner", owner)
-        attempt = _send_slack(destination, view, sandbox=sandbox, token_secret=token_secret,
+        attempt = _send_slack(destination, view, sandbox=sandbox, state=state, token_secret=token_secret,
                               profile=profile, region=region)  # fmt: skip
     else:
         attempt = _send_email(
@@ -121,13 +123,33 @@ def test_alert(
         typer.echo(sent.text)
 
 
-def sample_view(directory: TeamDirectory, route: Route, environment: str) -> AlertView:
-    """An AlertView of a made-up output runaway on one of the team's profiles, labelled [TEST]."""
+def _running_sandbox() -> SandboxState | None:
+    from tokenfuse_cli.sandbox import running
+
+    return running()
+
+
+def _alert_time(sandbox: bool, state: SandboxState | None) -> datetime:
+    """When the sample alert happens: the running sandbox's simulated clock; with ``--sandbox`` and
+    none up, the clock a fresh sandbox starts at; in an account, its real now."""
+    if state is not None:
+        return state.clock
+    if sandbox:
+        from tokenfuse_sandbox.story.showback import NOW
+
+        return NOW
+    from tokenfuse import clock
+
+    return clock.now()
+
+
+def sample_view(directory: TeamDirectory, route: Route, environment: str, at: datetime) -> AlertView:
+    """An AlertView of a made-up output runaway on one of the team's profiles at ``at``, labelled [TEST]."""
     from tokenfuse.alerts.view import AlertView, default_links
     from tokenfuse.events import Culprit, SpendSignal, SpikeAttributed, TokensPerRequest
     from tokenfuse.incidents import new_incident
 
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    now = at.astimezone(UTC).replace(second=0, microsecond=0)
     team_tag = route.team.name if route.team else None
     signal = SpendSignal(
         source="token-rate-alarm",
@@ -207,12 +229,14 @@ def _send_slack(
     view: AlertView,
     *,
     sandbox: bool,
+    state: SandboxState | None,
     token_secret: str | None,
     profile: str | None,
     region: str | None,
 ) -> Attempt:
     """Through :class:`~tokenfuse.alerts.slack_delivery.SlackDelivery`, as notify sends: to Slack,
-    to the running sandbox's Slack server (`tokenfuse sandbox up`), or to one started for this call."""
+    to the running sandbox's Slack server (``state``: `tokenfuse sandbox up`), or to one started for
+    this call."""
     from tokenfuse.adapters.slack import SlackSender
     from tokenfuse.alerts.delivery import IncidentAlert
     from tokenfuse.alerts.slack_delivery import SlackDelivery
@@ -221,9 +245,6 @@ def _send_slack(
     if not sandbox:
         sender = SlackSender(_token(token_secret, profile, region))
         return SlackDelivery(sender, _UncountedPosts()).send(destination, alert, None)
-    from tokenfuse_cli.sandbox import running
-
-    state = running()
     if state is not None:
         sender = SlackSender(state.slack_token, base_url=state.slack_base_url)
         return SlackDelivery(sender, _UncountedPosts()).send(destination, alert, None)
@@ -240,13 +261,14 @@ def _token(token_secret: str | None, profile: str | None, region: str | None) ->
         import boto3
 
         session = boto3.Session(profile_name=profile, region_name=region)
-        value = str(session.client("secretsmanager").get_secret_value(SecretId=token_secret)["SecretString"])
-        if value.strip().startswith("{"):
-            import json
+        from tokenfuse.adapters.slack import BOT_TOKEN_KEYS
+        from tokenfuse.text import secret_value
 
-            document = json.loads(value)
-            value = str(document.get("bot_token") or document.get("token") or "")
-        return value.strip()
+        value = str(session.client("secretsmanager").get_secret_value(SecretId=token_secret)["SecretString"])
+        try:
+            return secret_value(value, *BOT_TOKEN_KEYS)
+        except ValueError as error:
+            raise Refused(f"{token_secret}: the secret {error}") from None
     token = os.environ.get("SLACK_BOT_TOKEN")
     if not token:
         raise Refused("no Slack bot token: set SLACK_BOT_TOKEN or pass --token-secret")

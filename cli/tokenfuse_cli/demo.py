@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,6 +21,21 @@ import typer
 if TYPE_CHECKING:
     from tokenfuse_sandbox.core import Sandbox
     from tokenfuse_sandbox.emulation.slack_server import SlackCall
+
+SAMPLES_CLOCK = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
+"""The simulated now the samples run at: the afternoon of the samples' own day (their latest window
+ends before it, the oldest starts within the 400 days the plausibility checks allow), the receipt
+the signal tests read them at. On the wall clock, samples with fixed dates would age out of those
+checks; on this clock they give the same result in any year."""
+
+
+def samples_sandbox(template: Path | None, **options: Any) -> Sandbox:
+    """A sandbox whose simulated clock starts at :data:`SAMPLES_CLOCK` (``options`` as
+    :class:`~tokenfuse_sandbox.Sandbox` takes them): where :func:`run_samples` runs."""
+    from tokenfuse_sandbox import Sandbox
+
+    return Sandbox(template, clock_start=SAMPLES_CLOCK, **options)
+
 
 # Which topic an SNS sample belongs to, by its file name (then by the topic name in the sample).
 _TOPICS = {"cad": "CostAnomalyTopic", "budget": "BudgetsTopic", "alarm": "TokenRateAlarmTopic"}
@@ -123,6 +139,7 @@ def _slack_calls(sb: Sandbox) -> list[SlackCall]:
 
 
 def run_samples(sb: Sandbox, files: list[Path]) -> list[dict[str, Any]]:
+    """Each sample through ``sb`` (made by :func:`samples_sandbox`: its clock at the samples' time)."""
     results: list[dict[str, Any]] = []
     for file in files:
         try:
@@ -229,7 +246,7 @@ def render(results: list[dict[str, Any]]) -> str:
 def run_samples_command(events_dir: Path | None, template: Path | None, json_path: Path | None) -> None:
     """Send every sample in events/ through the sandbox and show where each went."""
     from tokenfuse_cli.local import stdout_to_stderr
-    from tokenfuse_sandbox import Sandbox, TemplateError
+    from tokenfuse_sandbox import TemplateError
     from tokenfuse_sandbox.core import find_template
 
     if events_dir is None:
@@ -242,7 +259,7 @@ def run_samples_command(events_dir: Path | None, template: Path | None, json_pat
     started = time.monotonic()
     with stdout_to_stderr() as out:  # handlers log to stdout; the table is the only thing on stdout
         try:
-            with Sandbox(template) as sb:
+            with samples_sandbox(template) as sb:
                 results = run_samples(sb, files)
         except TemplateError as error:
             typer.echo(f"error: {error}", err=True)

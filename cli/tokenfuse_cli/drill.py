@@ -127,9 +127,8 @@ def finish(report: Report, json_path: Path | None, render: Callable[[Any], str])
         if json_path is not None:
             try:
                 json_path.write_text(report.to_json_text())
-            except OSError as error:
-                typer.echo(f"cannot write {json_path}: {error.strerror or error}", err=True)
-                raise typer.Exit(2) from None
+            except OSError as error:  # the root group says it, as `report` does (exit 2)
+                raise Refused(f"cannot write {json_path}: {error.strerror or error}") from None
     if not report.passed:
         raise typer.Exit(1)
 

@@ -10,6 +10,8 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from tokenfuse.adapters.aws import aws_call
+from tokenfuse.errors import AwsError
 from tokenfuse_sandbox.clients import SandboxClients
 from tokenfuse_sandbox.runtime import FunctionSpec
 from tokenfuse_sandbox.template import Physical, Template, TemplateError
@@ -386,10 +388,9 @@ class Provisioner:
         kwargs: dict[str, Any] = {"name": name, "definition": definition, "roleArn": role}
         kwargs["type"] = str(self.t.resolve(props.get("Type", "STANDARD"), f"{where}.Type"))
         try:
-            created = self.c["stepfunctions"].create_state_machine(**kwargs)["stateMachineArn"]
-        except self.c["stepfunctions"].exceptions.ClientError as error:
-            raise TemplateError(f"Resources.{lid}: Step Functions refused the definition: {error}") from error
-        except Exception as error:
+            with aws_call("states:CreateStateMachine", resource=name):
+                created = self.c["stepfunctions"].create_state_machine(**kwargs)["stateMachineArn"]
+        except AwsError as error:
             raise TemplateError(f"Resources.{lid}: Step Functions refused the definition: {error}") from error
         if created != arn:
             phys.ref = phys.attrs["Arn"] = created

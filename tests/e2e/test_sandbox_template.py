@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tokenfuse.events import BUS_SOURCES, DETAIL_TYPES
-from tokenfuse_cli.demo import classify, run_samples
+from tokenfuse_cli.demo import classify, run_samples, samples_sandbox
 from tokenfuse_sandbox import Sandbox
 
 pytestmark = pytest.mark.e2e
@@ -52,7 +52,7 @@ def test_every_function_in_the_template_imports_and_its_handler_resolves():
 @pytest.fixture(scope="module")
 def sb(project_factory):
     # Real handlers; a function whose app.py is not written yet runs tests/fixtures/handlers/stub_app.py.
-    with Sandbox(project_factory("real", handlers="real")) as sandbox:
+    with samples_sandbox(project_factory("real", handlers="real")) as sandbox:
         sandbox.sample_results = run_samples(sandbox, sorted(EVENTS.glob("*.json")))
         yield sandbox
 

@@ -3,21 +3,35 @@ signed email links resume the waiting execution once; everything else is refused
 
 import json
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
 from tests.support.approve_endpoint import (
     APPROVAL_ID,
+    APPROVER,
+    INCIDENTS_TABLE,
+    OTHER_TEAMS_APPROVER,
     SIGNING_SECRET,
+    STRANGER,
     TASK_TOKEN,
+    TEAM_DIRECTORY,
     approve_endpoint,
     button_click,
     email_token,
     form,
     slack_headers,
 )
+from tokenfuse import incidents
 from tokenfuse.adapters.approvals_table import ApprovalsTable
+from tokenfuse.adapters.incidents_table import IncidentsTable
+from tokenfuse.alerts.slack_render import feedback_action_id, feedback_value
+from tokenfuse.events import SpikeAttributed
+from tokenfuse.teams import TeamDirectory
+
+GOLDEN = Path(__file__).resolve().parents[2] / "tests" / "golden" / "alerts"
 
 TABLE = "tokenfuse-approvals-test"
 
@@ -131,3 +145,99 @@ def test_expired_and_tampered_links_are_401(approve):
     tampered = call("POST", "/email/approve", urlencode({"token": _link()[:-3] + "abc"}), headers)
     assert expired["statusCode"] == 401 and tampered["statusCode"] == 401
     assert calls() == [] and _status() == "pending"
+
+
+# -- CAD feedback: "planned" silences the incident, so only an approver may click it ---------------
+
+ANOMALY_ID = "2f8c6e1a-7b3d-4c9e-a1f0-5d6e7f8a9b0c"
+
+
+def _search_incident(team: str = "search") -> str:
+    """An open incident of team ``team`` that a CAD anomaly joined, in the incidents table."""
+    spike = SpikeAttributed.from_bus(json.loads((GOLDEN / "spike-cad.json").read_text()))
+    culprit = spike.culprits[0].model_copy(update={"team": team})
+    route = TeamDirectory.model_validate(TEAM_DIRECTORY).route(team)
+    recorded = incidents.record_signal(
+        IncidentsTable(INCIDENTS_TABLE), spike, culprit, route, planned=None, now=datetime.now(UTC)
+    )
+    assert recorded is not None and recorded.incident.anomaly_ids == [ANOMALY_ID]
+    return recorded.incident.incident_id
+
+
+def _feedback_click(incident_id: str, choice: str, user: str):
+    payload = button_click(
+        feedback_value(incident_id, choice), user=user, action_id=feedback_action_id(choice)
+    )
+    body = form(payload)
+    return body, {"Content-Type": "application/x-www-form-urlencoded", **slack_headers(body)}
+
+
+def _incident_status(incident_id: str) -> str:
+    found = IncidentsTable(INCIDENTS_TABLE).get(incident_id)
+    assert found is not None
+    return found[0].status
+
+
+def _anomaly_feedback(endpoint) -> list[dict]:
+    return [c.params for c in endpoint.sent if c.operation == "ProvideAnomalyFeedback"]
+
+
+@pytest.mark.parametrize("user", [STRANGER, OTHER_TEAMS_APPROVER])
+def test_planned_from_anyone_but_an_approver_is_refused_audited_and_changes_nothing(monkeypatch, user):
+    with approve_endpoint(monkeypatch) as endpoint:
+        incident_id = _search_incident()
+        answer = endpoint.request(
+            "POST", "/slack/interactivity", *_feedback_click(incident_id, "planned", user)
+        )
+        body = json.loads(answer["body"])
+        assert body["tokenfuse_status"] == 403
+        assert (
+            body["text"]
+            == "Sorry, only on-call approvers of team search can decide this one. Nothing was changed."
+        )
+        assert _anomaly_feedback(endpoint) == [] and _incident_status(incident_id) == "open"
+        (refused,) = endpoint.refused()
+        assert (refused["reason"], refused["actor"], refused["incident_id"], refused["team"]) == (
+            "not-an-approver",
+            user,
+            incident_id,
+            "search",
+        )
+
+
+def test_planned_from_the_owning_teams_approver_tells_cad_and_quiets_the_incident(monkeypatch):
+    with approve_endpoint(monkeypatch) as endpoint:
+        incident_id = _search_incident()
+        answer = endpoint.request(
+            "POST", "/slack/interactivity", *_feedback_click(incident_id, "planned", APPROVER)
+        )
+        assert json.loads(answer["body"])["tokenfuse_status"] == 200
+        assert _anomaly_feedback(endpoint) == [{"AnomalyId": ANOMALY_ID, "Feedback": "PLANNED_ACTIVITY"}]
+        assert _incident_status(incident_id) == "planned" and endpoint.refused() == []
+
+
+def test_planned_on_an_unowned_incident_is_finops_approvers_to_click(monkeypatch):
+    with approve_endpoint(monkeypatch) as endpoint:
+        incident_id = _search_incident(team="nobody-knows")  # an unknown team: FinOps decides
+        click = _feedback_click(incident_id, "planned", APPROVER)  # search's approver is not FinOps's
+        body = json.loads(endpoint.request("POST", "/slack/interactivity", *click)["body"])
+        assert body["tokenfuse_status"] == 403 and "team finops" in body["text"]
+        assert _incident_status(incident_id) == "open"
+
+
+def test_accurate_and_false_positive_only_tell_cad_and_anyone_may_say_so(monkeypatch):
+    with approve_endpoint(monkeypatch) as endpoint:
+        incident_id = _search_incident()
+        for choice in ("accurate", "false-positive"):
+            click = _feedback_click(incident_id, choice, STRANGER)
+            assert (
+                json.loads(endpoint.request("POST", "/slack/interactivity", *click)["body"])[
+                    "tokenfuse_status"
+                ]
+                == 200
+            )
+        assert _anomaly_feedback(endpoint) == [
+            {"AnomalyId": ANOMALY_ID, "Feedback": "YES"},
+            {"AnomalyId": ANOMALY_ID, "Feedback": "NO"},
+        ]
+        assert _incident_status(incident_id) == "open"

@@ -26,7 +26,7 @@ from tokenfuse.adapters.remediation import execution_name
 from tokenfuse.alerts.service import AlertNotDelivered
 from tokenfuse.alerts.settings import NotifySettings
 from tokenfuse.alerts.wiring import build_service
-from tokenfuse.events import Incident, ProfileNonCompliant, SpikeAttributed
+from tokenfuse.events import ArrivalRate, Incident, ProfileNonCompliant, SpikeAttributed
 from tokenfuse_sandbox.emulation.slack_server import SlackServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -384,6 +384,43 @@ def test_alarm_then_cad_hours_later_updates_the_same_thread(world):
     assert len(world.executions()) == 1
 
 
+LATE_CAD_WINDOW = {
+    "window_start": datetime(2026, 11, 26, 0, 0, tzinfo=UTC),
+    "window_end": datetime(2026, 11, 27, 0, 0, tzinfo=UTC),
+    "received_at": datetime(2026, 11, 27, 18, 4, tzinfo=UTC),  # the day's anomaly, 18 h after it
+}
+
+
+def late_cad(**culprit_changes: Any) -> SpikeAttributed:
+    cad = with_signal(spike("spike-cad.json"), **LATE_CAD_WINDOW)
+    return cad.model_copy(update={"culprits": [cad.culprits[0].model_copy(update=culprit_changes)]})
+
+
+def test_a_late_cad_shows_and_carries_the_rate_read_at_its_arrival(world):
+    world.invoke(spike(culprits=[spike().culprits[0]]))
+    (root,) = world.posts()
+    arrival = ArrivalRate(
+        hour_start=datetime(2026, 11, 27, 17, tzinfo=UTC),
+        hour_end=datetime(2026, 11, 27, 18, tzinfo=UTC),
+        cost_per_hour_usd=17.2,
+        tokens_per_hour=2_500_000.0,
+    )
+    world.invoke(late_cad(rate_at_arrival=arrival), advance=timedelta(hours=39))
+    (reply,) = world.posts(top_level=False)
+    assert "Rate at arrival: $17.20/h in the hour to 18:00 UTC;" in reply.text
+    (update,) = world.updates()
+    assert update.ts == root.ts and "Rate now: $17.20/h (measured 2026-11-27 18:00 UTC)" in update.text
+
+
+def test_a_late_cad_without_its_arrival_hour_never_passes_the_window_off_as_now(world):
+    world.invoke(spike(culprits=[spike().culprits[0]]))
+    world.invoke(late_cad(), advance=timedelta(hours=39))
+    (reply,) = world.posts(top_level=False)
+    assert "Rate at arrival" not in reply.text and "Rate over the anomaly window: $142.30/h;" in reply.text
+    (update,) = world.updates()
+    assert "Rate now: $142.30/h (measured 02:58 UTC)" in update.text  # the alarm's, still the latest
+
+
 def test_cad_re_alert_updates_the_root_and_replies(world):
     cad = spike("spike-cad.json")
     world.invoke(cad)
@@ -408,6 +445,9 @@ def test_loop_back_after_quiet_period_opens_a_new_incident(world):
     world.invoke(later, advance=timedelta(hours=10))
     assert len(world.posts(top_level=True)) == 2 and len(world.executions()) == 2
     assert sorted(i.status for i in world.incidents()) == ["closed", "open"]
+    # the first closed when its quiet period (INCIDENT_QUIET_HOURS=6) ended, not 10 h later
+    (first,) = [i for i in world.incidents() if i.status == "closed"]
+    assert first.closed_at == first.last_signal_at + timedelta(hours=6)
 
 
 # -- Slack failures --------------------------------------------------------------------------------
@@ -668,6 +708,7 @@ class RecordingCostExplorer:
 def test_feedback_button_sends_cad_feedback(world, choice, feedback):
     from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
     from tokenfuse.alerts.feedback import apply_feedback, is_feedback_action
+    from tokenfuse.alerts.slack_render import parse_feedback_value
 
     world.invoke(spike("spike-cad.json"))
     (root,) = world.posts()
@@ -680,13 +721,22 @@ def test_feedback_button_sends_cad_feedback(world, choice, feedback):
     )
     assert is_feedback_action(button["action_id"])
     ce = RecordingCostExplorer()
+    service = build_service(NotifySettings.from_env())
+    incident_id, clicked = parse_feedback_value(button["value"])
     result = apply_feedback(
-        button["value"], "U0SUPPORT1", build_service(NotifySettings.from_env()), AnomalyFeedback(ce)
+        incident_id,
+        clicked,
+        "U0SUPPORT1",  # an on-call approver of support, the owning team
+        table=service.table,
+        feedback=lambda: AnomalyFeedback(ce),
+        directory=lambda: service.directory,
+        planned_note="planned activity (<@U0SUPPORT1>)",
+        now=world.now,
     )
     assert ce.calls == [{"AnomalyId": "2f8c6e1a-7b3d-4c9e-a1f0-5d6e7f8a9b0c", "Feedback": feedback}]
     (incident,) = world.incidents()
     assert (incident.status == "planned") is (choice == "planned") and result.planned is (choice == "planned")
-    assert result.summary.startswith("Thanks: told Cost Anomaly Detection")
+    assert result.outcome == "sent" and result.anomaly_ids == ["2f8c6e1a-7b3d-4c9e-a1f0-5d6e7f8a9b0c"]
 
 
 def test_non_compliant_profile_is_reported_to_finops(world):

@@ -71,7 +71,8 @@ def test_labels_are_matched_to_both_forms_of_a_profile_or_to_a_model():
         "us.anthropic.claude-3-5-sonnet-20241022-v2:0",
     ]
     assert unlisted == ["dddddddddddd"]
-    assert looks_like_profile(ARN + "x1y2z3") and not looks_like_profile("amazon.nova-micro-v1:0")
+    assert looks_like_profile(ARN + "x1y2z3x1y2z3") and looks_like_profile("x1y2z3x1y2z3")
+    assert not looks_like_profile("amazon.nova-micro-v1:0") and not looks_like_profile(ARN + "x1y2z3")
 
 
 def test_candidates_cover_the_spike_with_few_reads():

@@ -4,6 +4,7 @@ to the right profile with the right delta, share, kind, owner, month-end and sev
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.support.attribution_fakes import (
     ACCOUNT,
@@ -378,3 +379,56 @@ def test_a_window_longer_than_max_window_hours_is_attributed_on_its_end_and_says
     assert any(note.startswith("window clamped: the signal spans 2026-11-01 00:00Z") for note in result.notes)
     # and a window inside the cap carries no such note
     assert not any("clamped" in n for n in attributor(bedrock, cloudwatch).attribute(signal()).notes)
+
+
+LATE = NOW + timedelta(hours=18, minutes=42)  # CAD reports the 10:00-12:00 anomaly the next morning
+
+
+def test_a_late_signal_reads_each_culprit_in_the_last_complete_hour_before_it_arrived():
+    # Given chat's request storm in the window, then, the next morning 05:00-06:00, its usual 100
+    # requests an hour, 60 under its id and 40 under its ARN (both ModelId forms are added up)
+    bedrock, cloudwatch = world(chat_now=SPIKES["request-storm"])
+    arrival_hour = datetime(2026, 11, 21, 5, 0, tzinfo=UTC)
+    seed(cloudwatch.put, "chat00000001", [arrival_hour], 60, 3_000, 400)
+    seed(cloudwatch.put, bedrock.profiles_arn("chat00000001"), [arrival_hour], 40, 3_000, 400)
+    late = Attributor(
+        lambda account, region: ScopeClients(bedrock, cloudwatch), AttributionSettings(), now=lambda: LATE
+    )
+    # When the anomaly arrives at 06:42
+    result = late.attribute(signal(received_at=LATE))
+    (chat,) = result.culprits
+    # Then its rate at arrival is that hour's: 100 requests x $0.015 (3,000 in, 400 out on Sonnet)
+    arrival = chat.rate_at_arrival
+    assert arrival is not None
+    assert (arrival.hour_start, arrival.hour_end) == (arrival_hour, arrival_hour + timedelta(hours=1))
+    assert arrival.cost_per_hour_usd == pytest.approx(100 * (3_000 * 3 + 400 * 15) / 1e6)
+    assert arrival.tokens_per_hour == pytest.approx(100 * 3_400)
+    # while the window's own figures stay the window's ($15/h)
+    assert chat.cost_per_hour_usd == pytest.approx(15.0)
+    # and it took one GetMetricData call more than a prompt signal's attribution (one per scope)
+    prompt = attributor(bedrock, cloudwatch)
+    prompt.attribute(signal())
+    assert late.stats.get_metric_data_calls == prompt.stats.get_metric_data_calls + 1
+
+
+def test_a_prompt_signal_reads_no_arrival_hour_and_an_unreadable_one_leaves_it_null():
+    bedrock, cloudwatch = world(chat_now=SPIKES["request-storm"])
+    # a signal whose window holds the hour it arrives in: nothing more is read
+    prompt = attributor(bedrock, cloudwatch).attribute(signal())
+    assert prompt.culprits[0].rate_at_arrival is None
+
+    class ArrivalDenied(FakeCloudWatch):
+        def get_metric_data(self, **kwargs):
+            if kwargs["StartTime"] >= NOW:  # only the arrival hour's read is refused
+                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetMetricData")
+            return super().get_metric_data(**kwargs)
+
+    denied = ArrivalDenied()
+    denied.data = cloudwatch.data
+    late = Attributor(
+        lambda account, region: ScopeClients(bedrock, denied), AttributionSettings(), now=lambda: LATE
+    )
+    result = late.attribute(signal(received_at=LATE))
+    # the window's figures stand; the rate at arrival is unknown, never the window's
+    assert result.culprits[0].rate_at_arrival is None
+    assert result.culprits[0].cost_per_hour_usd == pytest.approx(15.0)

@@ -330,7 +330,9 @@ def test_the_approval_names_the_callers_and_how_long() -> None:
     assert messages.policy_said(decided, "support-bot") == (
         "Asking support-bot on-call to approve: block role/checkout-worker on support-bot until restored."
     )
-    assert messages.block_phrase(decided) == "block role/checkout-worker on it until restored"
+    assert messages.block_phrase(decided) == (
+        "block role/checkout-worker on it until restored (a person restores it)"
+    )
 
 
 def test_a_dry_run_plans_the_caller_block() -> None:

@@ -89,3 +89,16 @@ def test_the_slack_manifest_lets_the_doctor_see_channel_membership():
 
     manifest = yaml.safe_load((Path(__file__).resolve().parents[2] / "slack" / "manifest.yaml").read_text())
     assert {"channels:read", "groups:read"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_a_report_that_cannot_be_written_is_the_root_groups_one_line(tmp_path, capsys):
+    from tokenfuse.drill.report import Check, DoctorReport
+    from tokenfuse_cli.drill import finish
+    from tokenfuse_cli.errors import Refused
+
+    report = DoctorReport.of([Check.ok("guard", "attached")])
+    unwritable = tmp_path / "no-such-folder" / "report.json"
+    with pytest.raises(Refused, match=r"cannot write .*report\.json: No such file or directory"):
+        finish(report, unwritable, lambda r: "the report\n")
+    captured = capsys.readouterr()
+    assert captured.out == "the report\n" and "cannot write" not in captured.err  # said once, by the group

@@ -18,8 +18,8 @@ from tokenfuse.adapters.guard_scp import (
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.remediation import custom_resource
 from tokenfuse.remediation.callers import parse_callers
-from tokenfuse.remediation.channels import secret_text
 from tokenfuse.remediation.models import RestoreResult
+from tokenfuse.text import secret_value
 
 ARN = "arn:aws:bedrock:us-east-1:111111111111:application-inference-profile/{}"
 OTHER = {"Sid": "TagConditioned", "Effect": "Deny", "Action": "bedrock:*", "Resource": "*"}
@@ -87,8 +87,21 @@ def test_callers_tag_takes_spaces_or_commas():
         (b"raw\n", "raw"),
     ],
 )
-def test_secret_text_reads_plain_or_json_secrets(value, expected):
-    assert secret_text(value, "bot_token") == expected
+def test_secret_value_reads_plain_or_json_secrets(value, expected):
+    assert secret_value(value, "bot_token") == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("{not json", "starts with '{' but is not JSON"),
+        ('{"a": "1", "b": "2"}', "is JSON without a bot_token or token key"),
+    ],
+)
+def test_secret_value_refuses_json_it_cannot_read_without_showing_it(value, problem):
+    with pytest.raises(ValueError, match=problem) as raised:
+        secret_value(value, "bot_token", "token")
+    assert "not json" not in str(raised.value) and '"1"' not in str(raised.value)
 
 
 class FakeTripper:

@@ -21,6 +21,7 @@ from tokenfuse.remediation.models import (
     TripRecord,
     VerifyResult,
 )
+from tokenfuse.text import sentence
 
 ARN = "arn:aws:bedrock:us-east-1:111111111111:application-inference-profile/abc123def456"
 AT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -355,3 +356,35 @@ def test_every_refusal_says_nothing_was_changed():
 def test_the_deciding_click_says_what_happens_now_and_by_whom():
     assert messages.decided_reply("approve", "U0ALICE001") == "Approved: blocking now. (by <@U0ALICE001>)"
     assert messages.decided_reply("snooze", "bob@example.com") == "Snoozed. (by bob@example.com)"
+
+
+CALLER = "arn:aws:iam::111111111111:role/Checkout-Worker"
+
+
+def test_a_caller_scope_policy_says_who_it_blocks_in_the_same_words_as_a_profile_trip():
+    throttle = policy_decision(scope="caller", callers=[CALLER], action="throttle", cooldown_seconds=900)
+    detach = policy_decision(scope="caller", callers=[CALLER], action="detach")
+    assert (
+        messages.caller_block(throttle, "support-bot")
+        == "block role/Checkout-Worker on support-bot for 15 min"
+    )
+    assert (
+        messages.caller_block(detach, "support-bot")
+        == "block role/Checkout-Worker on support-bot until restored"
+    )
+    # the approve button keeps the role's own capitals (str.capitalize would lower-case them)
+    assert messages.approval_button_labels(throttle)["approve"] == "Block for 15 min"
+
+
+def test_a_caller_scope_policy_with_action_none_blocks_nobody_and_never_says_so():
+    none = policy_decision(scope="caller", callers=[CALLER], action="none", mode="notify")
+    assert messages.caller_block(none, "support-bot") is None
+    assert "until restored" not in messages.block_phrase(none)
+    assert "block" not in messages.policy_said(none, "support-bot").lower()
+
+
+def test_sentence_upper_cases_the_first_letter_only():
+    assert (
+        sentence("blocked role/Checkout-Worker on ModelId x") == "Blocked role/Checkout-Worker on ModelId x"
+    )
+    assert sentence("") == ""

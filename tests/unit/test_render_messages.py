@@ -11,7 +11,7 @@ from tokenfuse import incidents
 from tokenfuse.alerts import messages
 from tokenfuse.alerts.messages import Reach
 from tokenfuse.alerts.view import AlertView, default_links
-from tokenfuse.events import Incident, ProfileNonCompliant, SpikeAttributed
+from tokenfuse.events import ArrivalRate, Incident, PeakHours, ProfileNonCompliant, SpikeAttributed
 from tokenfuse.teams import Policy, load_directory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,6 +144,74 @@ def test_a_budget_confirmation_reply_names_actual_and_threshold():
     assert text.endswith("2 signals so far.")
 
 
+LATE_CAD = {
+    "source": "cost-anomaly",
+    "window_start": datetime(2026, 11, 25, 0, 0, tzinfo=UTC),
+    "window_end": datetime(2026, 11, 26, 0, 0, tzinfo=UTC),
+    "received_at": datetime(2026, 11, 26, 18, 4, tzinfo=UTC),  # the day's anomaly, 18 h later
+    "impact_usd": 4120.55,
+    "metric_value": None,
+}
+
+
+def test_a_late_signal_shows_the_rate_read_at_its_arrival():
+    s = spike("spike-cad.json")
+    cad = s.signal.model_copy(update=LATE_CAD)
+    # attribution read the hour 17:00-18:00 before arrival: the loop has long stopped
+    arrival = ArrivalRate(
+        hour_start=datetime(2026, 11, 26, 17, tzinfo=UTC),
+        hour_end=datetime(2026, 11, 26, 18, tzinfo=UTC),
+        cost_per_hour_usd=17.2,
+        tokens_per_hour=2_500_000.0,
+    )
+    culprit = s.culprits[0].model_copy(update={"rate_at_arrival": arrival})
+    text = messages.signal_reply(cad, incident(), culprit, s.spike_usd)
+    assert "Rate at arrival: $17.20/h in the hour to 18:00 UTC;" in text
+    assert messages.rate_at_arrival(culprit, cad) == messages.MeasuredRate(17.2, arrival.hour_end)
+    # an unpriced model read at arrival: its tokens, never $0
+    unpriced = culprit.model_copy(
+        update={"rate_at_arrival": arrival.model_copy(update={"cost_per_hour_usd": None})}
+    )
+    tokens = "unpriced (model not in the price table): 2,500,000 tokens/h"
+    assert f"Rate at arrival: {tokens} in the hour to 18:00 UTC" in (
+        messages.signal_reply(cad, incident(), unpriced, s.spike_usd)
+    )
+    assert messages.rate_at_arrival(unpriced, cad) is None
+
+
+def test_a_late_signal_without_its_arrival_hour_says_its_rate_is_the_windows():
+    s = spike("spike-cad.json")
+    cad = s.signal.model_copy(update=LATE_CAD)
+    # the window's last hour ($142.30/h) is 18 h old: never shown as the rate at arrival
+    culprit = s.culprits[0]
+    text = messages.signal_reply(cad, incident(), culprit, s.spike_usd)
+    assert "Rate at arrival" not in text
+    assert "Rate over the anomaly window: $142.30/h;" in text
+    assert messages.rate_at_arrival(culprit, cad) is None
+    # a long window's rates come from its peak hours, and the reply says so
+    peak = PeakHours(
+        start=datetime(2026, 11, 25, 14, tzinfo=UTC),
+        end=datetime(2026, 11, 25, 17, tzinfo=UTC),
+        hours=3.0,
+        cost_usd=426.9,
+        baseline_cost_usd=36.15,
+        delta_usd=390.75,
+        tokens=1.0,
+        baseline_tokens=1.0,
+    )
+    peaked = culprit.model_copy(update={"peak": peak})
+    assert "Rate over the anomaly window's peak (14:00-17:00Z): $142.30/h;" in (
+        messages.signal_reply(cad, incident(), peaked, s.spike_usd)
+    )
+    # a daily budget's alert about yesterday, the same
+    budget = cad.model_copy(
+        update={"source": "budget", "impact_usd": None, "actual_usd": 4828.0, "threshold_usd": 4600.0}
+    )
+    assert "Rate over the budget period: $142.30/h;" in messages.signal_reply(
+        budget, incident(), culprit, s.spike_usd
+    )
+
+
 def test_a_signal_the_incident_explains_less_than_80_percent_of_only_reports():
     s = spike()
     budget = s.signal.model_copy(
@@ -215,13 +283,6 @@ def test_a_non_compliant_note_names_every_problem_and_the_creator():
     assert (
         messages.non_compliant_subject(event)
         == "[tokenfuse] Inference profile noown0000001 is not attributable"
-    )
-
-
-def test_feedback_thanks_counts_the_anomalies():
-    assert messages.anomaly_feedback_thanks("planned", 2, "PLANNED_ACTIVITY", True) == (
-        "Thanks: told Cost Anomaly Detection this anomaly was planned activity (2 anomaly id(s), "
-        "feedback PLANNED_ACTIVITY). The incident stays quiet from now on."
     )
 
 

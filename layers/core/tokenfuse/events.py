@@ -268,6 +268,17 @@ class PeakHours(BusModel):
     baseline_tokens: float
 
 
+class ArrivalRate(BusModel):
+    """A culprit's rate in the last complete hour before its signal arrived, when its window ends
+    earlier (CAD reports a day's anomaly hours later; a daily budget the day before): what it
+    spends now, not what it spent in the window."""
+
+    hour_start: UtcDateTime
+    hour_end: UtcDateTime
+    cost_per_hour_usd: float | None = Field(description="null: the model has no price")
+    tokens_per_hour: float = Field(ge=0)
+
+
 class Culprit(BusModel):
     """One part of a spike: an application inference profile, or spend no profile explains.
 
@@ -338,6 +349,11 @@ class Culprit(BusModel):
         ge=1,
         le=59,
         description="minutes of the last hour that had passed when it was still running (null: a whole hour)",
+    )
+    rate_at_arrival: ArrivalRate | None = Field(
+        default=None,
+        description="the rate in the last complete hour before the signal arrived, read when the window "
+        "ends before that hour (null: the window holds it, or it could not be read)",
     )
 
     @property

@@ -5,11 +5,14 @@ sender or recipient raise :class:`EmailDeliveryError` with a code; other AWS err
 access) are translated as every AWS call is (:func:`tokenfuse.adapters.aws.aws_call`).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tokenfuse.adapters.aws import aws_call, client
 from tokenfuse.errors import AwsError
 from tokenfuse.notifications import EmailMessage
+
+if TYPE_CHECKING:
+    from mypy_boto3_ses import SESClient
 
 SEND_EMAIL = "ses:SendEmail"
 EMAIL_DISABLED = "email_disabled"
@@ -35,7 +38,7 @@ REFUSALS: dict[str, type[AwsError]] = dict.fromkeys(
 
 
 class EmailSender:
-    def __init__(self, sender: str | None, ses_client: Any | None = None) -> None:
+    def __init__(self, sender: str | None, ses_client: "SESClient | None" = None) -> None:
         self.sender = sender or None
         self._client = ses_client
 
@@ -44,7 +47,7 @@ class EmailSender:
         return self.sender is not None
 
     @property
-    def client(self) -> Any:
+    def client(self) -> "SESClient":
         if self._client is None:
             self._client = client("ses")
         return self._client

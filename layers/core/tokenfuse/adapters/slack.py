@@ -7,18 +7,20 @@ token comes from Secrets Manager through Powertools (cached), never from an envi
 and is never logged.
 """
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from tokenfuse.adapters.aws import error_code
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.notifications import Posted, SlackMessage
+from tokenfuse.text import secret_value
 
 if TYPE_CHECKING:  # slack-sdk is imported with the first client, off every path that sends nothing
     from slack_sdk import WebClient
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 TOKEN_MAX_AGE_SECONDS = 300
+BOT_TOKEN_KEYS = ("bot_token", "token")
+"""Where a JSON bot-token secret holds the token."""
 
 WORKSPACE_ERRORS = frozenset(
     {"no_token", "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
@@ -134,10 +136,7 @@ def bot_token_from_secret(secret_arn: str | None, max_age: int = TOKEN_MAX_AGE_S
         raise TokenfuseError(
             f"cannot read the Slack bot token secret: {' '.join(str(error).split())}"
         ) from None
-    if value.startswith("{"):
-        try:
-            document = json.loads(value)
-        except (ValueError, RecursionError):
-            raise TokenfuseError("the Slack bot token secret starts with '{' but is not JSON") from None
-        value = str(document.get("bot_token") or document.get("token") or "")
-    return value or None
+    try:
+        return secret_value(value, *BOT_TOKEN_KEYS) or None
+    except ValueError as error:
+        raise TokenfuseError(f"the Slack bot token secret {error}") from None

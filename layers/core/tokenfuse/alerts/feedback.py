@@ -1,47 +1,78 @@
 """The CAD feedback buttons (accurate / false positive / planned activity), for the approve endpoint.
 
 A button's value holds only the incident id and the choice; the anomaly ids come from the incident.
+"Accurate" and "false positive" only tell Cost Anomaly Detection, whoever clicks. "Planned activity"
+also keeps the incident quiet from then on (no more alerts, no trip), so it is taken only from an
+on-call approver of the owning team (FinOps's approvers stand in for an untagged or unknown owner)
+or of FinOps; anyone else is refused and nothing is sent.
 """
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
 
-from tokenfuse.adapters.anomaly_feedback import CHOICES, AnomalyFeedback
-from tokenfuse.alerts import messages
-from tokenfuse.alerts.service import AlertService
-from tokenfuse.alerts.slack_render import FEEDBACK_ACTION_PREFIX, parse_feedback_value
+from tokenfuse import incidents
+from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
+from tokenfuse.alerts.slack_render import FEEDBACK_ACTION_PREFIX
+from tokenfuse.events import Incident
+from tokenfuse.incidents import IncidentLedger
+from tokenfuse.teams import FINOPS, TeamDirectory
+
+FeedbackOutcome = Literal["sent", "unknown-incident", "not-an-approver"]
 
 
 @dataclass(frozen=True)
 class FeedbackResult:
+    """What a feedback click did: ``sent`` (the anomaly ids told, ``planned`` when the incident was
+    also marked planned), or why nothing was done."""
+
     incident_id: str
     choice: str
-    feedback: str
-    anomaly_ids: list[str]
-    planned: bool
-
-    @property
-    def summary(self) -> str:
-        """One line for an ephemeral reply / the audit trail."""
-        return messages.anomaly_feedback_thanks(
-            self.choice, len(self.anomaly_ids), self.feedback, self.planned
-        )
+    outcome: FeedbackOutcome
+    team: str | None = None
+    """The incident's owning team (None when the incident is unknown)."""
+    anomaly_ids: list[str] = field(default_factory=list)
+    planned: bool = False
+    incident: Incident | None = None
 
 
 def is_feedback_action(action_id: str) -> bool:
     return action_id.startswith(FEEDBACK_ACTION_PREFIX)
 
 
+def may_mark_planned(directory: TeamDirectory, team: str | None, slack_user_id: str) -> bool:
+    """Whether this Slack user is an on-call approver of the owning team (FinOps's for an untagged or
+    unknown owner) or of FinOps."""
+    owner = directory.team(team) if team and team != FINOPS else None
+    approvers = [*(owner.approvers if owner else ()), *directory.finops.approvers]
+    return any(a.slack_user_id == slack_user_id for a in approvers)
+
+
 def apply_feedback(
-    value: str, actor: str, service: AlertService, feedback: AnomalyFeedback
+    incident_id: str,
+    choice: str,
+    actor: str,
+    *,
+    table: IncidentLedger,
+    feedback: Callable[[], AnomalyFeedback],
+    directory: Callable[[], TeamDirectory],
+    planned_note: str,
+    now: datetime,
 ) -> FeedbackResult:
-    """Send the button's feedback for every anomaly of the incident; ``planned`` also marks the
-    incident planned (quiet). Raises KeyError for an unknown incident, ValueError for a bad value."""
-    incident_id, choice = parse_feedback_value(value)
-    stored = service.table.get(incident_id)
-    if stored is None:
-        raise KeyError(incident_id)
-    incident, _ = stored
-    sent = feedback.provide_choice(incident.anomaly_ids, choice)
+    """Send the button's feedback for every anomaly of the incident; ``planned`` (an approver's
+    click only) also marks the incident planned with ``planned_note``. ``feedback`` and
+    ``directory`` are asked for only when needed (the management account's session, the deployed
+    directory)."""
+    found = table.get(incident_id)
+    if found is None:
+        return FeedbackResult(incident_id, choice, "unknown-incident")
+    incident, _ = found
+    if choice == "planned" and not may_mark_planned(directory(), incident.team, actor):
+        return FeedbackResult(incident_id, choice, "not-an-approver", incident.team, incident=incident)
+    sent = feedback().provide_choice(list(incident.anomaly_ids), choice)
     if choice == "planned":
-        service.mark_planned(incident_id, f"planned activity (marked by {actor})")
-    return FeedbackResult(incident_id, choice, CHOICES[choice], sent, choice == "planned")
+        incident = incidents.mark_planned(table, incident_id, planned_note, now)
+    return FeedbackResult(
+        incident_id, choice, "sent", incident.team, sent, planned=choice == "planned", incident=incident
+    )

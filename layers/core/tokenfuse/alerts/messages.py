@@ -5,7 +5,7 @@ templates) only lay these words out; the delivery ladder asks here how to say wh
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from tokenfuse.alerts.view import FINOPS_LABEL, AlertView, LinkKind
@@ -251,19 +251,21 @@ def duration(seconds: int) -> str:
     return f"{minutes // 60} h" if minutes >= 120 and minutes % 60 == 0 else f"{minutes} min"
 
 
-def block_words(action: Action, cooldown_seconds: int) -> str:
+def block_words(action: Action, cooldown_seconds: int, what: str | None = None) -> str:
     """What people read for an action (the wire values stay ``throttle`` / ``detach``):
-    ``block for 15 min``, ``block until restored``; ``no action`` for ``none``."""
+    ``block for 15 min``, ``block until restored``, with what is blocked when said (``block
+    role/worker on support-bot for 15 min``); ``no action`` for ``none``, whatever the scope."""
+    target = f" {what}" if what else ""
     if action == "throttle":
-        return f"block for {duration(cooldown_seconds)}"
+        return f"block{target} for {duration(cooldown_seconds)}"
     if action == "detach":
-        return "block until restored"
+        return f"block{target} until restored"
     return "no action"
 
 
-def blocked_words(action: Action, cooldown_seconds: int) -> str:
+def blocked_words(action: Action, cooldown_seconds: int, what: str | None = None) -> str:
     """The same in the past: ``blocked for 15 min``, ``blocked until restored``."""
-    return block_words(action, cooldown_seconds).replace("block ", "blocked ", 1)
+    return block_words(action, cooldown_seconds, what).replace("block ", "blocked ", 1)
 
 
 def action_phrase(policy: Policy) -> str:
@@ -535,18 +537,64 @@ def signal_window(signal: SpendSignal) -> str:
     return f"{start:%Y-%m-%d %H:%M}Z to {end:%Y-%m-%d %H:%M}Z"
 
 
-def arrival_rate(culprit: Culprit, window_end: datetime) -> str:
-    """The profile's rate as the signal arrives: its latest hour the window holds."""
-    if culprit.hourly_cost_usd:
-        return f"{usd(culprit.hourly_cost_usd[-1])}/h in the hour to {at_time(window_end)}"
-    if culprit.cost_per_hour_usd is not None:
-        return f"{usd(culprit.cost_per_hour_usd)}/h over the signal's window"
-    return token_rate_phrase(culprit)
+WINDOW_NAMES: dict[SignalSource, str] = {
+    "cost-anomaly": "the anomaly window",
+    "budget": "the budget period",
+    "token-rate-alarm": "the alarm's window",
+    "invocation-log": "the meter's window",
+}
+PROMPT = timedelta(hours=1)
+"""A signal whose window ends at most this long before it arrives holds the hour it arrives in."""
 
 
-def latest_rate(culprit: Culprit) -> float | None:
-    """The latest hourly $/h a signal's culprit figures hold (None: unpriced)."""
-    return culprit.hourly_cost_usd[-1] if culprit.hourly_cost_usd else culprit.cost_per_hour_usd
+@dataclass(frozen=True)
+class MeasuredRate:
+    """A culprit's $/h and the end of the hour it was measured over."""
+
+    usd_per_hour: float
+    at: datetime
+
+
+def rate_at_arrival(culprit: Culprit, signal: SpendSignal) -> MeasuredRate | None:
+    """The culprit's $/h as the signal arrived: the hour attribution read at arrival, else the
+    window's last hour when the window ends within :data:`PROMPT` of arrival. None when neither
+    was measured (a late signal whose arrival hour could not be read) or the model is unpriced."""
+    arrival = culprit.rate_at_arrival
+    if arrival is not None:
+        if arrival.cost_per_hour_usd is None:
+            return None
+        return MeasuredRate(arrival.cost_per_hour_usd, arrival.hour_end)
+    if culprit.hourly_cost_usd and prompt(signal):
+        # the window's last hour, which ends as the signal arrives (or was running then)
+        return MeasuredRate(culprit.hourly_cost_usd[-1], min(signal.window_end, signal.received_at))
+    return None
+
+
+def prompt(signal: SpendSignal) -> bool:
+    """Whether the signal's window ends at most :data:`PROMPT` before it arrived."""
+    return signal.received_at - signal.window_end <= PROMPT
+
+
+def arrival_rate_line(culprit: Culprit, signal: SpendSignal) -> str:
+    """``Rate at arrival: $17.25/h in the hour to 18:00 UTC``, only when that hour was measured;
+    otherwise what the figure is: ``Rate over the anomaly window: $46.10/h`` (its peak hours when
+    a long window had them)."""
+    arrival = culprit.rate_at_arrival
+    if (measured := rate_at_arrival(culprit, signal)) is not None:
+        return f"Rate at arrival: {usd(measured.usd_per_hour)}/h in the hour to {at_time(measured.at)}"
+    if arrival is not None:  # read at arrival, but the model has no price
+        return (
+            f"Rate at arrival: unpriced (model not in the price table): {arrival.tokens_per_hour:,.0f} "
+            f"tokens/h in the hour to {at_time(arrival.hour_end)}"
+        )
+    if prompt(signal) and culprit.cost_per_hour_usd is None:
+        return f"Rate at arrival: {token_rate_phrase(culprit)}"
+    window = WINDOW_NAMES[signal.source]
+    if culprit.peak is not None:
+        window = f"{window}'s peak ({culprit.peak.start:%H:%M}-{culprit.peak.end:%H:%M}Z)"
+    if culprit.cost_per_hour_usd is None:
+        return f"Rate over {window}: {token_rate_phrase(culprit)}"
+    return f"Rate over {window}: {usd(culprit.cost_per_hour_usd)}/h"
 
 
 def signal_reply(
@@ -579,7 +627,7 @@ def signal_reply(
     else:
         said = f"{source} reports {usd(delta)} {about}; this incident explains {usd(max(0.0, explained))}."
     return (
-        f"{prefix(test)}{said} Rate at arrival: {arrival_rate(culprit, signal.window_end)}; "
+        f"{prefix(test)}{said} {arrival_rate_line(culprit, signal)}; "
         f"{incident.signal_count} signal{'s' if incident.signal_count != 1 else ''} so far."
     )
 
@@ -714,13 +762,3 @@ def not_delivered(what: str, tried: Sequence[Reach]) -> str:
     if not tried:
         return f"{what}: no destination to send it to (no channel or email, for the team nor for FinOps)"
     return f"{what}: nothing took the alert (tried {'; '.join(_reached(r) for r in tried)})"
-
-
-def anomaly_feedback_thanks(choice: str, anomalies: int, feedback: str, planned: bool) -> str:
-    """The ephemeral reply (and audit line) to a CAD feedback button."""
-    what = {"accurate": "accurate", "false-positive": "a false positive", "planned": "planned activity"}
-    tail = " The incident stays quiet from now on." if planned else ""
-    return (
-        f"Thanks: told Cost Anomaly Detection this anomaly was {what[choice]} "
-        f"({anomalies} anomaly id(s), feedback {feedback}).{tail}"
-    )

@@ -11,7 +11,7 @@ the event.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import Field
@@ -171,8 +171,11 @@ class AlertService:
         )
         previous = recorded.previous
         if recorded.outcome == "opened" and previous is not None and previous.status == "open":
-            # A new spike window for the profile: the one before it is over.
-            incidents.update(self.table, previous.incident_id, {"status": "closed", "closed_at": now}, now)
+            # A new spike window for the profile: the one before it is over, since its quiet period
+            # ended (INCIDENT_QUIET_HOURS after its last signal) if that came first.
+            closed_at = min(now, previous.last_signal_at + timedelta(hours=self.quiet_hours))
+            changes = {"status": "closed", "closed_at": closed_at}
+            incidents.update(self.table, previous.incident_id, changes, now)
         if incident.status == "planned":
             self._start_if_new(incident, now, result, start_remediation=False)
             return result
@@ -213,20 +216,23 @@ class AlertService:
     def _with_arrival_rate(
         self, incident: Incident, culprit: Culprit, spike: SpikeAttributed, now: datetime
     ) -> Incident:
-        """The card's rate now: a later signal's latest measured hour, when it is newer."""
+        """The card's rate now: a later signal's rate as it arrived, when it is newer (a rate over a
+        window long past is never the card's "now")."""
         card = messages.card_of(incident)
-        rate = messages.latest_rate(culprit)
-        if rate is None or (card.rate_at is not None and card.rate_at >= spike.window_end):
+        measured = messages.rate_at_arrival(culprit, spike.signal)
+        if measured is None or (card.rate_at is not None and card.rate_at >= measured.at):
             return incident
-        card = card.model_copy(update={"rate_usd_per_hour": rate, "rate_at": spike.window_end})
+        card = card.model_copy(update={"rate_usd_per_hour": measured.usd_per_hour, "rate_at": measured.at})
         return incidents.update(self.table, incident.incident_id, {"card": card}, now)
 
     # -- delivery ----------------------------------------------------------------------------------
 
     def _announce(self, view: AlertView, route: Route, now: datetime, result: CulpritResult) -> Incident:
-        """The incident's first message; where a post started its thread, the incident keeps it."""
+        """The incident's first message; where a post started its thread, the incident keeps it, and
+        its status card as posted (so a later signal's window never re-dates the card's rate)."""
         result.delivery = self._deliver(IncidentAlert(view), route, None, view.owner_label, _what(view))
-        return self._keep_thread(view.incident, result.delivery, now, announced=True)
+        card = messages.card_of(view.incident)
+        return self._keep_thread(view.incident, result.delivery, now, announced=True, card=card)
 
     def _follow_up(self, view: AlertView, route: Route, now: datetime, result: CulpritResult) -> Incident:
         """A later signal: in the incident's thread (updating its root), else as the first message

@@ -20,11 +20,11 @@ to what is behind each one, priced, and cut to the few candidates worth an hourl
   unpriced series whose tokens grew (at most ``max_unpriced``); a profile the signal names.
 """
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tokenfuse.adapters.bedrock import InferenceProfile
+from tokenfuse.arns import PROFILE_ARN, PROFILE_ID
 from tokenfuse.attribution.pricing import (
     PriceTable,
     Quote,
@@ -34,9 +34,6 @@ from tokenfuse.attribution.pricing import (
     routing_of_profile,
 )
 from tokenfuse.attribution.usage import HourGrid, Usage
-
-_PROFILE_ID = re.compile(r"[a-z0-9]{12}")
-_PROFILE_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:application-inference-profile/[a-z0-9]+")
 
 MIN_DELTA_USD = 1e-6
 """A delta below a millionth of a dollar is rounding, not growth."""
@@ -140,7 +137,7 @@ def subject_rates(
 
 
 def looks_like_profile(label: str) -> bool:
-    return bool(_PROFILE_ID.fullmatch(label) or _PROFILE_ARN.fullmatch(label))
+    return bool(PROFILE_ID.fullmatch(label) or PROFILE_ARN.fullmatch(label))
 
 
 def subjects_of(

@@ -25,7 +25,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -41,6 +41,7 @@ from tokenfuse.adapters.cloudwatch import (
     insights_period,
     model_id_series,
 )
+from tokenfuse.attribution.arrival import arrival_hour, read_arrival_rates
 from tokenfuse.attribution.kinds import KindThresholds
 from tokenfuse.attribution.measured import with_measured
 from tokenfuse.attribution.peak import find_peak
@@ -78,9 +79,14 @@ from tokenfuse.attribution.usage import (
 )
 from tokenfuse.canaries import CANARY_NAME_PREFIX, is_drill_profile
 from tokenfuse.errors import NotFound, TokenfuseError
-from tokenfuse.events import ReadMethod, ScopeRead, SpendSignal, SpikeAttributed
+from tokenfuse.events import ArrivalRate, ReadMethod, ScopeRead, SpendSignal, SpikeAttributed
 from tokenfuse.observability import logger
 from tokenfuse.settings import FunctionSettings
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_bedrock import BedrockClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
 
 SERIES_CHECK_PROFILES = 4_500
 """From this many listed profiles, ListMetrics counts the scope's series before Metrics Insights
@@ -123,8 +129,10 @@ class AttributionSettings(FunctionSettings):
 
 @dataclass
 class ScopeClients:
-    bedrock: Any
-    cloudwatch: Any
+    """The clients that read one scope (an account and region)."""
+
+    bedrock: "BedrockClient"
+    cloudwatch: "CloudWatchClient"
 
 
 ClientFactory = Callable[[str | None, str], ScopeClients]
@@ -135,7 +143,7 @@ class AwsClientFactory(aws.MemberSessions):
     """Clients in the function's own account, or through the member role in another account."""
 
     def __init__(
-        self, member_role_name: str, base: Any | None = None, own_account: str | None = None
+        self, member_role_name: str, base: "boto3.Session | None" = None, own_account: str | None = None
     ) -> None:
         super().__init__(member_role_name, "tokenfuse-attribute", base=base, own_account=own_account)
 
@@ -284,12 +292,16 @@ class Attributor:
 
         options = s.rank_options
         ranking = rank(figures, named, options)
+        at_arrival = self._arrival_rates(signal, grid, now, ranking.culprits, clients_of)
         culprits = []
         for f in ranking.culprits:
             owner = (
                 Owner() if f.profile_arn is None else self._owner(clients_of[f.key].bedrock, f.profile_arn)
             )
-            culprits.append(culprit(f, owner, grid, ranking.spike, options))
+            found = culprit(f, owner, grid, ranking.spike, options)
+            if f.key in at_arrival:
+                found = found.model_copy(update={"rate_at_arrival": at_arrival[f.key]})
+            culprits.append(found)
         direct = sum(max(0.0, f.delta() or 0.0) for f in figures if f.subject == "direct-model")
         attributed = SpikeAttributed(
             signal=signal,
@@ -310,16 +322,44 @@ class Attributor:
         )
         return with_measured(attributed, options.severity)
 
+    def _arrival_rates(
+        self,
+        signal: SpendSignal,
+        grid: HourGrid,
+        now: datetime,
+        culprits: Sequence[ProfileFigures],
+        clients_of: Mapping[str, ScopeClients],
+    ) -> dict[str, ArrivalRate]:
+        """The culprits' rates in the last complete hour before the signal arrived, when the window
+        ends before it (:mod:`tokenfuse.attribution.arrival`); one call per scope."""
+        hour = arrival_hour(signal.received_at, now, grid.window_end)
+        if hour is None:
+            return {}
+        by_scope: dict[int, tuple[ScopeClients, list[ProfileFigures]]] = {}
+        for f in culprits:
+            clients = clients_of[f.key]
+            by_scope.setdefault(id(clients), (clients, []))[1].append(f)
+        out: dict[str, ArrivalRate] = {}
+        for clients, figures in by_scope.values():
+            reader = MetricReader(clients.cloudwatch)
+            try:
+                out |= read_arrival_rates(reader, figures, hour)
+            except TokenfuseError as error:  # the window's figures stand; the reply says which they are
+                logger.warning("could not read the rate at arrival", extra={"error": str(error)})
+            self.stats.get_metric_data_calls += reader.calls
+            self.stats.datapoints += reader.datapoints
+        return out
+
     # -- one scope ------------------------------------------------------------------------------
 
-    def _profiles(self, bedrock: Any, named: set[str]) -> list[InferenceProfile]:
+    def _profiles(self, bedrock: "BedrockClient", named: set[str]) -> list[InferenceProfile]:
         """The scope's application profiles, plus a named profile the list did not return."""
         profiles = list_application_profiles(bedrock)
         return profiles + self._fetch(
             bedrock, named - {p.profile_id for p in profiles} - {p.arn for p in profiles}
         )
 
-    def _fetch(self, bedrock: Any, identifiers: set[str]) -> list[InferenceProfile]:
+    def _fetch(self, bedrock: "BedrockClient", identifiers: set[str]) -> list[InferenceProfile]:
         """Profiles by id or ARN with GetInferenceProfile (one not found is logged and skipped)."""
         found: list[InferenceProfile] = []
         known: set[str] = set()
@@ -392,7 +432,7 @@ class Attributor:
         return ScopeReading(figures, read, notes)
 
     @staticmethod
-    def _canaries(bedrock: Any, profiles: Sequence[InferenceProfile]) -> list[InferenceProfile]:
+    def _canaries(bedrock: "BedrockClient", profiles: Sequence[InferenceProfile]) -> list[InferenceProfile]:
         """The drill canaries among ``profiles``: only canary-named ones have their tags read."""
         found = []
         for profile in profiles:
@@ -412,7 +452,11 @@ class Attributor:
     # -- ranking reads --------------------------------------------------------------------------
 
     def _rank_totals(
-        self, cloudwatch: Any, grid: HourGrid, profiles: Sequence[InferenceProfile], now: datetime
+        self,
+        cloudwatch: "CloudWatchClient",
+        grid: HourGrid,
+        profiles: Sequence[InferenceProfile],
+        now: datetime,
     ) -> tuple[SeriesTotals, ReadMethod, str | None, int]:
         """The ranking's sums, how they were read, why not with Metrics Insights, and the series count."""
         self._scope_calls = 0
@@ -441,12 +485,12 @@ class Attributor:
             return totals, "metric-stat", reason, len(listed)
         return totals, "metrics-insights", None, len(listed) if listed is not None else len(totals.labels)
 
-    def _list_series(self, cloudwatch: Any) -> set[str]:
+    def _list_series(self, cloudwatch: "CloudWatchClient") -> set[str]:
         labels, pages = model_id_series(cloudwatch, OUTPUT_TOKENS)
         self.stats.list_metrics_calls += pages
         return labels
 
-    def _insights(self, cloudwatch: Any, grid: HourGrid) -> tuple[SeriesTotals, bool]:
+    def _insights(self, cloudwatch: "CloudWatchClient", grid: HourGrid) -> tuple[SeriesTotals, bool]:
         """Each metric's top series over the window and over the baseline days (one call each)."""
         reader = InsightsReader(cloudwatch)
         totals = SeriesTotals()
@@ -465,7 +509,7 @@ class Attributor:
         self._scope_calls += reader.calls
         return totals, partial
 
-    def _partitioned(self, cloudwatch: Any, grid: HourGrid, labels: set[str]) -> SeriesTotals:
+    def _partitioned(self, cloudwatch: "CloudWatchClient", grid: HourGrid, labels: set[str]) -> SeriesTotals:
         """The ranking's sums with MetricStat queries, 500 a call: the token counts of every series
         over the window (one datapoint each), then over the baseline days for those active in it."""
         reader = MetricReader(cloudwatch)
@@ -568,7 +612,7 @@ class Attributor:
         """(rates, the model ids behind the subject, those without a price, which rate and why)."""
         return subject_rates(subject, region, self.prices)
 
-    def _owner(self, bedrock: Any, arn: str) -> Owner:
+    def _owner(self, bedrock: "BedrockClient", arn: str) -> Owner:
         try:
             recorded = self.known_tags(arn) if self.known_tags else None
         except TokenfuseError as error:

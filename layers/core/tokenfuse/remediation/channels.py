@@ -6,7 +6,6 @@ adapters (``SLACK_API_BASE_URL`` points Slack at the sandbox's Slack-compatible 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
@@ -90,22 +89,3 @@ class SesEmail:
 
         body = html or render_html("plain_text.html", text=text)
         self.sender.send(to, EmailMessage(subject=subject, text=text, html=body))
-
-
-def secret_text(value: str | bytes | dict[str, Any], *keys: str) -> str:
-    """A secret's value: the raw string, or the first of ``keys`` when the secret is JSON."""
-    text = value.decode() if isinstance(value, bytes) else value
-    if isinstance(text, dict):
-        parsed: Any = text
-    else:
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            return text.strip()
-    if isinstance(parsed, dict):
-        for key in keys:
-            if parsed.get(key):
-                return str(parsed[key])
-        if len(parsed) == 1:
-            return str(next(iter(parsed.values())))
-    return str(text).strip()

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, GetSecretError
 
-from tokenfuse import clock, incidents
+from tokenfuse import clock
 from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
 from tokenfuse.adapters.approvals_table import ApprovalsTable
 from tokenfuse.adapters.aws import (
@@ -18,11 +18,12 @@ from tokenfuse.adapters.aws import (
 )
 from tokenfuse.adapters.incidents_table import IncidentsTable
 from tokenfuse.adapters.stepfunctions import TaskCallbacks
+from tokenfuse.alerts.feedback import apply_feedback
 from tokenfuse.composition import composition_root
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.observability import correlate, logger
 from tokenfuse.remediation import messages
-from tokenfuse.remediation.channels import SlackResponder, secret_text
+from tokenfuse.remediation.channels import SlackResponder
 from tokenfuse.remediation.contracts import RestoreProfilesTask
 from tokenfuse.remediation.decisions import ApprovalDesk, ApproverOf, DecisionReply
 from tokenfuse.remediation.directory import owner
@@ -36,6 +37,7 @@ from tokenfuse.remediation.interactions import (
 from tokenfuse.remediation.refusals import Refusals, printable
 from tokenfuse.remediation.settings import ApproveSettings
 from tokenfuse.teams import FINOPS, TeamDirectory, deployed_directory
+from tokenfuse.text import secret_value
 
 
 def _now_epoch() -> float:
@@ -76,26 +78,41 @@ def approver_of(settings: ApproveSettings) -> ApproverOf | None:
 
 
 def feedback_hook(settings: ApproveSettings) -> FeedbackHook | None:
-    """CAD feedback from the alert's buttons: ``ce:ProvideAnomalyFeedback`` for every anomaly of the
-    incident (through the management account's role when set); ``planned`` also marks the incident
-    planned so it stays quiet."""
+    """CAD feedback from the alert's buttons (:func:`tokenfuse.alerts.feedback.apply_feedback`):
+    ``ce:ProvideAnomalyFeedback`` for every anomaly of the incident (through the management
+    account's role when set); ``planned``, from an on-call approver only, also marks the incident
+    planned so it stays quiet. A refusal is audited like an approval's."""
     if not settings.incidents_table_name:
         return None
     table_name = settings.incidents_table_name
 
+    def anomaly_feedback() -> AnomalyFeedback:
+        session = assume_role_session(settings.budgets_role_arn) if settings.budgets_role_arn else None
+        return AnomalyFeedback(session=session)
+
     def hook(incident_id: str, choice: str, actor: str) -> DecisionReply:
         about = {"incident_id": incident_id}
-        table = IncidentsTable(table_name)
-        found = table.get(incident_id)
-        if found is None:
-            return DecisionReply(200, messages.UNKNOWN_INCIDENT, refused="unknown-incident", about=about)
-        incident, _ = found
-        correlate(incident.dedup_keys[0] if incident.dedup_keys else None, incident_id=incident_id)
-        session = assume_role_session(settings.budgets_role_arn) if settings.budgets_role_arn else None
-        sent = AnomalyFeedback(session=session).provide_choice(list(incident.anomaly_ids), choice)
-        if choice == "planned":
-            incidents.mark_planned(table, incident_id, messages.planned_by(actor), clock.now())
-        text = messages.feedback_sent(choice, actor, len(sent))
+        result = apply_feedback(
+            incident_id,
+            choice,
+            actor,
+            table=IncidentsTable(table_name),
+            feedback=anomaly_feedback,
+            directory=lambda: team_directory(settings),
+            planned_note=messages.planned_by(actor),
+            now=clock.now(),
+        )
+        if result.incident is not None:
+            dedup_keys = result.incident.dedup_keys
+            correlate(dedup_keys[0] if dedup_keys else None, incident_id=incident_id)
+        match result.outcome:
+            case "unknown-incident":
+                return DecisionReply(200, messages.UNKNOWN_INCIDENT, refused="unknown-incident", about=about)
+            case "not-an-approver":
+                team = owner(team_directory(settings), result.team).name
+                text = messages.only_team_approvers(team)
+                return DecisionReply(403, text, refused="not-an-approver", about={**about, "team": team})
+        text = messages.feedback_sent(choice, actor, len(result.anomaly_ids))
         return DecisionReply(200, text, changed=True, about=about)
 
     return hook
@@ -174,13 +191,15 @@ def _secret(arn: str | None, variable: str, *keys: str) -> str:
     if not arn:
         raise EndpointMisconfigured(f"{variable} is not set")
     try:
-        text = secret_text(get_secret(arn), *keys)
-    except (GetParameterError, GetSecretError, TokenfuseError, ValueError) as error:
+        raw = get_secret(arn)
+    except (GetParameterError, GetSecretError, TokenfuseError) as error:
         raise EndpointMisconfigured(f"the secret in {variable} cannot be loaded: {error}") from error
-    if not text.strip():
+    try:
+        text = secret_value(raw, *keys)
+    except ValueError as error:
+        raise EndpointMisconfigured(f"the secret in {variable} {error}") from None
+    if not text:
         raise EndpointMisconfigured(f"the secret in {variable} is empty")
-    if text.lstrip().startswith("{"):  # JSON without any of the keys: secret_text gave it back whole
-        raise EndpointMisconfigured(f"the secret in {variable} is JSON without a {' or '.join(keys)} key")
     return text
 
 

@@ -27,6 +27,7 @@ from tokenfuse.remediation.models import (
     VerifyResult,
     utc_iso,
 )
+from tokenfuse.text import sentence
 
 NOTHING_CHANGED = "Nothing was changed."
 UNCONFIRMED = " (unconfirmed: tokenfuse could not read it back)"
@@ -62,9 +63,10 @@ def trip_cooldown(record: TripRecord) -> int:
     return max(1, int((record.restore_after - record.tripped_at).total_seconds()))
 
 
-def record_blocked(record: TripRecord) -> str:
-    """``blocked for 15 min`` / ``blocked until restored``, from what the record has in force."""
-    return blocked_words(record.action, trip_cooldown(record) or 1)
+def record_blocked(record: TripRecord, what: str | None = None) -> str:
+    """``blocked for 15 min`` / ``blocked until restored``, from what the record has in force
+    (``what``: what was blocked, for a caller-scope trip)."""
+    return blocked_words(record.action, trip_cooldown(record) or 1, what)
 
 
 def still_running(tokens_per_minute: float) -> str:
@@ -83,19 +85,17 @@ def listed(items: Iterable[str], empty: str = "nothing") -> str:
 # -- the policy ------------------------------------------------------------------------------------
 
 
-def block_callers(labels: Iterable[str], profile: str, seconds: int | None) -> str:
-    """A caller-scope trip in words: ``block role/checkout-worker on support-bot for 15 min``
-    (``seconds`` None: until restored)."""
-    until = f"for {duration(seconds)}" if seconds is not None else "until restored"
-    return f"block {', '.join(labels)} on {profile} {until}"
+def callers_on(labels: Iterable[str], profile: str) -> str:
+    """What a caller-scope trip blocks: ``role/checkout-worker on support-bot``."""
+    return f"{', '.join(labels)} on {profile}"
 
 
 def caller_block(policy: PolicyDecision, profile: str) -> str | None:
-    """What a caller-scope policy will block, or None for a profile-scope one."""
-    if policy.scope != "caller":
+    """What a caller-scope policy will block (``block role/checkout-worker on support-bot for 15
+    min``), or None for a profile-scope one and for one whose action is none (it blocks nothing)."""
+    if policy.scope != "caller" or policy.action == "none":
         return None
-    seconds = policy.cooldown_seconds if policy.action == "throttle" else None
-    return block_callers(policy.caller_labels, profile, seconds)
+    return block_words(policy.action, policy.cooldown_seconds, callers_on(policy.caller_labels, profile))
 
 
 def policy_said(decided: PolicyDecision, profile: str | None = None) -> str:
@@ -158,19 +158,19 @@ def approval_request(
 def approval_button_labels(policy: PolicyDecision) -> dict[str, str]:
     """Each choice's button label."""
     return {
-        "approve": policy_block(policy).capitalize(),
+        "approve": sentence(policy_block(policy)),
         "decline": "Decline",
         "snooze": f"Snooze {duration(policy.snooze_seconds)}",
     }
 
 
+BLOCK_ENDS = {"throttle": " (restored automatically)", "detach": " (a person restores it)", "none": ""}
+
+
 def block_phrase(policy: PolicyDecision) -> str:
-    callers = caller_block(policy, "it")
-    if callers:
-        return callers + (" (restored automatically)" if policy.action == "throttle" else "")
-    if policy.action == "throttle":
-        return f"block it for {duration(policy.cooldown_seconds)} (restored automatically)"
-    return "block it until restored (a person restores it)"
+    """What approving does: ``block it for 15 min (restored automatically)``; ``no action``."""
+    what = callers_on(policy.caller_labels, "it") if policy.scope == "caller" else "it"
+    return block_words(policy.action, policy.cooldown_seconds, what) + BLOCK_ENDS[policy.action]
 
 
 def approval_email(
@@ -348,15 +348,11 @@ def trip_said(record: TripRecord) -> str:
     blocked = record_blocked(record)
     notes = f" Note: {'; '.join(record.notes)}." if record.notes else ""
     if record.complete and record.scope == "caller":
-        callers = block_callers(
-            [t.label for t in record.callers],
-            record.profile_name or record.profile_id,
-            trip_cooldown(record) or None,
-        )
-        who = "B" + callers.removeprefix("b").replace("lock ", "locked ", 1)
+        callers = callers_on([t.label for t in record.callers], record.profile_name or record.profile_id)
+        who = sentence(record_blocked(record, callers))
         return f":no_entry: {who}: {'; '.join(in_force(record))}. {plan}.{notes}"
     if record.complete:
-        return f":no_entry: {blocked.capitalize()}: {'; '.join(in_force(record))}. {plan}.{notes}"
+        return f":no_entry: {sentence(blocked)}: {'; '.join(in_force(record))}. {plan}.{notes}"
     return (
         f":warning: Partly {blocked}: the deny is in force, so the spend stops. "
         f"In force: {'; '.join(in_force(record))}. Not applied: {listed(record.problems, 'n/a')}. "

@@ -26,7 +26,7 @@ from tokenfuse.remediation.access import AccountAccess
 from tokenfuse.remediation.audit import Auditor, BusPort
 from tokenfuse.remediation.blocks import restore_blocks
 from tokenfuse.remediation.card_steps import CardPort
-from tokenfuse.remediation.channels import ChatPort, EmailPort, SesEmail, SlackChat, secret_text
+from tokenfuse.remediation.channels import ChatPort, EmailPort, SesEmail, SlackChat
 from tokenfuse.remediation.contracts import (
     ApprovalDecidedTask,
     ApprovalRequested,
@@ -62,6 +62,7 @@ from tokenfuse.remediation.settings import RemediateSettings
 from tokenfuse.remediation.trip import Tripper
 from tokenfuse.remediation.verify import MetricReaderPort
 from tokenfuse.teams import TeamDirectory, deployed_directory
+from tokenfuse.text import secret_value
 
 if TYPE_CHECKING:
     from tokenfuse.adapters.slack import SlackSender
@@ -148,7 +149,10 @@ class Deps:
         arn = self.settings.email_link_key_secret_arn
         if not arn:
             raise TokenfuseError("EMAIL_LINK_KEY_SECRET_ARN is not set: no signed email links")
-        return secret_text(get_secret(arn), "key").encode()
+        try:
+            return secret_value(get_secret(arn), "key").encode()
+        except ValueError as error:
+            raise TokenfuseError(f"the secret in EMAIL_LINK_KEY_SECRET_ARN {error}") from None
 
     @cached_property
     def auditor(self) -> Auditor:
