@@ -4,10 +4,14 @@ emails) with its human summary, walked and checked. ``--json`` keeps its nulls: 
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tokenfuse_sandbox.story import scenarios
+from tokenfuse_sandbox.story.timeline import LOOP_START, ONCALL_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
@@ -141,9 +145,14 @@ def test_the_human_summary_shows_no_hole_and_credits_only_containment(demo):
     if report.decision == "decline":
         assert report.summary["contained_at"] is None and report.summary["times_less_than_cad"] is None
         assert "less than CAD" not in text
-        # the meter's alert at 14:00:15 (+15 s on the invocation-log path), the on-call's click two
-        # minutes later; the team's fix ships 18 minutes after the loop's 14:00 start
-        said = "declined by alex (U0SUPPORT1) at 14:02:15 UTC; fixed by the support-bot team at 14:18:00 UTC"
+        # the meter's alert at 14:00:15 (+15 s on the invocation-log path), the on-call's click
+        # ONCALL_SECONDS later; the team's fix ships fixed_after the loop's 14:00 start
+        clicked = LOOP_START + timedelta(seconds=15 + ONCALL_SECONDS)
+        fixed = LOOP_START + scenarios.get("runaway-loop").fixed_after
+        said = (
+            f"declined by alex (U0SUPPORT1) at {clicked:%H:%M:%S} UTC; "
+            f"fixed by the support-bot team at {fixed:%H:%M:%S} UTC"
+        )
         assert said in text
     else:
         assert report.summary["contained_at"] is not None and "x less than CAD alone" in text

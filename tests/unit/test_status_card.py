@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import Block
 
 from tokenfuse import incidents
 from tokenfuse.adapters.slack import SlackDeliveryError
+from tokenfuse.alerts import messages
 from tokenfuse.alerts.status_cards import StatusCards
 from tokenfuse.events import Incident, RemediationEvent, SpikeAttributed
 from tokenfuse.notifications import EmailMessage, Posted, SlackMessage
@@ -405,3 +406,13 @@ def test_a_decline_and_a_snooze_say_who_decided_and_what_follows():
         cards.advance(incident.incident_id, changes)
         (_, _, card) = slack.updates[-1]
         assert f"Status: {status}" in card.text and follows in card.text
+
+
+def test_the_first_card_never_dates_its_rate_after_it_was_read():
+    # attribution's window ends on its whole-minute grid: a spike read at 14:00:15 spans to 14:01
+    read = datetime(2026, 11, 25, 14, 0, 15, tzinfo=UTC)
+    incident = opened_incident(opened_at=read, window_end=datetime(2026, 11, 25, 14, 1, tzinfo=UTC))
+    card = messages.card_of(incident)
+    assert card.rate_at == read
+    incident = opened_incident(opened_at=read, window_end=datetime(2026, 11, 25, 13, 58, tzinfo=UTC))
+    assert messages.card_of(incident).rate_at == datetime(2026, 11, 25, 13, 58, tzinfo=UTC)

@@ -363,7 +363,8 @@ def card_of(incident: Incident) -> StatusCard:
     return StatusCard(
         since=incident.opened_at,
         rate_usd_per_hour=incident.cost_per_hour_usd,
-        rate_at=incident.window_end,
+        # the window's end is attribution's grid (whole minutes): never later than when it was read
+        rate_at=min(incident.window_end, incident.opened_at),
     )
 
 
