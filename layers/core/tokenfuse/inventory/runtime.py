@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from tokenfuse.adapters.aws import MemberSessions, share_session_with_parameters
+from tokenfuse.adapters.aws import MemberSessions
 from tokenfuse.adapters.bus import EventBus
 from tokenfuse.adapters.inventory_table import InventoryTable
 from tokenfuse.composition import composition_root
@@ -50,7 +50,6 @@ class InventoryDependencies:
 @composition_root
 def dependencies(settings: InventorySettings) -> InventoryDependencies:
     """InventoryFunction's composition root (:mod:`tokenfuse.composition`)."""
-    share_session_with_parameters("ssm")
     return InventoryDependencies(
         settings,
         InventoryTable(settings.table_name, account_index=settings.account_index),
