@@ -35,10 +35,12 @@ EXTENSIONS = (".json", ".json.gz")
 """The extensions botocore reads data files with, in its order (plain JSON first)."""
 
 
-def _without_documentation(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    """One JSON object of a service model, its ``documentation`` text left out (a member that
-    happened to be named ``documentation`` is a mapping, not text, and stays)."""
-    return {key: value for key, value in pairs if key != DOCUMENTATION or not isinstance(value, str)}
+def _without_documentation(node: dict[str, object]) -> dict[str, object]:
+    """One JSON object of a service model (built by the C decoder), its ``documentation`` text
+    dropped: a member that happened to be named ``documentation`` is a mapping, not text, and stays."""
+    if isinstance(node.get(DOCUMENTATION), str):
+        del node[DOCUMENTATION]
+    return node
 
 
 class LeanJSONFileLoader(JSONFileLoader):
@@ -53,7 +55,7 @@ class LeanJSONFileLoader(JSONFileLoader):
                 if extension.endswith(".gz"):
                     payload = gzip.decompress(payload)
                 if path.name.startswith(SERVICE_MODEL + "."):
-                    return json.loads(payload, object_pairs_hook=_without_documentation)
+                    return json.loads(payload, object_hook=_without_documentation)
                 return json.loads(payload)
         return None
 
