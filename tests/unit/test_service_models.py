@@ -11,6 +11,7 @@ import botocore.session
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters import constants
+from botocore.model import ServiceModel
 from moto import mock_aws
 
 from tokenfuse.adapters import aws
@@ -19,23 +20,32 @@ from tokenfuse.adapters.service_models import LeanJSONFileLoader, botocore_sessi
 MODEL = {
     "version": "2.0",
     "documentation": "<p>The service's prose.</p>",
+    "clientContextParams": {"Accelerate": {"type": "boolean", "documentation": "Read as data by botocore"}},
     "operations": {
-        "Ping": {"name": "Ping", "input": {"shape": "PingInput"}, "documentation": "<p>Pings.</p>"}
+        "Ping": {
+            "name": "Ping",
+            "input": {"shape": "PingInput", "documentation": "<p>In.</p>"},
+            "documentation": "<p>Pings.</p>",
+        }
     },
     "shapes": {
         "PingInput": {
             "type": "structure",
-            # a member that happens to be named "documentation" is data (a mapping), not prose
-            "members": {"documentation": {"shape": "Text", "documentation": "<p>A field.</p>"}},
+            "documentation": "<p>A shape.</p>",
+            # a member that happens to be named "documentation" is a member, not prose
+            "members": {"documentation": {"shape": "Texts", "documentation": "<p>A field.</p>"}},
         },
-        "Text": {"type": "string"},
+        "Texts": {"type": "list", "member": {"shape": "Text", "documentation": "<p>One.</p>"}},
+        "Text": {"type": "string", "documentation": "<p>Text.</p>"},
     },
 }
 LEAN_MODEL = {
     "version": "2.0",
+    "clientContextParams": {"Accelerate": {"type": "boolean", "documentation": "Read as data by botocore"}},
     "operations": {"Ping": {"name": "Ping", "input": {"shape": "PingInput"}}},
     "shapes": {
-        "PingInput": {"type": "structure", "members": {"documentation": {"shape": "Text"}}},
+        "PingInput": {"type": "structure", "members": {"documentation": {"shape": "Texts"}}},
+        "Texts": {"type": "list", "member": {"shape": "Text"}},
         "Text": {"type": "string"},
     },
 }
@@ -74,26 +84,29 @@ def test_other_data_files_are_read_whole_compressed_or_not(tmp_path: Path):
     assert loader.load_file(str(tmp_path / "absent")) is None
 
 
-def test_botocores_own_models_lose_only_their_prose():
-    # Given DynamoDB's model read by botocore's own loader and by the shared lean one
-    full = botocore.session.Session().get_component("data_loader").load_service_model("dynamodb", "service-2")
-    lean = shared_loader().load_service_model("dynamodb", "service-2")
-
-    # Then they are the same model once the prose is taken out of botocore's
-    def without_prose(node: object) -> object:
-        if isinstance(node, dict):
-            return {
-                k: without_prose(v)
-                for k, v in node.items()
-                if not (k == "documentation" and isinstance(v, str))
-            }
-        if isinstance(node, list):
-            return [without_prose(v) for v in node]
-        return node
-
-    assert "documentation" in full["operations"]["GetItem"]
-    assert "documentation" not in lean["operations"]["GetItem"]
-    assert lean == without_prose(full)
+@pytest.mark.parametrize("service", ["dynamodb", "s3", "ssm", "bedrock"])
+def test_botocores_own_models_keep_every_operation_member_and_context_parameter(service: str):
+    # Given a model read by botocore's own loader and by the shared lean one
+    full = ServiceModel(
+        botocore.session.Session().get_component("data_loader").load_service_model(service, "service-2")
+    )
+    lean = ServiceModel(shared_loader().load_service_model(service, "service-2"))
+    # Then the prose is gone and botocore reads the same operations, members and context parameters
+    assert full.documentation and not lean.documentation
+    assert lean.operation_names == full.operation_names
+    for name in full.operation_names:
+        full_op, lean_op = full.operation_model(name), lean.operation_model(name)
+        assert not lean_op.documentation
+        for ours, theirs in (
+            (lean_op.input_shape, full_op.input_shape),
+            (lean_op.output_shape, full_op.output_shape),
+        ):
+            assert (ours and list(getattr(ours, "members", {}))) == (
+                theirs and list(getattr(theirs, "members", {}))
+            )
+    assert [(p.name, p.type) for p in lean.client_context_parameters] == [
+        (p.name, p.type) for p in full.client_context_parameters
+    ]
 
 
 def test_every_session_shares_the_one_loader_and_what_it_loaded():

@@ -9,9 +9,10 @@ container that is peak memory and init time paid for nothing.
 
 :class:`LeanJSONFileLoader` is botocore's own extension point for how data files are read
 (``Loader(file_loader=...)``): plain dicts (ordered since Python 3.7; botocore only iterates them)
-and, in service models, no ``documentation`` strings. Everything a call uses (shapes, members,
-protocols, endpoint rules, paginators, waiters, retries) is kept as botocore wrote it; only
-``help(client.some_call)`` loses its text.
+and, in service models, no ``documentation`` text on the service, its operations and its shapes
+(botocore reads those with ``.get(..., "")``). Everything a call uses (shapes, members, protocols,
+endpoint rules, client context parameters, paginators, waiters, retries) is kept as botocore wrote
+it; only ``help(client.some_call)`` loses its text.
 
 :func:`botocore_session` gives every botocore session the same loader, so a session built for
 other credentials (an assumed member role) reuses the models already loaded instead of parsing
@@ -23,6 +24,7 @@ import json
 import os
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import botocore.session
 from botocore.loaders import JSONFileLoader, Loader
@@ -35,12 +37,25 @@ EXTENSIONS = (".json", ".json.gz")
 """The extensions botocore reads data files with, in its order (plain JSON first)."""
 
 
-def _without_documentation(node: dict[str, object]) -> dict[str, object]:
-    """One JSON object of a service model (built by the C decoder), its ``documentation`` text
-    dropped: a member that happened to be named ``documentation`` is a mapping, not text, and stays."""
-    if isinstance(node.get(DOCUMENTATION), str):
-        del node[DOCUMENTATION]
-    return node
+def _without_prose(model: dict[str, Any]) -> dict[str, Any]:
+    """A service model without the API reference's text where botocore only writes docstrings from
+    it: the service's, each operation's and its input and output's, each shape's and each of its
+    members'. Elsewhere ``documentation`` may be read as data (``clientContextParams`` requires it)
+    and stays; a member that happens to be named ``documentation`` is a member and stays."""
+    model.pop(DOCUMENTATION, None)
+    for operation in model.get("operations", {}).values():
+        operation.pop(DOCUMENTATION, None)
+        for ref in ("input", "output"):
+            if isinstance(operation.get(ref), dict):
+                operation[ref].pop(DOCUMENTATION, None)
+    for shape in model.get("shapes", {}).values():
+        shape.pop(DOCUMENTATION, None)
+        for member in shape.get("members", {}).values():
+            member.pop(DOCUMENTATION, None)
+        for ref in ("member", "key", "value"):
+            if isinstance(shape.get(ref), dict):
+                shape[ref].pop(DOCUMENTATION, None)
+    return model
 
 
 class LeanJSONFileLoader(JSONFileLoader):
@@ -54,9 +69,10 @@ class LeanJSONFileLoader(JSONFileLoader):
                 payload = path.read_bytes()
                 if extension.endswith(".gz"):
                     payload = gzip.decompress(payload)
-                if path.name.startswith(SERVICE_MODEL + "."):
-                    return json.loads(payload, object_hook=_without_documentation)
-                return json.loads(payload)
+                data = json.loads(payload)
+                if path.name.startswith(SERVICE_MODEL + ".") and isinstance(data, dict):
+                    return _without_prose(data)
+                return data
         return None
 
 
