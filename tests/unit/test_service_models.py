@@ -20,7 +20,7 @@ from tokenfuse.adapters.service_models import LeanJSONFileLoader, botocore_sessi
 MODEL = {
     "version": "2.0",
     "documentation": "<p>The service's prose.</p>",
-    "clientContextParams": {"Accelerate": {"type": "boolean", "documentation": "Read as data by botocore"}},
+    "clientContextParams": {"Accelerate": {"type": "boolean", "documentation": "<p>Accelerate.</p>"}},
     "operations": {
         "Ping": {
             "name": "Ping",
@@ -41,7 +41,8 @@ MODEL = {
 }
 LEAN_MODEL = {
     "version": "2.0",
-    "clientContextParams": {"Accelerate": {"type": "boolean", "documentation": "Read as data by botocore"}},
+    # botocore requires a client context parameter's documentation: it is kept, empty
+    "clientContextParams": {"Accelerate": {"type": "boolean", "documentation": ""}},
     "operations": {"Ping": {"name": "Ping", "input": {"shape": "PingInput"}}},
     "shapes": {
         "PingInput": {"type": "structure", "members": {"documentation": {"shape": "Texts"}}},

@@ -9,8 +9,9 @@ container that is peak memory and init time paid for nothing.
 
 :class:`LeanJSONFileLoader` is botocore's own extension point for how data files are read
 (``Loader(file_loader=...)``): plain dicts (ordered since Python 3.7; botocore only iterates them)
-and, in service models, no ``documentation`` text on the service, its operations and its shapes
-(botocore reads those with ``.get(..., "")``). Everything a call uses (shapes, members, protocols,
+and, in service models, no ``documentation`` text, dropped as the C decoder builds each object.
+botocore reads that text with ``.get(..., "")`` to write docstrings; the one place it requires it,
+a client context parameter, gets an empty one. Everything a call uses (shapes, members, protocols,
 endpoint rules, client context parameters, paginators, waiters, retries) is kept as botocore wrote
 it; only ``help(client.some_call)`` loses its text.
 
@@ -37,24 +38,21 @@ EXTENSIONS = (".json", ".json.gz")
 """The extensions botocore reads data files with, in its order (plain JSON first)."""
 
 
-def _without_prose(model: dict[str, Any]) -> dict[str, Any]:
-    """A service model without the API reference's text where botocore only writes docstrings from
-    it: the service's, each operation's and its input and output's, each shape's and each of its
-    members'. Elsewhere ``documentation`` may be read as data (``clientContextParams`` requires it)
-    and stays; a member that happens to be named ``documentation`` is a member and stays."""
-    model.pop(DOCUMENTATION, None)
-    for operation in model.get("operations", {}).values():
-        operation.pop(DOCUMENTATION, None)
-        for ref in ("input", "output"):
-            if isinstance(operation.get(ref), dict):
-                operation[ref].pop(DOCUMENTATION, None)
-    for shape in model.get("shapes", {}).values():
-        shape.pop(DOCUMENTATION, None)
-        for member in shape.get("members", {}).values():
-            member.pop(DOCUMENTATION, None)
-        for ref in ("member", "key", "value"):
-            if isinstance(shape.get(ref), dict):
-                shape[ref].pop(DOCUMENTATION, None)
+def _without_documentation(node: dict[str, Any]) -> dict[str, Any]:
+    """One JSON object of a service model as the C decoder built it, its ``documentation`` text
+    dropped (a member that happens to be named ``documentation`` is a mapping, not text: it stays)."""
+    if isinstance(node.get(DOCUMENTATION), str):
+        del node[DOCUMENTATION]
+    return node
+
+
+def _lean(payload: bytes) -> dict[str, Any]:
+    """A service model without the API reference's text. botocore reads that text only to write
+    docstrings, with ``.get(..., "")``, except a client context parameter's, which it requires:
+    those get an empty one back."""
+    model: dict[str, Any] = json.loads(payload, object_hook=_without_documentation)
+    for parameter in model.get("clientContextParams", {}).values():
+        parameter.setdefault(DOCUMENTATION, "")
     return model
 
 
@@ -69,10 +67,9 @@ class LeanJSONFileLoader(JSONFileLoader):
                 payload = path.read_bytes()
                 if extension.endswith(".gz"):
                     payload = gzip.decompress(payload)
-                data = json.loads(payload)
-                if path.name.startswith(SERVICE_MODEL + ".") and isinstance(data, dict):
-                    return _without_prose(data)
-                return data
+                if path.name.startswith(SERVICE_MODEL + "."):
+                    return _lean(payload)
+                return json.loads(payload)
         return None
 
 
