@@ -62,6 +62,17 @@ CALLS = {
 """What each handler's first invocation calls (from its code path), where the bare handler calls one
 EventBridge PutEvents: each further service is one more botocore model loaded and client built."""
 
+SERVICES = {
+    "intake": ("dynamodb", "events"),
+    "attribute": ("dynamodb", "bedrock", "cloudwatch", "events"),
+    "notify": ("ssm", "secretsmanager", "dynamodb", "stepfunctions", "events"),
+    "remediate": ("ssm", "secretsmanager", "dynamodb", "events"),
+    "approve": ("secretsmanager", "dynamodb"),
+    "inventory": ("ssm", "bedrock", "dynamodb", "cloudwatch", "events"),
+}
+"""The AWS services of :data:`CALLS`: the bare handler calls each once beside every handler
+(:data:`SAME_SERVICES_APP`), to show what a first invocation's services cost with no tokenfuse code."""
+
 FUNCTIONS = {  # the order one spike goes through them
     "intake": "IntakeFunction",
     "attribute": "AttributeFunction",
@@ -81,12 +92,37 @@ def lambda_handler(event, context):
              "EventBusName": os.environ["EVENT_BUS_NAME"]}
     return boto3.client("events").put_events(Entries=[entry])["FailedEntryCount"]
 """
+SAME_SERVICES_APP = """import os
+
+import boto3
+
+CALLS = {  # one small call per service, each answered by moto's server
+    "dynamodb": ("list_tables", {"Limit": 1}),
+    "bedrock": ("list_inference_profiles", {"typeEquals": "APPLICATION", "maxResults": 1}),
+    "cloudwatch": ("describe_alarms", {"MaxRecords": 1}),
+    "ssm": ("describe_parameters", {"MaxResults": 1}),
+    "secretsmanager": ("list_secrets", {"MaxResults": 1}),
+    "stepfunctions": ("list_state_machines", {"maxResults": 1}),
+}
+
+
+def lambda_handler(event, context):
+    for service in event["services"]:
+        if service != "events":
+            operation, params = CALLS[service]
+            getattr(boto3.client(service), operation)(**params)
+    entry = {"Source": "tokenfuse.bench", "DetailType": "Bare", "Detail": "{}",
+             "EventBusName": os.environ["EVENT_BUS_NAME"]}
+    return boto3.client("events").put_events(Entries=[entry])["FailedEntryCount"]
+"""
+"""The bare handler calling each AWS service a handler's first invocation calls (:data:`SERVICES`),
+once: what those services cost in botocore alone (no Slack, no tokenfuse code, no shell)."""
 FLOOR = "floor"
 FLOOR_APP = """import os
 
-import boto3
 import pydantic  # every handler validates its settings and its event with it
 
+from tokenfuse.adapters.aws import client
 from tokenfuse.observability import lambda_handler_shell
 
 
@@ -94,10 +130,11 @@ from tokenfuse.observability import lambda_handler_shell
 def lambda_handler(event, context):
     entry = {"Source": "tokenfuse.bench", "DetailType": "Floor", "Detail": "{}",
              "EventBusName": os.environ["EVENT_BUS_NAME"]}
-    return boto3.client("events").put_events(Entries=[entry])["FailedEntryCount"]
+    return client("events").put_events(Entries=[entry])["FailedEntryCount"]
 """
 """The house's floor: the bare handler wearing the shell (Powertools' logger, metrics and tracer),
-with pydantic imported. What no tokenfuse handler can go below."""
+with pydantic imported and its client from tokenfuse's session (``tokenfuse.adapters.aws``). What no
+tokenfuse handler can go below."""
 SIGNING_SECRET = "bench-slack-signing-secret"  # the bench's fake Slack app
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 PROFILE_NAME = "support-chat"
@@ -473,6 +510,11 @@ def cold_start(
     return figures, report["result"]
 
 
+def same_services(name: str) -> str:
+    """The key of the bare handler calling ``name``'s services."""
+    return f"{BARE}:{name}"
+
+
 def _expect(name: str, ok: bool, result: Any) -> None:
     if not ok:
         raise BenchFailed(f"{name} answered {json.dumps(result)[:1500]}")
@@ -486,15 +528,22 @@ def one_round(world: World) -> dict[str, ColdStart]:
     bare_dir.mkdir(exist_ok=True)
     (bare_dir / "bare_app.py").write_text(BARE_APP)
     (bare_dir / "floor_app.py").write_text(FLOOR_APP)
+    (bare_dir / "same_services_app.py").write_text(SAME_SERVICES_APP)
     runs: dict[str, ColdStart] = {}
+    bare_arn = f"arn:aws:lambda:{world.region}:{world.account_id}:function:bare"
 
     def run(name: str, event: Any) -> Any:
+        """The bare handler calling the handler's services, then the handler (same load, same round)."""
+        runs[same_services(name)], failed = cold_start(
+            bare_dir, "same_services_app.lambda_handler", {"services": list(SERVICES[name])},
+            world.bare_environment(), work, bare_arn,
+        )  # fmt: skip
+        _expect(same_services(name), failed == 0, failed)
         spec = world.functions[name]
         env = world.environment(spec)
         runs[name], result = cold_start(spec.code_dir, spec.handler, event, env, work, spec.arn)
         return result
 
-    bare_arn = f"arn:aws:lambda:{world.region}:{world.account_id}:function:bare"
     runs[BARE], failed = cold_start(
         bare_dir, "bare_app.lambda_handler", {}, world.bare_environment(), work, bare_arn
     )
@@ -545,7 +594,7 @@ def within_goal(figures: ColdStart, bare: ColdStart) -> bool:
 def _beyond(figures: ColdStart, base: ColdStart) -> list[str]:
     """The top-level packages ``figures`` imported that ``base`` did not (private ones and the
     handler modules themselves left out)."""
-    handlers = {"app", "bare_app", "floor_app"}
+    handlers = {"app", "bare_app", "floor_app", "same_services_app"}
     return [p for p in figures.packages if p not in set(base.packages) | handlers and not p.startswith("_")]
 
 
@@ -557,12 +606,14 @@ def report(medians: dict[str, ColdStart], rounds: int) -> str:
     ]
     floor = medians[FLOOR]
     rows.append(
-        f"| floor: the bare handler in the shell, pydantic imported | {floor.import_ms:.0f} | "
-        f"{floor.invoke_ms:.0f} | {floor.total_ms:.0f} | {floor.total_ms / bare.total_ms:.2f}x | "
+        "| floor: the bare handler in the shell, pydantic imported, tokenfuse's client | "
+        f"{floor.import_ms:.0f} | {floor.invoke_ms:.0f} | {floor.total_ms:.0f} | "
+        f"{floor.total_ms / bare.total_ms:.2f}x | "
         f"{floor.cpu_ms:.0f} | {floor.cpu_ms / bare.cpu_ms:.2f}x | {floor.peak_rss_mb:.1f} | "
         f"{floor.peak_rss_mb / bare.peak_rss_mb:.2f}x | {'met' if within_goal(floor, bare) else 'NOT met'} |"
     )
     beyond: list[str] = []
+    alone: list[str] = []
     for name in FUNCTIONS:
         f = medians[name]
         met = within_goal(f, bare)
@@ -570,6 +621,13 @@ def report(medians: dict[str, ColdStart], rounds: int) -> str:
             f"| `functions/{name}/app.py` | {f.import_ms:.0f} | {f.invoke_ms:.0f} | {f.total_ms:.0f} | "
             f"{f.total_ms / bare.total_ms:.2f}x | {f.cpu_ms:.0f} | {f.cpu_ms / bare.cpu_ms:.2f}x | "
             f"{f.peak_rss_mb:.1f} | {f.peak_rss_mb / bare.peak_rss_mb:.2f}x | {'met' if met else 'NOT met'} |"
+        )
+        same = medians[same_services(name)]
+        alone.append(
+            f"| `{name}` | {', '.join(SERVICES[name])} | {same.total_ms:.0f} | "
+            f"{same.total_ms / bare.total_ms:.2f}x | {same.peak_rss_mb:.1f} | "
+            f"{same.peak_rss_mb / bare.peak_rss_mb:.2f}x | {f.total_ms / same.total_ms:.2f}x | "
+            f"{f.peak_rss_mb / same.peak_rss_mb:.2f}x |"
         )
         extra = ", ".join(_beyond(f, floor)) or "nothing more"
         beyond.append(f"- {name}: imports {extra}; calls {CALLS[name]}")
@@ -594,8 +652,21 @@ def report(medians: dict[str, ColdStart], rounds: int) -> str:
             f"Goal (every handler within {GOAL}x of the bare handler on time and peak memory): "
             f"**{'met' if met_all else 'NOT met'}**.",
             "",
+            "What each handler's AWS services cost with no tokenfuse code: the bare handler calling "
+            "each of them once (one small call per service, `SAME_SERVICES_APP`; no Slack, no shell, "
+            "no pydantic), run just before the handler in every round. The last two columns are the "
+            "handler against that run.",
+            "",
+            "| handler | its AWS services | bare handler calling them: total (ms) | vs bare | peak RSS (MB) "
+            "| vs bare | handler vs it: time | memory |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+            *alone,
+            "",
             "The floor row is what every handler pays before its own work: Powertools' logger, metrics "
-            "and X-Ray tracer (tracing is on) and pydantic. Beyond the floor, what each handler imports "
+            "and X-Ray tracer (tracing is on), pydantic, and its client from tokenfuse's session, which "
+            "reads botocore's service models as plain dicts without their documentation "
+            "(`tokenfuse.adapters.service_models`; the bare handlers read them as botocore does). "
+            "Beyond the floor, what each handler imports "
             "(top-level packages, after its first invocation) and which services its first invocation "
             f"calls (the floor imports {', '.join(_beyond(floor, bare)) or 'nothing'} beyond `boto3`):",
             "",

@@ -9,21 +9,14 @@ The correlation id is the inventory's own: the CloudTrail event's id, or the swe
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tokenfuse.composition import own_account
 from tokenfuse.inventory import runtime
 from tokenfuse.inventory.cloudtrail import ProfileChange
 from tokenfuse.inventory.config import InventorySettings
-from tokenfuse.inventory.service import Inventory
 from tokenfuse.inventory.triggers import DailySweep, Refusal, read_trigger
 from tokenfuse.observability import EVENT_BRIDGE_ID, lambda_handler_shell, logger
-
-# A batch whose every account fails still answers with its failures (as intake does): SQS retries
-# exactly those accounts, then dead-letters them.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @lambda_handler_shell(correlation_id_path=EVENT_BRIDGE_ID)
@@ -40,12 +33,4 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         logger.append_keys(trigger="schedule")
         return runtime.handle_schedule(trigger, inventory)
     logger.append_keys(trigger="sweep-records")
-
-    def record_handler(record: SQSRecord, inv: Inventory = inventory) -> dict[str, Any]:
-        return runtime.sweep_record(record, inv)
-
-    return dict(
-        process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
-    )
+    return runtime.handle_sweep_records(event, inventory, context)

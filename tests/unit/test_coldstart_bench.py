@@ -14,7 +14,8 @@ def test_one_round_measures_every_handler_through_the_spikes_own_events():
     # Given the bench at one round
     medians = coldstart.measure(rounds=1)
     # Then the bare handler and every function were measured (each run checked its real outcome)
-    assert set(medians) == {coldstart.BARE, coldstart.FLOOR, *coldstart.FUNCTIONS}
+    same = {coldstart.same_services(name) for name in coldstart.FUNCTIONS}
+    assert set(medians) == {coldstart.BARE, coldstart.FLOOR, *coldstart.FUNCTIONS, *same}
     for name, figures in medians.items():
         assert figures.import_ms > 0 and figures.invoke_ms > 0, name
         assert figures.cpu_ms > 0 and figures.peak_rss_mb > 10, name
@@ -22,10 +23,13 @@ def test_one_round_measures_every_handler_through_the_spikes_own_events():
     assert "boto3" in medians[coldstart.BARE].packages
     assert "tokenfuse" not in medians[coldstart.BARE].packages
     assert all("tokenfuse" in medians[name].packages for name in coldstart.FUNCTIONS)
+    # the bare handler calling a handler's services imports boto3 and nothing of tokenfuse either
+    assert all("tokenfuse" not in medians[name].packages for name in same)
     # and the section names each one, with its verdict
     section = coldstart.report(medians, 1)
     for name in coldstart.FUNCTIONS:
         assert f"| `functions/{name}/app.py` |" in section
+        assert f"| `{name}` | {', '.join(coldstart.SERVICES[name])} |" in section
     assert "Goal (every handler within 1.5x" in section
     assert replace_section("", "Cold start", section).startswith("## Cold start\n")
     assert SECTIONS["Cold start"] == "bench.coldstart:run"
@@ -58,3 +62,17 @@ def test_the_child_reports_what_it_imported(tmp_path):
     assert result == {"a": 1}
     assert "tiny_app" in figures.packages and "boto3" not in figures.packages
     assert json.loads((tmp_path / "report.json").read_text())["error"] is None
+
+
+def test_the_same_services_row_is_the_handler_against_the_bare_handler_calling_its_services():
+    # Given figures by hand: bare 300 ms / 40 MB, the bare handler calling intake's services
+    # 400 ms / 44 MB, intake 600 ms / 55 MB
+    bare = coldstart.ColdStart(import_ms=200, invoke_ms=100, cpu_ms=150, peak_rss_mb=40)
+    same = coldstart.ColdStart(import_ms=250, invoke_ms=150, cpu_ms=200, peak_rss_mb=44)
+    intake = coldstart.ColdStart(import_ms=400, invoke_ms=200, cpu_ms=300, peak_rss_mb=55)
+    medians = {coldstart.BARE: bare, coldstart.FLOOR: bare}
+    for name in coldstart.FUNCTIONS:
+        medians[name], medians[coldstart.same_services(name)] = intake, same
+    section = coldstart.report(medians, 1)
+    # Then intake's row reads 400 / 300 = 1.33x, 44 / 40 = 1.10x, 600 / 400 = 1.50x, 55 / 44 = 1.25x
+    assert "| `intake` | dynamodb, events | 400 | 1.33x | 44.0 | 1.10x | 1.50x | 1.25x |" in section

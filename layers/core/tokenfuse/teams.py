@@ -434,9 +434,9 @@ def deployed_directory(
     """
     directory = TeamDirectory()
     if parameter_name:
-        from aws_lambda_powertools.utilities import parameters
+        from tokenfuse.adapters.aws import get_parameter
 
-        text = parameters.get_parameter(parameter_name, max_age=max_age)
+        text = get_parameter(parameter_name, max_age=max_age)
         directory = _directory_from_parameter(parameter_name, str(text or ""))
     return directory.with_finops_fallback(finops_slack_channel, finops_email)
 

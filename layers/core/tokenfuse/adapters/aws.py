@@ -27,6 +27,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from tokenfuse.adapters.service_models import botocore_session
 from tokenfuse.errors import (
     AccessDenied,
     AwsError,
@@ -101,7 +102,9 @@ _TRANSACTION_CANCELLED = "TransactionCanceledException"
 
 @cache
 def default_session() -> boto3.Session:
-    return boto3.Session()
+    """The container's session: every client of the function's own credentials comes from it, so
+    they share its loaded endpoint data and service models (read lean: :mod:`.service_models`)."""
+    return boto3.Session(botocore_session=botocore_session())
 
 
 # One overload per service tokenfuse calls: each returns that service's boto3-stubs client type.
@@ -269,6 +272,7 @@ def assume_role_session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
+        botocore_session=botocore_session(),  # the models the container already loaded
     )
 
 
@@ -344,9 +348,10 @@ class MemberSessions:
 def share_session_with_parameters(*providers: Literal["ssm", "secrets"]) -> None:
     """Powertools' ``parameters.get_parameter`` / ``get_secret`` read through :func:`default_session`
     (with tokenfuse's retry config) instead of a boto3 session of their own: one botocore session
-    per container, whose loaded endpoint data and service models every client shares. Only the
-    providers a function reads are built (building one creates its client). A provider already in
-    place is kept; after ``parameters.clear_caches()`` Powertools builds its own again."""
+    per container, whose loaded endpoint data and service models every client shares. Building a
+    provider creates its client, so :func:`get_parameter` and :func:`get_secret` call this at the
+    read, and a function builds only the provider its path reads. A provider already in place is
+    kept; after ``parameters.clear_caches()`` the next read builds it again."""
     from aws_lambda_powertools.utilities.parameters import constants
 
     for name in providers:
@@ -366,9 +371,18 @@ def share_session_with_parameters(*providers: Literal["ssm", "secrets"]) -> None
             )
 
 
-def get_secret(arn: str) -> str | bytes:
-    """A secret through Powertools (cached for 5 minutes across invocations): its ``SecretString``,
-    or its ``SecretBinary`` for a binary secret."""
+def get_parameter(name: str, max_age: int = 300) -> str:
+    """An SSM parameter's value through Powertools (cached ``max_age`` seconds across invocations)."""
+    share_session_with_parameters("ssm")
     from aws_lambda_powertools.utilities import parameters
 
-    return parameters.get_secret(arn, max_age=300)
+    return parameters.get_parameter(name, max_age=max_age)
+
+
+def get_secret(arn: str, max_age: int = 300) -> str | bytes:
+    """A secret through Powertools (cached ``max_age`` seconds across invocations): its
+    ``SecretString``, or its ``SecretBinary`` for a binary secret."""
+    share_session_with_parameters("secrets")
+    from aws_lambda_powertools.utilities import parameters
+
+    return parameters.get_secret(arn, max_age=max_age)

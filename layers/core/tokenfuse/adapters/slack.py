@@ -9,7 +9,7 @@ and is never logged.
 
 from typing import TYPE_CHECKING, Any
 
-from tokenfuse.adapters.aws import error_code
+from tokenfuse.adapters.aws import error_code, get_secret
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.notifications import Posted, SlackMessage
 from tokenfuse.text import secret_value
@@ -125,11 +125,10 @@ def bot_token_from_secret(secret_arn: str | None, max_age: int = TOKEN_MAX_AGE_S
     """
     if not secret_arn:
         return None
-    from aws_lambda_powertools.utilities import parameters
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     try:
-        value = str(parameters.get_secret(secret_arn, max_age=max_age)).strip()
+        value = str(get_secret(secret_arn, max_age=max_age)).strip()
     except GetParameterError as error:
         if error_code(error) == "ResourceNotFoundException":  # created by the stack, value not set yet
             return None

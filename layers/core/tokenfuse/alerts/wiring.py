@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from tokenfuse.adapters.aws import default_session, share_session_with_parameters
+from tokenfuse.adapters.aws import default_session
 from tokenfuse.adapters.bus import EventBus
 from tokenfuse.adapters.email import EmailSender
 from tokenfuse.adapters.incidents_table import IncidentsTable
@@ -122,7 +122,6 @@ class NotifyDependencies:
 @composition_root
 def dependencies(settings: NotifySettings) -> NotifyDependencies:
     """NotifyFunction's composition root (:mod:`tokenfuse.composition`)."""
-    share_session_with_parameters("ssm", "secrets")
     return NotifyDependencies(
         settings=settings,
         table=IncidentsTable(settings.incidents_table_name),

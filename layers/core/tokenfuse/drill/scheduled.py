@@ -22,7 +22,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tokenfuse.adapters import cfn_response
-from tokenfuse.adapters.aws import share_session_with_parameters
 from tokenfuse.adapters.email import EmailSender
 from tokenfuse.adapters.slack import SlackSender, bot_token_from_secret
 from tokenfuse.canaries import DRILL_TAG_KEY
@@ -219,7 +218,6 @@ class DrillDependencies:
 @composition_root
 def dependencies(settings: DrillSettings) -> DrillDependencies:
     """DrillFunction's composition root (:mod:`tokenfuse.composition`)."""
-    share_session_with_parameters("secrets")
     email = SesEmail(EmailSender(settings.sender_email)) if settings.sender_email else None
     return DrillDependencies(settings, email)
 

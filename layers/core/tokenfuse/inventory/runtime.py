@@ -6,12 +6,12 @@ else is refused here with one line, and changes nothing.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from tokenfuse.adapters.aws import MemberSessions, share_session_with_parameters
+from tokenfuse.adapters.aws import MemberSessions
 from tokenfuse.adapters.bus import EventBus
 from tokenfuse.adapters.inventory_table import InventoryTable
 from tokenfuse.composition import composition_root
@@ -22,6 +22,11 @@ from tokenfuse.inventory.service import Inventory, new_sweep_id
 from tokenfuse.inventory.triggers import DailySweep, Refusal, SweepMessageRefused, sweep_message
 from tokenfuse.observability import correlate, logger, metrics
 from tokenfuse.text import one_line
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,6 @@ class InventoryDependencies:
 @composition_root
 def dependencies(settings: InventorySettings) -> InventoryDependencies:
     """InventoryFunction's composition root (:mod:`tokenfuse.composition`)."""
-    share_session_with_parameters("ssm")
     return InventoryDependencies(
         settings,
         InventoryTable(settings.table_name, account_index=settings.account_index),
@@ -110,7 +114,34 @@ def handle_schedule(schedule: DailySweep, inventory: Inventory) -> dict[str, Any
     return {"accounts": accounts, "attributable_percent": percent}
 
 
-def sweep_record(record: SQSRecord, inventory: Inventory) -> dict[str, Any]:
+@cache
+def _sweep_processor() -> "BatchProcessor":
+    """The sweep queue's batch processor, built at the first sweep delivery: Powertools' batch
+    utility and its data classes load only on that path (a CloudTrail change or the schedule never
+    pays for them). A batch whose every account fails still answers with its failures (as intake
+    does): SQS retries exactly those accounts, then dead-letters them."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def handle_sweep_records(
+    event: dict[str, Any], inventory: Inventory, context: "LambdaContext"
+) -> dict[str, Any]:
+    """The sweep queue's records, one account each (:func:`sweep_record`), with partial batch failure."""
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    def record_handler(record: "SQSRecord") -> dict[str, Any]:
+        return sweep_record(record, inventory)
+
+    return dict(
+        process_partial_response(
+            event=event, record_handler=record_handler, processor=_sweep_processor(), context=context
+        )
+    )
+
+
+def sweep_record(record: "SQSRecord", inventory: Inventory) -> dict[str, Any]:
     """Sweep the account one SQS message names; on failure count it, log it in one line, re-raise
     (the batch processor reports this record alone as failed: retried, then dead-lettered). A body
     that is not one account to sweep is refused before anything is read."""

@@ -14,7 +14,6 @@ from tokenfuse.adapters.aws import (
     aws_call,
     client,
     get_secret,
-    share_session_with_parameters,
 )
 from tokenfuse.adapters.incidents_table import IncidentsTable
 from tokenfuse.adapters.stepfunctions import TaskCallbacks
@@ -208,5 +207,4 @@ def dependencies(settings: ApproveSettings) -> Endpoint:
     """ApproveFunction's composition root (:mod:`tokenfuse.composition`). Nothing it holds outlives
     what it may: the directory and the secrets are read per request (Powertools' max-age cache), and
     the management-account session of a CAD feedback click per click."""
-    share_session_with_parameters("ssm", "secrets")
     return Endpoint(settings)

@@ -7,7 +7,6 @@ builds the rest anew (the team directory, the Slack token, member-account sessio
 
 from typing import Any
 
-from tokenfuse.adapters.aws import share_session_with_parameters
 from tokenfuse.composition import composition_root, own_account
 from tokenfuse.observability import logger
 from tokenfuse.remediation import tasks
@@ -25,7 +24,6 @@ dedup key is the spike's correlation id. A stack-deletion custom resource has it
 @composition_root
 def dependencies(settings: RemediateSettings) -> Deps:
     """RemediateFunction's composition root (:mod:`tokenfuse.composition`)."""
-    share_session_with_parameters("ssm", "secrets")
     return Deps(settings)
 
 

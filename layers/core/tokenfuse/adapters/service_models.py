@@ -1,0 +1,93 @@
+"""botocore's service models, loaded once per container and lean: what every botocore session of
+tokenfuse reads them through.
+
+botocore parses each JSON data file it needs into ``OrderedDict`` objects and keeps them for the
+life of the process: ``endpoints.json`` for the first client (about 7 MB resident), then each
+service's ``service-2.json`` (SSM 3.4 MB, Bedrock 2.9 MB, DynamoDB 1.6 MB), two thirds of which
+is the API reference's prose (``documentation``), read only to write docstrings. In a Lambda
+container that is peak memory and init time paid for nothing.
+
+:class:`LeanJSONFileLoader` is botocore's own extension point for how data files are read
+(``Loader(file_loader=...)``): plain dicts (ordered since Python 3.7; botocore only iterates them)
+and, in service models, no ``documentation`` text, dropped as the C decoder builds each object.
+botocore reads that text with ``.get(..., "")`` to write docstrings; the one place it requires it,
+a client context parameter, gets an empty one. Everything a call uses (shapes, members, protocols,
+endpoint rules, client context parameters, paginators, waiters, retries) is kept as botocore wrote
+it; only ``help(client.some_call)`` loses its text.
+
+:func:`botocore_session` gives every botocore session the same loader, so a session built for
+other credentials (an assumed member role) reuses the models already loaded instead of parsing
+them again.
+"""
+
+import gzip
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+from botocore.loaders import JSONFileLoader, Loader
+
+DOCUMENTATION = "documentation"
+SERVICE_MODEL = "service-2"
+"""The file name (without extension) of a service's API model: the only file whose prose is dropped."""
+
+EXTENSIONS = (".json", ".json.gz")
+"""The extensions botocore reads data files with, in its order (plain JSON first)."""
+
+
+def _without_documentation(node: dict[str, Any]) -> dict[str, Any]:
+    """One JSON object of a service model as the C decoder built it, its ``documentation`` text
+    dropped (a member that happens to be named ``documentation`` is a mapping, not text: it stays)."""
+    if isinstance(node.get(DOCUMENTATION), str):
+        del node[DOCUMENTATION]
+    return node
+
+
+def _lean(payload: bytes) -> dict[str, Any]:
+    """A service model without the API reference's text. botocore reads that text only to write
+    docstrings, with ``.get(..., "")``, except a client context parameter's, which it requires:
+    those get an empty one back."""
+    model: dict[str, Any] = json.loads(payload, object_hook=_without_documentation)
+    for parameter in model.get("clientContextParams", {}).values():
+        parameter.setdefault(DOCUMENTATION, "")
+    return model
+
+
+class LeanJSONFileLoader(JSONFileLoader):
+    """botocore's JSON data files as plain dicts, service models without their documentation."""
+
+    def load_file(self, file_path: str) -> object:
+        """The data of ``file_path`` (without extension), or None where no such file exists."""
+        for extension in EXTENSIONS:
+            path = Path(file_path + extension)
+            if path.is_file():
+                payload = path.read_bytes()
+                if extension.endswith(".gz"):
+                    payload = gzip.decompress(payload)
+                if path.name.startswith(SERVICE_MODEL + "."):
+                    return _lean(payload)
+                return json.loads(payload)
+        return None
+
+
+@cache
+def shared_loader(data_path: str | None = None) -> Loader:
+    """The process's data loader for a ``data_path`` (``AWS_DATA_PATH``, split as botocore's own
+    ``create_loader`` splits it): botocore's search paths and the lean file loader."""
+    paths = data_path.split(os.pathsep) if data_path else []
+    extra = [str(Path(os.path.expandvars(path)).expanduser()) for path in paths]
+    return Loader(extra_search_paths=extra or None, file_loader=LeanJSONFileLoader())
+
+
+def botocore_session() -> botocore.session.Session:
+    """A new botocore session (its own credentials and configuration) reading service models through
+    the one :func:`shared_loader`."""
+    session = botocore.session.Session()
+    session.register_component("data_loader", shared_loader(session.get_config_variable("data_path")))
+    return session
+
+
+__all__ = ["LeanJSONFileLoader", "botocore_session", "shared_loader"]

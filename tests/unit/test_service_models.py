@@ -1,0 +1,162 @@
+"""The container's botocore sessions read service models through one lean loader: plain dicts, no
+documentation prose in service models, everything a call uses kept; an assumed-role session reuses
+what the container loaded; Powertools' parameter providers are built at the first read."""
+
+import gzip
+import json
+from pathlib import Path
+
+import boto3
+import botocore.session
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters import constants
+from botocore.model import ServiceModel
+from moto import mock_aws
+
+from tokenfuse.adapters import aws
+from tokenfuse.adapters.service_models import LeanJSONFileLoader, botocore_session, shared_loader
+
+MODEL = {
+    "version": "2.0",
+    "documentation": "<p>The service's prose.</p>",
+    "clientContextParams": {"Accelerate": {"type": "boolean", "documentation": "<p>Accelerate.</p>"}},
+    "operations": {
+        "Ping": {
+            "name": "Ping",
+            "input": {"shape": "PingInput", "documentation": "<p>In.</p>"},
+            "documentation": "<p>Pings.</p>",
+        }
+    },
+    "shapes": {
+        "PingInput": {
+            "type": "structure",
+            "documentation": "<p>A shape.</p>",
+            # a member that happens to be named "documentation" is a member, not prose
+            "members": {"documentation": {"shape": "Texts", "documentation": "<p>A field.</p>"}},
+        },
+        "Texts": {"type": "list", "member": {"shape": "Text", "documentation": "<p>One.</p>"}},
+        "Text": {"type": "string", "documentation": "<p>Text.</p>"},
+    },
+}
+LEAN_MODEL = {
+    "version": "2.0",
+    # botocore requires a client context parameter's documentation: it is kept, empty
+    "clientContextParams": {"Accelerate": {"type": "boolean", "documentation": ""}},
+    "operations": {"Ping": {"name": "Ping", "input": {"shape": "PingInput"}}},
+    "shapes": {
+        "PingInput": {"type": "structure", "members": {"documentation": {"shape": "Texts"}}},
+        "Texts": {"type": "list", "member": {"shape": "Text"}},
+        "Text": {"type": "string"},
+    },
+}
+
+
+@pytest.fixture
+def fresh_providers():
+    saved = dict(constants.DEFAULT_PROVIDERS)
+    constants.DEFAULT_PROVIDERS.clear()
+    aws.default_session.cache_clear()
+    yield
+    constants.DEFAULT_PROVIDERS.clear()
+    constants.DEFAULT_PROVIDERS.update(saved)
+    aws.default_session.cache_clear()
+
+
+def test_a_service_model_loses_its_prose_and_keeps_every_member(tmp_path: Path):
+    # Given a service model file with prose at every level and a member named "documentation"
+    (tmp_path / "service-2.json").write_text(json.dumps(MODEL))
+    # When the lean loader reads it
+    loaded = LeanJSONFileLoader().load_file(str(tmp_path / "service-2"))
+    # Then the prose is gone, the member stays, and every object is a plain dict
+    assert loaded == LEAN_MODEL
+    assert type(loaded) is dict and type(loaded["shapes"]["PingInput"]["members"]) is dict
+
+
+def test_other_data_files_are_read_whole_compressed_or_not(tmp_path: Path):
+    # Given an endpoint rule set (its "documentation" is part of the rules' data) and a gzip file
+    rules = {"version": "1.0", "parameters": {"Region": {"type": "String", "documentation": "The region"}}}
+    (tmp_path / "endpoint-rule-set-1.json").write_text(json.dumps(rules))
+    (tmp_path / "paginators-1.json.gz").write_bytes(gzip.compress(json.dumps({"pagination": {}}).encode()))
+    loader = LeanJSONFileLoader()
+    # Then both come back as they are on disk, and a missing file is None (botocore tries the next path)
+    assert loader.load_file(str(tmp_path / "endpoint-rule-set-1")) == rules
+    assert loader.load_file(str(tmp_path / "paginators-1")) == {"pagination": {}}
+    assert loader.load_file(str(tmp_path / "absent")) is None
+
+
+@pytest.mark.parametrize("service", ["dynamodb", "s3", "ssm", "bedrock"])
+def test_botocores_own_models_keep_every_operation_member_and_context_parameter(service: str):
+    # Given a model read by botocore's own loader and by the shared lean one
+    full = ServiceModel(
+        botocore.session.Session().get_component("data_loader").load_service_model(service, "service-2")
+    )
+    lean = ServiceModel(shared_loader().load_service_model(service, "service-2"))
+    # Then the prose is gone and botocore reads the same operations, members and context parameters
+    assert full.documentation and not lean.documentation
+    assert lean.operation_names == full.operation_names
+    for name in full.operation_names:
+        full_op, lean_op = full.operation_model(name), lean.operation_model(name)
+        assert not lean_op.documentation
+        for ours, theirs in (
+            (lean_op.input_shape, full_op.input_shape),
+            (lean_op.output_shape, full_op.output_shape),
+        ):
+            assert (ours and list(getattr(ours, "members", {}))) == (
+                theirs and list(getattr(theirs, "members", {}))
+            )
+    assert [(p.name, p.type) for p in lean.client_context_parameters] == [
+        (p.name, p.type) for p in full.client_context_parameters
+    ]
+
+
+def test_every_session_shares_the_one_loader_and_what_it_loaded():
+    # Given the container's session and one built for other credentials (an assumed member role)
+    own, member = botocore_session(), botocore_session()
+    # Then both read through the same loader, so a model is parsed once per container
+    assert own.get_component("data_loader") is member.get_component("data_loader")
+    first = own.get_component("data_loader").load_service_model("sts", "service-2")
+    assert member.get_component("data_loader").load_service_model("sts", "service-2") is first
+
+
+@mock_aws
+def test_clients_of_the_lean_session_call_aws_as_before(monkeypatch: pytest.MonkeyPatch, fresh_providers):
+    # Given moto and the container's session
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    table = {"AttributeName": "pk", "AttributeType": "S"}
+    ddb = aws.client("dynamodb")
+    ddb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[table],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    # When a call serializes and parses through the lean model (and a paginator, loaded on use)
+    ddb.put_item(TableName="t", Item={"pk": {"S": "a"}, "n": {"N": "3"}})
+    items = [i for page in ddb.get_paginator("scan").paginate(TableName="t") for i in page["Items"]]
+    # Then the answer is what DynamoDB holds, and the session is the lean one
+    assert items == [{"pk": {"S": "a"}, "n": {"N": "3"}}]
+    loader = aws.default_session()._session.get_component("data_loader")
+    assert loader is botocore_session().get_component("data_loader")
+    assert isinstance(loader.file_loader, LeanJSONFileLoader)
+
+
+@mock_aws
+def test_a_parameter_provider_is_built_at_its_first_read_on_the_shared_session(
+    monkeypatch: pytest.MonkeyPatch, fresh_providers
+):
+    # Given a parameter and a secret, and no provider built yet
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    boto3.client("ssm").put_parameter(Name="/tf/teams", Value="teams: []", Type="String")
+    arn = boto3.client("secretsmanager").create_secret(Name="tf-token", SecretString="xoxb-1")["ARN"]
+    assert not constants.DEFAULT_PROVIDERS
+    # When the secret is read, only the secrets provider exists, on the container's session
+    assert aws.get_secret(arn) == "xoxb-1"
+    assert set(constants.DEFAULT_PROVIDERS) == {"secrets"}
+    # And when the parameter is read, the SSM provider joins it; after clear_caches a read builds it again
+    assert aws.get_parameter("/tf/teams") == "teams: []"
+    assert set(constants.DEFAULT_PROVIDERS) == {"secrets", "ssm"}
+    parameters.clear_caches()
+    constants.DEFAULT_PROVIDERS.clear()
+    assert aws.get_parameter("/tf/teams", max_age=0) == "teams: []"
+    assert set(constants.DEFAULT_PROVIDERS) == {"ssm"}
