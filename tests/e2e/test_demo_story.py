@@ -5,11 +5,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from tests.support.demo_runs import same_run
 from tokenfuse_sandbox.emulation.bedrock_access import SCP_PROPAGATION_SECONDS
-from tokenfuse_sandbox.story.driver import run_demo
 from tokenfuse_sandbox.story.org import FINOPS, TEAMS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, same_run()]
 
 
 def at(value: str) -> datetime:
@@ -17,16 +17,9 @@ def at(value: str) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def story(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    lines: list[str] = []
-    report = run_demo(
-        json_path=out / "report.json",
-        chart_path=out / "chart.html",
-        log_path=out / "handlers.log",
-        out=lines.append,
-    )
-    return report, lines, out
+def story(demo_runs):
+    run = demo_runs.get()  # the session's one run of the default story
+    return run.report, run.lines, run.folder
 
 
 def culprit_incidents(report):
