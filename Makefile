@@ -53,8 +53,8 @@ lint-mypy: $(BIN)/.installed
 lint-imports: $(BIN)/.installed
 	$(BIN)/lint-imports
 
-# Each template linted once: `sam validate --lint` is cfn-lint over template.yaml (with the SAM
-# transform), so cfn-lint itself reads only org/'s templates.
+# Each template linted once: `sam validate --lint` is cfn-lint over template.yaml (cfn-lint applies
+# the SAM transform itself), so cfn-lint on its own reads only org/'s templates.
 lint-templates: $(SAM_BIN)/.installed
 	$(SAM_BIN)/sam validate --lint --template template.yaml --region $(REGION)
 	$(SAM_BIN)/cfn-lint $(ORG_TEMPLATES)
