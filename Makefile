@@ -10,36 +10,54 @@ VENV := .venv
 SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
 SAM_BIN := $(SAM_VENV)/bin
+# uv creates and fills both environments (seconds where pip takes minutes); .ci/uv_pip.py hands it
+# pip's configuration (indexes, find-links, constraints), so both resolve the same packages.
+UV_VERSION := 0.13.9
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
+UV_PIP := $(PYTHON313) .ci/uv_pip.py $(UV)
 REGION ?= us-east-1
-CFN_TEMPLATES := template.yaml $(wildcard org/*.yaml)
+ORG_TEMPLATES := $(wildcard org/*.yaml)
 
-.PHONY: help venv browser test test-fast lint pytest demo bench build member-artifacts clean
+.PHONY: help venv browser test test-fast lint lint-ruff lint-mypy lint-imports lint-templates pytest demo bench build member-artifacts clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: pyproject.toml layers/core/requirements.txt
-	$(PYTHON313) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(UV):
+	$(PYTHON313) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(BIN)/.installed: pyproject.toml layers/core/requirements.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --seed --python $(PYTHON313) $(VENV)
+	$(UV_PIP) $(VENV) -e '.[dev]'
 	@touch $@
 
 # aws-sam-cli pins its own boto3/pydantic, so it lives in a venv of its own.
-$(SAM_BIN)/.installed:
-	$(PYTHON313) -m venv $(SAM_VENV)
-	$(SAM_BIN)/pip install --quiet --upgrade pip
-	$(SAM_BIN)/pip install --quiet aws-sam-cli==1.170.0 cfn-lint==1.58.0
+$(SAM_BIN)/.installed: | $(UV)
+	$(UV) venv --quiet --allow-existing --seed --python $(PYTHON313) $(SAM_VENV)
+	$(UV_PIP) $(SAM_VENV) aws-sam-cli==1.170.0 cfn-lint==1.58.0
 	@touch $@
 
 venv: $(BIN)/.installed $(SAM_BIN)/.installed  ## create both virtual environments
 
-lint: venv  ## ruff, strict mypy over every room, import-linter (layers, 0 cycles), sam validate --lint, cfn-lint
+lint: lint-ruff lint-mypy lint-imports lint-templates  ## ruff, strict mypy over every room, import-linter (layers, 0 cycles), sam validate --lint, cfn-lint
+
+lint-ruff: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+lint-mypy: $(BIN)/.installed
 	$(BIN)/mypy
+
+lint-imports: $(BIN)/.installed
 	$(BIN)/lint-imports
+
+# Each template linted once: `sam validate --lint` is cfn-lint over template.yaml (cfn-lint applies
+# the SAM transform itself), so cfn-lint on its own reads only org/'s templates.
+lint-templates: $(SAM_BIN)/.installed
 	$(SAM_BIN)/sam validate --lint --template template.yaml --region $(REGION)
-	$(SAM_BIN)/cfn-lint $(CFN_TEMPLATES)
+	$(SAM_BIN)/cfn-lint $(ORG_TEMPLATES)
 
 # A real headless browser for the page tests (tests/support/browser.py): Debian's Chromium and its
 # driver, installed once (about 70 s) when absent. CI runs as root on Debian; elsewhere run it with sudo.
@@ -48,14 +66,19 @@ browser:  ## install Debian's chromium and chromium-driver when /usr/bin/chromiu
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
 
-# -n auto: one worker per core (pytest-xdist); every test is independent of the others.
-pytest: venv browser  ## the test suite (unit, integration, e2e in the sandbox)
-	$(BIN)/pytest -n auto
+# -n auto: one worker per core (pytest-xdist); --dist loadgroup keeps the tests that read the demo's
+# stories on one worker, which tells each story once (tests/support/demo_runs.py).
+PYTEST_XDIST := -n auto --dist loadgroup
+pytest: $(BIN)/.installed browser  ## the test suite (unit, integration, e2e in the sandbox)
+	$(BIN)/pytest $(PYTEST_XDIST)
 
-test: lint pytest  ## everything CI runs
+# Everything side by side: the two environments and the browser install, then the lint steps (mypy
+# uses one core) beside the suite; each step's output is printed whole when it ends.
+test:  ## everything CI runs
+	@$(MAKE) --no-print-directory --jobs=6 --output-sync=target lint pytest
 
 test-fast: $(BIN)/.installed  ## unit and integration tests only (no e2e sandbox stories), no lint
-	$(BIN)/pytest -n auto -m "not e2e"
+	$(BIN)/pytest $(PYTEST_XDIST) -m "not e2e"
 
 demo: $(BIN)/.installed  ## the runaway-loop story in the sandbox (no AWS account)
 	$(BIN)/tokenfuse demo
@@ -82,4 +105,4 @@ member-artifacts: build  ## zip the meter's layer and handlers and copy them to 
 	done
 
 clean:  ## remove virtual environments and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) $(UV_VENV) .aws-sam

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-# The real headless browser fixture (`browser`): tests/support/browser.py
-pytest_plugins = ["tests.support.browser"]
+# The real headless browser fixture (`browser`): tests/support/browser.py; one run of each demo story
+# per session (`demo_runs`): tests/support/demo_runs.py
+pytest_plugins = ["tests.support.browser", "tests.support.demo_runs", "tests.support.xdist_groups"]
 
 # CI draws the same examples on every run (a landing never depends on the draw); locally each run
 # draws new ones, which is how a new counterexample is found. .ci/run sets HYPOTHESIS_PROFILE=ci.

@@ -21,9 +21,11 @@ from typing import Any
 import pytest
 
 from tests.support.browser import Box, Browser
+from tests.support.demo_runs import DemoRuns, same_run
 from tokenfuse_sandbox.story import chart
-from tokenfuse_sandbox.story.driver import run_demo
 from tokenfuse_sandbox.story.report import DemoReport
+
+pytestmark = same_run()  # the default story's one run, on the worker that tells it
 
 LOOP = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
 WIDTHS = (800, 1400)
@@ -160,13 +162,16 @@ def synthetic_cases() -> dict[str, Case]:
 
 
 @pytest.fixture(scope="module")
-def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Case, Path]]:
-    """Every case's chart written as the demo writes it (the real run's by run_demo itself)."""
+def cases(tmp_path_factory: pytest.TempPathFactory, demo_runs: DemoRuns) -> dict[str, tuple[Case, Path]]:
+    """Every case's chart written as the demo writes it (the real run's by run_demo itself: the
+    session's one run of the default story)."""
     out = tmp_path_factory.mktemp("charts")
-    real = run_demo(chart_path=out / "real.html", log_path=out / "real.log", out=None)
+    run = demo_runs.get()
+    real = run.report
     s = real.summary
     found = {m["kind"] for m in real.series["marks"]}
-    built = {"real": (Case(real, found, datetime.fromisoformat(s["contained_at"])), out / "real.html")}
+    stopped = datetime.fromisoformat(s["contained_at"])
+    built = {"real": (Case(real, found, stopped), run.folder / "chart.html")}
     for name, case in synthetic_cases().items():
         path = out / f"{name}.html"
         path.write_text(chart.render(case.report))

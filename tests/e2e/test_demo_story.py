@@ -2,57 +2,28 @@
 clock, told by the real handlers, the real ASL and a signed Slack click. One run, many checks."""
 
 import json
-import logging
 import re
 from datetime import datetime, timedelta
 
 import pytest
-from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
+from tests.support.demo_runs import same_run
 from tokenfuse_sandbox.emulation.bedrock_access import SCP_PROPAGATION_SECONDS
 from tokenfuse_sandbox.story import scenarios
-from tokenfuse_sandbox.story.driver import run_demo
 from tokenfuse_sandbox.story.org import FINOPS, TEAMS
 from tokenfuse_sandbox.story.timeline import HISTORY_START, LOOP_START, ONCALL_SECONDS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, same_run()]
 
 
 def at(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-class PowertoolsLines(logging.Handler):
-    """The handlers' log lines as Powertools prints them (under pytest its stream is pytest's
-    capture, not the story's log file)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(LambdaPowertoolsFormatter())
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
 @pytest.fixture(scope="module")
-def story(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    lines: list[str] = []
-    handler_lines = PowertoolsLines()
-    tokenfuse_logger = logging.getLogger("tokenfuse")
-    tokenfuse_logger.addHandler(handler_lines)
-    try:
-        report = run_demo(
-            json_path=out / "report.json",
-            chart_path=out / "chart.html",
-            log_path=out / "handlers.log",
-            out=lines.append,
-        )
-    finally:
-        tokenfuse_logger.removeHandler(handler_lines)
-    (out / "powertools.log").write_text("\n".join(handler_lines.lines))
-    return report, lines, out
+def story(demo_runs):
+    run = demo_runs.get()  # the session's one run of the default story
+    return run.report, run.lines, run.folder
 
 
 def culprit_incidents(report):
@@ -140,7 +111,7 @@ def test_handler_logs_carry_the_simulated_time(story):
     of history to the CAD alert the day after), not the machine's."""
     _, _, out = story
     stamps = []
-    for line in (out / "powertools.log").read_text().splitlines():
+    for line in (out / "lines.jsonl").read_text().splitlines():
         record = json.loads(line)
         stamps.append(datetime.strptime(record["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z"))
     assert stamps

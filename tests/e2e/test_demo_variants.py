@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from tests.support.demo_runs import same_run
 from tokenfuse_sandbox.story import scenarios
-from tokenfuse_sandbox.story.driver import run_demo
 from tokenfuse_sandbox.story.org import FINOPS
 from tokenfuse_sandbox.story.timeline import TIMEOUT_APPROVAL_MINUTES
 
@@ -18,14 +18,9 @@ def at(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def demo(tmp_path, **kwargs):
-    return run_demo(
-        chart_path=tmp_path / "chart.html", log_path=tmp_path / "handlers.log", out=None, **kwargs
-    )
-
-
-def test_untagged_spend_goes_to_finops_and_finops_approves(tmp_path):
-    report = demo(tmp_path, scenario="untagged-spend")
+@same_run(scenario="untagged-spend")
+def test_untagged_spend_goes_to_finops_and_finops_approves(demo_runs):
+    report = demo_runs.get(scenario="untagged-spend").report
     (incident,) = report.incidents
     assert incident["team"] == "finops"
     top = [m for m in report.messages if m["thread_of"] is None and not m["edited"]]
@@ -37,8 +32,9 @@ def test_untagged_spend_goes_to_finops_and_finops_approves(tmp_path):
     assert report.summary["spent_while_denied_usd"] == 0.0
 
 
-def test_decline_trips_nothing_and_the_loop_spends_until_the_fix(tmp_path):
-    report = demo(tmp_path, decision="decline")
+@same_run(decision="decline")
+def test_decline_trips_nothing_and_the_loop_spends_until_the_fix(demo_runs):
+    report = demo_runs.get(decision="decline").report  # tests/unit/test_people_read.py reads it too
     s = report.summary
     assert s["contained_at"] is None and s["restored_at"] is None
     (remediation,) = report.remediations
@@ -55,11 +51,12 @@ def test_decline_trips_nothing_and_the_loop_spends_until_the_fix(tmp_path):
     assert any("Cost Anomaly Detection" in m["text"] for m in report.messages if m["thread_of"])
 
 
-def test_timeout_trips_at_request_plus_timeout_on_the_simulated_clock(tmp_path):
+@same_run(decision="timeout")
+def test_timeout_trips_at_request_plus_timeout_on_the_simulated_clock(demo_runs):
     """Nobody answers: the remediation's callback wait times out when the simulated clock reaches the
     request's post + the approval time-out (moto's wait counts no real seconds), FinOps is told, the
     policy's ``on_timeout: trip`` blocks, and the block is lifted after its cooldown."""
-    report = demo(tmp_path, decision="timeout", json_path=tmp_path / "timeout.json")
+    report = demo_runs.get(decision="timeout").report
     assert report.approvals == []  # nobody clicked
     (card,) = [
         m for m in report.messages if m["thread_of"] is None and not m["edited"] and m["team"] != "finops"

@@ -2,41 +2,21 @@
 real ASL and a signed Slack click; every JSON log line of every function that handled the spike is
 found by its first signal's dedup key, and ``incident_id`` joins it once the incident exists."""
 
-import json
-import logging
 from collections import defaultdict
 
 import pytest
 
-from tokenfuse.observability import logger
-from tokenfuse_sandbox.story.driver import run_demo
+from tests.support.demo_runs import same_run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, same_run()]
 
 SPIKE_FUNCTIONS = ("intake", "attribute", "notify", "remediate", "approve")
 
 
 @pytest.fixture(scope="module")
-def story(tmp_path_factory):
-    out = tmp_path_factory.mktemp("correlation")
-    # every line the handlers log, in Powertools' JSON as Lambda would ship it (pytest holds stdout)
-    captured = logging.FileHandler(out / "lines.jsonl")
-    captured.setFormatter(logger.registered_formatter)
-    logger.addHandler(captured)
-    try:
-        report = run_demo(out=None, chart_path=out / "chart.html", log_path=out / "handlers.log")
-    finally:
-        logger.removeHandler(captured)
-        captured.close()
-    lines = []
-    for text in (out / "lines.jsonl").read_text().splitlines():
-        try:
-            line = json.loads(text)
-        except ValueError:
-            continue  # not a Powertools line (moto's or the sandbox's own)
-        if isinstance(line, dict) and "function_name" in line:
-            lines.append(line)
-    return report, lines
+def story(demo_runs):
+    run = demo_runs.get()  # the default story, shared with tests/e2e/test_demo_story.py
+    return run.report, run.handler_lines
 
 
 def recorded(lines: list[dict], incident_id: str, outcome: str) -> list[dict]:

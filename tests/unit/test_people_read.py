@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.demo_runs import same_run
 from tokenfuse_sandbox.story import scenarios
 from tokenfuse_sandbox.story.timeline import LOOP_START, ONCALL_SECONDS
 
@@ -97,21 +98,16 @@ def test_the_golden_files_cover_every_state_of_the_card():
 # -- the demo: every message as it went out ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["approve", "decline"])
-def demo(request, tmp_path_factory):
-    from tokenfuse_sandbox.story.driver import run_demo
+# the session's runs of these two stories (tests/support/demo_runs.py), shared with tests/e2e
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(d, marks=same_run(decision=d), id=d) for d in ("approve", "decline")],
+)
+def demo(request, demo_runs):
     from tokenfuse_sandbox.story.report import render_summary
 
-    out = tmp_path_factory.mktemp(f"demo-{request.param}")
-    lines: list[str] = []
-    report = run_demo(
-        decision=request.param,
-        json_path=out / "report.json",
-        chart_path=out / "chart.html",
-        log_path=out / "handlers.log",
-        out=lines.append,
-    )
-    return report, render_summary(report), lines
+    run = demo_runs.get(decision=request.param)
+    return run.report, render_summary(run.report), run.lines
 
 
 @pytest.mark.e2e

@@ -76,8 +76,33 @@ def test_every_recorded_payload_parses(key):
     assert task.task == key.split("/")[0]
 
 
+def _node_kind(payload: dict[str, Any], where: str) -> str:
+    node: Any = payload
+    for part in where.split("/"):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return type(node).__name__
+
+
 def _corpus() -> list[tuple[str, str, Any]]:
-    return [(key, label, mutated) for key in sorted(RECORDED) for label, mutated in mutations(RECORDED[key])]
+    """Each task's own fields, every mutation of each; inside its nested models (the incident, the
+    trip record, the approval, the state), one field of each JSON kind at each depth, every mutation
+    of that field: the models validate each kind of field the same way wherever it sits. Branch
+    coverage of the layer is the same as with every node of every payload mutated (3,437 cases
+    then, 1,027 now)."""
+    corpus = []
+    for key in sorted(RECORDED):
+        seen: set[tuple[str | int, ...]] = set()
+        for label, mutated in mutations(RECORDED[key]):
+            where, how = label.split(" ", 1)
+            parts = where.split("/")
+            if len(parts) == 1:
+                kind: tuple[str | int, ...] = (where, how)
+            else:
+                kind = (parts[0], len(parts), _node_kind(RECORDED[key], where), how)
+            if kind not in seen:
+                seen.add(kind)
+                corpus.append((key, label, mutated))
+    return corpus
 
 
 CORPUS = _corpus()
