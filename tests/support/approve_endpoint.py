@@ -213,7 +213,9 @@ def email_token(
     expires: int | None = None,
     approval_id: str = APPROVAL_ID,
 ) -> str:
-    claims = links.LinkClaims(approval_id, choice, email, expires or int(time.time()) + 600)
+    # valid for 3 h by default: corpora sign their links when the module is collected, and a
+    # suite on a busy machine can reach a test more than the email's 10 minutes later
+    claims = links.LinkClaims(approval_id, choice, email, expires or int(time.time()) + 3 * 3600)
     return links.sign(LINK_KEY.encode(), claims)
 
 
