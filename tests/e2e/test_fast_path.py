@@ -18,6 +18,9 @@ from tokenfuse_sandbox.story.fastpath import FastRun, caller_role, run_fast_path
 from tokenfuse_sandbox.story.org import owner_of
 from tokenfuse_sandbox.story.timeline import LOOP_START
 
+# one worker builds the module's sandbox once for all its tests
+pytestmark = pytest.mark.xdist_group("test_fast_path")
+
 
 @pytest.fixture(scope="module")
 def run() -> Iterator[FastRun]:

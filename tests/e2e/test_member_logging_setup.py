@@ -18,6 +18,9 @@ from tokenfuse_sandbox.member_stacks import MemberStacks, meter_parameters
 from tokenfuse_sandbox.story import org as org_mod
 from tokenfuse_sandbox.story.timeline import HISTORY_START
 
+# one worker builds the module's sandbox once for all its tests
+pytestmark = pytest.mark.xdist_group("test_member_logging_setup")
+
 PROD, DEV = (account.account_id for account in org_mod.ACCOUNTS)
 OWN_GROUP = "/acme/bedrock/invocations"
 S3_ONLY: dict[str, Any] = {

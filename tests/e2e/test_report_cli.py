@@ -10,7 +10,8 @@ import pytest
 from tests.e2e.test_sandbox_cli import tokenfuse
 from tests.support.browser import Browser
 
-pytestmark = pytest.mark.e2e
+# one worker builds the module's sandbox once for all its tests
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_report_cli")]
 ROOT = Path(__file__).resolve().parents[2]
 
 # The demo organization's week 2026-11-30 .. 12-06 (days 28..34 of the story), by hand:

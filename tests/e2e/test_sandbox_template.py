@@ -11,7 +11,8 @@ from tokenfuse.events import BUS_SOURCES, DETAIL_TYPES
 from tokenfuse_cli.demo import classify, run_samples, samples_sandbox
 from tokenfuse_sandbox import Sandbox
 
-pytestmark = pytest.mark.e2e
+# one worker builds the module's sandbox once for all its tests
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_sandbox_template")]
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
