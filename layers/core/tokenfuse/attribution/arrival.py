@@ -39,22 +39,22 @@ def read_arrival_rates(
 ) -> dict[str, ArrivalRate]:
     """Each profile's rate over ``hour`` (both ``ModelId`` forms added up), keyed by figure key."""
     profiles = [f for f in figures if f.subject == "profile" and f.profile_arn and f.profile_id]
-    requests = [
-        MetricRequest(f"{n}|{label}|{metric}", metric, label)
-        for n, f in enumerate(profiles)
-        for label in (f.profile_id or "", f.profile_arn or "")
-        for metric in METRICS
-    ]
+    requests: list[MetricRequest] = []
+    owners: list[int] = []  # the profile each request reads for
+    for index, f in enumerate(profiles):
+        for label in (f.profile_id or "", f.profile_arn or ""):
+            for metric in METRICS:
+                requests.append(MetricRequest(str(len(requests)), metric, label))
+                owners.append(index)
     if not requests:
         return {}
     answers = reader.read(requests, hour.start, hour.end)
+    sums = [dict.fromkeys(METRICS, 0.0) for _ in profiles]
+    for request, index in zip(requests, owners, strict=True):
+        sums[index][request.metric] += sum(answers[request.key][1])
     out: dict[str, ArrivalRate] = {}
-    for n, f in enumerate(profiles):
-        sums = dict.fromkeys(METRICS, 0.0)
-        for request in requests:
-            if request.key.startswith(f"{n}|"):
-                sums[request.metric] += sum(answers[request.key][1])
-        usage = Usage.from_metrics(sums)
+    for f, totals in zip(profiles, sums, strict=True):
+        usage = Usage.from_metrics(totals)
         out[f.key] = ArrivalRate(
             hour_start=hour.start,
             hour_end=hour.end,
