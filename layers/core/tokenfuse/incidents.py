@@ -101,9 +101,14 @@ def overlaps(incident: Incident, start: datetime, end: datetime) -> bool:
     return start <= incident.window_end + JOIN_GRACE and incident.window_start - JOIN_GRACE <= end
 
 
+def quiet_period_end(incident: Incident, quiet_hours: float = DEFAULT_QUIET_HOURS) -> datetime:
+    """When the incident's quiet period ends: ``quiet_hours`` after its last signal."""
+    return incident.last_signal_at + timedelta(hours=quiet_hours)
+
+
 def effective_status(incident: Incident, now: datetime, quiet_hours: float = DEFAULT_QUIET_HOURS) -> str:
     """``closed`` once an open incident has been quiet for ``quiet_hours``."""
-    if incident.status == "open" and now - incident.last_signal_at >= timedelta(hours=quiet_hours):
+    if incident.status == "open" and now >= quiet_period_end(incident, quiet_hours):
         return "closed"
     return incident.status
 

@@ -11,7 +11,7 @@ the event.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import Field
@@ -173,7 +173,7 @@ class AlertService:
         if recorded.outcome == "opened" and previous is not None and previous.status == "open":
             # A new spike window for the profile: the one before it is over, since its quiet period
             # ended (INCIDENT_QUIET_HOURS after its last signal) if that came first.
-            closed_at = min(now, previous.last_signal_at + timedelta(hours=self.quiet_hours))
+            closed_at = min(now, incidents.quiet_period_end(previous, self.quiet_hours))
             changes = {"status": "closed", "closed_at": closed_at}
             incidents.update(self.table, previous.incident_id, changes, now)
         if incident.status == "planned":
