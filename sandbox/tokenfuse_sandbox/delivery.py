@@ -13,6 +13,7 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from tokenfuse_sandbox.emulation.moto_patches import last_history_event
 from tokenfuse_sandbox.runtime import Invocation, Runtime
 
 if TYPE_CHECKING:
@@ -321,29 +322,32 @@ class Delivery:
 
     # -- Step Functions ------------------------------------------------------------------------
     def unsettled_executions(self) -> list[str]:
-        """Running executions that are doing work (not parked on a task token or a Wait state)."""
+        """Running executions that are doing work (not parked on a task token or a Wait state).
+
+        Read from moto's own execution state (each execution's last history event), not through
+        ``ListExecutions`` / ``GetExecutionHistory``: the loop asks this between every two steps, and
+        serializing a whole history each time was most of a story's run time."""
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
         backend = stepfunctions_parser_backends[self.sb.account_id][self.sb.region]
-        if not any(
-            getattr(ex.status, "value", ex.status) == "RUNNING"
-            for sm in backend.state_machines
-            for ex in sm.executions
-        ):
-            return []  # a cheap look at moto's state first
-        sfn = self.sb.clients["stepfunctions"]
+        ours = {
+            self.sb.resources[lid]
+            for lid in self.sb.template.of_type(
+                "AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"
+            )
+        }
         busy = []
-        for lid in self.sb.template.of_type(
-            "AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"
-        ):
-            arn = self.sb.resources[lid]
-            for ex in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING").get("executions", []):
-                # moto ignores reverseOrder: read the whole history, keep the last event
-                history = sfn.get_execution_history(executionArn=ex["executionArn"], maxResults=1000)
-                events = history["events"]
-                if events and self._parked(events[-1]) and self._clock_parked(ex["executionArn"]):
+        for machine in backend.state_machines:
+            if machine.arn not in ours:
+                continue
+            for execution in machine.executions:
+                if getattr(execution.status, "value", execution.status) != "RUNNING":
                     continue
-                busy.append(ex["executionArn"])
+                arn = execution.execution_arn
+                last = last_history_event(execution)
+                if last is not None and self._parked(last) and self._clock_parked(arn):
+                    continue
+                busy.append(arn)
         return busy
 
     def _parked(self, last: HistoryEventTypeDef) -> bool:

@@ -47,6 +47,7 @@ __all__ = [
     "cross_account_put_events",
     "datetime_module_on_clock",
     "fix_eventbridge",
+    "last_history_event",
     "record_put_events",
     "require_pinned_moto",
     "retry_on_clock",
@@ -433,6 +434,19 @@ class ClockWaits:
         now = self._clock.now()
         with self._lock:
             return min((w.until for w in self._waits if w.until > now), default=None)
+
+
+def last_history_event(execution: Any) -> Any:
+    """The last event of a moto execution's history (None before it starts), read under the event
+    manager's lock: a read of moto's internals, not a patch, copying one event where moto's own
+    ``get_event_history`` deep-copies them all."""
+    env = execution.exec_worker.env if execution.exec_worker is not None else None
+    if env is None:
+        return None
+    manager = env.event_manager
+    with manager._mutex:
+        events = manager._history_event_list
+        return copy.deepcopy(events[-1]) if events else None
 
 
 def _execution_arn(env: Any) -> str:
