@@ -119,6 +119,20 @@ def test_every_session_shares_the_one_loader_and_what_it_loaded():
     assert member.get_component("data_loader").load_service_model("sts", "service-2") is first
 
 
+def test_sessions_built_on_the_shared_loader_do_not_grow_its_search_paths():
+    # Given the shared loader's search paths once one boto3 session was built on it
+    first = botocore_session()
+    boto3.Session(botocore_session=first, aws_access_key_id="a", aws_secret_access_key="b")
+    loader = first.get_component("data_loader")
+    before = list(loader.search_paths)
+    # When a warm container builds a session per assumed member role, many times
+    for _ in range(50):
+        boto3.Session(botocore_session=botocore_session(), aws_access_key_id="a", aws_secret_access_key="b")
+    # Then boto3's data folder is there once, and nothing else was added
+    assert loader.search_paths == before
+    assert sum(path.endswith(("boto3/data", "boto3\\data")) for path in before) == 1
+
+
 @mock_aws
 def test_clients_of_the_lean_session_call_aws_as_before(monkeypatch: pytest.MonkeyPatch, fresh_providers):
     # Given moto and the container's session

@@ -73,13 +73,37 @@ class LeanJSONFileLoader(JSONFileLoader):
         return None
 
 
-@cache
+class SearchPaths(list[str]):
+    """A loader's search paths, each held once. ``boto3.Session`` appends boto3's own data folder to
+    its botocore session's loader every time one is built: on a loader shared by every session
+    (one per assumed member role) the list would grow by one path per session for the life of the
+    container, and each lookup of a file not yet loaded would try every copy."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+class SharedLoader(Loader):
+    """botocore's ``Loader`` whose search paths take each path once (:class:`SearchPaths`)."""
+
+    def __init__(self, extra_search_paths: list[str] | None = None) -> None:
+        super().__init__(extra_search_paths=extra_search_paths, file_loader=LeanJSONFileLoader())
+        self._search_paths = SearchPaths(self.search_paths)
+
+
 def shared_loader(data_path: str | None = None) -> Loader:
     """The process's data loader for a ``data_path`` (``AWS_DATA_PATH``, split as botocore's own
-    ``create_loader`` splits it): botocore's search paths and the lean file loader."""
+    ``create_loader`` splits it): botocore's search paths and the lean file loader. ``shared_loader()``
+    and ``shared_loader(None)`` are the same loader."""
+    return _loader_for(data_path)
+
+
+@cache
+def _loader_for(data_path: str | None) -> Loader:
     paths = data_path.split(os.pathsep) if data_path else []
     extra = [str(Path(os.path.expandvars(path)).expanduser()) for path in paths]
-    return Loader(extra_search_paths=extra or None, file_loader=LeanJSONFileLoader())
+    return SharedLoader(extra or None)
 
 
 def botocore_session() -> botocore.session.Session:
@@ -90,4 +114,4 @@ def botocore_session() -> botocore.session.Session:
     return session
 
 
-__all__ = ["LeanJSONFileLoader", "botocore_session", "shared_loader"]
+__all__ = ["LeanJSONFileLoader", "SearchPaths", "SharedLoader", "botocore_session", "shared_loader"]
