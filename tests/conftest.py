@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import botocore.session
 import pytest
 from hypothesis import settings
+
+from tokenfuse.adapters.service_models import shared_loader
 
 # The real headless browser fixture (`browser`): tests/support/browser.py; one run of each demo story
 # per session (`demo_runs`): tests/support/demo_runs.py
@@ -26,6 +29,17 @@ os.environ.setdefault("TOKENFUSE_PRICE_TABLE", "embedded")
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_botocore_loader() -> Iterator[None]:
+    """Every botocore session a test builds (its own, moto's, the sandbox's) reads the service
+    models through tokenfuse's one lean loader, as every session of a tokenfuse function does
+    (:mod:`tokenfuse.adapters.service_models`): each model parsed once per worker, not once per
+    session. A test of botocore's own loader builds it by hand."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", shared_loader)
+        yield
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.loaders
-import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -257,11 +255,6 @@ def _create_table(ddb: Any) -> None:
     )
 
 
-@cache
-def _shared_loader() -> botocore.loaders.Loader:
-    return botocore.loaders.create_loader()
-
-
 def build_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -273,10 +266,6 @@ def build_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    # Every boto3 session (one per assumed member role, per invocation, as in Lambda) loads the
-    # service models afresh; one shared loader keeps the suite fast and changes no behaviour.
-    shared = _shared_loader()
-    monkeypatch.setattr(botocore.session, "create_loader", lambda *_args, **_kw: shared)
     bedrock_profiles.install()
     faults = FaultInjector()
     faults.install()

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import boto3
+import botocore.loaders
 import botocore.session
 import pytest
 from aws_lambda_powertools.utilities import parameters
@@ -88,9 +89,7 @@ def test_other_data_files_are_read_whole_compressed_or_not(tmp_path: Path):
 @pytest.mark.parametrize("service", ["dynamodb", "s3", "ssm", "bedrock"])
 def test_botocores_own_models_keep_every_operation_member_and_context_parameter(service: str):
     # Given a model read by botocore's own loader and by the shared lean one
-    full = ServiceModel(
-        botocore.session.Session().get_component("data_loader").load_service_model(service, "service-2")
-    )
+    full = ServiceModel(botocore.loaders.Loader().load_service_model(service, "service-2"))
     lean = ServiceModel(shared_loader().load_service_model(service, "service-2"))
     # Then the prose is gone and botocore reads the same operations, members and context parameters
     assert full.documentation and not lean.documentation
