@@ -11,6 +11,7 @@ import botocore.session
 import pytest
 from hypothesis import settings
 
+from tokenfuse.adapters.aws import forget_kept_sessions
 from tokenfuse.adapters.service_models import shared_loader
 
 # The real headless browser fixture (`browser`): tests/support/browser.py; one run of each demo story
@@ -40,6 +41,13 @@ def one_botocore_loader() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(botocore.session, "create_loader", shared_loader)
         yield
+
+
+@pytest.fixture(autouse=True)
+def cold_container() -> None:
+    """Each test starts as a cold container does: no member-role session kept from another test
+    (:func:`tokenfuse.adapters.aws.kept_role_session`)."""
+    forget_kept_sessions()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

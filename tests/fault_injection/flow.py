@@ -11,6 +11,7 @@ from typing import Any
 from tests.fault_injection import asl
 from tests.fault_injection.faults import Plan
 from tests.fault_injection.world import World
+from tokenfuse.adapters.aws import forget_kept_sessions
 from tokenfuse.remediation import tasks
 from tokenfuse.remediation.models import TripRecord
 from tokenfuse.remediation.settings import TripMechanism
@@ -45,11 +46,14 @@ def remediate(
     world: World, mechanism: TripMechanism, action: str, armed_task: str, plan: Plan | None
 ) -> Outcome:
     """Run the real ASL from the start (policy ``auto``) with ``plan`` armed in every invocation
-    of ``armed_task`` (a single fault fires once: a retry runs clean)."""
+    of ``armed_task`` (a single fault fires once: a retry runs clean). The other invocations share
+    one warm container (its kept member-role session); each armed one starts cold."""
     outcome = Outcome(asl.Execution())
 
     def invoke(payload: dict[str, Any]) -> dict[str, Any]:
         armed = payload.get("task") == armed_task
+        if armed:  # in a cold container: its member-role session is assumed (a call faulted too)
+            forget_kept_sessions()
         with world.faults.armed_for(plan) if armed else nullcontext():
             try:
                 return tasks.dispatch(payload, world.deps(mechanism))

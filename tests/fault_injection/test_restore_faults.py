@@ -15,6 +15,7 @@ from tests.fault_injection.faults import ErrorKind, Plan, matrix
 from tests.fault_injection.flow import remediate
 from tests.fault_injection.test_trip_faults import restores_itself
 from tests.fault_injection.world import FINOPS_CHANNEL, World
+from tokenfuse.adapters.aws import forget_kept_sessions
 from tokenfuse.remediation import tasks
 from tokenfuse.remediation.settings import TripMechanism
 
@@ -64,6 +65,7 @@ def _trip_detach(world: World, mechanism: TripMechanism, action: str = "detach")
 
 
 def _restore_by_hand(world: World, mechanism: TripMechanism, plan: Plan | None) -> dict[str, Any] | Exception:
+    forget_kept_sessions()  # a person restores a detach hours later: a cold container
     with world.faults.armed_for(plan):
         try:
             return tasks.dispatch({**PERSON, "profile_arn": world.profile_arn}, world.deps(mechanism))

@@ -107,7 +107,8 @@ class World:
         return f"tokenfuse-trip-{self.profile_id}"
 
     def deps(self, mechanism: TripMechanism) -> tasks.Deps:
-        """What the remediate handler builds for each invocation (a fresh member session each time)."""
+        """What the remediate handler builds for each invocation (its member-role session is the
+        container's kept one: :func:`tests.fault_injection.flow.remediate` starts each armed task cold)."""
         settings = RemediateSettings(
             approvals_table_name=TABLE,
             event_bus_name=BUS,

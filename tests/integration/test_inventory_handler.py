@@ -344,14 +344,14 @@ def test_sweep_removes_profiles_deleted_without_an_event(seeded):
 def test_one_failing_account_is_reported_alone(seeded, monkeypatch, capsys, caplog):
     org, arns = seeded
     _, b = org.members
-    real = aws_adapter.assume_role_session
+    real = aws_adapter.assume_role
 
     def assume(role_arn, session_name="tokenfuse", base=None):
         if f":{b}:" in role_arn:
             raise AccessDenied(f"User is not authorized to perform sts:AssumeRole on {role_arn}")
-        return real(role_arn, session_name=session_name, base=base)
+        return real(role_arn, session_name, base)
 
-    monkeypatch.setattr(aws_adapter, "assume_role_session", assume)
+    monkeypatch.setattr(aws_adapter, "assume_role", assume)
     org.invoke(schedule_event())
     messages = org.sweep_messages()
     failing = next(m["MessageId"] for m in messages if json.loads(m["Body"])["account_id"] == b)

@@ -13,7 +13,9 @@ function in one process, once per function.
 What a root holds lives as long as the container, so a root never holds what must not:
 
 - assumed-role sessions into member or management accounts: their credentials expire within the
-  hour, a container lives for hours. They are built per invocation, from what the root holds;
+  hour, a container lives for hours. The container keeps them apart from any root
+  (:func:`tokenfuse.adapters.aws.kept_role_session`: assumed at the first need, with their clients,
+  assumed afresh ten minutes before the credentials expire);
 - what a person may change while a container lives (the team directory, secrets): read per
   invocation through Powertools' parameters, which caches them for their max age.
 
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Protocol, cast
 
+from tokenfuse.adapters.aws import forget_kept_sessions
 from tokenfuse.settings import FunctionSettings
 
 
@@ -58,10 +61,11 @@ def own_account(context: object) -> str | None:
 
 
 def reset() -> None:
-    """Forget every root built so far (the sandbox at each new deployment, tests that change the
-    environment): the next invocation builds them anew."""
+    """Forget every root built so far, and the member-role sessions kept (the sandbox at each new
+    deployment, tests that change the environment): the next invocation is a cold container's."""
     for clear in _CLEARS:
         clear()
+    forget_kept_sessions()
 
 
 __all__ = ["Root", "composition_root", "own_account", "reset"]

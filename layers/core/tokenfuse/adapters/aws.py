@@ -6,15 +6,18 @@
   call that never got an answer) become :class:`~tokenfuse.errors.AwsError` and its kinds, with
   AWS's error code and the operation kept as ``error.code`` / ``error.operation``. Callers decide
   on ``error.code`` (or the class), never on the message's text.
-- :func:`assume_role_session` / :class:`MemberSessions`: STS role sessions into member accounts.
+- :func:`assume_role_session` / :class:`MemberSessions`: STS role sessions into member accounts;
+  from the function's own credentials they are kept per container (:func:`kept_role_session`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Literal, overload
+from typing import TYPE_CHECKING, Literal, NamedTuple, overload
+from weakref import WeakKeyDictionary
 
 import boto3
 from botocore.config import Config
@@ -155,10 +158,17 @@ def client(service: Literal["stepfunctions"], region: str | None = None, session
 def client(service: Literal["sts"], region: str | None = None, session: boto3.Session | None = None) -> STSClient: ...  # noqa: E501
 # fmt: on
 def client(service: str, region: str | None = None, session: boto3.Session | None = None) -> BaseClient:
-    """A client with tokenfuse's retry config, from the given session or the default one."""
+    """A client with tokenfuse's retry config, from the given session or the default one. A kept
+    member-role session (:func:`kept_role_session`) keeps its clients too: one per service and
+    region for as long as the session is kept."""
+    kept = _KEPT_CLIENTS.get(session) if session is not None else None
+    if kept is not None and (service, region) in kept:
+        return kept[(service, region)]
     built: BaseClient = (session or default_session()).client(  # type: ignore[call-overload]
         service, region_name=region, config=RETRY_CONFIG
     )
+    if kept is not None:
+        kept[(service, region)] = built
     return built
 
 
@@ -265,15 +275,56 @@ def assume_role_session(
     role_arn: str, session_name: str = "tokenfuse", base: boto3.Session | None = None
 ) -> boto3.Session:
     """A session in a member account through its tokenfuse role."""
+    return assume_role(role_arn, session_name, base).session
+
+
+class AssumedRole(NamedTuple):
+    session: boto3.Session
+    expires: datetime
+
+
+def assume_role(role_arn: str, session_name: str, base: boto3.Session | None = None) -> AssumedRole:
+    """A new member-role session and the moment its credentials expire."""
     sts = client("sts", session=base)
     with aws_call("sts:AssumeRole", resource=role_arn):
         creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
-    return boto3.Session(
+    session = boto3.Session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
         botocore_session=botocore_session(),  # the models the container already loaded
     )
+    return AssumedRole(session, creds["Expiration"])
+
+
+KEEP_UNTIL_BEFORE_EXPIRY = timedelta(minutes=10)
+"""A kept member-role session is assumed afresh this long before its credentials expire (STS's
+default lifetime is an hour), so no call starts on credentials about to lapse."""
+
+_KEPT_SESSIONS: dict[tuple[str, str], AssumedRole] = {}
+_KEPT_CLIENTS: WeakKeyDictionary[boto3.Session, dict[tuple[str, str | None], BaseClient]] = (
+    WeakKeyDictionary()
+)
+
+
+def kept_role_session(role_arn: str, session_name: str = "tokenfuse") -> boto3.Session:
+    """The container's session in a member account through its role, from the function's own
+    credentials: assumed at the first need and kept across invocations (with its clients) until
+    :data:`KEEP_UNTIL_BEFORE_EXPIRY` before its credentials expire, as the function's own session
+    and clients are. A warm container's every task in an account then costs no STS call and no new
+    client; a failed AssumeRole keeps nothing."""
+    key = (role_arn, session_name)
+    kept = _KEPT_SESSIONS.get(key)
+    if kept is None or kept.expires - KEEP_UNTIL_BEFORE_EXPIRY <= datetime.now(UTC):
+        kept = _KEPT_SESSIONS[key] = assume_role(role_arn, session_name)
+        _KEPT_CLIENTS[kept.session] = {}
+    return kept.session
+
+
+def forget_kept_sessions() -> None:
+    """A cold container's state: no member-role session kept (tests start each case from it)."""
+    _KEPT_SESSIONS.clear()
+    _KEPT_CLIENTS.clear()
 
 
 MemberService = Literal[
@@ -283,7 +334,9 @@ MemberService = Literal[
 
 class MemberSessions:
     """boto3 sessions per account: the function's own session for its own account, the member role's
-    (``arn:<partition>:iam::<account>:role/<member_role_name>``) through STS for any other, cached."""
+    (``arn:<partition>:iam::<account>:role/<member_role_name>``) through STS for any other: from the
+    function's own credentials the container's kept one (:func:`kept_role_session`), from another
+    ``base`` (the CLI's profile) one per instance."""
 
     def __init__(
         self,
@@ -300,7 +353,9 @@ class MemberSessions:
         self.base = base
         self.partition = partition
         self._own = own_account
-        self._assume = assume or (lambda arn, name: assume_role_session(arn, name, self.base))
+        self._assume = assume or (
+            kept_role_session if base is None else lambda arn, name: assume_role_session(arn, name, base)
+        )
         self._sessions: dict[str, boto3.Session] = {}
 
     @property

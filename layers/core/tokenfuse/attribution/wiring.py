@@ -51,7 +51,8 @@ class AttributeDependencies:
     inventory: InventoryTable | None
 
     def attributor(self, own_account: str | None = None) -> Attributor:
-        """A new Attributor for this invocation (its member-account sessions die with it)."""
+        """A new Attributor for this invocation (its member-role sessions are the container's kept
+        ones: :func:`tokenfuse.adapters.aws.kept_role_session`)."""
         return build_attributor(self.settings, self.inventory, own_account)
 
 

@@ -38,8 +38,8 @@ class InventoryDependencies:
     bus: EventBus
 
     def inventory(self, own_account: str | None = None) -> Inventory:
-        """A fresh Inventory for one invocation: its member-account sessions (assumed roles, whose
-        credentials expire within the hour) never outlive it, and the team directory is re-read
+        """A fresh Inventory for one invocation: its member-role sessions are the container's kept
+        ones (:func:`tokenfuse.adapters.aws.kept_role_session`), and the team directory is re-read
         (through Powertools' max-age cache) so an edit reaches a warm container."""
         return Inventory(
             settings=self.settings,

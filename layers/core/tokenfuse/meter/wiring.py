@@ -68,7 +68,9 @@ class MeterDependencies:
     models: dict[str, str | None] = field(default_factory=dict)
 
     def meter(self, own_account: str | None = None) -> Meter:
-        """A Meter for this invocation (its member-account sessions die with it)."""
+        """A Meter for this invocation (its member-role sessions are the container's kept ones:
+        :func:`tokenfuse.adapters.aws.kept_role_session`, so a busy meter asks STS once an hour
+        per account, not once per log delivery)."""
         s = self.settings
         sessions = MemberSessions(s.member_role_name, "tokenfuse-meter", own_account=own_account)
         aws = _SubjectReads(sessions, s, self.models)

@@ -74,11 +74,13 @@ class Deps:
     One ``Deps`` serves one invocation (:meth:`for_invocation`): the container keeps only
     :attr:`KEPT` (see :mod:`tokenfuse.composition`). The rest is per invocation: the team
     directory and the Slack token (Powertools' max-age cache: an edit or a rotation reaches a warm
-    container) and the member-account sessions (``access``: assumed roles whose credentials expire
-    within the hour), with what is built on them (``chat``, ``auditor``, ``tripper``)."""
+    container) and the member-account access (``access``), with what is built on them (``chat``,
+    ``auditor``, ``tripper``). The member-role sessions ``access`` reads through are the
+    container's (:func:`tokenfuse.adapters.aws.kept_role_session`: assumed once, renewed before
+    their credentials expire)."""
 
     KEPT = ("table", "bus", "email")
-    """The pieces a container keeps across invocations: a table, the bus and SES, no credentials."""
+    """The pieces a ``Deps`` hands to the next invocation's: a table, the bus and SES."""
 
     def __init__(
         self,

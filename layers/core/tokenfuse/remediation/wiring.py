@@ -2,7 +2,8 @@
 
 The root keeps one ``Deps`` per container for its long-lived pieces (``Deps.KEPT``: the approvals
 table, the bus, SES); every invocation works on ``Deps.for_invocation()``, which shares those and
-builds the rest anew (the team directory, the Slack token, member-account sessions).
+builds the rest anew (the team directory, the Slack token, the member-account access, whose
+assumed-role sessions the container keeps until shortly before they expire: ``kept_role_session``).
 """
 
 from typing import Any
