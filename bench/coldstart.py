@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,6 +39,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from bench.artifacts import build_layer, host_platform_tag
+
 if TYPE_CHECKING:
     from tokenfuse_sandbox.clients import SandboxClients
 
@@ -45,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYER = ROOT / "layers" / "core"
 INVOKE_ONCE = Path(__file__).with_name("invoke_once.py")
 ROUNDS = 5
+BYTECODE_ROUNDS = 3
 GOAL = 1.5
 """Every handler within 1.5x of the bare handler, on time and on peak memory."""
 
@@ -154,6 +158,23 @@ class ColdStart:
     @property
     def total_ms(self) -> float:
         return self.import_ms + self.invoke_ms
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The layer folder a handler imports from (first on its path after the function's code, as
+    /opt/python is on Lambda), the interpreter's flags, and whether the function's own code keeps
+    the working tree's ``__pycache__`` (SAM's python3.13 builder ships functions without one)."""
+
+    label: str
+    path: Path
+    flags: tuple[str, ...] = ()
+    function_bytecode: bool = True
+
+
+TREE = Layer("the working tree", LAYER)
+"""The layer's sources with the ``__pycache__`` tests and tools leave beside them, dependencies from
+the virtual environment: what the main table measures."""
 
 
 class BenchFailed(RuntimeError):
@@ -483,13 +504,16 @@ def cold_start(
     env: dict[str, str],
     workdir: Path,
     function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench",
+    layer: Layer | None = None,
 ) -> tuple[ColdStart, Any]:
     """Start a fresh interpreter, import the handler, invoke it once (its context naming
-    ``function_arn``): the figures and its result."""
+    ``function_arn``) with ``layer`` on its path (the working tree's when None): the figures and
+    its result."""
+    layer = layer or TREE
     event_file, report_file = workdir / "event.json", workdir / "report.json"
     event_file.write_text(json.dumps(event))
     report_file.unlink(missing_ok=True)
-    argv = [sys.executable, "-I", str(INVOKE_ONCE), str(code_dir), str(LAYER), handler]
+    argv = [sys.executable, "-I", *layer.flags, str(INVOKE_ONCE), str(code_dir), str(layer.path), handler]
     done = subprocess.run(
         [*argv, str(event_file), str(report_file), function_arn],
         env=env,
@@ -520,8 +544,22 @@ def _expect(name: str, ok: bool, result: Any) -> None:
         raise BenchFailed(f"{name} answered {json.dumps(result)[:1500]}")
 
 
-def one_round(world: World) -> dict[str, ColdStart]:
-    """Every handler once, as one spike goes through them (and the bare handler first)."""
+def function_code(world: World, name: str, layer: Layer) -> Path:
+    """The function's code folder as ``layer`` runs it: the tree's, or a copy without ``__pycache__``."""
+    code_dir: Path = world.functions[name].code_dir
+    if layer.function_bytecode:
+        return code_dir
+    copy = world.workdir / "functions" / name
+    if not copy.exists():
+        shutil.copytree(code_dir, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def one_round(world: World, layer: Layer | None = None, beside: bool = True) -> dict[str, ColdStart]:
+    """Every handler once, as one spike goes through them, importing ``layer`` (the working tree's
+    when None); the bare handler first, then the floor and, ``beside`` each handler, the bare handler
+    calling its services."""
+    layer = layer or TREE
     world.reset()
     work = world.workdir
     bare_dir = work / "bare"
@@ -534,24 +572,26 @@ def one_round(world: World) -> dict[str, ColdStart]:
 
     def run(name: str, event: Any) -> Any:
         """The bare handler calling the handler's services, then the handler (same load, same round)."""
-        runs[same_services(name)], failed = cold_start(
-            bare_dir, "same_services_app.lambda_handler", {"services": list(SERVICES[name])},
-            world.bare_environment(), work, bare_arn,
-        )  # fmt: skip
-        _expect(same_services(name), failed == 0, failed)
+        if beside:
+            runs[same_services(name)], failed = cold_start(
+                bare_dir, "same_services_app.lambda_handler", {"services": list(SERVICES[name])},
+                world.bare_environment(), work, bare_arn,
+            )  # fmt: skip
+            _expect(same_services(name), failed == 0, failed)
         spec = world.functions[name]
-        env = world.environment(spec)
-        runs[name], result = cold_start(spec.code_dir, spec.handler, event, env, work, spec.arn)
+        code_dir, env = function_code(world, name, layer), world.environment(spec)
+        runs[name], result = cold_start(code_dir, spec.handler, event, env, work, spec.arn, layer)
         return result
 
     runs[BARE], failed = cold_start(
         bare_dir, "bare_app.lambda_handler", {}, world.bare_environment(), work, bare_arn
     )
     _expect(BARE, failed == 0, failed)
-    runs[FLOOR], failed = cold_start(
-        bare_dir, "floor_app.lambda_handler", {"id": "floor"}, world.bare_environment(), work, bare_arn
-    )
-    _expect(FLOOR, failed == 0, failed)
+    if beside:
+        runs[FLOOR], failed = cold_start(
+            bare_dir, "floor_app.lambda_handler", {"id": "floor"}, world.bare_environment(), work, bare_arn
+        )
+        _expect(FLOOR, failed == 0, failed)
     result = run("intake", world.intake_event(datetime.now(UTC)))
     _expect("intake", result == {"batchItemFailures": []}, result)
     result = run("attribute", world.delivered("attribute", "Spend Signal"))
@@ -567,10 +607,40 @@ def one_round(world: World) -> dict[str, ColdStart]:
     return runs
 
 
+def built_layers(workdir: Path) -> tuple[Layer, Layer]:
+    """The core layer as ``make build`` ships it (its Makefile's recipe, for this machine's platform:
+    dependencies from wheels, every module with its .pyc) and as SAM's python3.13 builder shipped it
+    (the same files without a .pyc, the interpreter under ``-B``, as Lambda's read-only /opt keeps it
+    from writing any). The functions' code without ``__pycache__`` in both, as SAM ships it."""
+    built = build_layer(workdir / "layer-built", platform_tag=host_platform_tag())
+    source = workdir / "layer-source" / "python"
+    shutil.copytree(built, source, ignore=shutil.ignore_patterns("__pycache__"))
+    return (
+        Layer("as built (.pyc)", built, ("-B",), function_bytecode=False),
+        Layer("source only", source, ("-B",), function_bytecode=False),
+    )
+
+
 def measure(rounds: int = ROUNDS) -> dict[str, ColdStart]:
     """The median of ``rounds`` rounds, per handler (and the bare one)."""
     with tempfile.TemporaryDirectory() as tmp, World(Path(tmp)) as world:
-        samples = [one_round(world) for _ in range(rounds)]
+        return medians_of([one_round(world) for _ in range(rounds)])
+
+
+def measure_bytecode(rounds: int = BYTECODE_ROUNDS) -> dict[str, dict[str, ColdStart]]:
+    """Per layer of :func:`built_layers` (label -> medians), the median of ``rounds`` rounds without
+    the floor and the services beside each handler; the two layers' rounds alternate."""
+    with tempfile.TemporaryDirectory() as tmp, World(Path(tmp)) as world:
+        layers = built_layers(Path(tmp))
+        samples: dict[str, list[dict[str, ColdStart]]] = {layer.label: [] for layer in layers}
+        for _ in range(rounds):
+            for layer in layers:
+                samples[layer.label].append(one_round(world, layer, beside=False))
+    return {label: medians_of(runs) for label, runs in samples.items()}
+
+
+def medians_of(samples: list[dict[str, ColdStart]]) -> dict[str, ColdStart]:
+    """Per handler, the median of each figure over the rounds ``samples`` holds."""
     medians: dict[str, ColdStart] = {}
     for name in samples[0]:
         runs = [s[name] for s in samples]
@@ -675,9 +745,57 @@ def report(medians: dict[str, ColdStart], rounds: int) -> str:
     )
 
 
-def run(rounds: int = ROUNDS) -> str:
+def bytecode_report(by_layer: dict[str, dict[str, ColdStart]], rounds: int) -> str:
+    """The table of :func:`measure_bytecode`: each handler with the layer as built against the same
+    layer without .pyc, each against the bare handler of its own rounds."""
+    (built_label, built), (source_label, source) = by_layer.items()
+    rows = []
+    for name in (BARE, *FUNCTIONS):
+        b, s = built[name], source[name]
+        title = "bare `import boto3` handler" if name == BARE else f"`functions/{name}/app.py`"
+        rows.append(
+            f"| {title} | {b.import_ms:.0f} | {s.import_ms:.0f} | {s.total_ms - b.total_ms:.0f} | "
+            f"{b.total_ms:.0f} | {b.total_ms / built[BARE].total_ms:.2f}x | {s.total_ms:.0f} | "
+            f"{s.total_ms / source[BARE].total_ms:.2f}x | {b.peak_rss_mb:.1f} | {s.peak_rss_mb:.1f} |"
+        )
+    return "\n".join(
+        [
+            "What the layer's .pyc save (`layers/core/Makefile`): the same rounds (median of "
+            f"{rounds}, alternating) with the core layer built by its Makefile's recipe for this "
+            f"machine ({host_platform_tag()}: its dependencies from wheels, not the virtual "
+            "environment) first on the path, {built_label} and {source_label} (the same files "
+            "without a .pyc, as SAM's python3.13 builder shipped them); `-B` in both, as Lambda's "
+            "read-only /opt writes none, and the functions' own code without `__pycache__` in both, "
+            "as SAM ships it. The bare handler imports no layer module: its boto3 and botocore are the "
+            "runtime's, compiled.".format(built_label=built_label, source_label=source_label),
+            "",
+            f"| handler | import {built_label} (ms) | import {source_label} (ms) "
+            "| compiling costs: total (ms) "
+            f"| total {built_label} (ms) | vs bare | total {source_label} (ms) | vs bare "
+            f"| peak RSS {built_label} (MB) | peak RSS {source_label} (MB) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *rows,
+        ]
+    )
+
+
+def run(rounds: int = ROUNDS, bytecode_rounds: int = BYTECODE_ROUNDS) -> str:
     """The "Cold start" section of RESULTS.md (markdown, without its heading)."""
-    return report(measure(rounds), rounds)
+    main = report(measure(rounds), rounds)
+    return f"{main}\n\n{bytecode_report(measure_bytecode(bytecode_rounds), bytecode_rounds)}"
 
 
-__all__ = ["BenchFailed", "ColdStart", "World", "cold_start", "measure", "report", "run", "within_goal"]
+__all__ = [
+    "BenchFailed",
+    "ColdStart",
+    "Layer",
+    "World",
+    "built_layers",
+    "bytecode_report",
+    "cold_start",
+    "measure",
+    "measure_bytecode",
+    "report",
+    "run",
+    "within_goal",
+]

@@ -76,3 +76,19 @@ def test_the_same_services_row_is_the_handler_against_the_bare_handler_calling_i
     section = coldstart.report(medians, 1)
     # Then intake's row reads 400 / 300 = 1.33x, 44 / 40 = 1.10x, 600 / 400 = 1.50x, 55 / 44 = 1.25x
     assert "| `intake` | dynamodb, events | 400 | 1.33x | 44.0 | 1.10x | 1.50x | 1.25x |" in section
+
+
+def test_the_bytecode_table_sets_each_layer_against_the_bare_handler_of_its_own_rounds():
+    # Given figures by hand: with .pyc the bare handler takes 200 + 100 ms and intake 250 + 200 ms;
+    # without them the bare handler 210 + 100 ms and intake 700 + 230 ms
+    built = {coldstart.BARE: coldstart.ColdStart(200, 100, 150, 45.0)}
+    source = {coldstart.BARE: coldstart.ColdStart(210, 100, 160, 45.0)}
+    for name in coldstart.FUNCTIONS:
+        built[name] = coldstart.ColdStart(250, 200, 300, 60.0)
+        source[name] = coldstart.ColdStart(700, 230, 800, 62.5)
+    table = coldstart.bytecode_report({"as built": built, "source only": source}, 3)
+    # Then intake's row: compiling costs 930 - 450 = 480 ms, 450 / 300 = 1.50x, 930 / 310 = 3.00x
+    intake = "| `functions/intake/app.py` | 250 | 700 | 480 | 450 | 1.50x | 930 | 3.00x | 60.0 | 62.5 |"
+    bare = "| bare `import boto3` handler | 200 | 210 | 10 | 300 | 1.00x | 310 | 1.00x | 45.0 | 45.0 |"
+    assert intake in table and bare in table
+    assert "median of 3" in table

@@ -5,12 +5,13 @@ every cold start compile every module it imports. `sam build` runs ``layers/core
 module must come out with a .pyc Lambda's Python 3.13 reads without checking the source's mtime."""
 
 import importlib.util
+import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from bench.artifacts import build_layer, compiled
 from tokenfuse_sandbox.template import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,22 +20,12 @@ UNCHECKED_HASH = 0b01
 """The .pyc flags word (PEP 552): bit 0 = hash-based, bit 1 = check the source; unchecked is 0b01."""
 
 
-def build_layer(artifacts: Path, requirements: Path) -> Path:
-    """``make build-CoreLayer`` as `sam build` runs it, into ``artifacts``; the layer's python/ folder."""
-    subprocess.run(
-        ["make", "--no-print-directory", "build-CoreLayer", f"ARTIFACTS_DIR={artifacts}",
-         f"REQUIREMENTS={requirements}", f"PYTHON313={sys.executable}"],
-        cwd=LAYER, check=True, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    return artifacts / "python"
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("layer")
     requirements = work / "requirements.txt"
     requirements.write_text("")
-    return build_layer(work / "artifacts", requirements)
+    return build_layer(work / "artifacts", requirements=requirements)
 
 
 def test_the_template_builds_the_core_layer_with_its_makefile_for_arm64():
@@ -63,6 +54,17 @@ def test_the_layer_holds_no_bytecode_of_the_working_tree_and_no_console_scripts(
         assert int.from_bytes(cached.read_bytes()[4:8], "little") == UNCHECKED_HASH, cached
     assert not (built / "bin").exists()
     assert sorted(p.name for p in built.iterdir()) == ["tokenfuse"]
+
+
+def test_the_artifacts_bench_counts_modules_without_bytecode(built: Path, tmp_path: Path):
+    # Given the built layer (every module compiled) and a copy of it with one .pyc removed
+    modules, with_bytecode = compiled(built)
+    assert modules == with_bytecode == len(list((LAYER / "tokenfuse").rglob("*.py")))
+    copy = tmp_path / "python"
+    shutil.copytree(built, copy)
+    Path(importlib.util.cache_from_source(str(copy / "tokenfuse" / "clock.py"))).unlink()
+    # Then the count says one module ships without it
+    assert compiled(copy) == (modules, modules - 1)
 
 
 def test_the_recipe_installs_the_requirements_as_lambdas_arm64_python_313_runs_them():
