@@ -24,6 +24,7 @@ its peak resident set (``VmHWM``), each against the bare handler's.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -33,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -621,21 +622,33 @@ def built_layers(workdir: Path) -> tuple[Layer, Layer]:
     )
 
 
-def measure(rounds: int = ROUNDS) -> dict[str, ColdStart]:
+@contextlib.contextmanager
+def world_or(world: World | None) -> Iterator[World]:
+    """``world``, or a new one for the block (moto's backends live in this process: one at a time)."""
+    if world is not None:
+        yield world
+        return
+    with tempfile.TemporaryDirectory() as tmp, World(Path(tmp)) as new:
+        yield new
+
+
+def measure(rounds: int = ROUNDS, world: World | None = None) -> dict[str, ColdStart]:
     """The median of ``rounds`` rounds, per handler (and the bare one)."""
-    with tempfile.TemporaryDirectory() as tmp, World(Path(tmp)) as world:
-        return medians_of([one_round(world) for _ in range(rounds)])
+    with world_or(world) as running:
+        return medians_of([one_round(running) for _ in range(rounds)])
 
 
-def measure_bytecode(rounds: int = BYTECODE_ROUNDS) -> dict[str, dict[str, ColdStart]]:
+def measure_bytecode(
+    rounds: int = BYTECODE_ROUNDS, world: World | None = None
+) -> dict[str, dict[str, ColdStart]]:
     """Per layer of :func:`built_layers` (label -> medians), the median of ``rounds`` rounds without
     the floor and the services beside each handler; the two layers' rounds alternate."""
-    with tempfile.TemporaryDirectory() as tmp, World(Path(tmp)) as world:
-        layers = built_layers(Path(tmp))
+    with world_or(world) as running:
+        layers = built_layers(running.workdir)
         samples: dict[str, list[dict[str, ColdStart]]] = {layer.label: [] for layer in layers}
         for _ in range(rounds):
             for layer in layers:
-                samples[layer.label].append(one_round(world, layer, beside=False))
+                samples[layer.label].append(one_round(running, layer, beside=False))
     return {label: medians_of(runs) for label, runs in samples.items()}
 
 
@@ -781,8 +794,10 @@ def bytecode_report(by_layer: dict[str, dict[str, ColdStart]], rounds: int) -> s
 
 def run(rounds: int = ROUNDS, bytecode_rounds: int = BYTECODE_ROUNDS) -> str:
     """The "Cold start" section of RESULTS.md (markdown, without its heading)."""
-    main = report(measure(rounds), rounds)
-    return f"{main}\n\n{bytecode_report(measure_bytecode(bytecode_rounds), bytecode_rounds)}"
+    with world_or(None) as world:
+        main = report(measure(rounds, world), rounds)
+        bytecode = bytecode_report(measure_bytecode(bytecode_rounds, world), bytecode_rounds)
+    return f"{main}\n\n{bytecode}"
 
 
 __all__ = [
