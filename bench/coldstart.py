@@ -4,22 +4,25 @@
 moto's server (``ThreadedMotoServer``) listens on 127.0.0.1 and holds tokenfuse's template as the
 sandbox's template reader and provisioner create it (tables, bus, rules, queues, secrets, the team
 directory parameter, the state machine), the sandbox's emulations of what moto lacks (Bedrock
-inference profiles, Metrics Insights, the Slack Web API on loopback), and one profile with a week
-of ordinary traffic and a runaway hour. Each handler then runs in a fresh ``python -I``
+inference profiles, Metrics Insights, the Slack Web API on loopback), and one profile with a week of
+ordinary traffic and a runaway hour. Each handler then runs in a fresh ``python -I -S``
 (``bench/invoke_once.py``) with Lambda's environment, the function's own from the template and
 ``AWS_ENDPOINT_URL`` at the server: every AWS call is real botocore serialization over HTTP and
-parsing of moto's answers. Tracing is on, as deployed (``Tracing: Active``; the X-Ray daemon
-address goes nowhere). The handlers run as one spike goes through them, each with the event the
-previous one caused: the token-rate alarm (``events/alarm-eventbridge.json``) as an SQS record for
-intake, the "Spend Signal" EventBridge delivered for attribute, the "Spike Attributed" for notify,
-the first task of the execution notify started for remediate, a signed Slack click for approve,
-the profile's CloudTrail ``CreateInferenceProfile`` (``events/cloudtrail-create-inference-profile.json``)
-for inventory. Each round starts from the same state (tables emptied, queues purged, a new alarm),
-so every run does the same work; a handler that fails, or answers other than a real first
-invocation would, stops the bench.
+parsing of moto's answers. Its ``sys.path`` is Lambda's, not the virtual environment's: the
+function's code, the layer's folders (``layers/core`` and links to the installed distributions its
+``requirements.txt`` pulls in, botocore among them as deployed), then the runtime's packages (links
+to boto3 and what it requires); the bare handlers see only the runtime's. Tracing is on, as deployed
+(``Tracing: Active``; the X-Ray daemon address goes nowhere). The handlers run as one spike goes
+through them, each with the event the previous one caused: the token-rate alarm
+(``events/alarm-eventbridge.json``) as an SQS record for intake, the "Spend Signal" EventBridge
+delivered for attribute, the "Spike Attributed" for notify, the first task of the execution notify started for
+remediate, a signed Slack click for approve, the profile's CloudTrail ``CreateInferenceProfile``
+(``events/cloudtrail-create-inference-profile.json``) for inventory. Each round starts from the same
+state (tables emptied, queues purged, a new alarm), so every run does the same work; a handler that
+fails, or answers other than a real first invocation would, stops the bench.
 
-Reported: median over the rounds of import, first invoke, their sum, the process's CPU time and
-its peak resident set (``VmHWM``), each against the bare handler's.
+Reported: median over the rounds of import, first invoke, their sum, the process's CPU time and its
+peak resident set (``VmHWM``), each against the bare handler's.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -155,6 +159,8 @@ class ColdStart:
     cpu_ms: float
     peak_rss_mb: float
     packages: list[str] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)
+    """Where the interpreter found boto3, botocore, pydantic and tokenfuse (those it imported)."""
 
     @property
     def total_ms(self) -> float:
@@ -163,19 +169,68 @@ class ColdStart:
 
 @dataclass(frozen=True)
 class Layer:
-    """The layer folder a handler imports from (first on its path after the function's code, as
-    /opt/python is on Lambda), the interpreter's flags, and whether the function's own code keeps
-    the working tree's ``__pycache__`` (SAM's python3.13 builder ships functions without one)."""
+    """The layer folders a handler imports from (on its path after the function's code and before
+    the runtime's packages, as /opt/python is on Lambda), the interpreter's flags, and whether the
+    function's own code keeps the working tree's ``__pycache__`` (SAM's python3.13 builder ships
+    functions without one)."""
 
     label: str
-    path: Path
+    paths: tuple[Path, ...]
     flags: tuple[str, ...] = ()
     function_bytecode: bool = True
 
 
-TREE = Layer("the working tree", LAYER)
-"""The layer's sources with the ``__pycache__`` tests and tools leave beside them, dependencies from
-the virtual environment: what the main table measures."""
+RUNTIME_REQUIREMENTS = ("boto3",)
+"""What Lambda's python3.13 runtime holds beside the standard library: boto3 and what it requires
+(botocore, s3transfer, jmespath, python-dateutil, urllib3, six)."""
+
+
+def requirement_closure(requirements: Iterable[str]) -> dict[str, metadata.Distribution]:
+    """The installed distributions ``requirements`` pull in, transitively, extras and markers read
+    as pip reads them (name -> distribution)."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    found: dict[str, metadata.Distribution] = {}
+    seen: set[tuple[str, str]] = set()
+    pending = [Requirement(line) for line in requirements]
+    while pending:
+        requirement = pending.pop()
+        distribution = metadata.distribution(requirement.name)
+        name = canonicalize_name(distribution.metadata["Name"])
+        found[name] = distribution
+        for extra in ("", *sorted(requirement.extras)):
+            if (name, extra) in seen:
+                continue
+            seen.add((name, extra))
+            for line in distribution.requires or []:
+                needed = Requirement(line)
+                if needed.marker is None or needed.marker.evaluate({"extra": extra}):
+                    pending.append(needed)
+    return found
+
+
+def linked(distributions: Iterable[metadata.Distribution], folder: Path) -> Path:
+    """A folder holding ``distributions`` as a site-packages holds them (links to the installed
+    packages, modules, their bytecode and metadata), and nothing else."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for distribution in distributions:
+        for file in distribution.files or []:
+            parts = Path(file).parts
+            if parts[0] == "..":  # console scripts, outside site-packages
+                continue
+            entry = Path(*parts[:2]) if parts[0] == "__pycache__" else Path(parts[0])
+            target = folder / entry
+            if not target.exists() and not target.is_symlink():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.symlink_to(Path(str(distribution.locate_file(entry))))
+    return folder
+
+
+def layer_requirements() -> list[str]:
+    """``layers/core/requirements.txt``: the layer's own dependencies."""
+    lines = (line.partition("#")[0].strip() for line in (LAYER / "requirements.txt").read_text().splitlines())
+    return [line for line in lines if line]
 
 
 class BenchFailed(RuntimeError):
@@ -263,6 +318,9 @@ class World:
         self.functions = {name: self.provisioner.functions[lid] for name, lid in FUNCTIONS.items()}
         self.team = org.TEAMS[0]
         self._seed_profile()
+        self.runtime = linked(requirement_closure(RUNTIME_REQUIREMENTS).values(), self.workdir / "runtime")
+        dependencies = linked(requirement_closure(layer_requirements()).values(), self.workdir / "layer-deps")
+        self.tree = Layer("the working tree", (LAYER, dependencies))
 
     # -- seeding -----------------------------------------------------------------------------------
     def _seed_profile(self) -> None:
@@ -505,16 +563,17 @@ def cold_start(
     env: dict[str, str],
     workdir: Path,
     function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench",
-    layer: Layer | None = None,
+    path: Sequence[Path] = (),
+    flags: Sequence[str] = (),
 ) -> tuple[ColdStart, Any]:
-    """Start a fresh interpreter, import the handler, invoke it once (its context naming
-    ``function_arn``) with ``layer`` on its path (the working tree's when None): the figures and
-    its result."""
-    layer = layer or TREE
+    """Start a fresh interpreter (``-I -S``: the standard library, no site-packages), its path the
+    function's code then ``path`` (the layer's folders and the runtime's packages, as Lambda's), import
+    the handler, invoke it once (its context naming ``function_arn``): the figures and its result."""
     event_file, report_file = workdir / "event.json", workdir / "report.json"
     event_file.write_text(json.dumps(event))
     report_file.unlink(missing_ok=True)
-    argv = [sys.executable, "-I", *layer.flags, str(INVOKE_ONCE), str(code_dir), str(layer.path), handler]
+    search = os.pathsep.join(str(folder) for folder in path)
+    argv = [sys.executable, "-I", "-S", *flags, str(INVOKE_ONCE), str(code_dir), search, handler]
     done = subprocess.run(
         [*argv, str(event_file), str(report_file), function_arn],
         env=env,
@@ -530,8 +589,9 @@ def cold_start(
     if report["error"]:
         raise BenchFailed(f"{code_dir.name}: {report['error']}\n{done.stdout[-3000:]}")
     figures = ColdStart(
-        report["import_ms"], report["invoke_ms"], report["cpu_ms"], report["peak_rss_mb"], report["packages"]
-    )
+        report["import_ms"], report["invoke_ms"], report["cpu_ms"], report["peak_rss_mb"],
+        report["packages"], report["origins"],
+    )  # fmt: skip
     return figures, report["result"]
 
 
@@ -560,7 +620,7 @@ def one_round(world: World, layer: Layer | None = None, beside: bool = True) -> 
     """Every handler once, as one spike goes through them, importing ``layer`` (the working tree's
     when None); the bare handler first, then the floor and, ``beside`` each handler, the bare handler
     calling its services."""
-    layer = layer or TREE
+    layer = layer or world.tree
     world.reset()
     work = world.workdir
     bare_dir = work / "bare"
@@ -570,28 +630,38 @@ def one_round(world: World, layer: Layer | None = None, beside: bool = True) -> 
     (bare_dir / "same_services_app.py").write_text(SAME_SERVICES_APP)
     runs: dict[str, ColdStart] = {}
     bare_arn = f"arn:aws:lambda:{world.region}:{world.account_id}:function:bare"
+    bare_path, layer_path = (world.runtime,), (*layer.paths, world.runtime)
+
+    def bare(app: str, event: Any, path: tuple[Path, ...]) -> Any:
+        figures, result = cold_start(
+            bare_dir,
+            f"{app}.lambda_handler",
+            event,
+            world.bare_environment(),
+            work,
+            bare_arn,
+            path,
+            layer.flags,
+        )
+        return figures, result
 
     def run(name: str, event: Any) -> Any:
         """The bare handler calling the handler's services, then the handler (same load, same round)."""
         if beside:
-            runs[same_services(name)], failed = cold_start(
-                bare_dir, "same_services_app.lambda_handler", {"services": list(SERVICES[name])},
-                world.bare_environment(), work, bare_arn,
-            )  # fmt: skip
-            _expect(same_services(name), failed == 0, failed)
+            key = same_services(name)
+            runs[key], failed = bare("same_services_app", {"services": list(SERVICES[name])}, bare_path)
+            _expect(key, failed == 0, failed)
         spec = world.functions[name]
         code_dir, env = function_code(world, name, layer), world.environment(spec)
-        runs[name], result = cold_start(code_dir, spec.handler, event, env, work, spec.arn, layer)
+        runs[name], result = cold_start(
+            code_dir, spec.handler, event, env, work, spec.arn, layer_path, layer.flags
+        )
         return result
 
-    runs[BARE], failed = cold_start(
-        bare_dir, "bare_app.lambda_handler", {}, world.bare_environment(), work, bare_arn
-    )
+    runs[BARE], failed = bare("bare_app", {}, bare_path)
     _expect(BARE, failed == 0, failed)
     if beside:
-        runs[FLOOR], failed = cold_start(
-            bare_dir, "floor_app.lambda_handler", {"id": "floor"}, world.bare_environment(), work, bare_arn
-        )
+        runs[FLOOR], failed = bare("floor_app", {"id": "floor"}, layer_path)
         _expect(FLOOR, failed == 0, failed)
     result = run("intake", world.intake_event(datetime.now(UTC)))
     _expect("intake", result == {"batchItemFailures": []}, result)
@@ -617,8 +687,8 @@ def built_layers(workdir: Path) -> tuple[Layer, Layer]:
     source = workdir / "layer-source" / "python"
     shutil.copytree(built, source, ignore=shutil.ignore_patterns("__pycache__"))
     return (
-        Layer("as built (.pyc)", built, ("-B",), function_bytecode=False),
-        Layer("source only", source, ("-B",), function_bytecode=False),
+        Layer("as built (.pyc)", (built,), ("-B",), function_bytecode=False),
+        Layer("source only", (source,), ("-B",), function_bytecode=False),
     )
 
 
@@ -663,6 +733,7 @@ def medians_of(samples: list[dict[str, ColdStart]]) -> dict[str, ColdStart]:
             statistics.median(r.cpu_ms for r in runs),
             statistics.median(r.peak_rss_mb for r in runs),
             runs[0].packages,
+            runs[0].origins,
         )
     return medians
 
@@ -717,10 +788,12 @@ def report(medians: dict[str, ColdStart], rounds: int) -> str:
     met_all = all(within_goal(medians[n], bare) for n in FUNCTIONS)
     return "\n".join(
         [
-            f"Each handler's import and first invocation in a fresh `python -I` (median of {rounds} rounds), "
-            "as one spike goes through them: Lambda's environment and the function's own from "
-            "`template.yaml`, tracing on as deployed, every AWS call over HTTP to moto's server on "
-            "127.0.0.1 (real botocore serialization and parsing), Slack on the sandbox's loopback "
+            f"Each handler's import and first invocation in a fresh `python -I -S` (median of {rounds} "
+            "rounds), as one spike goes through them: Lambda's environment and the function's own from "
+            "`template.yaml`, `sys.path` as Lambda's (the function, the layer: `layers/core` and the "
+            "distributions its requirements pull in, then the runtime's boto3; nothing of the virtual "
+            "environment's site-packages), tracing on as deployed, every AWS call over HTTP to moto's "
+            "server on 127.0.0.1 (real botocore serialization and parsing), Slack on the sandbox's loopback "
             "server. Time is wall-clock from the import to the first invocation's return; CPU is the "
             "whole process's (interpreter start included); peak memory is the process's high-water "
             "resident set (`VmHWM`). On this machine (x86_64, shared), not the arm64 Lambda runtime: "

@@ -3,6 +3,7 @@ handler really imported and invoked once in a fresh interpreter against moto's s
 events one spike causes included; the verdict worked out here from figures given by hand."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,15 @@ def test_one_round_measures_every_handler_through_the_spikes_own_events():
     assert all("tokenfuse" in medians[name].packages for name in coldstart.FUNCTIONS)
     # the bare handler calling a handler's services imports boto3 and nothing of tokenfuse either
     assert all("tokenfuse" not in medians[name].packages for name in same)
+    # each found boto3 where Lambda's runtime keeps it, and every handler tokenfuse and pydantic in
+    # the layer's folders: nothing came from the virtual environment's site-packages
+    for name, figures in medians.items():
+        assert Path(figures.origins["boto3"]).parts[-3] == "runtime", (name, figures.origins)
+    for name in (coldstart.FLOOR, *coldstart.FUNCTIONS):
+        origins = medians[name].origins
+        assert Path(origins["tokenfuse"]).is_relative_to(coldstart.LAYER), (name, origins)
+        assert Path(origins["pydantic"]).parts[-3] == "layer-deps", (name, origins)
+        assert Path(origins["botocore"]).parts[-3] == "layer-deps", (name, origins)  # the layer's, as deployed
     # and the section names each one, with its verdict
     section = coldstart.report(medians, 1)
     for name in coldstart.FUNCTIONS:
