@@ -4,39 +4,48 @@
 moto's server (``ThreadedMotoServer``) listens on 127.0.0.1 and holds tokenfuse's template as the
 sandbox's template reader and provisioner create it (tables, bus, rules, queues, secrets, the team
 directory parameter, the state machine), the sandbox's emulations of what moto lacks (Bedrock
-inference profiles, Metrics Insights, the Slack Web API on loopback), and one profile with a week
-of ordinary traffic and a runaway hour. Each handler then runs in a fresh ``python -I``
+inference profiles, Metrics Insights, the Slack Web API on loopback), and one profile with a week of
+ordinary traffic and a runaway hour. Each handler then runs in a fresh ``python -I -S``
 (``bench/invoke_once.py``) with Lambda's environment, the function's own from the template and
 ``AWS_ENDPOINT_URL`` at the server: every AWS call is real botocore serialization over HTTP and
-parsing of moto's answers. Tracing is on, as deployed (``Tracing: Active``; the X-Ray daemon
-address goes nowhere). The handlers run as one spike goes through them, each with the event the
-previous one caused: the token-rate alarm (``events/alarm-eventbridge.json``) as an SQS record for
-intake, the "Spend Signal" EventBridge delivered for attribute, the "Spike Attributed" for notify,
-the first task of the execution notify started for remediate, a signed Slack click for approve,
-the profile's CloudTrail ``CreateInferenceProfile`` (``events/cloudtrail-create-inference-profile.json``)
-for inventory. Each round starts from the same state (tables emptied, queues purged, a new alarm),
-so every run does the same work; a handler that fails, or answers other than a real first
-invocation would, stops the bench.
+parsing of moto's answers. Its ``sys.path`` is Lambda's, not the virtual environment's: the
+function's code, the layer's folders (``layers/core`` and links to the installed distributions its
+``requirements.txt`` pulls in, botocore among them as deployed), then the runtime's packages (links
+to boto3 and what it requires); the bare handlers see only the runtime's. Tracing is on, as deployed
+(``Tracing: Active``; the X-Ray daemon address goes nowhere). The handlers run as one spike goes
+through them, each with the event the previous one caused: the token-rate alarm
+(``events/alarm-eventbridge.json``) as an SQS record for intake, the "Spend Signal" EventBridge
+delivered for attribute, the "Spike Attributed" for notify, the first task of the execution notify started for
+remediate, a signed Slack click for approve, the profile's CloudTrail ``CreateInferenceProfile``
+(``events/cloudtrail-create-inference-profile.json``) for inventory. Each round starts from the same
+state (tables emptied, queues purged, a new alarm), so every run does the same work; a handler that
+fails, or answers other than a real first invocation would, stops the bench.
 
-Reported: median over the rounds of import, first invoke, their sum, the process's CPU time and
-its peak resident set (``VmHWM``), each against the bare handler's.
+Reported: median over the rounds of import, first invoke, their sum, the process's CPU time and its
+peak resident set (``VmHWM``), each against the bare handler's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+
+from bench.artifacts import build_layer, host_platform_tag
 
 if TYPE_CHECKING:
     from tokenfuse_sandbox.clients import SandboxClients
@@ -45,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYER = ROOT / "layers" / "core"
 INVOKE_ONCE = Path(__file__).with_name("invoke_once.py")
 ROUNDS = 5
+BYTECODE_ROUNDS = 3
 GOAL = 1.5
 """Every handler within 1.5x of the bare handler, on time and on peak memory."""
 
@@ -150,10 +160,80 @@ class ColdStart:
     cpu_ms: float
     peak_rss_mb: float
     packages: list[str] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)
+    """Where the interpreter found boto3, botocore, pydantic and tokenfuse (those it imported)."""
+    module_ms: dict[str, float] = field(default_factory=dict)
+    """Under ``-X importtime``: each module the process imported and the time its own code took."""
 
     @property
     def total_ms(self) -> float:
         return self.import_ms + self.invoke_ms
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The layer folders a handler imports from (on its path after the function's code and before
+    the runtime's packages, as /opt/python is on Lambda), the interpreter's flags, and whether the
+    function's own code keeps the working tree's ``__pycache__`` (SAM's python3.13 builder ships
+    functions without one)."""
+
+    label: str
+    paths: tuple[Path, ...]
+    flags: tuple[str, ...] = ()
+    function_bytecode: bool = True
+
+
+RUNTIME_REQUIREMENTS = ("boto3",)
+"""What Lambda's python3.13 runtime holds beside the standard library: boto3 and what it requires
+(botocore, s3transfer, jmespath, python-dateutil, urllib3, six)."""
+
+
+def requirement_closure(requirements: Iterable[str]) -> dict[str, metadata.Distribution]:
+    """The installed distributions ``requirements`` pull in, transitively, extras and markers read
+    as pip reads them (name -> distribution)."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    found: dict[str, metadata.Distribution] = {}
+    seen: set[tuple[str, str]] = set()
+    pending = [Requirement(line) for line in requirements]
+    while pending:
+        requirement = pending.pop()
+        distribution = metadata.distribution(requirement.name)
+        name = canonicalize_name(distribution.metadata["Name"])
+        found[name] = distribution
+        for extra in ("", *sorted(requirement.extras)):
+            if (name, extra) in seen:
+                continue
+            seen.add((name, extra))
+            for line in distribution.requires or []:
+                needed = Requirement(line)
+                if needed.marker is None or needed.marker.evaluate({"extra": extra}):
+                    pending.append(needed)
+    return found
+
+
+def linked(distributions: Iterable[metadata.Distribution], folder: Path) -> Path:
+    """A folder holding ``distributions`` as a site-packages holds them (links to the installed
+    packages, modules, their bytecode and metadata), and nothing else."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for distribution in distributions:
+        for file in distribution.files or []:
+            parts = Path(file).parts
+            if parts[0] == "..":  # console scripts, outside site-packages
+                continue
+            entry = Path(*parts[:2]) if parts[0] == "__pycache__" else Path(parts[0])
+            target = folder / entry
+            if not target.exists() and not target.is_symlink():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.symlink_to(Path(str(distribution.locate_file(entry))))
+    return folder
+
+
+def layer_requirements() -> list[str]:
+    """``layers/core/requirements.txt``: the layer's own dependencies."""
+    lines = (line.partition("#")[0].strip() for line in (LAYER / "requirements.txt").read_text().splitlines())
+    return [line for line in lines if line]
 
 
 class BenchFailed(RuntimeError):
@@ -241,6 +321,9 @@ class World:
         self.functions = {name: self.provisioner.functions[lid] for name, lid in FUNCTIONS.items()}
         self.team = org.TEAMS[0]
         self._seed_profile()
+        self.runtime = linked(requirement_closure(RUNTIME_REQUIREMENTS).values(), self.workdir / "runtime")
+        dependencies = linked(requirement_closure(layer_requirements()).values(), self.workdir / "layer-deps")
+        self.tree = Layer("the working tree", (LAYER, dependencies))
 
     # -- seeding -----------------------------------------------------------------------------------
     def _seed_profile(self) -> None:
@@ -483,13 +566,17 @@ def cold_start(
     env: dict[str, str],
     workdir: Path,
     function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench",
+    path: Sequence[Path] = (),
+    flags: Sequence[str] = (),
 ) -> tuple[ColdStart, Any]:
-    """Start a fresh interpreter, import the handler, invoke it once (its context naming
-    ``function_arn``): the figures and its result."""
+    """Start a fresh interpreter (``-I -S``: the standard library, no site-packages), its path the
+    function's code then ``path`` (the layer's folders and the runtime's packages, as Lambda's), import
+    the handler, invoke it once (its context naming ``function_arn``): the figures and its result."""
     event_file, report_file = workdir / "event.json", workdir / "report.json"
     event_file.write_text(json.dumps(event))
     report_file.unlink(missing_ok=True)
-    argv = [sys.executable, "-I", str(INVOKE_ONCE), str(code_dir), str(LAYER), handler]
+    search = os.pathsep.join(str(folder) for folder in path)
+    argv = [sys.executable, "-I", "-S", *flags, str(INVOKE_ONCE), str(code_dir), search, handler]
     done = subprocess.run(
         [*argv, str(event_file), str(report_file), function_arn],
         env=env,
@@ -505,9 +592,21 @@ def cold_start(
     if report["error"]:
         raise BenchFailed(f"{code_dir.name}: {report['error']}\n{done.stdout[-3000:]}")
     figures = ColdStart(
-        report["import_ms"], report["invoke_ms"], report["cpu_ms"], report["peak_rss_mb"], report["packages"]
-    )
+        report["import_ms"], report["invoke_ms"], report["cpu_ms"], report["peak_rss_mb"],
+        report["packages"], report["origins"], import_times(done.stderr),
+    )  # fmt: skip
     return figures, report["result"]
+
+
+IMPORT_TIME = re.compile(r"^import time:\s+(\d+) \|\s+\d+ \| *(\S+)$", re.MULTILINE)
+"""One line of ``-X importtime``: the module's own time (microseconds), its cumulative time, its name."""
+
+
+def import_times(stderr: str) -> dict[str, float]:
+    """Module -> its own import time (ms), from what ``-X importtime`` wrote (nothing otherwise). A
+    module imported through ``importlib.import_module`` (Powertools' lazy models) is not listed: its
+    time counts in the module that asked for it."""
+    return {name: int(micros) / 1000 for micros, name in IMPORT_TIME.findall(stderr)}
 
 
 def same_services(name: str) -> str:
@@ -520,8 +619,22 @@ def _expect(name: str, ok: bool, result: Any) -> None:
         raise BenchFailed(f"{name} answered {json.dumps(result)[:1500]}")
 
 
-def one_round(world: World) -> dict[str, ColdStart]:
-    """Every handler once, as one spike goes through them (and the bare handler first)."""
+def function_code(world: World, name: str, layer: Layer) -> Path:
+    """The function's code folder as ``layer`` runs it: the tree's, or a copy without ``__pycache__``."""
+    code_dir: Path = world.functions[name].code_dir
+    if layer.function_bytecode:
+        return code_dir
+    copy = world.workdir / "functions" / name
+    if not copy.exists():
+        shutil.copytree(code_dir, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def one_round(world: World, layer: Layer | None = None, beside: bool = True) -> dict[str, ColdStart]:
+    """Every handler once, as one spike goes through them, importing ``layer`` (the working tree's
+    when None); the bare handler first, then the floor and, ``beside`` each handler, the bare handler
+    calling its services."""
+    layer = layer or world.tree
     world.reset()
     work = world.workdir
     bare_dir = work / "bare"
@@ -531,27 +644,39 @@ def one_round(world: World) -> dict[str, ColdStart]:
     (bare_dir / "same_services_app.py").write_text(SAME_SERVICES_APP)
     runs: dict[str, ColdStart] = {}
     bare_arn = f"arn:aws:lambda:{world.region}:{world.account_id}:function:bare"
+    bare_path, layer_path = (world.runtime,), (*layer.paths, world.runtime)
+
+    def bare(app: str, event: Any, path: tuple[Path, ...]) -> Any:
+        figures, result = cold_start(
+            bare_dir,
+            f"{app}.lambda_handler",
+            event,
+            world.bare_environment(),
+            work,
+            bare_arn,
+            path,
+            layer.flags,
+        )
+        return figures, result
 
     def run(name: str, event: Any) -> Any:
         """The bare handler calling the handler's services, then the handler (same load, same round)."""
-        runs[same_services(name)], failed = cold_start(
-            bare_dir, "same_services_app.lambda_handler", {"services": list(SERVICES[name])},
-            world.bare_environment(), work, bare_arn,
-        )  # fmt: skip
-        _expect(same_services(name), failed == 0, failed)
+        if beside:
+            key = same_services(name)
+            runs[key], failed = bare("same_services_app", {"services": list(SERVICES[name])}, bare_path)
+            _expect(key, failed == 0, failed)
         spec = world.functions[name]
-        env = world.environment(spec)
-        runs[name], result = cold_start(spec.code_dir, spec.handler, event, env, work, spec.arn)
+        code_dir, env = function_code(world, name, layer), world.environment(spec)
+        runs[name], result = cold_start(
+            code_dir, spec.handler, event, env, work, spec.arn, layer_path, layer.flags
+        )
         return result
 
-    runs[BARE], failed = cold_start(
-        bare_dir, "bare_app.lambda_handler", {}, world.bare_environment(), work, bare_arn
-    )
+    runs[BARE], failed = bare("bare_app", {}, bare_path)
     _expect(BARE, failed == 0, failed)
-    runs[FLOOR], failed = cold_start(
-        bare_dir, "floor_app.lambda_handler", {"id": "floor"}, world.bare_environment(), work, bare_arn
-    )
-    _expect(FLOOR, failed == 0, failed)
+    if beside:
+        runs[FLOOR], failed = bare("floor_app", {"id": "floor"}, layer_path)
+        _expect(FLOOR, failed == 0, failed)
     result = run("intake", world.intake_event(datetime.now(UTC)))
     _expect("intake", result == {"batchItemFailures": []}, result)
     result = run("attribute", world.delivered("attribute", "Spend Signal"))
@@ -567,10 +692,52 @@ def one_round(world: World) -> dict[str, ColdStart]:
     return runs
 
 
-def measure(rounds: int = ROUNDS) -> dict[str, ColdStart]:
+def built_layers(workdir: Path) -> tuple[Layer, Layer]:
+    """The core layer as ``make build`` ships it (its Makefile's recipe, for this machine's platform:
+    dependencies from wheels, every module with its .pyc) and as SAM's python3.13 builder shipped it
+    (the same files without a .pyc, the interpreter under ``-B``, as Lambda's read-only /opt keeps it
+    from writing any). The functions' code without ``__pycache__`` in both, as SAM ships it."""
+    built = build_layer(workdir / "layer-built", platform_tag=host_platform_tag())
+    source = workdir / "layer-source" / "python"
+    shutil.copytree(built, source, ignore=shutil.ignore_patterns("__pycache__"))
+    return (
+        Layer("as built (.pyc)", (built,), ("-B",), function_bytecode=False),
+        Layer("source only", (source,), ("-B",), function_bytecode=False),
+    )
+
+
+@contextlib.contextmanager
+def world_or(world: World | None) -> Iterator[World]:
+    """``world``, or a new one for the block (moto's backends live in this process: one at a time)."""
+    if world is not None:
+        yield world
+        return
+    with tempfile.TemporaryDirectory() as tmp, World(Path(tmp)) as new:
+        yield new
+
+
+def measure(rounds: int = ROUNDS, world: World | None = None) -> dict[str, ColdStart]:
     """The median of ``rounds`` rounds, per handler (and the bare one)."""
-    with tempfile.TemporaryDirectory() as tmp, World(Path(tmp)) as world:
-        samples = [one_round(world) for _ in range(rounds)]
+    with world_or(world) as running:
+        return medians_of([one_round(running) for _ in range(rounds)])
+
+
+def measure_bytecode(
+    rounds: int = BYTECODE_ROUNDS, world: World | None = None
+) -> dict[str, dict[str, ColdStart]]:
+    """Per layer of :func:`built_layers` (label -> medians), the median of ``rounds`` rounds without
+    the floor and the services beside each handler; the two layers' rounds alternate."""
+    with world_or(world) as running:
+        layers = built_layers(running.workdir)
+        samples: dict[str, list[dict[str, ColdStart]]] = {layer.label: [] for layer in layers}
+        for _ in range(rounds):
+            for layer in layers:
+                samples[layer.label].append(one_round(running, layer, beside=False))
+    return {label: medians_of(runs) for label, runs in samples.items()}
+
+
+def medians_of(samples: list[dict[str, ColdStart]]) -> dict[str, ColdStart]:
+    """Per handler, the median of each figure over the rounds ``samples`` holds."""
     medians: dict[str, ColdStart] = {}
     for name in samples[0]:
         runs = [s[name] for s in samples]
@@ -580,6 +747,7 @@ def measure(rounds: int = ROUNDS) -> dict[str, ColdStart]:
             statistics.median(r.cpu_ms for r in runs),
             statistics.median(r.peak_rss_mb for r in runs),
             runs[0].packages,
+            runs[0].origins,
         )
     return medians
 
@@ -634,10 +802,12 @@ def report(medians: dict[str, ColdStart], rounds: int) -> str:
     met_all = all(within_goal(medians[n], bare) for n in FUNCTIONS)
     return "\n".join(
         [
-            f"Each handler's import and first invocation in a fresh `python -I` (median of {rounds} rounds), "
-            "as one spike goes through them: Lambda's environment and the function's own from "
-            "`template.yaml`, tracing on as deployed, every AWS call over HTTP to moto's server on "
-            "127.0.0.1 (real botocore serialization and parsing), Slack on the sandbox's loopback "
+            f"Each handler's import and first invocation in a fresh `python -I -S` (median of {rounds} "
+            "rounds), as one spike goes through them: Lambda's environment and the function's own from "
+            "`template.yaml`, `sys.path` as Lambda's (the function, the layer: `layers/core` and the "
+            "distributions its requirements pull in, then the runtime's boto3; nothing of the virtual "
+            "environment's site-packages), tracing on as deployed, every AWS call over HTTP to moto's "
+            "server on 127.0.0.1 (real botocore serialization and parsing), Slack on the sandbox's loopback "
             "server. Time is wall-clock from the import to the first invocation's return; CPU is the "
             "whole process's (interpreter start included); peak memory is the process's high-water "
             "resident set (`VmHWM`). On this machine (x86_64, shared), not the arm64 Lambda runtime: "
@@ -675,9 +845,127 @@ def report(medians: dict[str, ColdStart], rounds: int) -> str:
     )
 
 
-def run(rounds: int = ROUNDS) -> str:
+def bytecode_report(by_layer: dict[str, dict[str, ColdStart]], rounds: int) -> str:
+    """The table of :func:`measure_bytecode`: each handler with the layer as built against the same
+    layer without .pyc, each against the bare handler of its own rounds."""
+    (built_label, built), (source_label, source) = by_layer.items()
+    rows = []
+    for name in (BARE, *FUNCTIONS):
+        b, s = built[name], source[name]
+        title = "bare `import boto3` handler" if name == BARE else f"`functions/{name}/app.py`"
+        rows.append(
+            f"| {title} | {b.import_ms:.0f} | {s.import_ms:.0f} | {s.total_ms - b.total_ms:.0f} | "
+            f"{b.total_ms:.0f} | {b.total_ms / built[BARE].total_ms:.2f}x | {s.total_ms:.0f} | "
+            f"{s.total_ms / source[BARE].total_ms:.2f}x | {b.peak_rss_mb:.1f} | {s.peak_rss_mb:.1f} |"
+        )
+    return "\n".join(
+        [
+            "What the layer's .pyc save (`layers/core/Makefile`): the same rounds (median of "
+            f"{rounds}, alternating) with the core layer built by its Makefile's recipe for this "
+            f"machine ({host_platform_tag()}: its dependencies from wheels, not the virtual "
+            "environment) first on the path, {built_label} and {source_label} (the same files "
+            "without a .pyc, as SAM's python3.13 builder shipped them); `-B` in both, as Lambda's "
+            "read-only /opt writes none, and the functions' own code without `__pycache__` in both, "
+            "as SAM ships it. The bare handler imports no layer module: its boto3 and botocore are the "
+            "runtime's, compiled.".format(built_label=built_label, source_label=source_label),
+            "",
+            f"| handler | import {built_label} (ms) | import {source_label} (ms) "
+            "| compiling costs: total (ms) "
+            f"| total {built_label} (ms) | vs bare | total {source_label} (ms) | vs bare "
+            f"| peak RSS {built_label} (MB) | peak RSS {source_label} (MB) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *rows,
+        ]
+    )
+
+
+def measure_imports(world: World | None = None) -> dict[str, ColdStart]:
+    """One round under ``-X importtime`` (the floor and the services beside each handler included):
+    what each process imported, and each module's own time."""
+    with world_or(world) as running:
+        layer = running.tree
+        timed = Layer(f"{layer.label}, -X importtime", layer.paths, ("-X", "importtime"))
+        return one_round(running, timed)
+
+
+def imports_beyond(name: str, imports: dict[str, ColdStart]) -> dict[str, float]:
+    """The modules ``name`` imported that neither the floor nor the bare handler calling its
+    services imported, and their own times (ms)."""
+    known = set(imports[FLOOR].module_ms) | set(imports[same_services(name)].module_ms)
+    return {module: ms for module, ms in imports[name].module_ms.items() if module not in known}
+
+
+def _by_package(modules: dict[str, float], top: int = 4) -> str:
+    """The ``top`` packages of ``modules`` by time (tokenfuse's and Powertools' by subpackage), e.g.
+    ``pydantic 21, tokenfuse.events 13``."""
+    totals: dict[str, float] = {}
+    for module, ms in modules.items():
+        parts = module.split(".")
+        depth = {"tokenfuse": 2, "aws_lambda_powertools": 3}.get(parts[0], 1)
+        package = ".".join(parts[:depth])
+        totals[package] = totals.get(package, 0.0) + ms
+    ranked = sorted(totals.items(), key=lambda item: -item[1])[:top]
+    return ", ".join(f"{package} {ms:.0f}" for package, ms in ranked)
+
+
+def why_report(medians: dict[str, ColdStart], imports: dict[str, ColdStart]) -> str:
+    """Where each handler's time goes beyond the bare handler's, against the 1.5x budget."""
+    bare, floor = medians[BARE], medians[FLOOR]
+    rows = []
+    for name in FUNCTIONS:
+        handler, same = medians[name], medians[same_services(name)]
+        services = same.total_ms - bare.total_ms
+        own = imports_beyond(name, imports)
+        own_ms = sum(own.values())
+        rest = handler.total_ms - floor.total_ms - services - own_ms
+        rows.append(
+            f"| `{name}` | {handler.total_ms:.0f} | {GOAL * bare.total_ms:.0f} | "
+            f"{floor.total_ms - bare.total_ms:.0f} | {services:.0f} | {own_ms:.0f} ({len(own)}) | "
+            f"{rest:.0f} | {_by_package(own)} |"
+        )
+    return "\n".join(
+        [
+            "Where each handler's time goes beyond the bare handler's (same medians as above): the "
+            "floor's overhead (the shell, pydantic, tokenfuse's session), its AWS services (the bare "
+            "handler calling them, less the bare handler), the modules only it imports (their own "
+            "import times under `-X importtime`, one further round, beyond what the floor and the "
+            "services' run import; lazy imports during the first invocation included), and the rest: "
+            "its first invocation's own work (models built at first use, the calls beyond one per "
+            "service, Slack, X-Ray subsegments). The services' figure is botocore reading its models "
+            "whole, documentation included; tokenfuse's lean loader pays less for the same clients, "
+            "so a handler with little work of its own can show a negative rest. The budget is "
+            f"{GOAL}x the bare handler's total.",
+            "",
+            "| handler | total (ms) | budget (ms) | floor's overhead (ms) | its services (ms) "
+            "| its own imports: ms (modules) | the rest (ms) | its own imports, top packages (ms) |",
+            "|---|---:|---:|---:|---:|---:|---:|---|",
+            *rows,
+        ]
+    )
+
+
+def run(rounds: int = ROUNDS, bytecode_rounds: int = BYTECODE_ROUNDS) -> str:
     """The "Cold start" section of RESULTS.md (markdown, without its heading)."""
-    return report(measure(rounds), rounds)
+    with world_or(None) as world:
+        medians = measure(rounds, world)
+        why = why_report(medians, measure_imports(world))
+        bytecode = bytecode_report(measure_bytecode(bytecode_rounds, world), bytecode_rounds)
+    return f"{report(medians, rounds)}\n\n{why}\n\n{bytecode}"
 
 
-__all__ = ["BenchFailed", "ColdStart", "World", "cold_start", "measure", "report", "run", "within_goal"]
+__all__ = [
+    "BenchFailed",
+    "ColdStart",
+    "Layer",
+    "World",
+    "built_layers",
+    "bytecode_report",
+    "cold_start",
+    "measure",
+    "measure_bytecode",
+    "measure_imports",
+    "report",
+    "run",
+    "why_report",
+    "within_goal",
+]

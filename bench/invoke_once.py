@@ -1,11 +1,13 @@
 """One cold start, in the fresh interpreter bench/coldstart.py starts: import a handler, invoke it once.
 
-    python -I bench/invoke_once.py CODE_DIR LAYER_DIR MODULE.FUNCTION EVENT_JSON REPORT_JSON FUNCTION_ARN
+    python -I -S bench/invoke_once.py CODE_DIR PATH MODULE.FUNCTION EVENT_JSON REPORT_JSON FUNCTION_ARN
 
-Only the standard library is imported before the timer starts (the event is read first: Lambda's
-runtime hands the handler a parsed event). The report holds the import and first-invoke times, the
-process's CPU time, its peak resident set, the handler's result (or error) and the top-level
-packages it imported.
+``PATH`` is the folders after the function's code on ``sys.path`` (``os.pathsep`` between them): the
+layer's, then the runtime's packages, as Lambda's python3.13 orders them; with ``-S`` nothing else
+(no site-packages) is there. Only the standard library is imported before the timer starts (the
+event is read first: Lambda's runtime hands the handler a parsed event). The report holds the import
+and first-invoke times, the process's CPU time, its peak resident set, the handler's result (or
+error), the top-level packages it imported and where it found the main ones (``ORIGINS``).
 
 Peak memory is the address space's high-water mark (``VmHWM``, Linux): ``ru_maxrss`` of a child
 carries its parent's high-water mark across ``exec`` on Linux (the bench, with moto loaded, would
@@ -14,6 +16,7 @@ set the floor), so it is read only where ``/proc`` is absent.
 
 import importlib
 import json
+import os
 import resource
 import sys
 import time
@@ -49,13 +52,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+ORIGINS = ("boto3", "botocore", "pydantic", "tokenfuse")
+
+
 def main(argv: list[str]) -> int:
-    code_dir, layer_dir, handler_path, event_path, report_path, function_arn = argv
+    code_dir, search_path, handler_path, event_path, report_path, function_arn = argv
     event = json.loads(Path(event_path).read_text())
     before = set(sys.modules)
     module_name, _, function = handler_path.rpartition(".")
     started = time.perf_counter()
-    sys.path[:0] = [code_dir, layer_dir]
+    sys.path[:0] = [code_dir, *filter(None, search_path.split(os.pathsep))]
     handler = getattr(importlib.import_module(module_name), function)
     imported = time.perf_counter()
     result: Any = None
@@ -74,6 +80,7 @@ def main(argv: list[str]) -> int:
         "result": result,
         "error": error,
         "packages": sorted({name.partition(".")[0] for name in set(sys.modules) - before}),
+        "origins": {name: str(sys.modules[name].__file__) for name in ORIGINS if name in sys.modules},
     }
     Path(report_path).write_text(json.dumps(report, default=str))
     return 0

@@ -3,6 +3,7 @@ handler really imported and invoked once in a fresh interpreter against moto's s
 events one spike causes included; the verdict worked out here from figures given by hand."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,18 @@ def test_one_round_measures_every_handler_through_the_spikes_own_events():
     assert all("tokenfuse" in medians[name].packages for name in coldstart.FUNCTIONS)
     # the bare handler calling a handler's services imports boto3 and nothing of tokenfuse either
     assert all("tokenfuse" not in medians[name].packages for name in same)
+    # each found boto3 where Lambda's runtime keeps it, and every handler tokenfuse and pydantic in
+    # the layer's folders: nothing came from the virtual environment's site-packages
+    for name, figures in medians.items():
+        assert Path(figures.origins["boto3"]).parts[-3] == "runtime", (name, figures.origins)
+    for name in (coldstart.FLOOR, *coldstart.FUNCTIONS):
+        origins = medians[name].origins
+        assert Path(origins["tokenfuse"]).is_relative_to(coldstart.LAYER), (name, origins)
+        assert Path(origins["pydantic"]).parts[-3] == "layer-deps", (name, origins)
+        assert Path(origins["botocore"]).parts[-3] == "layer-deps", (
+            name,
+            origins,
+        )  # the layer's, as deployed
     # and the section names each one, with its verdict
     section = coldstart.report(medians, 1)
     for name in coldstart.FUNCTIONS:
@@ -76,3 +89,51 @@ def test_the_same_services_row_is_the_handler_against_the_bare_handler_calling_i
     section = coldstart.report(medians, 1)
     # Then intake's row reads 400 / 300 = 1.33x, 44 / 40 = 1.10x, 600 / 400 = 1.50x, 55 / 44 = 1.25x
     assert "| `intake` | dynamodb, events | 400 | 1.33x | 44.0 | 1.10x | 1.50x | 1.25x |" in section
+
+
+def test_the_bytecode_table_sets_each_layer_against_the_bare_handler_of_its_own_rounds():
+    # Given figures by hand: with .pyc the bare handler takes 200 + 100 ms and intake 250 + 200 ms;
+    # without them the bare handler 210 + 100 ms and intake 700 + 230 ms
+    built = {coldstart.BARE: coldstart.ColdStart(200, 100, 150, 45.0)}
+    source = {coldstart.BARE: coldstart.ColdStart(210, 100, 160, 45.0)}
+    for name in coldstart.FUNCTIONS:
+        built[name] = coldstart.ColdStart(250, 200, 300, 60.0)
+        source[name] = coldstart.ColdStart(700, 230, 800, 62.5)
+    table = coldstart.bytecode_report({"as built": built, "source only": source}, 3)
+    # Then intake's row: compiling costs 930 - 450 = 480 ms, 450 / 300 = 1.50x, 930 / 310 = 3.00x
+    intake = "| `functions/intake/app.py` | 250 | 700 | 480 | 450 | 1.50x | 930 | 3.00x | 60.0 | 62.5 |"
+    bare = "| bare `import boto3` handler | 200 | 210 | 10 | 300 | 1.00x | 310 | 1.00x | 45.0 | 45.0 |"
+    assert intake in table and bare in table
+    assert "median of 3" in table
+
+
+def test_where_the_time_goes_is_the_handler_less_the_floor_its_services_and_its_own_imports():
+    # Given figures by hand: bare 300 ms, floor 330 ms, the bare handler calling intake's services
+    # 360 ms, intake 600 ms; under -X importtime intake alone imported pydantic.main (20 ms),
+    # tokenfuse.events (12 ms) and tokenfuse.events_extra (3 ms), the floor and the services' run
+    # both imported boto3, which intake imported too
+    bare = coldstart.ColdStart(import_ms=200, invoke_ms=100, cpu_ms=150, peak_rss_mb=40)
+    medians = {coldstart.BARE: bare, coldstart.FLOOR: coldstart.ColdStart(220, 110, 160, 45)}
+    imports = {coldstart.FLOOR: coldstart.ColdStart(1, 1, 1, 1, module_ms={"boto3": 50.0})}
+    for name in coldstart.FUNCTIONS:
+        medians[name] = coldstart.ColdStart(400, 200, 300, 55)
+        medians[coldstart.same_services(name)] = coldstart.ColdStart(240, 120, 160, 44)
+        imports[coldstart.same_services(name)] = coldstart.ColdStart(1, 1, 1, 1, module_ms={"boto3": 40.0})
+        own = {"boto3": 45.0, "pydantic.main": 20.0, "tokenfuse.events": 12.0, "tokenfuse.events_extra": 3.0}
+        imports[name] = coldstart.ColdStart(1, 1, 1, 1, module_ms=own)
+    table = coldstart.why_report(medians, imports)
+    # Then intake's row: budget 450, floor 330 - 300 = 30, services 360 - 300 = 60, its own imports
+    # 20 + 12 + 3 = 35 ms in 3 modules, the rest 600 - 330 - 60 - 35 = 175
+    row = "| `intake` | 600 | 450 | 30 | 60 | 35 (3) | 175 | "
+    assert f"{row}pydantic 20, tokenfuse.events 12, tokenfuse.events_extra 3 |" in table
+
+
+def test_import_times_read_what_python_writes_under_importtime():
+    stderr = (
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:       120 |        120 |   _io\n"
+        "import time:      1500 |       2100 | tokenfuse.events\n"
+        "some warning a module printed\n"
+    )
+    assert coldstart.import_times(stderr) == {"_io": 0.12, "tokenfuse.events": 1.5}
+    assert coldstart.import_times("") == {}

@@ -12,11 +12,18 @@ import botocore.session
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters import constants
+from botocore.exceptions import UnknownServiceError
+from botocore.loaders import Loader
 from botocore.model import ServiceModel
 from moto import mock_aws
 
 from tokenfuse.adapters import aws
-from tokenfuse.adapters.service_models import LeanJSONFileLoader, botocore_session, shared_loader
+from tokenfuse.adapters.service_models import (
+    LeanJSONFileLoader,
+    OneServiceLoader,
+    botocore_session,
+    shared_loader,
+)
 
 MODEL = {
     "version": "2.0",
@@ -107,6 +114,54 @@ def test_botocores_own_models_keep_every_operation_member_and_context_parameter(
     assert [(p.name, p.type) for p in lean.client_context_parameters] == [
         (p.name, p.type) for p in full.client_context_parameters
     ]
+
+
+@pytest.mark.parametrize(
+    ("service", "type_name"),
+    [("events", "service-2"), ("events", "paginators-1"), ("dynamodb", "waiters-2"),
+     ("bedrock", "endpoint-rule-set-1"), ("accessanalyzer", "paginators-1")],  # its sdk-extras merged
+)  # fmt: skip
+def test_one_service_loader_reads_what_botocores_loader_reads(service: str, type_name: str):
+    # Given botocore's loader and the one-service loader over the same files
+    ours = OneServiceLoader(file_loader=LeanJSONFileLoader())
+    theirs = Loader(file_loader=LeanJSONFileLoader())
+    # Then both load the same data, the latest version or the one asked for
+    assert ours.load_service_model(service, type_name) == theirs.load_service_model(service, type_name)
+    oldest = theirs.list_api_versions(service, type_name)[0]
+    assert ours.load_service_model(service, type_name, oldest) == theirs.load_service_model(
+        service, type_name, oldest
+    )
+
+
+def test_one_service_loader_lists_no_other_service_to_load_one(monkeypatch: pytest.MonkeyPatch):
+    # Given botocore's listing of every service, counted
+    listed: list[str] = []
+    every_service = Loader.list_available_services
+
+    def counted(self: Loader, type_name: str) -> list[str]:
+        listed.append(type_name)
+        return every_service(self, type_name)
+
+    monkeypatch.setattr(Loader, "list_available_services", counted)
+    ours = OneServiceLoader(file_loader=LeanJSONFileLoader())
+    # When a client's models load
+    for type_name in ("service-2", "endpoint-rule-set-1", "paginators-1"):
+        ours.load_service_model("events", type_name)
+    # Then no service was listed beyond the one loaded; anyone asking for the list still gets it whole
+    assert listed == []
+    assert {"events", "dynamodb", "bedrock"} <= set(ours.list_available_services("service-2"))
+    assert listed == ["service-2"]
+
+
+def test_one_service_loader_refuses_what_botocore_refuses():
+    ours = OneServiceLoader(file_loader=LeanJSONFileLoader())
+    # an unknown service, and a type the service has no file of: botocore's own error, naming the known
+    with pytest.raises(UnknownServiceError, match=r"Unknown service: 'no-such-service'.*dynamodb"):
+        ours.load_service_model("no-such-service", "service-2")
+    with pytest.raises(UnknownServiceError, match=r"Unknown service: 'sts'"):
+        ours.load_service_model("sts", "waiters-2")
+    # and the shared loader is this one
+    assert isinstance(shared_loader(), OneServiceLoader)
 
 
 def test_every_session_shares_the_one_loader_and_what_it_loaded():

@@ -65,7 +65,7 @@ class _Contract(BaseModel):
 class StatesError(BaseModel):
     """What a ``Catch`` (or the ``SpendNotStopped`` Pass state) puts at its ResultPath."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     error: str = Field(alias="Error")
     cause: str = Field(default="", alias="Cause")
@@ -143,7 +143,7 @@ class ExecutionState(BaseModel):
     """The state machine's state as ``Escalate`` and ``Audit`` receive it. Keys the ASL adds that
     these tasks do not read (``timed_out``, ``audit``, ...) are ignored."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     incident: RemediationIncident
     decided: Decided | None = None

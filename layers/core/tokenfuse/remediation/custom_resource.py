@@ -7,15 +7,12 @@ Delete every active trip is restored; if any restore fails the response is FAILE
 then delete again).
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from aws_lambda_powertools.utilities.parser.models.cloudformation_custom_resource import (
-    CloudFormationCustomResourceCreateModel,
-    CloudFormationCustomResourceDeleteModel,
-    CloudFormationCustomResourceUpdateModel,
-)
 from pydantic import Field, TypeAdapter, ValidationError
 
 from tokenfuse.adapters import cfn_response
@@ -28,17 +25,30 @@ from tokenfuse.remediation.trip import Tripper
 PHYSICAL_ID = "tokenfuse-restore-on-delete"
 REASON_LIMIT = 1000
 
-CustomResourceRequest = Annotated[
-    CloudFormationCustomResourceCreateModel
-    | CloudFormationCustomResourceUpdateModel
-    | CloudFormationCustomResourceDeleteModel,
-    Field(discriminator="request_type"),
-]
+if TYPE_CHECKING:  # CloudFormation's models (built as they are imported) load at the first request
+    from aws_lambda_powertools.utilities.parser.models.cloudformation_custom_resource import (
+        CloudFormationCustomResourceCreateModel,
+        CloudFormationCustomResourceDeleteModel,
+        CloudFormationCustomResourceUpdateModel,
+    )
+
+    CustomResourceRequest = (
+        CloudFormationCustomResourceCreateModel
+        | CloudFormationCustomResourceUpdateModel
+        | CloudFormationCustomResourceDeleteModel
+    )
 
 
 @cache
 def _request() -> TypeAdapter[CustomResourceRequest]:
-    return TypeAdapter(CustomResourceRequest)
+    from aws_lambda_powertools.utilities.parser.models import cloudformation_custom_resource as models
+
+    request = (
+        models.CloudFormationCustomResourceCreateModel
+        | models.CloudFormationCustomResourceUpdateModel
+        | models.CloudFormationCustomResourceDeleteModel
+    )
+    return TypeAdapter(Annotated[request, Field(discriminator="request_type")])
 
 
 def is_custom_resource(event: object) -> bool:
@@ -60,6 +70,10 @@ def handle(
     tripper: Tripper,
     send: Callable[[str, dict[str, Any]], None] = cfn_response.send,
 ) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.parser.models.cloudformation_custom_resource import (
+        CloudFormationCustomResourceDeleteModel,
+    )
+
     request = parse_request(event)
     status: Literal["SUCCESS", "FAILED"] = "SUCCESS"
     reason, data = "nothing to do", {}
