@@ -5,6 +5,9 @@ SHELL := /bin/bash
 # Python 3.13 (the Lambda runtime). Under pyenv both interpreters resolve; elsewhere python3.13 on PATH is used.
 export PYENV_VERSION ?= 3.11.7:3.13.0
 export SAM_CLI_TELEMETRY := 0
+# Python writes bytecode caches here even where the shell says not to: on a fresh clone the suite's
+# two workers and its subprocesses then compile each module (and pytest rewrites each test) once.
+unexport PYTHONDONTWRITEBYTECODE
 PYTHON313 ?= python3.13
 VENV := .venv
 SAM_VENV := .venv-sam

@@ -17,6 +17,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.awslambda.models import lambda_backends
+from moto.bedrock.models import bedrock_backends
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.models import iam_backends
+from moto.organizations.models import organizations_backends
 
 from tests.fault_injection.faults import FaultInjector
 from tokenfuse.adapters import aws as aws_adapter
@@ -196,26 +201,20 @@ class World:
         return self.clients[key]
 
     def observe(self) -> dict[str, Any]:
-        """What is in force in AWS, read back from moto (the injector only counts armed calls)."""
-        org = self.client("organizations", member=False)
-        document = json.loads(org.describe_policy(PolicyId=self.policy_id)["Policy"]["Content"])
-        bedrock = self.client("bedrock")
-        listed = bedrock.list_tags_for_resource(resourceARN=self.profile_arn)["tags"]
-        tags = {t["key"]: t["value"] for t in listed}
-        iam = self.client("iam")
+        """What is in force in AWS, read from moto's own state (the policy document, the profile's
+        tags, the roles' inline policies, the functions' reserved concurrency): no API call, so the
+        injector never sees these reads and a case's checks cost it nothing."""
+        org = organizations_backends[DEFAULT_ACCOUNT_ID]["aws"]
+        document = json.loads(org.get_policy_by_id(self.policy_id).content)
+        listed = bedrock_backends[MEMBER][REGION].tagger.list_tags_for_resource(self.profile_arn)["Tags"]
+        tags = {t["Key"]: t["Value"] for t in listed}
+        iam = iam_backends[MEMBER]["aws"]
         policies: dict[str, Any] = {}
         for role in (*CALLER_ROLES, WORKER_ROLE):
-            names = iam.list_role_policies(RoleName=role)["PolicyNames"]
-            policies[role] = (
-                iam.get_role_policy(RoleName=role, PolicyName=self.policy_name)["PolicyDocument"]
-                if self.policy_name in names
-                else None
-            )
-        lam = self.client("lambda")
-        concurrency = {
-            name: lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
-            for name in FUNCTIONS
-        }
+            inline = iam.get_role(role).policies.get(self.policy_name)
+            policies[role] = json.loads(inline) if inline is not None else None
+        functions = lambda_backends[MEMBER][REGION]
+        concurrency = {name: functions.get_function(name).reserved_concurrency for name in FUNCTIONS}
         return {
             "scp_arns": listed_arns(document),
             "other_statements": [
