@@ -141,8 +141,12 @@ class FunctionUrlServer:
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/"
         self.domain = f"127.0.0.1:{self.port}"
+        # shutdown() waits for the serving loop's next poll: 0.05 s, not socketserver's 0.5 s
         self._thread = threading.Thread(
-            target=self.httpd.serve_forever, name=f"url-{logical_id}", daemon=True
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"url-{logical_id}",
+            daemon=True,
         )
 
     def start(self) -> FunctionUrlServer:
