@@ -22,7 +22,7 @@ UV_PIP := $(PYTHON313) .ci/uv_pip.py $(UV)
 REGION ?= us-east-1
 ORG_TEMPLATES := $(wildcard org/*.yaml)
 
-.PHONY: help venv browser test test-fast lint lint-ruff lint-mypy lint-imports lint-templates pytest demo bench build member-artifacts clean
+.PHONY: help venv browser browser-beside-suite suite test test-fast lint lint-ruff lint-mypy lint-imports lint-templates pytest demo bench build member-artifacts clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -75,10 +75,21 @@ PYTEST_XDIST := -n auto --dist loadgroup
 pytest: $(BIN)/.installed browser  ## the test suite (unit, integration, e2e in the sandbox)
 	$(BIN)/pytest $(PYTEST_XDIST)
 
-# Everything side by side: the two environments and the browser install, then the lint steps (mypy
-# uses one core) beside the suite; each step's output is printed whole when it ends.
+# Everything side by side: the two environments, the lint steps (mypy uses one core), the suite and
+# the browser's install (when needed, about 70 s): the suite starts at once and its page tests wait
+# for the install's stamp (tests/support/browser.py). Each step's output is printed whole when it ends.
+BROWSER_STAMP := $(CURDIR)/.browser-install
 test:  ## everything CI runs
-	@$(MAKE) --no-print-directory --jobs=6 --output-sync=target lint pytest
+	@rm -f $(BROWSER_STAMP)
+	@TOKENFUSE_BROWSER_STAMP=$(BROWSER_STAMP) $(MAKE) --no-print-directory --jobs=6 --output-sync=target \
+		lint suite browser-beside-suite
+
+suite: $(BIN)/.installed
+	$(BIN)/pytest $(PYTEST_XDIST)
+
+browser-beside-suite:
+	@$(MAKE) --no-print-directory browser; status=$$?; \
+		echo $$status > $(BROWSER_STAMP); exit $$status
 
 test-fast: $(BIN)/.installed  ## unit and integration tests only (no e2e sandbox stories), no lint
 	$(BIN)/pytest $(PYTEST_XDIST) -m "not e2e"

@@ -14,8 +14,10 @@ and a fresh profile in a temporary folder.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,20 @@ FLAGS = (
     "--hide-scrollbars",
 )
 MISSING = "Chromium or ChromeDriver is missing ({}): `make test` installs chromium and chromium-driver"
+INSTALL_STAMP = "TOKENFUSE_BROWSER_STAMP"
+"""Set by ``make test``, which installs the browser beside the suite: the file its install writes
+(its exit status) when it ends. A page test that finds no browser waits for it."""
+INSTALL_WAIT_SECONDS = 600
+
+
+def _wait_for_install() -> None:
+    """Until ``make test``'s browser install (if one runs beside the suite) has ended."""
+    stamp = os.environ.get(INSTALL_STAMP)
+    if not stamp:
+        return
+    deadline = time.monotonic() + INSTALL_WAIT_SECONDS
+    while not Path(stamp).exists() and time.monotonic() < deadline:
+        time.sleep(1)
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,8 @@ class Browser:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
+        if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+            _wait_for_install()
         missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
         if missing:
             pytest.fail(MISSING.format(", ".join(missing)))
