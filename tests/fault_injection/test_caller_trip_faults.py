@@ -70,7 +70,7 @@ _FULL_GUARD = [
     "dynamodb.PutItem",  # the pending change dropped
 ]  # fmt: skip
 _INLINE = ["iam.GetRolePolicy", "dynamodb.PutItem", "iam.PutRolePolicy", "dynamodb.PutItem"] * 2
-_BEFORE = TRIP_CALLS[("guard-scp", "caller-throttle")][:6]  # the start and both roles looked up
+_BEFORE = TRIP_CALLS[("guard-scp", "caller-throttle")][:5]  # the start and both roles looked up
 _AFTER = TRIP_CALLS[("guard-scp", "caller-throttle")][-4:]  # the record, the log, the audit
 FULL_GUARD_CALLS = {
     ("guard-scp", "caller-throttle"): [*_BEFORE, *_FULL_GUARD, *_INLINE, *_AFTER],

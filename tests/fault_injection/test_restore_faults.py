@@ -19,7 +19,7 @@ from tokenfuse.adapters.aws import forget_kept_sessions
 from tokenfuse.remediation import tasks
 from tokenfuse.remediation.settings import TripMechanism
 
-_START = ["dynamodb.GetItem", "sts.GetCallerIdentity", "sts.AssumeRole"]
+_START = ["dynamodb.GetItem", "sts.AssumeRole"]
 _UNCAP = [
     "lambda.GetFunctionConcurrency", "lambda.DeleteFunctionConcurrency",  # worker-b: none before
     "lambda.GetFunctionConcurrency", "lambda.PutFunctionConcurrency",  # worker-a: back to 25

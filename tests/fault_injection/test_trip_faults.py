@@ -21,7 +21,7 @@ _READ_CALLERS = [
     "iam.GetRole", "lambda.GetFunctionConfiguration",  # caller-b: a bare name, looked up as both
     "iam.GetRole", "lambda.GetFunctionConfiguration",  # worker-b likewise
 ]  # fmt: skip
-_START = ["dynamodb.GetItem", "sts.GetCallerIdentity", "sts.AssumeRole", "bedrock.ListTagsForResource"]
+_START = ["dynamodb.GetItem", "sts.AssumeRole", "bedrock.ListTagsForResource"]
 _GUARD = [
     "organizations.DescribePolicy", "dynamodb.PutItem",  # the list before, written as pending
     "organizations.DescribePolicy", "organizations.UpdatePolicy", "organizations.DescribePolicy",  # add

@@ -127,7 +127,12 @@ class World:
         if "shared" not in self.clients:
             self.clients["shared"] = {"table": ApprovalsTable(TABLE), "bus": EventBus(BUS)}
         return tasks.Deps(
-            settings, chat=self.recorder, email=self.recorder, directory=DIRECTORY, **self.clients["shared"]
+            settings,
+            own_account=DEFAULT_ACCOUNT_ID,  # the handler reads it from its context (no STS call)
+            chat=self.recorder,
+            email=self.recorder,
+            directory=DIRECTORY,
+            **self.clients["shared"],
         )
 
     def incident(self, action: str) -> dict[str, Any]:

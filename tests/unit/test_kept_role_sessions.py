@@ -1,6 +1,6 @@
-"""A container keeps its member-role sessions (and their clients) across invocations, until shortly
-before their credentials expire; a failed AssumeRole keeps nothing; a CLI profile's base is never
-kept."""
+"""A container keeps its own clients, and its member-role sessions with theirs, across invocations
+(a member-role session until shortly before its credentials expire); a failed AssumeRole keeps
+nothing; a CLI profile's base is never kept."""
 
 from __future__ import annotations
 
@@ -100,3 +100,16 @@ def test_a_base_session_of_its_own_is_never_kept(assumed: list[str]) -> None:
     aws.MemberSessions("tokenfuse-member", base=base, own_account="1").session("222222222222")
     # Then each assumed the role (nothing kept beyond its own instance)
     assert assumed == [MEMBER_ROLE, MEMBER_ROLE]
+
+
+def test_the_containers_own_clients_are_kept_per_service_and_region(assumed: list[str]) -> None:
+    # Given a warm container's client of its own account
+    first = aws.client("dynamodb")
+    # Then the next invocation gets the same one, another region its own, another session a new one
+    assert aws.client("dynamodb") is first is aws.client("dynamodb", "us-east-1")
+    assert aws.client("dynamodb", "eu-west-1") is not first
+    other = boto3.Session(region_name="us-east-1")
+    assert aws.client("dynamodb", session=other) is not aws.client("dynamodb", session=other)
+    # and a cold container builds its clients anew
+    aws.forget_kept_sessions()
+    assert aws.client("dynamodb") is not first

@@ -103,11 +103,21 @@ _TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 _TRANSACTION_CANCELLED = "TransactionCanceledException"
 
 
+_KEPT_CLIENTS: WeakKeyDictionary[boto3.Session, dict[tuple[str, str | None], BaseClient]] = (
+    WeakKeyDictionary()
+)
+"""The clients of the sessions a container keeps (its own and its member-role ones), per service and
+region; a session no longer kept takes its clients with it."""
+
+
 @cache
 def default_session() -> boto3.Session:
-    """The container's session: every client of the function's own credentials comes from it, so
-    they share its loaded endpoint data and service models (read lean: :mod:`.service_models`)."""
-    return boto3.Session(botocore_session=botocore_session())
+    """The container's session: every client of the function's own credentials comes from it (and is
+    kept, :func:`client`), so they share its loaded endpoint data and service models (read lean:
+    :mod:`.service_models`)."""
+    session = boto3.Session(botocore_session=botocore_session())
+    _KEPT_CLIENTS[session] = {}
+    return session
 
 
 # One overload per service tokenfuse calls: each returns that service's boto3-stubs client type.
@@ -158,17 +168,20 @@ def client(service: Literal["stepfunctions"], region: str | None = None, session
 def client(service: Literal["sts"], region: str | None = None, session: boto3.Session | None = None) -> STSClient: ...  # noqa: E501
 # fmt: on
 def client(service: str, region: str | None = None, session: boto3.Session | None = None) -> BaseClient:
-    """A client with tokenfuse's retry config, from the given session or the default one. A kept
-    member-role session (:func:`kept_role_session`) keeps its clients too: one per service and
-    region for as long as the session is kept."""
-    kept = _KEPT_CLIENTS.get(session) if session is not None else None
-    if kept is not None and (service, region) in kept:
-        return kept[(service, region)]
-    built: BaseClient = (session or default_session()).client(  # type: ignore[call-overload]
+    """A client with tokenfuse's retry config, from the given session or the container's. The
+    container's session (:func:`default_session`) and each kept member-role session
+    (:func:`kept_role_session`) keep their clients: one per service and region for as long as the
+    session lives, so a warm container builds none. Any other session gets a new client."""
+    session = session or default_session()
+    kept = _KEPT_CLIENTS.get(session)
+    key = (service, region or session.region_name)
+    if kept is not None and key in kept:
+        return kept[key]
+    built: BaseClient = session.client(  # type: ignore[call-overload]
         service, region_name=region, config=RETRY_CONFIG
     )
     if kept is not None:
-        kept[(service, region)] = built
+        kept[key] = built
     return built
 
 
@@ -302,9 +315,6 @@ KEEP_UNTIL_BEFORE_EXPIRY = timedelta(minutes=10)
 default lifetime is an hour), so no call starts on credentials about to lapse."""
 
 _KEPT_SESSIONS: dict[tuple[str, str], AssumedRole] = {}
-_KEPT_CLIENTS: WeakKeyDictionary[boto3.Session, dict[tuple[str, str | None], BaseClient]] = (
-    WeakKeyDictionary()
-)
 
 
 def kept_role_session(role_arn: str, session_name: str = "tokenfuse") -> boto3.Session:
@@ -322,9 +332,13 @@ def kept_role_session(role_arn: str, session_name: str = "tokenfuse") -> boto3.S
 
 
 def forget_kept_sessions() -> None:
-    """A cold container's state: no member-role session kept (tests start each case from it)."""
+    """A cold container's state: no member-role session kept, and no client of any session (tests
+    start each case from it; the container's own session stays, with what is registered on it)."""
+    for kept in _KEPT_SESSIONS.values():
+        _KEPT_CLIENTS.pop(kept.session, None)
     _KEPT_SESSIONS.clear()
-    _KEPT_CLIENTS.clear()
+    for clients in _KEPT_CLIENTS.values():
+        clients.clear()
 
 
 MemberService = Literal[
