@@ -45,8 +45,8 @@ def one_botocore_loader() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def cold_container() -> None:
-    """Each test starts as a cold container does: no member-role session kept from another test
-    (:func:`tokenfuse.adapters.aws.kept_role_session`)."""
+    """Each test starts as a cold container does: no member-role session and no client kept from
+    another test (``kept_role_session`` and ``client`` in :mod:`tokenfuse.adapters.aws`)."""
     forget_kept_sessions()
 
 
