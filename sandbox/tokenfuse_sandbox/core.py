@@ -552,12 +552,17 @@ class Sandbox:
             self.delivery.step()
             time.sleep(0.02)
 
+    def state_machine_arns(self) -> list[str]:
+        """The ARNs of the template's state machines (the enabled ones)."""
+        kinds = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+        return [self.resources[lid] for lid in self.template.of_type(*kinds)]
+
     def executions(self) -> dict[str, str]:
         """Every execution of the template's state machines: ARN -> status."""
         sfn = self.clients["stepfunctions"]
         out: dict[str, str] = {}
-        for lid in self.template.of_type("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
-            pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=self.resources[lid])
+        for arn in self.state_machine_arns():
+            pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
             out.update((ex["executionArn"], ex["status"]) for page in pages for ex in page["executions"])
         return out
 

@@ -72,6 +72,7 @@ class DeliveryHost(Protocol):
     def resources(self) -> dict[str, Any]: ...
     def now(self) -> datetime: ...
     def queue_url(self, queue: str) -> str: ...
+    def state_machine_arns(self) -> list[str]: ...
 
 
 class Delivery:
@@ -330,24 +331,24 @@ class Delivery:
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
         backend = stepfunctions_parser_backends[self.sb.account_id][self.sb.region]
-        ours = {
-            self.sb.resources[lid]
-            for lid in self.sb.template.of_type(
-                "AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"
-            )
-        }
+        running = [
+            (machine.arn, execution)
+            for machine in backend.state_machines
+            for execution in machine.executions
+            if getattr(execution.status, "value", execution.status) == "RUNNING"
+        ]
+        if not running:
+            return []  # the common case: nothing to look up in the template
+        ours = set(self.sb.state_machine_arns())
         busy = []
-        for machine in backend.state_machines:
-            if machine.arn not in ours:
+        for machine_arn, execution in running:
+            if machine_arn not in ours:
                 continue
-            for execution in machine.executions:
-                if getattr(execution.status, "value", execution.status) != "RUNNING":
-                    continue
-                arn = execution.execution_arn
-                last = last_history_event(execution)
-                if last is not None and self._parked(last) and self._clock_parked(arn):
-                    continue
-                busy.append(arn)
+            arn = execution.execution_arn
+            last = last_history_event(execution)
+            if last is not None and self._parked(last) and self._clock_parked(arn):
+                continue
+            busy.append(arn)
         return busy
 
     def _parked(self, last: HistoryEventTypeDef) -> bool:
