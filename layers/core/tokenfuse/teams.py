@@ -212,6 +212,11 @@ class TeamDirectory(DirectoryModel):
     def team(self, name: str) -> Team | None:
         return next((t for t in self.teams if t.name == name), None)
 
+    def owning_team(self, name: str | None) -> Team | None:
+        """The directory's team of that name as an incident's owner: None for an untagged or
+        unknown owner and for FinOps itself (FinOps stands in for all three)."""
+        return self.team(name) if name and name != FINOPS else None
+
     def route(self, team_tag_value: str | None) -> Route:
         """The team a profile's ``team`` tag value maps to, else FinOps (with the reason)."""
         value = (team_tag_value or "").strip()

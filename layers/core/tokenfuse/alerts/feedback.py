@@ -17,7 +17,7 @@ from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
 from tokenfuse.alerts.slack_render import FEEDBACK_ACTION_PREFIX
 from tokenfuse.events import Incident
 from tokenfuse.incidents import IncidentLedger
-from tokenfuse.teams import FINOPS, TeamDirectory
+from tokenfuse.teams import TeamDirectory
 
 FeedbackOutcome = Literal["sent", "unknown-incident", "not-an-approver"]
 
@@ -44,7 +44,7 @@ def is_feedback_action(action_id: str) -> bool:
 def may_mark_planned(directory: TeamDirectory, team: str | None, slack_user_id: str) -> bool:
     """Whether this Slack user is an on-call approver of the owning team (FinOps's for an untagged or
     unknown owner) or of FinOps."""
-    owner = directory.team(team) if team and team != FINOPS else None
+    owner = directory.owning_team(team)
     approvers = [*(owner.approvers if owner else ()), *directory.finops.approvers]
     return any(a.slack_user_id == slack_user_id for a in approvers)
 

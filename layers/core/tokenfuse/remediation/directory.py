@@ -39,7 +39,7 @@ def finops(directory: TeamDirectory) -> Owner:
 
 
 def owner(directory: TeamDirectory, team_name: str | None) -> Owner:
-    team = directory.team(team_name) if team_name and team_name != FINOPS else None
+    team = directory.owning_team(team_name)
     if team is None:
         stand_in = finops(directory)
         return Owner(
