@@ -13,6 +13,7 @@ from hypothesis import settings
 
 from tokenfuse.adapters.aws import forget_kept_sessions
 from tokenfuse.adapters.service_models import shared_loader
+from tokenfuse_sandbox.emulation.moto_patches import MotoPatches, keep_action_names
 
 # The real headless browser fixture (`browser`): tests/support/browser.py; one run of each demo story
 # per session (`demo_runs`): tests/support/demo_runs.py
@@ -41,6 +42,16 @@ def one_botocore_loader() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(botocore.session, "create_loader", shared_loader)
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def moto_keeps_action_names() -> Iterator[None]:
+    """moto answers every test's requests without listing its response class's functions each time
+    (:func:`tokenfuse_sandbox.emulation.moto_patches.keep_action_names`), as the sandbox does."""
+    patches = MotoPatches()
+    keep_action_names(patches)
+    yield
+    patches.restore()
 
 
 @pytest.fixture(autouse=True)

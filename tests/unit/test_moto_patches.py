@@ -152,3 +152,31 @@ def test_only_moto_patches_writes_into_moto():
         for hit in _writes_into_moto(path)
     ]
     assert offenders == []
+
+
+def test_kept_action_names_follow_an_operation_a_patch_adds_and_restore_removes():
+    """moto's dispatch asks for its response class's functions on every request; they are kept per
+    class (keep_action_names), so an operation an emulation adds is found, and one it took back is
+    gone, from the request after the patch."""
+    import boto3
+    from moto import mock_aws
+    from moto.sqs.responses import SQSResponse
+
+    def list_queues(self):  # an emulation's own answer to an operation moto already has
+        return '{"QueueUrls": ["https://sqs.us-east-1.amazonaws.com/123456789012/emulated"]}'
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        sqs.create_queue(QueueName="real")
+        names = moto_patches._action_names(SQSResponse)
+        assert "list_queues" in names and "no_such_operation" not in names
+
+        patches = MotoPatches()
+        patches.replace(SQSResponse, "no_such_operation", lambda self: "")
+        assert "no_such_operation" in moto_patches._action_names(SQSResponse)
+        patches.replace(SQSResponse, "list_queues", list_queues)
+        assert sqs.list_queues()["QueueUrls"][0].endswith("/emulated")
+        patches.restore()
+
+        assert "no_such_operation" not in moto_patches._action_names(SQSResponse)
+        assert sqs.list_queues()["QueueUrls"][0].endswith("/real")
