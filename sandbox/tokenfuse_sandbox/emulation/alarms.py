@@ -50,7 +50,7 @@ import operator
 import threading
 import types
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -302,19 +302,36 @@ def _metrics_spec(alarm: Alarm, common: dict[str, Any]) -> _Spec:
     )
 
 
-class _Index:
-    """Metric data of one backend grouped by (namespace, name, dimension set), sorted by time."""
+_SeriesKey = tuple[str, str, frozenset[tuple[str, str]]]
 
-    def __init__(self, data: Iterable[Any], wanted: set[tuple[str, str, frozenset[tuple[str, str]]]]) -> None:
-        grouped: dict[tuple[str, str, frozenset[tuple[str, str]]], list[tuple[datetime, Any]]] = {}
-        for d in data:
+
+class _Index:
+    """Metric data of one backend grouped by (namespace, name, dimension set), sorted by time; kept
+    across evaluations and brought up to date with what was put since (moto's list only grows), so
+    an evaluation each simulated minute does not read a week of history again."""
+
+    def __init__(self) -> None:
+        self._data: list[Any] | None = None
+        self._read = 0
+        self._series: dict[_SeriesKey, tuple[list[datetime], list[Any]]] = {}
+
+    def update(self, data: list[Any]) -> None:
+        """Index what ``data`` holds beyond what was read (all of it for another list)."""
+        if data is not self._data or len(data) < self._read:
+            self._data, self._read, self._series = data, 0, {}
+        end = len(data)
+        for d in data[self._read : end]:
             key = (d.namespace, d.name, frozenset((x.name, x.value) for x in d.dimensions))
-            if key in wanted:
-                grouped.setdefault(key, []).append((_utc(d.timestamp), d))
-        self._series = {}
-        for key, items in grouped.items():
-            items.sort(key=lambda i: i[0])
-            self._series[key] = ([t for t, _ in items], [d for _, d in items])
+            times, items = self._series.setdefault(key, ([], []))
+            at = _utc(d.timestamp)
+            if not times or at >= times[-1]:
+                times.append(at)
+                items.append(d)
+            else:  # put late: after the data of the same time already there, as a stable sort keeps it
+                i = bisect.bisect_right(times, at)
+                times.insert(i, at)
+                items.insert(i, d)
+        self._read = end
 
     def stat(self, q: _Query, start: datetime, end: datetime) -> tuple[float | None, float]:
         """(statistic, sample count) of ``q`` over ``[start, end)``; statistic None when no data."""
@@ -375,6 +392,7 @@ class AlarmEvaluator:
             self._now = clock
         self._lock = threading.RLock()
         self._changes: list[StateChange] = []
+        self._indexes: dict[int, _Index] = {}  # per backend (each keeps its backend's list)
         self.skipped: dict[str, str] = {}
         """Alarm ARN -> why it is not evaluated (composite, anomaly band, unsupported math...)."""
 
@@ -437,8 +455,8 @@ class AlarmEvaluator:
                 self.skipped[alarm.alarm_arn] = str(e)
         if not specs:
             return []
-        wanted = {(q.namespace, q.name, q.dims) for _, s in specs for q in s.queries.values()}
-        index = _Index(list(backend.metric_data), wanted)
+        index = self._indexes.setdefault(id(backend), _Index())
+        index.update(backend.metric_data)
         changes = []
         for at in instants:
             for alarm, spec in specs:
