@@ -196,7 +196,7 @@ def _storm() -> str:
                 if names:
                     cloudwatch.delete_alarms(AlarmNames=names)
         # every profile storms (x10 requests) from `start`: 20 real spikes
-        traffic = Traffic(sessions, org, Scenario("storm", "", "", "", requests=10), start)
+        traffic = Traffic(org, Scenario("storm", "", "", "", requests=10), start)
         traffic.looping = lambda profile, t: start <= t < start + timedelta(hours=1)  # type: ignore[method-assign]
         traffic.history(history_start, start)
         for minute in range(10):

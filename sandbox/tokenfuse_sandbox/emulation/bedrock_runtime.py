@@ -64,7 +64,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 from urllib.parse import unquote
 
 from moto.core.config import DefaultConfig
@@ -116,6 +116,18 @@ __all__ = [
 ]
 
 NAMESPACE = "AWS/Bedrock"
+
+
+class BedrockDatum(TypedDict):
+    """One ``AWS/Bedrock`` datapoint, in ``PutMetricData``'s ``MetricDatum`` shape."""
+
+    MetricName: str
+    Dimensions: list[dict[str, str]]
+    Timestamp: datetime
+    Value: float
+    Unit: str
+
+
 ANSWER_TOKENS = 64
 """Words (= output tokens) the emulated model answers with, before the request's maximum."""
 FIRST_BYTE_LATENCY_MS = 250
@@ -348,25 +360,32 @@ def _answer(account_id: str, target: Target, prompt: Prompt, at: datetime, reque
     return Answer(answer_text(output), usage, cut_short, "msg_bdrk_" + request_id.replace("-", "")[:24])
 
 
-def _publish(account_id: str, region: str, target: Target, at: datetime, values: Mapping[str, float]) -> None:
+def emit_metrics(account_id: str, region: str, data: list[BedrockDatum]) -> None:
+    """Datapoints of ``AWS/Bedrock`` in the account's CloudWatch, written as Bedrock itself emits
+    them: into moto's backend, not through ``PutMetricData`` (an ``AWS/`` namespace is AWS's own),
+    with the timestamps moto's parser would have given it (naive UTC)."""
     from moto.cloudwatch.models import cloudwatch_backends
 
-    stamp = at.astimezone(UTC).replace(tzinfo=None)  # moto's CloudWatch keeps naive UTC, as parsed
+    as_parsed = [{**d, "Timestamp": d["Timestamp"].astimezone(UTC).replace(tzinfo=None)} for d in data]
+    cloudwatch_backends[account_id][region].put_metric_data(NAMESPACE, as_parsed)
+
+
+def _publish(account_id: str, region: str, target: Target, at: datetime, values: Mapping[str, float]) -> None:
     model_ids = [target.metric_model_id]
     if target.profile is not None and _options.count_profile_calls_under_model_id:
         model_ids.append(target.model.model_id)
-    data = [
+    data: list[BedrockDatum] = [
         {
             "MetricName": name,
             "Dimensions": [{"Name": "ModelId", "Value": model_id}],
-            "Timestamp": stamp,
+            "Timestamp": at,
             "Value": float(value),
             "Unit": "Milliseconds" if name == "InvocationLatency" else "Count",
         }
         for model_id in model_ids
         for name, value in values.items()
     ]
-    cloudwatch_backends[account_id][region].put_metric_data(NAMESPACE, data)
+    emit_metrics(account_id, region, data)
 
 
 def _usage_metrics(usage: Usage) -> dict[str, float]:

@@ -93,7 +93,7 @@ class Story:
         self.oncall_delay = timedelta(seconds=oncall_seconds)
         self.culprit = org.profiles[scenario.profile_key]
         self.owner = owner_of(self.culprit.spec)
-        self.traffic = Traffic(sessions, org, scenario, LOOP_START)
+        self.traffic = Traffic(org, scenario, LOOP_START)
         self.meter = Meter(sessions)
         self.fast = (
             FastCalls(sessions, org, scenario, LOOP_START, (self.culprit.key,)) if invocation_logs else None

@@ -214,7 +214,7 @@ def run_fast_path(
         org, sessions = org_mod.seed(sb, member_parameters=meter_parameters(enable_logging=True))
         sb.drain()
         culprit = org.profiles[scenario.profile_key]
-        Traffic(sessions, org, scenario, LOOP_START).history(
+        Traffic(org, scenario, LOOP_START).history(
             HISTORY_START, LOOP_START.replace(minute=0) - timedelta(hours=1)
         )
         start = LOOP_START - timedelta(seconds=60)

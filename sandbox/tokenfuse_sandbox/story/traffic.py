@@ -4,7 +4,10 @@ Each profile calls Bedrock at its own rate, shaped by the time of day (quiet at 
 the afternoon UTC; every day the same, so a day's cost is its baseline's). Per interval the
 generator writes the sums of ``Invocations``, ``InputTokenCount`` and ``OutputTokenCount`` with
 dimension ``ModelId`` = the profile id into the profile's account and region (moto CloudWatch):
-one datapoint per hour for the week of history, one per minute around the story's spike.
+one datapoint per hour for the week of history, one per minute around the story's spike. They are
+written as Bedrock emits them, into moto's backend (``bedrock_runtime.emit_metrics``), not through
+``PutMetricData``: an ``AWS/`` namespace is AWS's own, and a story's week of history was about a
+tenth of its time in API calls.
 
 Before each batch of calls the generator asks whether the profile is denied, the way AWS would
 refuse the calls, through the same evaluator as the emulated ``bedrock-runtime``
@@ -25,16 +28,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from tokenfuse_sandbox.story.org import MEMBER_ROLE, Org, SeededProfile, Sessions
+from tokenfuse_sandbox.story.org import MEMBER_ROLE, Org, SeededProfile
 from tokenfuse_sandbox.story.scenarios import Scenario
 
 if TYPE_CHECKING:
-    from mypy_boto3_cloudwatch import CloudWatchClient
-    from mypy_boto3_cloudwatch.type_defs import MetricDatumTypeDef
-
     from tokenfuse.attribution.pricing import Rates
+    from tokenfuse_sandbox.emulation.bedrock_runtime import BedrockDatum
 
-NAMESPACE = "AWS/Bedrock"
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 CALLERS_TAG = "tokenfuse:callers"
@@ -77,8 +77,7 @@ class Batch:
 
 
 class Traffic:
-    def __init__(self, sessions: Sessions, org: Org, scenario: Scenario, loop_start: datetime) -> None:
-        self.sessions = sessions
+    def __init__(self, org: Org, scenario: Scenario, loop_start: datetime) -> None:
         self.org = org
         self.scenario = scenario
         self.loop_start = loop_start
@@ -152,7 +151,7 @@ class Traffic:
         the profiles in ``skip`` call through the emulated runtime instead (the story's fast path)."""
         if check_denials:
             self.refresh_denials()
-        per_scope: dict[tuple[str, str], list[MetricDatumTypeDef]] = defaultdict(list)
+        per_scope: dict[tuple[str, str], list[BedrockDatum]] = defaultdict(list)
         out = []
         for profile in self.org.profiles.values():
             if profile.key in skip:
@@ -181,10 +180,10 @@ class Traffic:
                         "Unit": "Count",
                     }
                 )
+        from tokenfuse_sandbox.emulation import bedrock_runtime
+
         for (account, region), data in per_scope.items():
-            cloudwatch: CloudWatchClient = self.sessions.client("cloudwatch", account, region)
-            for i in range(0, len(data), 500):
-                cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[i : i + 500])
+            bedrock_runtime.emit_metrics(account, region, data)
         self.batches.extend(out)
         return out
 
