@@ -22,6 +22,7 @@ from tokenfuse.adapters.service_models import (
     LeanJSONFileLoader,
     OneServiceLoader,
     botocore_session,
+    builtin_handlers,
     shared_loader,
 )
 
@@ -185,6 +186,59 @@ def test_sessions_built_on_the_shared_loader_do_not_grow_its_search_paths():
     # Then boto3's data folder is there once, and nothing else was added
     assert loader.search_paths == before
     assert sum(path.endswith(("boto3/data", "boto3\\data")) for path in before) == 1
+
+
+def _handlers(session: botocore.session.Session, event: str) -> list[object]:
+    return list(session.get_component("event_emitter")._emitter._handlers.prefix_search(event))
+
+
+def _named(handlers: list[object]) -> list[str]:
+    """Handlers by name: an initializer (Powertools' user-agent feature) builds a new closure for
+    each session."""
+    return [f"{getattr(h, '__module__', '')}.{getattr(h, '__qualname__', repr(h))}" for h in handlers]
+
+
+OPERATION_EVENTS = (
+    "before-parameter-build.s3.PutObject",
+    "before-call.dynamodb.Query",
+    "needs-retry.sts.AssumeRole",
+    "before-send.iam.GetRole",
+    "after-call.bedrock.GetInferenceProfile",
+)
+
+
+def test_every_session_starts_with_botocores_own_handlers():
+    # Given a session as botocore builds it (every built-in handler registered one by one)
+    botocores = botocore.session.Session()
+    ours = botocore_session()
+    # Then tokenfuse's session, a copy of the handlers registered once, has the same ones in order
+    events = sorted({spec[0] for spec in botocore.handlers.BUILTIN_HANDLERS}) + list(OPERATION_EVENTS)
+    assert len(events) > 100
+    for event in events:
+        assert _named(_handlers(ours, event)) == _named(_handlers(botocores, event)), event
+
+
+def test_each_session_registers_its_own_handlers_and_sees_botocores_new_ones(monkeypatch: pytest.MonkeyPatch):
+    # Given two sessions, one of which registers a handler of its own
+    def own(**kwargs: object) -> None: ...
+
+    first, second = botocore_session(), botocore_session()
+    first.register("before-send.sts", own)
+    # Then only that session calls it: not the other, not the next one
+    assert own in _handlers(first, "before-send.sts.AssumeRole")
+    assert own not in _handlers(second, "before-send.sts.AssumeRole")
+    assert own not in _handlers(botocore_session(), "before-send.sts.AssumeRole")
+
+    # When a library appends a handler to botocore's built-in list after the first session (moto's stubber)
+    def stubber(**kwargs: object) -> None: ...
+
+    registered = builtin_handlers()
+    monkeypatch.setattr(
+        botocore.handlers, "BUILTIN_HANDLERS", [*botocore.handlers.BUILTIN_HANDLERS, ("before-send", stubber)]
+    )
+    # Then the next session has it, registered afresh
+    assert stubber in _handlers(botocore_session(), "before-send.sts.AssumeRole")
+    assert builtin_handlers() is not registered
 
 
 @mock_aws

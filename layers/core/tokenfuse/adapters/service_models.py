@@ -17,9 +17,13 @@ it; only ``help(client.some_call)`` loses its text.
 
 :func:`botocore_session` gives every botocore session the same loader, so a session built for
 other credentials (an assumed member role) reuses the models already loaded instead of parsing
-them again.
+them again, and the same built-in handlers: botocore registers its ~200 one by one on every
+session (each checked for ``**kwargs`` through ``inspect``), about 8 ms; tokenfuse registers them
+once and starts each session from a copy (``event_hooks=``, as each client starts from a copy of
+its session's).
 """
 
+import copy
 import gzip
 import json
 import os
@@ -29,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import botocore.session
+from botocore import handlers
 from botocore.exceptions import DataNotFoundError
+from botocore.hooks import EventAliaser, HierarchicalEmitter
 from botocore.loaders import JSONFileLoader, Loader
 
 DOCUMENTATION = "documentation"
@@ -136,12 +142,46 @@ def _loader_for(data_path: str | None) -> Loader:
     return OneServiceLoader(extra_search_paths=extra or None, file_loader=LeanJSONFileLoader())
 
 
+_registered: tuple[tuple[object, ...], HierarchicalEmitter] | None = None
+
+
+def builtin_handlers() -> HierarchicalEmitter:
+    """botocore's built-in handlers (``botocore.handlers.BUILTIN_HANDLERS``) registered as a new
+    session registers them (``Session._register_builtin_handlers``: through the event aliaser, first,
+    last or in order), once per container; registered afresh only when the list has changed since
+    (moto, imported after tokenfuse in the tests, appends its stubber to it). Not by building a
+    throwaway session: its initializers (Powertools' user-agent feature) would be copied into every
+    session, which runs them again."""
+    global _registered  # noqa: PLW0603 - one per container, as the loader is
+    wanted = tuple(handlers.BUILTIN_HANDLERS)
+    if _registered is None or _registered[0] != wanted:
+        emitter = HierarchicalEmitter()
+        events = EventAliaser(emitter)
+        for event_name, handler, *how in wanted:
+            if not how:
+                events.register(event_name, handler)
+            elif how[0] is handlers.REGISTER_FIRST:
+                events.register_first(event_name, handler)
+            elif how[0] is handlers.REGISTER_LAST:
+                events.register_last(event_name, handler)
+        _registered = (wanted, emitter)
+    return _registered[1]
+
+
 def botocore_session() -> botocore.session.Session:
     """A new botocore session (its own credentials and configuration) reading service models through
-    the one :func:`shared_loader`."""
-    session = botocore.session.Session()
+    the one :func:`shared_loader`, its built-in handlers a copy of :func:`builtin_handlers`."""
+    hooks = copy.copy(builtin_handlers())
+    session = botocore.session.Session(event_hooks=hooks, include_builtin_handlers=False)
     session.register_component("data_loader", shared_loader(session.get_config_variable("data_path")))
     return session
 
 
-__all__ = ["LeanJSONFileLoader", "OneServiceLoader", "SearchPaths", "botocore_session", "shared_loader"]
+__all__ = [
+    "LeanJSONFileLoader",
+    "OneServiceLoader",
+    "SearchPaths",
+    "botocore_session",
+    "builtin_handlers",
+    "shared_loader",
+]
