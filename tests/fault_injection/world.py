@@ -20,6 +20,7 @@ from moto import mock_aws
 from moto.awslambda.models import lambda_backends
 from moto.bedrock.models import bedrock_backends
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
 from moto.iam.models import iam_backends
 from moto.organizations.models import organizations_backends
 
@@ -160,31 +161,25 @@ class World:
         }
 
     def reset(self) -> None:
-        """Back to the starting state (a fresh approvals table, the guard SCP, tag, policies and
-        concurrency as they were), checked against the first reading: no case sees another's."""
+        """Back to the starting state (an empty approvals table, the guard SCP, tag, policies and
+        concurrency as they were), written into moto's own state, where :meth:`observe` reads it: no
+        API call, so the injector never sees a reset and a case pays nothing for it. Checked against
+        the first reading: no case sees another's."""
         self.recorder = Recorder()
         self.faults.injected, self.faults.plan = [], None
-        ddb = self.client("dynamodb", member=False)
-        ddb.delete_table(TableName=TABLE)
-        _create_table(ddb)
-        org = self.client("organizations", member=False)
-        org.update_policy(PolicyId=self.policy_id, Content=json.dumps(self.guard_document))
-        self.client("bedrock").tag_resource(
-            resourceARN=self.profile_arn, tags=[{"key": "tokenfuse:state", "value": "watching"}]
+        dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(TABLE).items.clear()
+        guard = organizations_backends[DEFAULT_ACCOUNT_ID]["aws"].get_policy_by_id(self.policy_id)
+        guard.content = json.dumps(self.guard_document)
+        bedrock_backends[MEMBER][REGION].tagger.tag_resource(
+            self.profile_arn, [{"Key": "tokenfuse:state", "Value": "watching"}]
         )
-        iam = self.client("iam")
+        iam = iam_backends[MEMBER]["aws"]
         for role in (*CALLER_ROLES, WORKER_ROLE):
-            if self.policy_name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
-                iam.delete_role_policy(RoleName=role, PolicyName=self.policy_name)
-        iam.put_role_policy(
-            RoleName="caller-b", PolicyName=self.policy_name, PolicyDocument=json.dumps(PERSONS_POLICY)
-        )
-        lam = self.client("lambda")
+            iam.get_role(role).policies.pop(self.policy_name, None)
+        iam.get_role("caller-b").put_policy(self.policy_name, json.dumps(PERSONS_POLICY))
+        functions = lambda_backends[MEMBER][REGION]
         for name, reserved in FUNCTIONS.items():
-            if reserved is None:
-                lam.delete_function_concurrency(FunctionName=name)
-            else:
-                lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+            functions.get_function(name).reserved_concurrency = reserved
         if not self.pristine:
             self.pristine = self.observe()
         assert self.observe() == self.pristine
