@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.support.adversarial import OVERFLOWING_NUMBERS
@@ -39,6 +39,7 @@ def test_money_axis_steps_by_1_2_5(highest, labels):
 
 
 @given(st.floats(min_value=1e-6, max_value=1e12, allow_nan=False))
+@example(1.6462479158104215e-05)  # a step of 5 * 10.0**-6 was 4.9999999999999996e-06
 def test_any_positive_figure_gets_a_round_axis_above_it(highest):
     axis = value_axis(highest, max_ticks=5)
     assert axis.ticks[0] == 0 and axis.top >= highest * (1 - 1e-9)  # within float noise

@@ -43,7 +43,7 @@ def round_step(span: float, max_ticks: int) -> float:
     exponent = math.floor(math.log10(span / max_ticks))
     for _ in range(3):
         for mantissa in (1, 2, 5):
-            step = mantissa * 10.0**exponent
+            step = float(f"{mantissa}e{exponent}")  # 5e-06, where 5 * 10.0**-6 is 4.9999999999999996e-06
             if span / step <= max_ticks + 1e-9:
                 return step
         exponent += 1
