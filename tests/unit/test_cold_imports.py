@@ -63,3 +63,24 @@ def test_a_directory_refused_by_yaml_names_its_line() -> None:
         "    raise AssertionError('a key given twice was accepted')"
     )
     assert loaded_after(statements, ["yaml"]) == ["yaml"]
+
+
+def test_importing_approve_leaves_slack_sdk_to_the_first_slack_request() -> None:
+    # an email link's confirm page or decision never needs slack-sdk (whose package loads its WebClient)
+    assert loaded_after("import app", ["slack_sdk", "tokenfuse.alerts.slack_render"], "approve") == []
+
+
+def test_the_first_slack_signature_checked_imports_slack_sdks_verifier() -> None:
+    statements = (
+        "import hashlib, hmac\n"
+        "from tokenfuse.remediation.interactions import SlackInteractions\n"
+        "body, stamp = 'payload=%7B%7D', '1700000000'\n"
+        "mac = hmac.new(b'secret', f'v0:{stamp}:{body}'.encode(), hashlib.sha256).hexdigest()\n"
+        "slack = SlackInteractions(lambda: 'secret', None, None, now_epoch=lambda: 1700000010.0)\n"
+        "old = hmac.new(b'secret', f'v0:1699999000:{body}'.encode(), hashlib.sha256).hexdigest()\n"
+        "verifier = slack.verifier()  # on the endpoint's clock: 10 s after the stamp, not years\n"
+        "assert verifier.is_valid(body, stamp, 'v0=' + mac)\n"
+        "assert not verifier.is_valid(body, stamp, 'v0=' + '0' * 64)\n"
+        "assert not verifier.is_valid(body, '1699999000', 'v0=' + old)  # signed 1,010 s before"
+    )
+    assert loaded_after(statements, ["slack_sdk.signature"]) == ["slack_sdk.signature"]
