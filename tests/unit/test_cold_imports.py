@@ -70,6 +70,11 @@ def test_importing_approve_leaves_slack_sdk_to_the_first_slack_request() -> None
     assert loaded_after("import app", ["slack_sdk", "tokenfuse.alerts.slack_render"], "approve") == []
 
 
+def test_importing_approve_leaves_the_incidents_to_the_first_feedback_click() -> None:
+    unused = ["tokenfuse.alerts.feedback", "tokenfuse.incidents", "tokenfuse.adapters.incidents_table"]
+    assert loaded_after("import app", unused, "approve") == []
+
+
 def test_the_first_slack_signature_checked_imports_slack_sdks_verifier() -> None:
     statements = (
         "import hashlib, hmac\n"
