@@ -122,10 +122,28 @@ def test_where_the_time_goes_is_the_handler_less_the_floor_its_services_and_its_
         own = {"boto3": 45.0, "pydantic.main": 20.0, "tokenfuse.events": 12.0, "tokenfuse.events_extra": 3.0}
         imports[name] = coldstart.ColdStart(1, 1, 1, 1, module_ms=own)
     table = coldstart.why_report(medians, imports)
-    # Then intake's row: budget 450, floor 330 - 300 = 30, services 360 - 300 = 60, its own imports
-    # 20 + 12 + 3 = 35 ms in 3 modules, the rest 600 - 330 - 60 - 35 = 175
-    row = "| `intake` | 600 | 450 | 30 | 60 | 35 (3) | 175 | "
+    # Then intake's row: budget 450, floor 330 - 300 = 30, services 360 - 300 = 60, the least it can
+    # take 330 + 60 = 390 (within 450), its own imports 20 + 12 + 3 = 35 ms in 3 modules, of which
+    # tokenfuse's 12 + 3 = 15, the rest 600 - 330 - 60 - 35 = 175
+    row = "| `intake` | 600 | 450 | 30 | 60 | 390 (within) | 35 (3) | 15 | 175 | "
     assert f"{row}pydantic 20, tokenfuse.events 12, tokenfuse.events_extra 3 |" in table
+
+
+def test_a_handler_whose_floor_and_services_alone_exceed_the_budget_says_so():
+    # Given figures by hand: bare 200 ms (budget 300), floor 240 ms, the bare handler calling the
+    # services 290 ms: the least a handler can take is 240 + (290 - 200) = 330, over 300
+    bare = coldstart.ColdStart(import_ms=150, invoke_ms=50, cpu_ms=100, peak_rss_mb=40)
+    medians = {coldstart.BARE: bare, coldstart.FLOOR: coldstart.ColdStart(170, 70, 120, 45)}
+    imports = {coldstart.FLOOR: coldstart.ColdStart(1, 1, 1, 1, module_ms={"boto3": 50.0})}
+    for name in coldstart.FUNCTIONS:
+        medians[name] = coldstart.ColdStart(250, 150, 300, 55)
+        medians[coldstart.same_services(name)] = coldstart.ColdStart(180, 110, 160, 44)
+        imports[coldstart.same_services(name)] = coldstart.ColdStart(1, 1, 1, 1, module_ms={"boto3": 40.0})
+        imports[name] = coldstart.ColdStart(1, 1, 1, 1, module_ms={"yaml": 9.0})
+    table = coldstart.why_report(medians, imports)
+    # Then: 400 total, 40 over the bare handler for the floor, 90 for the services, 9 ms of imports
+    # none of them tokenfuse's, the rest 400 - 240 - 90 - 9 = 61
+    assert "| `notify` | 400 | 300 | 40 | 90 | 330 (over) | 9 (1) | 0 | 61 | yaml 9 |" in table
 
 
 def test_import_times_read_what_python_writes_under_importtime():
