@@ -27,7 +27,7 @@ from tests.support.approve_endpoint import (
 from tokenfuse import incidents
 from tokenfuse.adapters.approvals_table import ApprovalsTable
 from tokenfuse.adapters.incidents_table import IncidentsTable
-from tokenfuse.alerts.slack_render import feedback_action_id, feedback_value
+from tokenfuse.alerts.feedback_buttons import feedback_action_id, feedback_value
 from tokenfuse.events import SpikeAttributed
 from tokenfuse.teams import TeamDirectory
 

@@ -708,7 +708,7 @@ class RecordingCostExplorer:
 def test_feedback_button_sends_cad_feedback(world, choice, feedback):
     from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
     from tokenfuse.alerts.feedback import apply_feedback, is_feedback_action
-    from tokenfuse.alerts.slack_render import parse_feedback_value
+    from tokenfuse.alerts.feedback_buttons import parse_feedback_value
 
     world.invoke(spike("spike-cad.json"))
     (root,) = world.posts()

@@ -107,25 +107,46 @@ def test_the_bytecode_table_sets_each_layer_against_the_bare_handler_of_its_own_
     assert "median of 3" in table
 
 
+def why_table(
+    bare_ms: float, floor_ms: float, services_ms: float, handler_ms: float, own: dict[str, float]
+) -> str:
+    """:func:`coldstart.why_report` over totals given by hand (each split as import + invoke): every
+    handler the same, its run under ``-X importtime`` holding ``own`` beside boto3, which the floor
+    and the services' run import too."""
+
+    def figures(total_ms: float) -> coldstart.ColdStart:
+        return coldstart.ColdStart(import_ms=total_ms - 100, invoke_ms=100, cpu_ms=1, peak_rss_mb=40)
+
+    medians = {coldstart.BARE: figures(bare_ms), coldstart.FLOOR: figures(floor_ms)}
+    imports = {coldstart.FLOOR: coldstart.ColdStart(1, 1, 1, 1, module_ms={"boto3": 50.0})}
+    for name in coldstart.FUNCTIONS:
+        medians[name] = figures(handler_ms)
+        medians[coldstart.same_services(name)] = figures(services_ms)
+        imports[coldstart.same_services(name)] = coldstart.ColdStart(1, 1, 1, 1, module_ms={"boto3": 40.0})
+        imports[name] = coldstart.ColdStart(1, 1, 1, 1, module_ms={"boto3": 45.0, **own})
+    return coldstart.why_report(medians, imports)
+
+
 def test_where_the_time_goes_is_the_handler_less_the_floor_its_services_and_its_own_imports():
     # Given figures by hand: bare 300 ms, floor 330 ms, the bare handler calling intake's services
     # 360 ms, intake 600 ms; under -X importtime intake alone imported pydantic.main (20 ms),
-    # tokenfuse.events (12 ms) and tokenfuse.events_extra (3 ms), the floor and the services' run
-    # both imported boto3, which intake imported too
-    bare = coldstart.ColdStart(import_ms=200, invoke_ms=100, cpu_ms=150, peak_rss_mb=40)
-    medians = {coldstart.BARE: bare, coldstart.FLOOR: coldstart.ColdStart(220, 110, 160, 45)}
-    imports = {coldstart.FLOOR: coldstart.ColdStart(1, 1, 1, 1, module_ms={"boto3": 50.0})}
-    for name in coldstart.FUNCTIONS:
-        medians[name] = coldstart.ColdStart(400, 200, 300, 55)
-        medians[coldstart.same_services(name)] = coldstart.ColdStart(240, 120, 160, 44)
-        imports[coldstart.same_services(name)] = coldstart.ColdStart(1, 1, 1, 1, module_ms={"boto3": 40.0})
-        own = {"boto3": 45.0, "pydantic.main": 20.0, "tokenfuse.events": 12.0, "tokenfuse.events_extra": 3.0}
-        imports[name] = coldstart.ColdStart(1, 1, 1, 1, module_ms=own)
-    table = coldstart.why_report(medians, imports)
-    # Then intake's row: budget 450, floor 330 - 300 = 30, services 360 - 300 = 60, its own imports
-    # 20 + 12 + 3 = 35 ms in 3 modules, the rest 600 - 330 - 60 - 35 = 175
-    row = "| `intake` | 600 | 450 | 30 | 60 | 35 (3) | 175 | "
+    # tokenfuse.events (12 ms) and tokenfuse.events_extra (3 ms)
+    own = {"pydantic.main": 20.0, "tokenfuse.events": 12.0, "tokenfuse.events_extra": 3.0}
+    table = why_table(300, 330, 360, 600, own)
+    # Then intake's row: budget 450, floor 330 - 300 = 30, services 360 - 300 = 60, the least it can
+    # take 330 + 60 = 390 (within 450), its own imports 20 + 12 + 3 = 35 ms in 3 modules, of which
+    # tokenfuse's 12 + 3 = 15, the rest 600 - 330 - 60 - 35 = 175
+    row = "| `intake` | 600 | 450 | 30 | 60 | 390 (within) | 35 (3) | 15 | 175 | "
     assert f"{row}pydantic 20, tokenfuse.events 12, tokenfuse.events_extra 3 |" in table
+
+
+def test_a_handler_whose_floor_and_services_alone_exceed_the_budget_says_so():
+    # Given figures by hand: bare 200 ms (budget 300), floor 240 ms, the bare handler calling the
+    # services 290 ms, notify 400 ms importing PyYAML alone (9 ms)
+    table = why_table(200, 240, 290, 400, {"yaml": 9.0})
+    # Then the least notify can take is 240 + (290 - 200) = 330, over 300; 9 ms of its own imports,
+    # none of them tokenfuse's; the rest 400 - 240 - 90 - 9 = 61
+    assert "| `notify` | 400 | 300 | 40 | 90 | 330 (over) | 9 (1) | 0 | 61 | yaml 9 |" in table
 
 
 def test_import_times_read_what_python_writes_under_importtime():

@@ -15,7 +15,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from tests.support.adversarial import NESTING_LIMIT, OVERSIZED, deeply_nested
 from tokenfuse.adapters.stepfunctions import TaskNoLongerWaiting
-from tokenfuse.alerts.slack_render import feedback_actions, feedback_value, parse_feedback_value
+from tokenfuse.alerts.feedback_buttons import feedback_value, parse_feedback_value
+from tokenfuse.alerts.slack_render import feedback_actions
 from tokenfuse.errors import TransientAwsError
 from tokenfuse.remediation import links
 from tokenfuse.remediation.blocks import (

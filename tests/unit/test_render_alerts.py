@@ -20,10 +20,9 @@ from hypothesis import strategies as st
 from tests.support.adversarial import HOSTILE_STRINGS, OVERSIZED, unicode_text
 from tokenfuse import incidents
 from tokenfuse.alerts.email_render import render_email, render_update_email
+from tokenfuse.alerts.feedback_buttons import FEEDBACK_BLOCK_ID, parse_feedback_value
 from tokenfuse.alerts.messages import LEVER_HINTS, next_step
 from tokenfuse.alerts.slack_render import (
-    FEEDBACK_BLOCK_ID,
-    parse_feedback_value,
     render_alert,
     render_digest,
     render_notice,

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -23,10 +23,12 @@ from pydantic import (
     model_validator,
 )
 
-from tokenfuse import safe_yaml
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.events import Severity, UtcDateTime
 from tokenfuse.text import one_line
+
+if TYPE_CHECKING:  # PyYAML is imported by the first directory parsed, not by every import
+    from tokenfuse import safe_yaml
 
 SLACK_CHANNEL_PATTERN = r"^[CG][A-Z0-9]{8,}$"
 SLACK_USER_PATTERN = r"^[UW][A-Z0-9]{8,}$"
@@ -292,6 +294,8 @@ def load_directory(text: str) -> TeamDirectory:
     with one line per problem, each naming its line and its path in the file. Duplicate keys,
     nesting past :data:`tokenfuse.safe_yaml.MAX_DEPTH` and alias bombs are refused
     (:mod:`tokenfuse.safe_yaml`). An empty document is the empty directory (FinOps owns everything)."""
+    from tokenfuse import safe_yaml
+
     try:
         data, lines = safe_yaml.load(text)
     except safe_yaml.YamlProblem as problem:
@@ -350,7 +354,9 @@ def uploadable_directory(raw: bytes) -> TeamDirectory:
     return directory
 
 
-def _cross_checks(directory: TeamDirectory, lines: dict[safe_yaml.Path, int]) -> Iterable[str]:
+def _cross_checks(directory: TeamDirectory, lines: "dict[safe_yaml.Path, int]") -> Iterable[str]:
+    from tokenfuse import safe_yaml
+
     seen_names: dict[str, int] = {}
     seen_tags: dict[str, str] = {}
     for i, team in enumerate(directory.teams):
@@ -387,7 +393,9 @@ def _dotted(loc: Iterable[object]) -> str:
     return path or "(top)"
 
 
-def _describe(error: Any, lines: dict[safe_yaml.Path, int]) -> str:
+def _describe(error: Any, lines: "dict[safe_yaml.Path, int]") -> str:
+    from tokenfuse import safe_yaml
+
     """One pydantic error as ``line 9: teams[2].policies.prod.cooldown_minutes: must be > 0``."""
     loc = tuple(part for part in error["loc"] if isinstance(part, str | int))
     path = _dotted(loc)

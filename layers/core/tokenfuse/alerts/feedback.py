@@ -14,7 +14,7 @@ from typing import Literal
 
 from tokenfuse import incidents
 from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
-from tokenfuse.alerts.slack_render import FEEDBACK_ACTION_PREFIX
+from tokenfuse.alerts.feedback_buttons import FEEDBACK_ACTION_PREFIX
 from tokenfuse.events import Incident
 from tokenfuse.incidents import IncidentLedger
 from tokenfuse.teams import TeamDirectory

@@ -6,8 +6,6 @@ The CAD feedback buttons carry only the incident id and the choice in their ``va
 approve endpoint looks the anomaly ids up in the incident and calls ``ce:ProvideAnomalyFeedback``.
 """
 
-import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,20 +20,16 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from tokenfuse.adapters.anomaly_feedback import CHOICES
 from tokenfuse.alerts import messages
+from tokenfuse.alerts.feedback_buttons import FEEDBACK_BLOCK_ID, feedback_action_id, feedback_value
 from tokenfuse.alerts.view import AlertView
 from tokenfuse.events import StatusCard
 from tokenfuse.notifications import SlackMessage
 
-FEEDBACK_BLOCK_ID = "tokenfuse_anomaly_feedback"
-FEEDBACK_ACTION_PREFIX = "anomaly_feedback_"
-FEEDBACK_VALUE_MAX_LENGTH = 1024
 # Slack's limits (Block Kit reference): a header's text, a section's text, one section field.
 HEADER_LIMIT = 150
 SECTION_TEXT_LIMIT = 3000
 FIELD_LIMIT = 2000
-_INCIDENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def render_alert(view: AlertView, note: str | None = None) -> SlackMessage:
@@ -135,33 +129,6 @@ def _feedback_block(incident_id: str) -> ActionsBlock:
             for choice, label in messages.FEEDBACK_LABELS.items()
         ],
     )
-
-
-def feedback_value(incident_id: str, choice: str) -> str:
-    return json.dumps({"incident_id": incident_id, "choice": choice}, separators=(",", ":"))
-
-
-def feedback_action_id(choice: str) -> str:
-    return f"{FEEDBACK_ACTION_PREFIX}{choice}"
-
-
-def parse_feedback_value(value: str) -> tuple[str, str]:
-    """(incident id, choice) from a feedback button's value; ValueError when it is not one (not JSON,
-    nested, over 1 KB, not an object, an incident id of another shape, an unknown choice)."""
-    if len(value) > FEEDBACK_VALUE_MAX_LENGTH:
-        raise ValueError("not a tokenfuse feedback value: too long")
-    try:
-        data = json.loads(value)
-    except RecursionError as error:
-        raise ValueError("not a tokenfuse feedback value: nested too deep") from error
-    if not isinstance(data, dict):
-        raise ValueError("not a tokenfuse feedback value: not a JSON object")
-    incident_id, choice = data.get("incident_id"), data.get("choice")
-    if not isinstance(incident_id, str) or not _INCIDENT_ID.fullmatch(incident_id):
-        raise ValueError("not a tokenfuse feedback value: no incident id")
-    if not isinstance(choice, str) or choice not in CHOICES:
-        raise ValueError("not a tokenfuse feedback value: unknown choice")
-    return incident_id, choice
 
 
 def _message(text: str, blocks: list[Block], note: str | None) -> SlackMessage:

@@ -20,7 +20,6 @@ from tokenfuse.errors import TokenfuseError
 from tokenfuse.remediation import messages
 from tokenfuse.remediation.contracts import invalid_input_line
 from tokenfuse.remediation.errors import InvalidTaskInput
-from tokenfuse.remediation.trip import Tripper
 
 PHYSICAL_ID = "tokenfuse-restore-on-delete"
 REASON_LIMIT = 1000
@@ -31,6 +30,8 @@ if TYPE_CHECKING:  # CloudFormation's models (built as they are imported) load a
         CloudFormationCustomResourceDeleteModel,
         CloudFormationCustomResourceUpdateModel,
     )
+
+    from tokenfuse.remediation.trip import Tripper
 
     CustomResourceRequest = (
         CloudFormationCustomResourceCreateModel

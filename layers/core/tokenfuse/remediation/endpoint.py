@@ -2,12 +2,11 @@
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, GetSecretError
 
 from tokenfuse import clock
-from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
 from tokenfuse.adapters.approvals_table import ApprovalsTable
 from tokenfuse.adapters.aws import (
     assume_role_session,
@@ -15,9 +14,7 @@ from tokenfuse.adapters.aws import (
     client,
     get_secret,
 )
-from tokenfuse.adapters.incidents_table import IncidentsTable
 from tokenfuse.adapters.stepfunctions import TaskCallbacks
-from tokenfuse.alerts.feedback import apply_feedback
 from tokenfuse.composition import composition_root
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.observability import correlate, logger
@@ -37,6 +34,9 @@ from tokenfuse.remediation.refusals import Refusals, printable
 from tokenfuse.remediation.settings import ApproveSettings
 from tokenfuse.teams import FINOPS, TeamDirectory, deployed_directory
 from tokenfuse.text import secret_value
+
+if TYPE_CHECKING:
+    from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
 
 
 def _now_epoch() -> float:
@@ -85,11 +85,17 @@ def feedback_hook(settings: ApproveSettings) -> FeedbackHook | None:
         return None
     table_name = settings.incidents_table_name
 
-    def anomaly_feedback() -> AnomalyFeedback:
+    def anomaly_feedback() -> "AnomalyFeedback":
+        from tokenfuse.adapters.anomaly_feedback import AnomalyFeedback
+
         session = assume_role_session(settings.budgets_role_arn) if settings.budgets_role_arn else None
         return AnomalyFeedback(session=session)
 
     def hook(incident_id: str, choice: str, actor: str) -> DecisionReply:
+        # the incidents (their models, the alert's view) are imported by the first feedback click
+        from tokenfuse.adapters.incidents_table import IncidentsTable
+        from tokenfuse.alerts.feedback import apply_feedback
+
         about = {"incident_id": incident_id}
         result = apply_feedback(
             incident_id,

@@ -27,14 +27,14 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from slack_sdk.signature import Clock, SignatureVerifier
 
 from tokenfuse.adapters.anomaly_feedback import CHOICES as FEEDBACK_CHOICES
-from tokenfuse.alerts.slack_render import feedback_action_id, parse_feedback_value
+from tokenfuse.alerts.feedback_buttons import feedback_action_id, parse_feedback_value
 from tokenfuse.errors import TokenfuseError
 from tokenfuse.observability import logger
 from tokenfuse.remediation import messages
@@ -49,6 +49,9 @@ from tokenfuse.remediation.decisions import ApprovalDesk, DecisionReply
 from tokenfuse.remediation.links import CHOICES
 from tokenfuse.remediation.refusals import Refusals, RefusedClick, RequestRefusal, printable
 from tokenfuse.teams import SLACK_USER_PATTERN
+
+if TYPE_CHECKING:  # slack-sdk's package (its WebClient too) is imported by the first Slack request
+    from slack_sdk.signature import Clock, SignatureVerifier
 
 NESTING_LIMIT = 100
 """A ``payload`` nested deeper than this is refused before any model sees it."""
@@ -220,12 +223,20 @@ def feedback_value_parser(choice: str) -> Callable[[str], tuple[str, str] | None
 # -- Slack -----------------------------------------------------------------------------------------
 
 
-class _EpochClock(Clock):
-    def __init__(self, now_epoch: Callable[[], float]) -> None:
-        self._now = now_epoch
+@cache
+def _epoch_clock() -> "Callable[[Callable[[], float]], Clock]":
+    """slack-sdk's verifier clock over ``now_epoch`` (the endpoint's clock, not the system's); its
+    class is made once, at the first Slack request."""
+    from slack_sdk.signature import Clock
 
-    def now(self) -> float:
-        return self._now()
+    class EpochClock(Clock):
+        def __init__(self, now_epoch: Callable[[], float]) -> None:
+            self._now = now_epoch
+
+        def now(self) -> float:
+            return self._now()
+
+    return EpochClock
 
 
 class SlackInteractions:
@@ -257,8 +268,10 @@ class SlackInteractions:
         }
         """Every button tokenfuse renders: action id -> its value parser and handler."""
 
-    def verifier(self) -> SignatureVerifier:
-        return SignatureVerifier(self._signing_secret(), clock=_EpochClock(self._now_epoch))
+    def verifier(self) -> "SignatureVerifier":
+        from slack_sdk.signature import SignatureVerifier
+
+        return SignatureVerifier(self._signing_secret(), clock=_epoch_clock()(self._now_epoch))
 
     def handle(self, body: str | None, headers: Mapping[str, str]) -> HttpReply:
         """Answer one interactivity request (``body`` None: it could not be decoded)."""

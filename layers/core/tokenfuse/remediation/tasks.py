@@ -59,13 +59,13 @@ from tokenfuse.remediation.models import (
     utc_iso,
 )
 from tokenfuse.remediation.settings import RemediateSettings
-from tokenfuse.remediation.trip import Tripper
 from tokenfuse.remediation.verify import MetricReaderPort
 from tokenfuse.teams import TeamDirectory, deployed_directory
 from tokenfuse.text import secret_value
 
 if TYPE_CHECKING:
     from tokenfuse.adapters.slack import SlackSender
+    from tokenfuse.remediation.trip import Tripper
 
 
 class Deps:
@@ -173,7 +173,11 @@ class Deps:
         return AccountAccess(self.settings.member_role_name, own_account=self.own_account)
 
     @cached_property
-    def tripper(self) -> Tripper:
+    def tripper(self) -> "Tripper":
+        # the trip machinery (guard SCP, inline denies, callers, concurrency) is imported by the
+        # first task that trips, restores or settles, not by the approval request a cold start serves
+        from tokenfuse.remediation.trip import Tripper
+
         s = self.settings
         return Tripper(
             self.table,
