@@ -16,15 +16,12 @@ Buckets and claims expire (``expires_at``) a day after they end.
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tokenfuse.adapters.aws import aws_call
 from tokenfuse.adapters.dynamodb import DynamoTable
 from tokenfuse.errors import ConditionFailed
 from tokenfuse.meter.models import Tally
-
-if TYPE_CHECKING:
-    pass
 
 NANO = 1_000_000_000
 _COUNTS = (
