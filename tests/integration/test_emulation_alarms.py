@@ -346,3 +346,31 @@ def test_accounts_are_evaluated_in_their_own_backends(aws, monkeypatch):
     assert change.event["account"] == "444455556666"
     assert change.alarm_arn == "arn:aws:cloudwatch:eu-west-1:444455556666:alarm:member-alarm"
     assert evaluator.evaluate(account_id=ACCOUNT) == []
+
+
+def test_datapoints_put_late_are_seen_by_the_next_evaluation(aws):
+    """The evaluator keeps its index of the metric data between evaluations: a datapoint put after
+    one (for minutes already evaluated, as a late delivery does) is read by the next, in time order."""
+    clock = SimulatedClock(START)
+    evaluator = AlarmEvaluator(clock)
+    evaluator.attach(clock)
+    _setup(aws)
+    cw = aws["cw"]
+    for m in range(1, 6):
+        _put(cw, clock, m, 2000.0)
+    clock.advance(timedelta(minutes=1))
+    assert evaluator.changes == []
+    # two breaching minutes arrive late: the minutes 1 and 2 before now, already evaluated as quiet
+    _put(cw, clock, 2, 400000.0)
+    _put(cw, clock, 1, 400000.0)
+    clock.advance(timedelta(seconds=1))  # within the same minute: no boundary, no evaluation
+    assert evaluator.changes == []
+    clock.advance(timedelta(minutes=1))
+    assert [(c.old_state, c.new_state) for c in evaluator.changes] == [("OK", "ALARM")]
+    assert _state(cw)["StateValue"] == "ALARM"
+    # 08:59 holds a quiet 2,000 and a late 400,000; 09:00 the late 400,000; 09:01 nothing yet
+    evaluated = json.loads(evaluator.changes[0].reason_data)["evaluatedDatapoints"]
+    assert [(d["timestamp"][11:16], d["sampleCount"], d["value"]) for d in evaluated] == [
+        ("09:00", 1.0, 400000.0),
+        ("08:59", 2.0, 402000.0),
+    ]
