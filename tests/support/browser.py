@@ -109,7 +109,14 @@ class Browser:
         self.driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
 
     def open_file(self, path: Path) -> None:
+        """Open a page and wait until it is parsed whole (``document.readyState`` complete): a CI run
+        once read the day-long chart's DOM with only its first plot in it."""
+        from selenium.webdriver.support.ui import WebDriverWait
+
         self.driver.get(path.resolve().as_uri())
+        WebDriverWait(self.driver, 30).until(
+            lambda driver: driver.execute_script("return document.readyState") == "complete"
+        )
 
     def script(self, source: str, *args: Any) -> Any:
         return self.driver.execute_script(source, *args)
