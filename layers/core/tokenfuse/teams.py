@@ -394,9 +394,9 @@ def _dotted(loc: Iterable[object]) -> str:
 
 
 def _describe(error: Any, lines: "dict[safe_yaml.Path, int]") -> str:
+    """One pydantic error as ``line 9: teams[2].policies.prod.cooldown_minutes: must be > 0``."""
     from tokenfuse import safe_yaml
 
-    """One pydantic error as ``line 9: teams[2].policies.prod.cooldown_minutes: must be > 0``."""
     loc = tuple(part for part in error["loc"] if isinstance(part, str | int))
     path = _dotted(loc)
     ctx = error.get("ctx") or {}
