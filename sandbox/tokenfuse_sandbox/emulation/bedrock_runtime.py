@@ -61,10 +61,10 @@ import re
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
 from urllib.parse import unquote
 
 from moto.core.config import DefaultConfig
@@ -116,17 +116,6 @@ __all__ = [
 ]
 
 NAMESPACE = "AWS/Bedrock"
-
-
-class BedrockDatum(TypedDict):
-    """One ``AWS/Bedrock`` datapoint, in ``PutMetricData``'s ``MetricDatum`` shape."""
-
-    MetricName: str
-    Dimensions: list[dict[str, str]]
-    Timestamp: datetime
-    Value: float
-    Unit: str
-
 
 ANSWER_TOKENS = 64
 """Words (= output tokens) the emulated model answers with, before the request's maximum."""
@@ -360,32 +349,35 @@ def _answer(account_id: str, target: Target, prompt: Prompt, at: datetime, reque
     return Answer(answer_text(output), usage, cut_short, "msg_bdrk_" + request_id.replace("-", "")[:24])
 
 
-def emit_metrics(account_id: str, region: str, data: list[BedrockDatum]) -> None:
-    """Datapoints of ``AWS/Bedrock`` in the account's CloudWatch, written as Bedrock itself emits
-    them: into moto's backend, not through ``PutMetricData`` (an ``AWS/`` namespace is AWS's own),
-    with the timestamps moto's parser would have given it (naive UTC)."""
+def emit_metrics(
+    account_id: str, region: str, at: datetime, values: Mapping[str, float], model_ids: Sequence[str]
+) -> None:
+    """``AWS/Bedrock`` datapoints (metric name -> value, under each ``ModelId``) in the account's
+    CloudWatch, written as Bedrock itself emits them: into moto's backend, not through
+    ``PutMetricData`` (an ``AWS/`` namespace is AWS's own), as moto's parser would have given them
+    (naive UTC timestamps)."""
     from moto.cloudwatch.models import cloudwatch_backends
 
-    as_parsed = [{**d, "Timestamp": d["Timestamp"].astimezone(UTC).replace(tzinfo=None)} for d in data]
-    cloudwatch_backends[account_id][region].put_metric_data(NAMESPACE, as_parsed)
-
-
-def _publish(account_id: str, region: str, target: Target, at: datetime, values: Mapping[str, float]) -> None:
-    model_ids = [target.metric_model_id]
-    if target.profile is not None and _options.count_profile_calls_under_model_id:
-        model_ids.append(target.model.model_id)
-    data: list[BedrockDatum] = [
+    stamp = at.astimezone(UTC).replace(tzinfo=None)
+    data = [
         {
             "MetricName": name,
             "Dimensions": [{"Name": "ModelId", "Value": model_id}],
-            "Timestamp": at,
+            "Timestamp": stamp,
             "Value": float(value),
             "Unit": "Milliseconds" if name == "InvocationLatency" else "Count",
         }
         for model_id in model_ids
         for name, value in values.items()
     ]
-    emit_metrics(account_id, region, data)
+    cloudwatch_backends[account_id][region].put_metric_data(NAMESPACE, data)
+
+
+def _publish(account_id: str, region: str, target: Target, at: datetime, values: Mapping[str, float]) -> None:
+    model_ids = [target.metric_model_id]
+    if target.profile is not None and _options.count_profile_calls_under_model_id:
+        model_ids.append(target.model.model_id)
+    emit_metrics(account_id, region, at, values, model_ids)
 
 
 def _usage_metrics(usage: Usage) -> dict[str, float]:

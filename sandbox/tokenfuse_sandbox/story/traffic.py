@@ -23,7 +23,6 @@ application inference profile (see the README).
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -33,7 +32,6 @@ from tokenfuse_sandbox.story.scenarios import Scenario
 
 if TYPE_CHECKING:
     from tokenfuse.attribution.pricing import Rates
-    from tokenfuse_sandbox.emulation.bedrock_runtime import BedrockDatum
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -149,9 +147,10 @@ class Traffic:
     ) -> list[Batch]:
         """Every profile's calls over [start, start + seconds), written as one datapoint per metric;
         the profiles in ``skip`` call through the emulated runtime instead (the story's fast path)."""
+        from tokenfuse_sandbox.emulation import bedrock_runtime
+
         if check_denials:
             self.refresh_denials()
-        per_scope: dict[tuple[str, str], list[BedrockDatum]] = defaultdict(list)
         out = []
         for profile in self.org.profiles.values():
             if profile.key in skip:
@@ -170,20 +169,7 @@ class Traffic:
                 batch = Batch(profile.key, start, seconds, calls, inp, outp, 0, None, usd, looped)
                 counts = {"Invocations": calls, "InputTokenCount": inp, "OutputTokenCount": outp}
             out.append(batch)
-            for metric, value in counts.items():
-                per_scope[(spec.account_id, spec.region)].append(
-                    {
-                        "MetricName": metric,
-                        "Dimensions": [{"Name": "ModelId", "Value": profile.profile_id}],
-                        "Timestamp": start,
-                        "Value": float(value),
-                        "Unit": "Count",
-                    }
-                )
-        from tokenfuse_sandbox.emulation import bedrock_runtime
-
-        for (account, region), data in per_scope.items():
-            bedrock_runtime.emit_metrics(account, region, data)
+            bedrock_runtime.emit_metrics(spec.account_id, spec.region, start, counts, [profile.profile_id])
         self.batches.extend(out)
         return out
 
