@@ -53,7 +53,7 @@ def remediate(
     def invoke(payload: dict[str, Any]) -> dict[str, Any]:
         armed = payload.get("task") == armed_task
         if armed:  # in a cold container: its member-role session is assumed (a call faulted too)
-            forget_kept_sessions()
+            forget_kept_sessions(own_clients=False)
         with world.faults.armed_for(plan) if armed else nullcontext():
             try:
                 return tasks.dispatch(payload, world.deps(mechanism))

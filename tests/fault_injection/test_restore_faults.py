@@ -65,7 +65,7 @@ def _trip_detach(world: World, mechanism: TripMechanism, action: str = "detach")
 
 
 def _restore_by_hand(world: World, mechanism: TripMechanism, plan: Plan | None) -> dict[str, Any] | Exception:
-    forget_kept_sessions()  # a person restores a detach hours later: a cold container
+    forget_kept_sessions(own_clients=False)  # a person restores a detach hours later: a cold container
     with world.faults.armed_for(plan):
         try:
             return tasks.dispatch({**PERSON, "profile_arn": world.profile_arn}, world.deps(mechanism))

@@ -113,3 +113,17 @@ def test_the_containers_own_clients_are_kept_per_service_and_region(assumed: lis
     # and a cold container builds its clients anew
     aws.forget_kept_sessions()
     assert aws.client("dynamodb") is not first
+
+
+def test_forgetting_only_the_member_sessions_keeps_the_containers_own_clients(assumed: list[str]) -> None:
+    # Given a container with its own client and a member-role session with a client of its own
+    own = aws.client("dynamodb")
+    member = aws.kept_role_session(MEMBER_ROLE)
+    member_client = aws.client("bedrock", session=member)
+    # When only the member-role sessions are forgotten
+    aws.forget_kept_sessions(own_clients=False)
+    # Then the container's client is the same, and the member role is assumed again, with new clients
+    assert aws.client("dynamodb") is own
+    again = aws.kept_role_session(MEMBER_ROLE)
+    assert again is not member and assumed == [MEMBER_ROLE, MEMBER_ROLE]
+    assert aws.client("bedrock", session=again) is not member_client

@@ -331,14 +331,17 @@ def kept_role_session(role_arn: str, session_name: str = "tokenfuse") -> boto3.S
     return kept.session
 
 
-def forget_kept_sessions() -> None:
+def forget_kept_sessions(*, own_clients: bool = True) -> None:
     """A cold container's state: no member-role session kept, and no client of any session (tests
-    start each case from it; the container's own session stays, with what is registered on it)."""
+    start each case from it; the container's own session stays, with what is registered on it).
+    ``own_clients=False`` keeps the clients of the container's own session: all a cold start changes
+    in the calls made is the member-role sessions assumed afresh (building a client calls nothing)."""
     for kept in _KEPT_SESSIONS.values():
         _KEPT_CLIENTS.pop(kept.session, None)
     _KEPT_SESSIONS.clear()
-    for clients in _KEPT_CLIENTS.values():
-        clients.clear()
+    if own_clients:
+        for clients in _KEPT_CLIENTS.values():
+            clients.clear()
 
 
 MemberService = Literal[
