@@ -27,6 +27,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
 
 from tests.support.handlers import load_handler
 from tests.support.lambda_context import FakeContext
@@ -166,12 +168,11 @@ class ApproveEndpoint:
         return [c for c in self.sent if c.operation.startswith("SendTask")]
 
     def reset(self) -> None:
-        """Back to the start: both tables emptied, nothing sent, ``APPROVAL_ID`` pending again."""
-        ddb = boto3.resource("dynamodb", region_name=REGION)
+        """Back to the start: both tables emptied (in moto's own state: no API call, and nothing a
+        case's ``sent`` could record), nothing sent, ``APPROVAL_ID`` pending again."""
+        tables = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]
         for name in (APPROVALS_TABLE, INCIDENTS_TABLE):
-            table = ddb.Table(name)
-            for item in table.scan()["Items"]:
-                table.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+            tables.get_table(name).items.clear()
         self.sent.clear()
         self.pending_approval()
 
