@@ -20,11 +20,11 @@ from moto import mock_aws
 from moto.awslambda.models import lambda_backends
 from moto.bedrock.models import bedrock_backends
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.dynamodb.models import dynamodb_backends
 from moto.iam.models import iam_backends
 from moto.organizations.models import organizations_backends
 
 from tests.fault_injection.faults import FaultInjector
+from tests.support.moto_state import empty_table
 from tokenfuse.adapters import aws as aws_adapter
 from tokenfuse.adapters.approvals_table import ApprovalsTable
 from tokenfuse.adapters.bus import EventBus
@@ -167,7 +167,7 @@ class World:
         the first reading: no case sees another's."""
         self.recorder = Recorder()
         self.faults.injected, self.faults.plan = [], None
-        dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(TABLE).items.clear()
+        empty_table(TABLE, REGION)
         guard = organizations_backends[DEFAULT_ACCOUNT_ID]["aws"].get_policy_by_id(self.policy_id)
         guard.content = json.dumps(self.guard_document)
         bedrock_backends[MEMBER][REGION].tagger.tag_resource(

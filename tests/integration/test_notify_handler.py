@@ -19,6 +19,7 @@ from moto.ses.models import ses_backends
 
 from tests.support.handlers import load_handler
 from tests.support.lambda_context import FakeContext
+from tests.support.moto_state import empty_table
 from tokenfuse import clock
 from tokenfuse.adapters import aws as aws_adapter
 from tokenfuse.adapters.incidents_table import IncidentsTable
@@ -208,13 +209,6 @@ def account():
         aws_adapter.default_session.cache_clear()
 
 
-def _empty(table: str) -> None:
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-    key_names = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
-    for item in dynamodb.scan(TableName=table).get("Items", []):
-        dynamodb.delete_item(TableName=table, Key={k: item[k] for k in key_names})
-
-
 @pytest.fixture
 def env(account, monkeypatch):
     for key, value in ENV.items():
@@ -229,8 +223,8 @@ def env(account, monkeypatch):
 @pytest.fixture
 def world(account, env):
     # Given a clean account: empty tables and inbox, a fresh state machine, the right bot token
-    _empty(INCIDENTS)
-    _empty(IDEMPOTENCY)
+    empty_table(INCIDENTS, REGION)
+    empty_table(IDEMPOTENCY, REGION)
     ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages.clear()
     boto3.client("secretsmanager", region_name=REGION).put_secret_value(
         SecretId=account.secret_arn, SecretString=TOKEN

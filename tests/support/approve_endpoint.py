@@ -27,11 +27,10 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.dynamodb.models import dynamodb_backends
 
 from tests.support.handlers import load_handler
 from tests.support.lambda_context import FakeContext
+from tests.support.moto_state import empty_table
 from tokenfuse.adapters import aws as aws_adapter
 from tokenfuse.adapters.approvals_table import REFUSED_CLICK_PK_PREFIX, ApprovalsTable
 from tokenfuse.remediation import endpoint as endpoint_module
@@ -170,9 +169,8 @@ class ApproveEndpoint:
     def reset(self) -> None:
         """Back to the start: both tables emptied (in moto's own state: no API call, and nothing a
         case's ``sent`` could record), nothing sent, ``APPROVAL_ID`` pending again."""
-        tables = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]
         for name in (APPROVALS_TABLE, INCIDENTS_TABLE):
-            tables.get_table(name).items.clear()
+            empty_table(name, REGION)
         self.sent.clear()
         self.pending_approval()
 

@@ -16,6 +16,7 @@ import pytest
 from moto import mock_aws
 
 from tests.support.lambda_context import FakeContext
+from tests.support.moto_state import empty_table
 from tokenfuse import clock, intake
 from tokenfuse.adapters import aws as aws_adapter
 
@@ -88,8 +89,7 @@ class IntakeAws:
 
     def forget_deliveries(self) -> None:
         """Empty the idempotency table, so the next delivery of any signal is its first."""
-        for item in self.dynamodb.scan(TableName=TABLE).get("Items", []):
-            self.dynamodb.delete_item(TableName=TABLE, Key={"id": item["id"]})
+        empty_table(TABLE, REGION)
 
 
 @contextmanager
