@@ -38,6 +38,7 @@ from tests.support.adversarial import (
 from tests.support.handlers import load_handler
 from tests.support.inventory_aws import TABLE, inventory_aws
 from tests.support.lambda_context import FakeContext
+from tests.support.moto_state import alarm_thresholds, table_items
 from tokenfuse.inventory.cloudtrail import ProfileChange
 from tokenfuse.inventory.triggers import read_trigger
 
@@ -64,7 +65,6 @@ class World:
         self.bedrock = boto3.client("bedrock", R1)
         self.dynamodb = boto3.client("dynamodb", R1)
         self.sqs = boto3.client("sqs", R1)
-        self.cloudwatch = {region: boto3.client("cloudwatch", region) for region in (R1, R2)}
         self.sweep_queue, self.bus_queue = sweep_queue, bus_queue
         self.profile_arn = self.bedrock.create_inference_profile(
             inferenceProfileName="search-answers",
@@ -88,15 +88,13 @@ class World:
         item = self.dynamodb.get_item(TableName=TABLE, Key={"profile_arn": {"S": self.profile_arn}})
         return item.get("Item")
 
+    # The state a case must leave as it was, read from moto's own state (what DescribeAlarms and a
+    # Scan would answer, without serializing it twice for every case)
     def alarms(self) -> dict[str, list[tuple[str, float]]]:
-        return {
-            region: sorted((a["AlarmName"], a["Threshold"]) for a in cw.describe_alarms()["MetricAlarms"])
-            for region, cw in self.cloudwatch.items()
-        }
+        return {region: alarm_thresholds(region, ACCOUNT) for region in (R1, R2)}
 
     def table(self) -> list[str]:
-        items = self.dynamodb.scan(TableName=TABLE)["Items"]
-        return sorted(json.dumps(item, sort_keys=True) for item in items)
+        return sorted(json.dumps(item, sort_keys=True) for item in table_items(TABLE, R1, ACCOUNT))
 
     def drain(self, queue: str) -> list[str]:
         bodies = []
