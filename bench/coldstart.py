@@ -102,11 +102,7 @@ def lambda_handler(event, context):
              "EventBusName": os.environ["EVENT_BUS_NAME"]}
     return boto3.client("events").put_events(Entries=[entry])["FailedEntryCount"]
 """
-SAME_SERVICES_APP = """import os
-
-import boto3
-
-CALLS = {  # one small call per service, each answered by moto's server
+ONE_CALL_PER_SERVICE = """CALLS = {  # one small call per service, each answered by moto's server
     "dynamodb": ("list_tables", {"Limit": 1}),
     "bedrock": ("list_inference_profiles", {"typeEquals": "APPLICATION", "maxResults": 1}),
     "cloudwatch": ("describe_alarms", {"MaxRecords": 1}),
@@ -114,7 +110,15 @@ CALLS = {  # one small call per service, each answered by moto's server
     "secretsmanager": ("list_secrets", {"MaxResults": 1}),
     "stepfunctions": ("list_state_machines", {"maxResults": 1}),
 }
+"""
+SAME_SERVICES_APP = (
+    """import os
 
+import boto3
+
+"""
+    + ONE_CALL_PER_SERVICE
+    + """
 
 def lambda_handler(event, context):
     for service in event["services"]:
@@ -125,6 +129,7 @@ def lambda_handler(event, context):
              "EventBusName": os.environ["EVENT_BUS_NAME"]}
     return boto3.client("events").put_events(Entries=[entry])["FailedEntryCount"]
 """
+)
 """The bare handler calling each AWS service a handler's first invocation calls (:data:`SERVICES`),
 once: what those services cost in botocore alone (no Slack, no tokenfuse code, no shell)."""
 FLOOR = "floor"
@@ -145,6 +150,49 @@ def lambda_handler(event, context):
 """The house's floor: the bare handler wearing the shell (Powertools' logger, metrics and tracer),
 with pydantic imported and its client from tokenfuse's session (``tokenfuse.adapters.aws``). What no
 tokenfuse handler can go below."""
+
+
+def library_floor_app(name: str) -> str:
+    """The least ``name``'s handler can be with what the brief has it use, and no tokenfuse code of
+    its own: the floor's shell, one pydantic model built and validated, tokenfuse's client calling
+    each of its services once (:data:`SERVICES`), and the libraries its first invocation needs
+    (:data:`LIBRARIES`)."""
+    imports = "".join(f"{line}\n" for line in LIBRARIES[name])
+    return (
+        f"import os\n\nimport pydantic\n{imports}"
+        "from tokenfuse.adapters.aws import client\n"
+        "from tokenfuse.observability import lambda_handler_shell\n\n"
+        + ONE_CALL_PER_SERVICE
+        + """
+
+class Event(pydantic.BaseModel):
+    id: str
+    services: list[str]
+
+
+@lambda_handler_shell(correlation_id_path="id")
+def lambda_handler(event, context):
+    for service in Event.model_validate(event).services:
+        if service != "events":
+            operation, params = CALLS[service]
+            getattr(client(service), operation)(**params)
+    entry = {"Source": "tokenfuse.bench", "DetailType": "Libraries", "Detail": "{}",
+             "EventBusName": os.environ["EVENT_BUS_NAME"]}
+    return client("events").put_events(Entries=[entry])["FailedEntryCount"]
+"""
+    )
+
+
+LIBRARIES = {
+    "intake": (),
+    "attribute": (),
+    "notify": ("import yaml", "from slack_sdk import WebClient"),
+    "remediate": ("import yaml", "from slack_sdk import WebClient"),
+    "approve": ("from slack_sdk.signature import SignatureVerifier",),
+    "inventory": ("import yaml",),
+}
+"""Beyond pydantic and Powertools: PyYAML where the team directory is read, slack-sdk's client where
+Slack is called, its verifier where a request's signature is checked."""
 SIGNING_SECRET = "bench-slack-signing-secret"  # the bench's fake Slack app
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 PROFILE_NAME = "support-chat"
@@ -614,6 +662,11 @@ def same_services(name: str) -> str:
     return f"{BARE}:{name}"
 
 
+def library_floor(name: str) -> str:
+    """The key of :func:`library_floor_app` of ``name``."""
+    return f"libraries:{name}"
+
+
 def _expect(name: str, ok: bool, result: Any) -> None:
     if not ok:
         raise BenchFailed(f"{name} answered {json.dumps(result)[:1500]}")
@@ -690,6 +743,71 @@ def one_round(world: World, layer: Layer | None = None, beside: bool = True) -> 
     result = run("inventory", world.inventory_event())
     _expect("inventory", result.get("action") == "upserted", result)
     return runs
+
+
+def measure_library_floors(
+    rounds: int = ROUNDS, world: World | None = None, names: Sequence[str] = tuple(FUNCTIONS)
+) -> dict[str, ColdStart]:
+    """The median of ``rounds`` rounds of the bare handler then, for each of ``names``, its library
+    floor (:func:`library_floor_app`), each round from a reset world."""
+    with world_or(world) as running:
+        layer, work = running.tree, running.workdir
+        apps = work / "libraries"
+        apps.mkdir(exist_ok=True)
+        (apps / "bare_app.py").write_text(BARE_APP)
+        for name in names:
+            (apps / f"libraries_{name}.py").write_text(library_floor_app(name))
+        arn = f"arn:aws:lambda:{running.region}:{running.account_id}:function:bare"
+        samples = []
+        for _ in range(rounds):
+            running.reset()
+            env, runs = running.bare_environment(), {}
+            runs[BARE], failed = cold_start(
+                apps, "bare_app.lambda_handler", {}, env, work, arn, (running.runtime,), layer.flags
+            )
+            _expect(BARE, failed == 0, failed)
+            for name in names:
+                event = {"id": name, "services": list(SERVICES[name])}
+                path = (*layer.paths, running.runtime)
+                key = library_floor(name)
+                runs[key], failed = cold_start(
+                    apps, f"libraries_{name}.lambda_handler", event, env, work, arn, path, layer.flags
+                )
+                _expect(key, failed == 0, failed)
+            samples.append(runs)
+    return medians_of(samples)
+
+
+def library_floor_report(medians: dict[str, ColdStart], rounds: int) -> str:
+    """Each handler's library floor against the bare handler of the same rounds."""
+    bare = medians[BARE]
+    rows = []
+    for name in FUNCTIONS:
+        key = library_floor(name)
+        if key not in medians:
+            continue
+        f = medians[key]
+        libraries = ", ".join(f"`{line}`" for line in LIBRARIES[name]) or "none"
+        rows.append(
+            f"| `{name}` | {', '.join(SERVICES[name])} | {libraries} | {f.total_ms:.0f} | "
+            f"{f.total_ms / bare.total_ms:.2f}x | {f.peak_rss_mb:.1f} | "
+            f"{f.peak_rss_mb / bare.peak_rss_mb:.2f}x | {'met' if within_goal(f, bare) else 'NOT met'} |"
+        )
+    return "\n".join(
+        [
+            "The least each handler can take with what it must use and no tokenfuse code of its own "
+            f"(median of {rounds} rounds, each the bare handler then every library floor): the floor's "
+            "shell, one pydantic model built and validated, tokenfuse's client calling each of its "
+            "services once (`library_floor_app`), and the libraries its first invocation needs. Where "
+            "this is over 1.5x, no cut of tokenfuse's own code brings the handler within the goal. "
+            f"Bare handler in these rounds: {bare.total_ms:.0f} ms, {bare.peak_rss_mb:.1f} MB.",
+            "",
+            "| handler | its AWS services | its libraries beyond pydantic and Powertools | total (ms) "
+            "| vs bare | peak RSS (MB) | vs bare | within 1.5x |",
+            "|---|---|---|---:|---:|---:|---:|---|",
+            *rows,
+        ]
+    )
 
 
 def built_layers(workdir: Path) -> tuple[Layer, Layer]:
@@ -957,8 +1075,9 @@ def run(rounds: int = ROUNDS, bytecode_rounds: int = BYTECODE_ROUNDS) -> str:
     with world_or(None) as world:
         medians = measure(rounds, world)
         why = why_report(medians, measure_imports(world))
+        libraries = library_floor_report(measure_library_floors(rounds, world), rounds)
         bytecode = bytecode_report(measure_bytecode(bytecode_rounds, world), bytecode_rounds)
-    return f"{report(medians, rounds)}\n\n{why}\n\n{bytecode}"
+    return f"{report(medians, rounds)}\n\n{why}\n\n{libraries}\n\n{bytecode}"
 
 
 __all__ = [
@@ -969,9 +1088,13 @@ __all__ = [
     "built_layers",
     "bytecode_report",
     "cold_start",
+    "library_floor",
+    "library_floor_app",
+    "library_floor_report",
     "measure",
     "measure_bytecode",
     "measure_imports",
+    "measure_library_floors",
     "report",
     "run",
     "why_report",

@@ -12,8 +12,10 @@ from bench.__main__ import SECTIONS, replace_section
 
 
 def test_one_round_measures_every_handler_through_the_spikes_own_events():
-    # Given the bench at one round
-    medians = coldstart.measure(rounds=1)
+    # Given the bench at one round (and notify's library floor beside the bare handler, in its world)
+    with coldstart.world_or(None) as world:
+        medians = coldstart.measure(rounds=1, world=world)
+        floors = coldstart.measure_library_floors(1, world, names=("notify",))
     # Then the bare handler and every function were measured (each run checked its real outcome)
     same = {coldstart.same_services(name) for name in coldstart.FUNCTIONS}
     assert set(medians) == {coldstart.BARE, coldstart.FLOOR, *coldstart.FUNCTIONS, *same}
@@ -45,6 +47,14 @@ def test_one_round_measures_every_handler_through_the_spikes_own_events():
         assert f"| `{name}` | {', '.join(coldstart.SERVICES[name])} |" in section
     assert "Goal (every handler within 1.5x" in section
     assert replace_section("", "Cold start", section).startswith("## Cold start\n")
+    # and notify's library floor imported what notify must, from the layer, and none of its code
+    notify = floors[coldstart.library_floor("notify")]
+    assert {"pydantic", "slack_sdk", "yaml", "aws_lambda_powertools"} <= set(notify.packages)
+    assert Path(notify.origins["tokenfuse"]).is_relative_to(coldstart.LAYER), notify.origins
+    assert "tokenfuse" not in floors[coldstart.BARE].packages
+    assert "| `notify` | ssm, secretsmanager, dynamodb, stepfunctions, events |" in (
+        coldstart.library_floor_report(floors, 1)
+    )
     assert SECTIONS["Cold start"] == "bench.coldstart:run"
 
 
@@ -158,3 +168,20 @@ def test_import_times_read_what_python_writes_under_importtime():
     )
     assert coldstart.import_times(stderr) == {"_io": 0.12, "tokenfuse.events": 1.5}
     assert coldstart.import_times("") == {}
+
+
+def test_the_library_floor_row_is_against_the_bare_handler_of_its_own_rounds():
+    # Given figures by hand: bare 300 ms / 40 MB, approve's library floor 420 ms / 50 MB, notify's
+    # 480 ms / 61 MB
+    medians = {
+        coldstart.BARE: coldstart.ColdStart(import_ms=200, invoke_ms=100, cpu_ms=150, peak_rss_mb=40),
+        coldstart.library_floor("approve"): coldstart.ColdStart(300, 120, 200, 50),
+        coldstart.library_floor("notify"): coldstart.ColdStart(330, 150, 250, 61),
+    }
+    table = coldstart.library_floor_report(medians, 3)
+    # Then 420 / 300 = 1.40x and 50 / 40 = 1.25x: met; 480 / 300 = 1.60x: not; the rest not measured
+    verifier = "`from slack_sdk.signature import SignatureVerifier`"
+    approve = f"| `approve` | secretsmanager, dynamodb | {verifier} | 420 | 1.40x | 50.0 | 1.25x | met |"
+    assert approve in table
+    assert "| 480 | 1.60x | 61.0 | 1.52x | NOT met |" in table
+    assert "`intake`" not in table and "median of 3 rounds" in table
