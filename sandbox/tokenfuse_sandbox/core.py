@@ -327,6 +327,7 @@ class Sandbox:
         """The sandbox's own changes inside moto (:mod:`.emulation.moto_patches`), undone at stop."""
         self._undo.append(self._patches.restore)
         moto_patches.keep_action_names(self._patches)
+        moto_patches.keep_parsed_templates(self._patches)
         moto_patches.route_lambda_invoke(self._patches, self._invoke_in_process)
         moto_patches.cross_account_put_events(self._patches)
         moto_patches.record_put_events(self._patches, self._record_bus_events)

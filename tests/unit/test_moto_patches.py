@@ -180,3 +180,43 @@ def test_kept_action_names_follow_an_operation_a_patch_adds_and_restore_removes(
 
         assert "no_such_operation" not in moto_patches._action_names(SQSResponse)
         assert sqs.list_queues()["QueueUrls"][0].endswith("/real")
+
+
+def test_a_template_body_is_parsed_once_and_every_stack_gets_its_own_copy(monkeypatch):
+    """moto parses a stack's template for every stack it creates (each stack set instance is one);
+    keep_parsed_templates parses each body once: the stacks' templates are the same as moto's own
+    parse, each stack's its own object, and restore puts moto's parse back."""
+    import boto3
+    import yaml
+    from moto import mock_aws
+    from moto.cloudformation.models import Stack
+
+    body = (
+        "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+        "    Properties:\n      TopicName: !Sub 'a-${AWS::Region}'\n"
+    )
+    loads: list[str] = []
+    real_load = yaml.load
+
+    def counting_load(stream, Loader):
+        loads.append(stream)
+        return real_load(stream, Loader=Loader)
+
+    monkeypatch.setattr(yaml, "load", counting_load)
+    unpatched = Stack.parse_template(body)
+    patches = MotoPatches()
+    moto_patches.keep_parsed_templates(patches)
+    try:
+        with mock_aws():
+            cfn = boto3.client("cloudformation", region_name="us-east-1")
+            for name in ("one", "two", "three"):
+                cfn.create_stack(StackName=name, TemplateBody=body)
+            stacks = [Stack.parse_template(body), Stack.parse_template(body)]
+        # Then the body was parsed once more than the unpatched parse, whatever the stacks created
+        assert loads.count(body) == 2
+        assert stacks[0] == stacks[1] == unpatched and stacks[0] is not stacks[1]
+    finally:
+        patches.restore()
+        moto_patches._PARSED_TEMPLATES.clear()
+    Stack.parse_template(body)
+    assert loads.count(body) == 3  # moto's own parse again
