@@ -178,9 +178,9 @@ def keep_parsed_templates(patches: MotoPatches) -> None:
     """moto's CloudFormation parses a stack's template body with PyYAML's pure-Python loader for every
     stack it creates, and each instance of a stack set is a stack: the member stack set deployed to
     every account and region of a sandbox organization parsed the same 24 KB template six times in a
-    demo story (the story's YAML took 0.27 s of CPU, 0.11 s with this patch, of about 11 s). Each body is parsed once instead
-    and every stack gets a deep copy of it (moto's resource parsing may write into its own); the
-    template dict is the same."""
+    demo story (the story's YAML took 0.27 s of CPU, 0.11 s with this patch, of about 11 s). Each body
+    is parsed once instead and every stack gets a deep copy of it (moto's resource parsing may write
+    into its own); the template dict is the same."""
     from moto.cloudformation.models import Stack
 
     parse = Stack.parse_template
