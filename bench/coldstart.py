@@ -683,53 +683,62 @@ def function_code(world: World, name: str, layer: Layer) -> Path:
     return copy
 
 
+def _bare_apps(workdir: Path) -> Path:
+    """The folder of the bare handlers (:data:`BARE_APP`, :data:`FLOOR_APP`, :data:`SAME_SERVICES_APP`
+    and every :func:`library_floor_app`), written once per working directory."""
+    folder = workdir / "bare"
+    if not folder.is_dir():
+        folder.mkdir()
+        (folder / "bare_app.py").write_text(BARE_APP)
+        (folder / "floor_app.py").write_text(FLOOR_APP)
+        (folder / "same_services_app.py").write_text(SAME_SERVICES_APP)
+        for name in FUNCTIONS:
+            (folder / f"libraries_{name}.py").write_text(library_floor_app(name))
+    return folder
+
+
+def bare_cold_start(
+    world: World, layer: Layer, key: str, app: str, event: Any, *, on_layer: bool
+) -> ColdStart:
+    """One of the bare handlers (``app``, of :func:`_bare_apps`) cold, as the bare function with its
+    environment: the runtime's boto3 alone on its path, or ``layer`` before it (``on_layer``); refused
+    (``key`` named) unless its PutEvents failed none."""
+    path = (*layer.paths, world.runtime) if on_layer else (world.runtime,)
+    arn = f"arn:aws:lambda:{world.region}:{world.account_id}:function:bare"
+    figures, failed = cold_start(
+        _bare_apps(world.workdir), f"{app}.lambda_handler", event, world.bare_environment(), world.workdir,
+        arn, path, layer.flags,
+    )  # fmt: skip
+    _expect(key, failed == 0, failed)
+    return figures
+
+
 def one_round(world: World, layer: Layer | None = None, beside: bool = True) -> dict[str, ColdStart]:
     """Every handler once, as one spike goes through them, importing ``layer`` (the working tree's
     when None); the bare handler first, then the floor and, ``beside`` each handler, the bare handler
     calling its services."""
     layer = layer or world.tree
     world.reset()
-    work = world.workdir
-    bare_dir = work / "bare"
-    bare_dir.mkdir(exist_ok=True)
-    (bare_dir / "bare_app.py").write_text(BARE_APP)
-    (bare_dir / "floor_app.py").write_text(FLOOR_APP)
-    (bare_dir / "same_services_app.py").write_text(SAME_SERVICES_APP)
     runs: dict[str, ColdStart] = {}
-    bare_arn = f"arn:aws:lambda:{world.region}:{world.account_id}:function:bare"
-    bare_path, layer_path = (world.runtime,), (*layer.paths, world.runtime)
-
-    def bare(app: str, event: Any, path: tuple[Path, ...]) -> Any:
-        figures, result = cold_start(
-            bare_dir,
-            f"{app}.lambda_handler",
-            event,
-            world.bare_environment(),
-            work,
-            bare_arn,
-            path,
-            layer.flags,
-        )
-        return figures, result
 
     def run(name: str, event: Any) -> Any:
         """The bare handler calling the handler's services, then the handler (same load, same round)."""
         if beside:
             key = same_services(name)
-            runs[key], failed = bare("same_services_app", {"services": list(SERVICES[name])}, bare_path)
-            _expect(key, failed == 0, failed)
+            runs[key] = bare_cold_start(
+                world, layer, key, "same_services_app", {"services": list(SERVICES[name])}, on_layer=False
+            )
         spec = world.functions[name]
         code_dir, env = function_code(world, name, layer), world.environment(spec)
+        path = (*layer.paths, world.runtime)
         runs[name], result = cold_start(
-            code_dir, spec.handler, event, env, work, spec.arn, layer_path, layer.flags
+            code_dir, spec.handler, event, env, world.workdir, spec.arn, path, layer.flags
         )
         return result
 
-    runs[BARE], failed = bare("bare_app", {}, bare_path)
-    _expect(BARE, failed == 0, failed)
+    runs[BARE] = bare_cold_start(world, layer, BARE, "bare_app", {}, on_layer=False)
     if beside:
-        runs[FLOOR], failed = bare("floor_app", {"id": "floor"}, layer_path)
-        _expect(FLOOR, failed == 0, failed)
+        runs[FLOOR] = bare_cold_start(world, layer, FLOOR, "floor_app", {"id": "floor"}, on_layer=True)
     result = run("intake", world.intake_event(datetime.now(UTC)))
     _expect("intake", result == {"batchItemFailures": []}, result)
     result = run("attribute", world.delivered("attribute", "Spend Signal"))
@@ -751,29 +760,15 @@ def measure_library_floors(
     """The median of ``rounds`` rounds of the bare handler then, for each of ``names``, its library
     floor (:func:`library_floor_app`), each round from a reset world."""
     with world_or(world) as running:
-        layer, work = running.tree, running.workdir
-        apps = work / "libraries"
-        apps.mkdir(exist_ok=True)
-        (apps / "bare_app.py").write_text(BARE_APP)
-        for name in names:
-            (apps / f"libraries_{name}.py").write_text(library_floor_app(name))
-        arn = f"arn:aws:lambda:{running.region}:{running.account_id}:function:bare"
         samples = []
         for _ in range(rounds):
             running.reset()
-            env, runs = running.bare_environment(), {}
-            runs[BARE], failed = cold_start(
-                apps, "bare_app.lambda_handler", {}, env, work, arn, (running.runtime,), layer.flags
-            )
-            _expect(BARE, failed == 0, failed)
+            runs = {BARE: bare_cold_start(running, running.tree, BARE, "bare_app", {}, on_layer=False)}
             for name in names:
-                event = {"id": name, "services": list(SERVICES[name])}
-                path = (*layer.paths, running.runtime)
                 key = library_floor(name)
-                runs[key], failed = cold_start(
-                    apps, f"libraries_{name}.lambda_handler", event, env, work, arn, path, layer.flags
-                )
-                _expect(key, failed == 0, failed)
+                event = {"id": name, "services": list(SERVICES[name])}
+                app = f"libraries_{name}"
+                runs[key] = bare_cold_start(running, running.tree, key, app, event, on_layer=True)
             samples.append(runs)
     return medians_of(samples)
 
@@ -1085,6 +1080,7 @@ __all__ = [
     "ColdStart",
     "Layer",
     "World",
+    "bare_cold_start",
     "built_layers",
     "bytecode_report",
     "cold_start",
