@@ -123,18 +123,23 @@ class World:
             guard_policy_id=self.policy_id,
             finops_slack_channel=FINOPS_CHANNEL,
         )
-        # The table and bus adapters are plain wrappers of one client each: shared across
-        # invocations to keep the suite quick (their calls are made, and faulted, all the same).
-        if "shared" not in self.clients:
-            self.clients["shared"] = {"table": ApprovalsTable(TABLE), "bus": EventBus(BUS)}
         return tasks.Deps(
             settings,
             own_account=DEFAULT_ACCOUNT_ID,  # the handler reads it from its context (no STS call)
             chat=self.recorder,
             email=self.recorder,
             directory=DIRECTORY,
-            **self.clients["shared"],
+            **self._adapters(),
         )
+
+    def _adapters(self) -> dict[str, Any]:
+        """The table and bus adapters, plain wrappers of one client each: shared across invocations
+        and the world's own reads to keep the suite quick (their calls are made, and faulted, all the
+        same)."""
+        if "shared" not in self.clients:
+            self.clients["shared"] = {"table": ApprovalsTable(TABLE), "bus": EventBus(BUS)}
+        adapters: dict[str, Any] = self.clients["shared"]
+        return adapters
 
     def incident(self, action: str) -> dict[str, Any]:
         """The incident; for a ``caller-*`` policy its culprit names the callers (as the meter does)."""
@@ -186,10 +191,8 @@ class World:
 
     def stored_record(self) -> TripRecord | None:
         """The profile's active trip as the approvals table holds it."""
-        if "table" not in self.clients:
-            self.clients["table"] = ApprovalsTable(TABLE)
         with self.faults.disarmed():
-            stored = self.clients["table"].get_trip(self.profile_arn)
+            stored = self._adapters()["table"].get_trip(self.profile_arn)
         return TripRecord.model_validate(stored) if stored else None
 
     def client(self, service: str, member: bool = True) -> Any:
