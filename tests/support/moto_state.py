@@ -1,5 +1,6 @@
-"""moto's own state, written directly where a test puts its world back between cases: no API call
-(so nothing a recorder or fault injector watches sees it, and a case pays nothing for it)."""
+"""moto's own state, written and read directly where a test puts its world back between cases or
+checks what a case left: no API call (so nothing a recorder or fault injector watches sees it, and a
+case pays nothing for it)."""
 
 from typing import Any
 

@@ -116,7 +116,6 @@ __all__ = [
 ]
 
 NAMESPACE = "AWS/Bedrock"
-
 ANSWER_TOKENS = 64
 """Words (= output tokens) the emulated model answers with, before the request's maximum."""
 FIRST_BYTE_LATENCY_MS = 250
